@@ -1,0 +1,102 @@
+import type { z } from "zod";
+
+/**
+ * The one interface every model backend implements: an OpenAI-compatible server, an in-process
+ * GGUF model (node-llama-cpp) and, later, the project's own engine. It returns data; settings a
+ * backend cannot honour become warnings, not throws.
+ */
+
+export type Role = "system" | "user" | "assistant";
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
+
+export interface SamplingOptions {
+  /** Default 1024 (the paper's injection limit). */
+  maxTokens?: number;
+  /** Default 0: greedy. */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  seed?: number;
+  stop?: string[];
+}
+
+/** Either `messages` (the backend applies its chat template) or a raw `prompt` (no template). */
+export interface GenerateRequest extends SamplingOptions {
+  messages?: ChatMessage[];
+  prompt?: string;
+  signal?: AbortSignal;
+  /** Escape hatch for backend-specific settings, passed through untouched. */
+  providerOptions?: Record<string, unknown>;
+}
+
+export type FinishReason = {
+  unified: "stop" | "length" | "content-filter" | "error" | "other";
+  raw: string | undefined;
+};
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: Usage;
+  warnings: string[];
+}
+
+export interface GenerateJsonRequest<T> extends GenerateRequest {
+  schema: z.ZodType<T>;
+  schemaName?: string;
+}
+
+export interface GenerateJsonResult<T> extends GenerateResult {
+  value: T;
+}
+
+/** Score `continuation` given `context`: the sum of its token log-probs (natural log). */
+export interface LogprobRequest {
+  context: string;
+  continuation: string;
+  signal?: AbortSignal;
+}
+
+export interface LogprobResult {
+  logprob: number;
+  /** True when every continuation token was the argmax (lm-evaluation-harness's `is_greedy`). */
+  isGreedy: boolean;
+  tokenCount: number;
+}
+
+export interface LanguageModel {
+  readonly provider: string;
+  readonly modelId: string;
+  generate(request: GenerateRequest): Promise<GenerateResult>;
+  generateJson<T>(request: GenerateJsonRequest<T>): Promise<GenerateJsonResult<T>>;
+  /** Throws UnsupportedError when the backend cannot give log-probs. */
+  logprobs(requests: LogprobRequest[]): Promise<LogprobResult[]>;
+  close?(): Promise<void>;
+}
+
+export function mapFinishReason(raw: string | null | undefined): FinishReason {
+  switch (raw) {
+    case "stop":
+    case "eos":
+    case "stop_sequence":
+    case "eogToken":
+    case "stopGenerationTrigger":
+    case "customStopTrigger":
+      return { unified: "stop", raw };
+    case "length":
+    case "maxTokens":
+      return { unified: "length", raw };
+    case "content_filter":
+      return { unified: "content-filter", raw };
+    default:
+      return { unified: raw ? "other" : "stop", raw: raw ?? undefined };
+  }
+}
