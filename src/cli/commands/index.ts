@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { registerAnalyzeCommand } from "./analyze.js";
+import { registerInjectCommand } from "./inject.js";
 
 /** Every `seapo` subcommand registers itself here: one import and one entry per command. */
-export const commandRegistrars: Array<(program: Command) => void> = [];
+export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand];

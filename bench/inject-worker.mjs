@@ -1,0 +1,21 @@
+// Runs one injection in a fresh process and prints {seconds, maxRssMb, accepted} as JSON, so the
+// benchmark can read each run's own peak memory.
+import { createOpenAIModel } from "../dist/llm/openai.js";
+import { withRequestCache } from "../dist/llm/cache.js";
+import { runInject } from "../dist/seapo/inject.js";
+import { exportDatasets } from "../dist/seapo/export.js";
+import { builtinErrorTypes } from "../dist/seapo/error-types.js";
+
+const [input, outDir, baseURL, concurrency, cache] = process.argv.slice(2);
+const strategy = { kind: "single", type: builtinErrorTypes[0] };
+let model = createOpenAIModel({ baseURL, model: "bench", concurrency: Number(concurrency) });
+if (cache === "cache") model = withRequestCache(model, { dir: `${outDir}/cache` });
+const started = performance.now();
+await runInject({ input, outDir, strategy, injector: model, injectorName: "bench", window: 2 * Number(concurrency) });
+const injectSeconds = (performance.now() - started) / 1000;
+const stats = await exportDatasets(outDir, strategy, 0, { retries: 0, cacheHits: 0, cacheMisses: 0 });
+const seconds = (performance.now() - started) / 1000;
+await model.close();
+process.stdout.write(
+  `${JSON.stringify({ seconds, injectSeconds, maxRssMb: process.resourceUsage().maxRSS / 1024, accepted: stats.accepted })}\n`,
+);

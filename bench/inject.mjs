@@ -1,0 +1,101 @@
+// Benchmark: `seapo inject` against a zero-latency local server at concurrency 64.
+// Prints items/s and per-item overhead as a ratio against a raw undici.request loop sending the
+// same requests in the same run (the client-side ceiling), and peak RSS at 10k and 100k rows.
+// Run: npm run build && node bench/inject.mjs [rows=20000]
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Agent, request } from "undici";
+
+const CONCURRENCY = 64;
+const rows = Number(process.argv[2] ?? 20_000);
+const dir = mkdtempSync(join(tmpdir(), "seapo-bench-"));
+
+function writeRows(n) {
+  const path = join(dir, `rows-${n}.jsonl`);
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    lines.push(
+      JSON.stringify({
+        id: `q${i}`,
+        prompt: `A shop sells ${i % 97} apples on Monday and twice as many on Tuesday. How many apples in total?`,
+        response: `On Tuesday it sells 2 × ${i % 97} = ${2 * (i % 97)} apples, so the total is ${i % 97} + ${2 * (i % 97)} = ${3 * (i % 97)} apples.`,
+      }),
+    );
+  }
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+}
+
+async function startServer() {
+  const child = spawn(process.execPath, [new URL("./zero-latency-server.mjs", import.meta.url).pathname], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** The reference: the same number of chat POSTs of the same size, straight through undici.request. */
+async function rawUndici(url, n) {
+  const agent = new Agent({ connections: CONCURRENCY });
+  const body = JSON.stringify({
+    model: "bench",
+    temperature: 0,
+    max_tokens: 1024,
+    messages: [{ role: "user", content: `### Original answer\n${"x".repeat(1200)} 12\n\n### Rewritten answer` }],
+  });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < n) {
+        const res = await request(`${url}/v1/chat/completions`, {
+          method: "POST",
+          body,
+          headers: { "content-type": "application/json" },
+          dispatcher: agent,
+        });
+        await res.body.json();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  return seconds;
+}
+
+function runWorker(input, url, cache) {
+  const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
+  const result = spawnSync(
+    process.execPath,
+    [new URL("./inject-worker.mjs", import.meta.url).pathname, input, out, `${url}/v1`, String(CONCURRENCY), cache],
+    { encoding: "utf8" },
+  );
+  if (result.status !== 0) throw new Error(result.stderr);
+  rmSync(out, { recursive: true, force: true });
+  return JSON.parse(result.stdout.trim().split("\n").at(-1));
+}
+
+const server = await startServer();
+try {
+  const input = writeRows(rows);
+  await rawUndici(server.url, 2000); // warm-up
+  const rawSeconds = await rawUndici(server.url, rows);
+  const rawRate = rows / rawSeconds;
+  console.log(`reference  raw undici.request, concurrency ${CONCURRENCY}: ${rawRate.toFixed(0)} req/s`);
+  for (const cache of ["no-cache", "cache"]) {
+    const run = runWorker(input, server.url, cache);
+    const rate = rows / run.injectSeconds;
+    const overheadMs = ((run.injectSeconds - rawSeconds) / rows) * 1000;
+    console.log(
+      `seapo inject (${cache.padEnd(8)}) ${rows} rows: ${rate.toFixed(0)} items/s = ${(rate / rawRate).toFixed(2)}× raw · ` +
+        `overhead ${overheadMs.toFixed(3)} ms/item · export ${(run.seconds - run.injectSeconds).toFixed(1)} s · peak RSS ${run.maxRssMb.toFixed(0)} MB · accepted ${run.accepted}`,
+    );
+  }
+  for (const n of [10_000, 100_000]) {
+    const run = runWorker(writeRows(n), server.url, "cache");
+    console.log(`peak RSS at ${String(n).padStart(6)} rows (cache on): ${run.maxRssMb.toFixed(0)} MB · ${(n / run.injectSeconds).toFixed(0)} items/s`);
+  }
+} finally {
+  server.child.kill();
+  rmSync(dir, { recursive: true, force: true });
+}

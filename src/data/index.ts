@@ -1,0 +1,19 @@
+export { readJsonLines } from "./jsonl.js";
+export { readSourceRows, SOURCE_FORMATS, type SourceFormat, type ReadSourceOptions, type SourceReject } from "./read-source.js";
+export {
+  toDpoRow,
+  toDpoConversationalRow,
+  toKtoRows,
+  toLlamaFactoryDpoRow,
+  toLlamaFactoryKtoRows,
+  llamaFactoryDatasetInfo,
+  type WithProvenance,
+  type DpoRow,
+  type DpoConversationalRow,
+  type KtoRow,
+  type KtoOptions,
+  type ShareGptTurn,
+  type LlamaFactoryDpoRow,
+  type LlamaFactoryKtoRow,
+  type LlamaFactoryDatasetEntry,
+} from "./export-rows.js";
