@@ -1,0 +1,245 @@
+import PQueue from "p-queue";
+import { SeapoError, UnsupportedError } from "../errors.js";
+import type { LanguageModel } from "../llm/provider.js";
+import { DataReader } from "./data.js";
+import { truncateAtStop } from "./extract.js";
+import { mean, meanStderr, pooledStderr } from "./metrics.js";
+import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
+import { TASKS, type TaskName } from "./tasks/index.js";
+import type { Dimension, EvalInstance, EvalRequest, EvalResponse, InstanceScore, ScoreContext, TaskDefinition } from "./types.js";
+
+export interface MetricValue {
+  value: number;
+  /** Standard error of the value; null when it cannot be estimated (fewer than two examples). */
+  stderr: number | null;
+}
+
+export interface MetricTable {
+  n: number;
+  metrics: Record<string, MetricValue>;
+}
+
+export interface TaskResult extends MetricTable {
+  dimension: Dimension;
+  description: string;
+  harnessTask: string;
+  numFewshot: number;
+  settings: Record<string, unknown>;
+  /** MMLU's categories: size-weighted means of their subjects, pooled stderr. */
+  groups?: Record<string, MetricTable>;
+  /** MMLU subjects, BBH tasks. */
+  subtasks?: Record<string, MetricTable>;
+}
+
+/** One example as --log-samples keeps it. */
+export interface SampleRecord {
+  id: string;
+  subtask?: string;
+  target: string;
+  requests: EvalRequest[];
+  responses: EvalResponse[];
+  metrics: Record<string, number>;
+  extracted?: unknown;
+}
+
+export interface RunOptions {
+  tasks: readonly TaskName[];
+  dataDir: string;
+  limit?: number;
+  numFewshot?: number;
+  /** Seed of the few-shot sampler; default 1234 (the harness's). */
+  fewshotSeed?: number;
+  maxGenTokens?: number;
+  /** Examples in flight at once; default 8. */
+  concurrency?: number;
+  logSamples?: boolean;
+  sandbox?: SandboxOptions;
+  onProgress?: (event: { task: TaskName; done: number; total: number }) => void;
+}
+
+export interface EvalRun {
+  results: Partial<Record<TaskName, TaskResult>>;
+  samples?: Partial<Record<TaskName, SampleRecord[]>>;
+  dataDir: string;
+  /** Data files read, relative to dataDir → sha256. */
+  dataFiles: Record<string, string>;
+  sandbox?: SandboxIsolation;
+  fewshotSeed: number;
+  requests: number;
+  durationMs: number;
+}
+
+export const DEFAULT_FEWSHOT_SEED = 1234;
+
+/** Loads the tasks, sends every request through `model`, scores, and aggregates per task. */
+export async function runEval(model: LanguageModel, options: RunOptions): Promise<EvalRun> {
+  const started = Date.now();
+  const fewshotSeed = options.fewshotSeed ?? DEFAULT_FEWSHOT_SEED;
+  const data = new DataReader(options.dataDir);
+  const loaded: Array<{ name: TaskName; definition: TaskDefinition; instances: EvalInstance[]; numFewshot: number; settings: Record<string, unknown> }> = [];
+  for (const name of options.tasks) {
+    const definition: TaskDefinition = TASKS[name];
+    const task = await definition.load(data, { limit: options.limit, numFewshot: options.numFewshot, fewshotSeed, maxGenTokens: options.maxGenTokens });
+    loaded.push({ name, definition, ...task });
+  }
+  const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
+  const context: ScoreContext = { sandbox };
+
+  const total = loaded.reduce((sum, t) => sum + t.instances.reduce((s, i) => s + i.requests.length, 0), 0);
+  let done = 0;
+  const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
+  let failure: unknown;
+  const scored = loaded.map((t) => new Array<{ score: InstanceScore; responses: EvalResponse[] } | undefined>(t.instances.length));
+  const jobs = loaded.flatMap((task, t) =>
+    task.instances.map((instance, i) =>
+      queue.add(async () => {
+        if (failure !== undefined) return;
+        try {
+          const responses = await answer(model, instance.requests, task.name);
+          scored[t]![i] = { score: await instance.score(responses, context), responses };
+          done += instance.requests.length;
+          options.onProgress?.({ task: task.name, done, total });
+        } catch (error) {
+          // The jobs still queued see the failure and return at once.
+          failure ??= error;
+        }
+      }),
+    ),
+  );
+  await Promise.all(jobs);
+  if (failure !== undefined) throw failure;
+
+  const results: EvalRun["results"] = {};
+  const samples: NonNullable<EvalRun["samples"]> = {};
+  loaded.forEach((task, t) => {
+    const rows = task.instances.map((instance, i) => ({ instance, ...scored[t]![i]! }));
+    results[task.name] = {
+      dimension: task.definition.dimension,
+      description: task.definition.description,
+      harnessTask: task.definition.harnessTask,
+      numFewshot: task.numFewshot,
+      settings: task.settings,
+      ...aggregate(
+        task.definition,
+        rows.map((r) => ({ subtask: r.instance.subtask, metrics: r.score.metrics })),
+      ),
+    };
+    if (options.logSamples) {
+      samples[task.name] = rows.map((r) => ({
+        id: r.instance.id,
+        ...(r.instance.subtask !== undefined && { subtask: r.instance.subtask }),
+        target: r.instance.target,
+        requests: r.instance.requests,
+        responses: r.responses,
+        metrics: r.score.metrics,
+        ...(r.score.extracted !== undefined && { extracted: r.score.extracted }),
+      }));
+    }
+  });
+  return {
+    results,
+    ...(options.logSamples && { samples }),
+    dataDir: options.dataDir,
+    dataFiles: Object.fromEntries([...data.hashes].sort(([a], [b]) => (a < b ? -1 : 1))),
+    ...(sandbox && { sandbox: sandbox.isolation }),
+    fewshotSeed,
+    requests: total,
+    durationMs: Date.now() - started,
+  };
+}
+
+async function answer(model: LanguageModel, requests: readonly EvalRequest[], task: string): Promise<EvalResponse[]> {
+  const scoring = requests.flatMap((r, i) => (r.kind === "loglikelihood" ? [{ i, r }] : []));
+  const responses = new Array<EvalResponse>(requests.length);
+  if (scoring.length > 0) {
+    let results;
+    try {
+      results = await model.logprobs(scoring.map(({ r }) => ({ context: r.context, continuation: r.continuation })));
+    } catch (error) {
+      if (error instanceof UnsupportedError) {
+        throw new SeapoError(
+          `${task} scores answers by log-likelihood, and the model (${model.provider}, ${model.modelId}) gives no log-probabilities: ${error.message}. ` +
+            "Use a server with legacy /v1/completions echo + logprobs (vLLM, SGLang, llama.cpp server) or --gguf, or run only generation tasks.",
+        );
+      }
+      throw error;
+    }
+    scoring.forEach(({ i }, j) => {
+      const result = results[j]!;
+      responses[i] = { kind: "loglikelihood", logprob: result.logprob, isGreedy: result.isGreedy };
+    });
+  }
+  await Promise.all(
+    requests.map(async (r, i) => {
+      if (r.kind !== "generate") return;
+      const result = await model.generate({
+        prompt: r.prompt,
+        maxTokens: r.maxTokens,
+        temperature: r.temperature,
+        ...(r.topP !== undefined && { topP: r.topP }),
+        ...(r.seed !== undefined && { seed: r.seed }),
+        // OpenAI's API takes at most four stop sequences; the cut below applies all of them.
+        stop: r.stop.slice(0, 4),
+      });
+      responses[i] = { kind: "generate", text: truncateAtStop(result.text, r.stop) };
+    }),
+  );
+  return responses;
+}
+
+function table(rows: ReadonlyArray<Record<string, number>>, metrics: readonly string[]): MetricTable {
+  return {
+    n: rows.length,
+    metrics: Object.fromEntries(
+      metrics.map((m) => {
+        const xs = rows.map((r) => r[m]!);
+        return [m, { value: mean(xs), stderr: meanStderr(xs) }];
+      }),
+    ),
+  };
+}
+
+/** Size-weighted mean of several tables and the harness's pooled stderr. */
+function pool(parts: readonly MetricTable[], metrics: readonly string[]): MetricTable {
+  const sizes = parts.map((p) => p.n);
+  const n = sizes.reduce((a, b) => a + b, 0);
+  return {
+    n,
+    metrics: Object.fromEntries(
+      metrics.map((m) => {
+        const value = parts.reduce((sum, p) => sum + p.metrics[m]!.value * p.n, 0) / n;
+        return [m, { value, stderr: pooledStderr(parts.map((p) => p.metrics[m]!.stderr), sizes) }];
+      }),
+    ),
+  };
+}
+
+/**
+ * The harness's aggregation: a plain task is the mean of its examples with the sample stderr of
+ * the mean; a task with subtasks is the size-weighted mean of its subtasks (of its groups, when it
+ * has groups, each group pooling its subtasks) with the pooled stderr at each level.
+ */
+export function aggregate(
+  definition: Pick<TaskDefinition, "metrics" | "groupOf">,
+  rows: ReadonlyArray<{ subtask?: string; metrics: Record<string, number> }>,
+): MetricTable & { subtasks?: Record<string, MetricTable>; groups?: Record<string, MetricTable> } {
+  const metrics = definition.metrics;
+  if (rows.length === 0) return { n: 0, metrics: Object.fromEntries(metrics.map((m) => [m, { value: Number.NaN, stderr: null }])) };
+  if (rows.every((r) => r.subtask === undefined)) return table(rows.map((r) => r.metrics), metrics);
+  const bySubtask = new Map<string, Array<Record<string, number>>>();
+  for (const r of rows) {
+    const key = r.subtask ?? "";
+    if (!bySubtask.has(key)) bySubtask.set(key, []);
+    bySubtask.get(key)!.push(r.metrics);
+  }
+  const subtasks = Object.fromEntries([...bySubtask].map(([name, xs]) => [name, table(xs, metrics)]));
+  if (!definition.groupOf) return { ...pool(Object.values(subtasks), metrics), subtasks };
+  const byGroup = new Map<string, MetricTable[]>();
+  for (const [name, t] of Object.entries(subtasks)) {
+    const group = definition.groupOf(name);
+    if (!byGroup.has(group)) byGroup.set(group, []);
+    byGroup.get(group)!.push(t);
+  }
+  const groups = Object.fromEntries([...byGroup].map(([name, parts]) => [name, pool(parts, metrics)]));
+  return { ...pool(Object.values(groups), metrics), groups, subtasks };
+}

@@ -1,0 +1,62 @@
+import { z } from "zod";
+import { InputError } from "../../errors.js";
+import type { DataReader } from "../data.js";
+import { bbhExtract } from "../extract.js";
+import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
+import { fewshotCount, generations, greedyRequest, takeLimit } from "./common.js";
+
+const taskFile = z.object({ examples: z.array(z.object({ input: z.string(), target: z.string() })) });
+
+/**
+ * A cot-prompts file is a canary line, a "-----" line, then the task description and three
+ * "Q: …\nA: Let's think step by step.\n… So the answer is X." exemplars separated by blank lines.
+ */
+export function splitCotPrompt(text: string): { description: string; exemplars: string[] } {
+  const body = text.split("\n-----\n").at(-1) ?? "";
+  const [description, ...shots] = body.split("\n\nQ: ");
+  return { description: description ?? "", exemplars: shots.map((s) => `Q: ${s}`) };
+}
+
+/** The task's CoT prompt (its first n exemplars), a blank line, then "Q: <input>\nA: Let's think step by step.\n". */
+export function bbhPrompt(cot: { description: string; exemplars: readonly string[] }, input: string, numFewshot: number): string {
+  const head = [cot.description, ...cot.exemplars.slice(0, numFewshot)].join("\n\n");
+  return `${head}\n\nQ: ${input}\nA: Let's think step by step.\n`;
+}
+
+async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+  const names = (await data.list("bbh/bbh", ".json")).map((f) => f.slice(0, -".json".length));
+  if (names.length === 0) throw new InputError(data.path("bbh/bbh"), undefined, undefined, "no BBH task files (*.json)");
+  // The harness's until list, "Q" included: generation stops at the first capital Q.
+  const stop = ["</s>", "Q", "\n\n"];
+  const maxTokens = options.maxGenTokens ?? 1024;
+  let numFewshot = 3;
+  const instances: EvalInstance[] = [];
+  for (const name of names) {
+    const promptFile = `bbh/cot-prompts/${name}.txt`;
+    const cot = splitCotPrompt(await data.text(promptFile));
+    if (cot.exemplars.length === 0) throw new InputError(data.path(promptFile), undefined, undefined, "no \"Q: \" exemplars after the ----- line");
+    numFewshot = fewshotCount("bbh_cot_fewshot", options.numFewshot, 3, cot.exemplars.length, `${promptFile} holds ${cot.exemplars.length}`);
+    const { examples } = await data.json(`bbh/bbh/${name}.json`, taskFile);
+    takeLimit(examples, options.limit).forEach((example, i) => {
+      instances.push({
+        id: `${name}/${i}`,
+        subtask: name,
+        target: example.target,
+        requests: [greedyRequest(bbhPrompt(cot, example.input, numFewshot), stop, maxTokens)],
+        score: (responses) => {
+          const answer = bbhExtract(generations(responses)[0]!);
+          return { metrics: { exact_match: answer === example.target ? 1 : 0 }, extracted: answer };
+        },
+      });
+    });
+  }
+  return { instances, numFewshot, settings: { stop, maxTokens, temperature: 0, limitAppliesTo: "each subtask" } };
+}
+
+export const bbhCotFewshotTask = {
+  dimension: "reasoning",
+  description: "BIG-Bench Hard, 27 tasks, 3-shot chain of thought: exact match on the text after \"the answer is \"",
+  harnessTask: "bbh_cot_fewshot (v2.0)",
+  metrics: ["exact_match"],
+  load,
+} satisfies TaskDefinition;

@@ -1,0 +1,94 @@
+import type { DataReader } from "./data.js";
+import type { Sandbox } from "./sandbox.js";
+
+/** The paper's five capability dimensions. */
+export type Dimension = "truthfulness" | "knowledge" | "reasoning" | "math" | "code";
+
+/** Score `continuation` after `context` (a multiple-choice option). */
+export interface LoglikelihoodRequest {
+  kind: "loglikelihood";
+  context: string;
+  continuation: string;
+}
+
+/** Generate from a raw prompt (no chat template) and cut the text at the first stop sequence. */
+export interface GenerationRequest {
+  kind: "generate";
+  prompt: string;
+  stop: string[];
+  maxTokens: number;
+  temperature: number;
+  topP?: number;
+  /** Set per sample when several are drawn, so each has its own cache entry. */
+  seed?: number;
+}
+
+export type EvalRequest = LoglikelihoodRequest | GenerationRequest;
+
+export interface LoglikelihoodResponse {
+  kind: "loglikelihood";
+  logprob: number;
+  isGreedy: boolean;
+}
+
+export interface GenerationResponse {
+  kind: "generate";
+  /** Already cut at the request's stop sequences. */
+  text: string;
+}
+
+export type EvalResponse = LoglikelihoodResponse | GenerationResponse;
+
+export interface InstanceScore {
+  /** One number per metric of the task (0/1 for accuracies, a probability for MC2, an estimate for pass@k). */
+  metrics: Record<string, number>;
+  /** What the scorer read out of the responses, kept with --log-samples. */
+  extracted?: unknown;
+}
+
+export interface ScoreContext {
+  /** Present when the task declared `needsSandbox`. */
+  sandbox?: Sandbox;
+}
+
+/** One scored example: its requests and how to score their responses. */
+export interface EvalInstance {
+  id: string;
+  /** For tasks made of subtasks (MMLU subject, BBH task). */
+  subtask?: string;
+  /** The gold answer as text, for logs. */
+  target: string;
+  requests: EvalRequest[];
+  score(responses: EvalResponse[], context: ScoreContext): InstanceScore | Promise<InstanceScore>;
+}
+
+export interface LoadOptions {
+  /** Examples per task, or per subtask for MMLU and BBH (the harness's --limit). */
+  limit?: number;
+  numFewshot?: number;
+  /** Seed of the few-shot sampler for tasks that draw exemplars at random (the harness's default is 1234). */
+  fewshotSeed: number;
+  /** Overrides the task's generation length. */
+  maxGenTokens?: number;
+}
+
+export interface LoadedTask {
+  instances: EvalInstance[];
+  numFewshot: number;
+  /** Settings that shape the requests (generation parameters, sample counts), recorded in the results. */
+  settings: Record<string, unknown>;
+}
+
+export interface TaskDefinition {
+  dimension: Dimension;
+  /** One line: what is asked and how it is scored. */
+  description: string;
+  /** The lm-evaluation-harness task whose prompt and metric this reproduces. */
+  harnessTask: string;
+  /** Metric names in report order; every instance score has all of them. */
+  metrics: readonly string[];
+  /** Groups above the subtasks (MMLU's four categories); without it the task aggregates its subtasks directly. */
+  groupOf?: (subtask: string) => string;
+  needsSandbox?: boolean;
+  load(data: DataReader, options: LoadOptions): Promise<LoadedTask>;
+}
