@@ -18,6 +18,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { z } from "zod";
+import { parseJsonReply } from "./json-reply.js";
 import { ProviderError, SeapoError, UnsupportedError } from "../errors.js";
 import {
   mapFinishReason,
@@ -60,9 +61,9 @@ const SMALL_MODEL_BYTES = 64 * 2 ** 20;
 
 export async function createLlamaCppModel(options: LlamaCppModelOptions): Promise<LanguageModel> {
   const source = options.ggufPath;
-  let llama: Llama | undefined;
+  let llama: Llama;
   let model: LlamaModel | undefined;
-  let context: LlamaContext | undefined;
+  let context: LlamaContext;
   try {
     const threads = options.threads ?? ((await stat(options.ggufPath)).size < SMALL_MODEL_BYTES ? 1 : undefined);
     llama = await sharedLlama();
@@ -73,7 +74,6 @@ export async function createLlamaCppModel(options: LlamaCppModelOptions): Promis
       ...(threads !== undefined && { threads }),
     });
   } catch (error) {
-    await context?.dispose();
     await model?.dispose();
     throw new ProviderError(`${source}: cannot load the model: ${messageOf(error)}`, { isRetryable: false, cause: error });
   }
@@ -105,20 +105,7 @@ class LlamaCppModel implements LanguageModel {
     const grammar = await this.grammarFor(request.schema);
     const result = await this.run(request, grammar);
     const label = `${this.modelId}${request.schemaName ? ` (${request.schemaName})` : ""}`;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(result.text);
-    } catch {
-      const cut = result.finishReason.unified === "length" ? " (generation stopped at maxTokens)" : "";
-      throw new ProviderError(`${label}: the reply is not complete JSON${cut}: ${result.text.slice(0, 200)}`, { isRetryable: false });
-    }
-    const checked = request.schema.safeParse(parsed);
-    if (!checked.success) {
-      throw new ProviderError(`${label}: the JSON reply does not match the schema: ${z.prettifyError(checked.error)}`, {
-        isRetryable: false,
-      });
-    }
-    return { ...result, value: checked.data };
+    return { ...result, value: parseJsonReply(result, request.schema, label) };
   }
 
   async logprobs(requests: LogprobRequest[]): Promise<LogprobResult[]> {

@@ -13,6 +13,7 @@ import {
   type LogprobRequest,
   type LogprobResult,
 } from "./provider.js";
+import { parseJsonReply } from "./json-reply.js";
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 
 /**
@@ -112,7 +113,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
         ...request.providerOptions,
       },
     });
-    return { ...result, value: parseJsonReply(result.text, request.schema, `${options.baseURL} (${model})`) };
+    return { ...result, value: parseJsonReply(result, request.schema, `${options.baseURL} (${model})`) };
   }
 
   async function logprobs(requests: LogprobRequest[]): Promise<LogprobResult[]> {
@@ -183,24 +184,6 @@ export function sumContinuation(
     }
   });
   return { logprob, isGreedy, tokenCount };
-}
-
-/** Models often wrap JSON in a code fence; accept that, then validate against the schema. */
-export function parseJsonReply<T>(text: string, schema: z.ZodType<T>, source: string): T {
-  const unfenced = text.trim().replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(unfenced);
-  } catch {
-    throw new ProviderError(`${source}: the reply is not JSON: ${text.slice(0, 200)}`, { isRetryable: false });
-  }
-  const result = schema.safeParse(parsed);
-  if (!result.success) {
-    throw new ProviderError(`${source}: the JSON reply does not match the schema: ${z.prettifyError(result.error)}`, {
-      isRetryable: false,
-    });
-  }
-  return result.data;
 }
 
 function toProviderError(error: unknown): unknown {

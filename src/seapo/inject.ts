@@ -94,6 +94,8 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
   const provenance = { injector: options.injectorName, templateVersion: INJECTION_TEMPLATE_VERSION, seed };
   let skippedJobs = 0;
   let newJobs = 0;
+  let succeeded = 0;
+  let failedBeforeAnySuccess = 0;
 
   async function* jobs(): AsyncGenerator<Job> {
     const seenIds = new Set<string>();
@@ -129,12 +131,14 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
         seed,
       });
     } catch (error) {
-      // A request the server refuses for this row alone (too long, malformed) must not stop a long run.
-      if (error instanceof ProviderError && !error.isRetryable && error.options.status !== undefined && ![401, 403, 404].includes(error.options.status)) {
-        return { kind: "reject", line: { ...base, reason: "provider-error", detail: error.message } };
-      }
-      throw error;
+      // A request refused for this row alone (too long for the context, malformed) must not stop a
+      // long run; but when nothing has worked yet the setup is wrong, so stop at once.
+      const forThisRowOnly =
+        error instanceof ProviderError && !error.isRetryable && ![401, 403, 404].includes(error.options.status ?? 0);
+      if (!forThisRowOnly || (succeeded === 0 && ++failedBeforeAnySuccess >= 10)) throw error;
+      return { kind: "reject", line: { ...base, reason: "provider-error", detail: error.message } };
     }
+    succeeded++;
     const candidate = stripPreamble(result.text);
     const verdict = verifyNegative(row.response, candidate, result.finishReason, verify);
     if (!verdict.ok) {
