@@ -1,0 +1,381 @@
+// N-API bindings: argument checks on the JS thread, then one call into the active kernel variant.
+//
+// Every kernel works in place on the caller's Float32Arrays (no copies). A wrong type is a
+// TypeError and a wrong size a RangeError; both messages start with the kernel's name.
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace seapo {
+namespace {
+
+// Bumped whenever the JS-visible surface changes, so the loader can reject a stale build.
+constexpr int kAbiVersion = 1;
+
+std::vector<const KernelTable*> runnable;  // best first
+const KernelTable* active = nullptr;
+
+struct Buf {
+  const char* name;
+  float* data;
+  std::size_t length;
+};
+
+[[noreturn]] void typeError(Napi::Env env, const std::string& kernel, const std::string& message) {
+  throw Napi::TypeError::New(env, kernel + ": " + message);
+}
+[[noreturn]] void rangeError(Napi::Env env, const std::string& kernel, const std::string& message) {
+  throw Napi::RangeError::New(env, kernel + ": " + message);
+}
+
+void expectArgs(const Napi::CallbackInfo& info, const char* kernel, std::size_t count) {
+  if (info.Length() < count) {
+    typeError(info.Env(), kernel,
+              "expected " + std::to_string(count) + " arguments, got " + std::to_string(info.Length()));
+  }
+}
+
+Buf f32(Napi::Value value, const char* kernel, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    typeError(value.Env(), kernel, std::string(name) + " must be a Float32Array");
+  }
+  auto array = value.As<Napi::Float32Array>();
+  return Buf{name, array.Data(), array.ElementLength()};
+}
+
+// A non-negative integer (a size, count or stride).
+i64 size(Napi::Value value, const char* kernel, const char* name) {
+  if (!value.IsNumber()) typeError(value.Env(), kernel, std::string(name) + " must be a number");
+  const double v = value.As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v != std::floor(v) || v > 9007199254740991.0) {
+    typeError(value.Env(), kernel, std::string(name) + " must be a non-negative integer, got " + std::to_string(v));
+  }
+  return static_cast<i64>(v);
+}
+
+double number(Napi::Value value, const char* kernel, const char* name) {
+  if (!value.IsNumber()) typeError(value.Env(), kernel, std::string(name) + " must be a number");
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+i64 mul(Napi::Env env, const char* kernel, i64 a, i64 b) {
+  i64 out;
+  if (__builtin_mul_overflow(a, b, &out)) rangeError(env, kernel, "sizes overflow");
+  return out;
+}
+
+void expectLength(Napi::Env env, const char* kernel, const Buf& buf, i64 expected, const std::string& what) {
+  if (static_cast<i64>(buf.length) != expected) {
+    rangeError(env, kernel,
+               std::string(buf.name) + " has " + std::to_string(buf.length) + " elements, expected " + what + " = " +
+                   std::to_string(expected));
+  }
+}
+
+bool overlaps(const Buf& a, const Buf& b) {
+  if (a.length == 0 || b.length == 0) return false;
+  return a.data < b.data + b.length && b.data < a.data + a.length;
+}
+
+// An output may be the very same buffer as one of `aliasable` (it is read before it is written);
+// any other overlap with an input or another output is rejected.
+void checkOutputs(Napi::Env env, const char* kernel, std::initializer_list<Buf> outputs,
+                  std::initializer_list<Buf> aliasable, std::initializer_list<Buf> others) {
+  for (const Buf& out : outputs) {
+    for (const Buf& in : aliasable) {
+      if (overlaps(out, in) && !(out.data == in.data && out.length == in.length)) {
+        rangeError(env, kernel, std::string(out.name) + " partially overlaps " + in.name);
+      }
+    }
+    for (const Buf& other : others) {
+      if (overlaps(out, other)) rangeError(env, kernel, std::string(out.name) + " overlaps " + other.name);
+    }
+    for (const Buf& second : outputs) {
+      if (&second != &out && overlaps(out, second)) {
+        rangeError(env, kernel, std::string(out.name) + " overlaps " + second.name);
+      }
+    }
+  }
+}
+
+// ---- GEMM --------------------------------------------------------------------------------------
+
+i64 optionalSize(Napi::Object opts, const char* key, i64 fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsUndefined() ? fallback : size(v, "gemm", key);
+}
+bool optionalBool(Napi::Object opts, const char* key) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined()) return false;
+  if (!v.IsBoolean()) typeError(opts.Env(), "gemm", std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+double optionalNumber(Napi::Object opts, const char* key, double fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsUndefined() ? fallback : number(v, "gemm", key);
+}
+
+void checkOperand(Napi::Env env, const Buf& buf, i64 batch, i64 stride, i64 matrix, const char* strideName,
+                  const char* sizeName) {
+  if (batch == 0 || matrix == 0) return;
+  const i64 needed = mul(env, "gemm", batch - 1, stride) + matrix;
+  if (static_cast<i64>(buf.length) < needed) {
+    rangeError(env, "gemm",
+               std::string(buf.name) + " has " + std::to_string(buf.length) + " elements, needs at least " +
+                   std::to_string(needed) + " (batch " + std::to_string(batch) + ", " + strideName + " " +
+                   std::to_string(stride) + ", " + sizeName + " = " + std::to_string(matrix) + ")");
+  }
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  expectArgs(info, "gemm", 4);
+  Buf a = f32(info[0], "gemm", "a"), b = f32(info[1], "gemm", "b"), c = f32(info[2], "gemm", "c");
+  if (!info[3].IsObject()) typeError(env, "gemm", "options must be an object");
+  Napi::Object opts = info[3].As<Napi::Object>();
+
+  GemmArgs g;
+  g.m = size(opts.Get("m"), "gemm", "m");
+  g.n = size(opts.Get("n"), "gemm", "n");
+  g.k = size(opts.Get("k"), "gemm", "k");
+  const i64 mk = mul(env, "gemm", g.m, g.k), kn = mul(env, "gemm", g.k, g.n), mn = mul(env, "gemm", g.m, g.n);
+  g.transA = optionalBool(opts, "transA");
+  g.transB = optionalBool(opts, "transB");
+  g.alpha = static_cast<float>(optionalNumber(opts, "alpha", 1.0));
+  g.beta = static_cast<float>(optionalNumber(opts, "beta", 0.0));
+  g.batch = optionalSize(opts, "batch", 1);
+  g.strideA = optionalSize(opts, "strideA", mk);
+  g.strideB = optionalSize(opts, "strideB", kn);
+  g.strideC = optionalSize(opts, "strideC", mn);
+  if (g.batch > 1 && g.strideC < mn) {
+    rangeError(env, "gemm",
+               "strideC " + std::to_string(g.strideC) + " is less than m·n = " + std::to_string(mn) +
+                   ": the batch's outputs would overlap");
+  }
+  checkOperand(env, a, g.batch, g.strideA, mk, "strideA", "m·k");
+  checkOperand(env, b, g.batch, g.strideB, kn, "strideB", "k·n");
+  checkOperand(env, c, g.batch, g.strideC, mn, "strideC", "m·n");
+  if (mn > 0 && g.batch > 0) checkOutputs(env, "gemm", {c}, {}, {a, b});
+  g.a = a.data;
+  g.b = b.data;
+  g.c = c.data;
+  active->gemm(g);
+  return env.Undefined();
+}
+
+// ---- Fused kernels -----------------------------------------------------------------------------
+
+Napi::Value Rmsnorm(const Napi::CallbackInfo& info) {
+  const char* k = "rmsnorm";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 6);
+  Buf x = f32(info[0], k, "x"), w = f32(info[1], k, "weight"), out = f32(info[2], k, "out");
+  const i64 rows = size(info[3], k, "rows"), cols = size(info[4], k, "cols");
+  const double eps = number(info[5], k, "eps");
+  const i64 n = mul(env, k, rows, cols);
+  expectLength(env, k, x, n, "rows·cols");
+  expectLength(env, k, w, cols, "cols");
+  expectLength(env, k, out, n, "rows·cols");
+  checkOutputs(env, k, {out}, {x}, {w});
+  active->rmsnorm(x.data, w.data, out.data, rows, cols, static_cast<float>(eps));
+  return env.Undefined();
+}
+
+Napi::Value RmsnormBackward(const Napi::CallbackInfo& info) {
+  const char* k = "rmsnormBackward";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 8);
+  Buf g = f32(info[0], k, "grad"), x = f32(info[1], k, "x"), w = f32(info[2], k, "weight");
+  Buf dx = f32(info[3], k, "dx"), dw = f32(info[4], k, "dWeight");
+  const i64 rows = size(info[5], k, "rows"), cols = size(info[6], k, "cols");
+  const double eps = number(info[7], k, "eps");
+  const i64 n = mul(env, k, rows, cols);
+  expectLength(env, k, g, n, "rows·cols");
+  expectLength(env, k, x, n, "rows·cols");
+  expectLength(env, k, w, cols, "cols");
+  expectLength(env, k, dx, n, "rows·cols");
+  expectLength(env, k, dw, cols, "cols");
+  checkOutputs(env, k, {dx}, {g, x}, {w});
+  checkOutputs(env, k, {dw}, {}, {g, x, w});
+  active->rmsnormBackward(g.data, x.data, w.data, dx.data, dw.data, rows, cols, static_cast<float>(eps));
+  return env.Undefined();
+}
+
+Napi::Value SiluMul(const Napi::CallbackInfo& info) {
+  const char* k = "siluMul";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 3);
+  Buf g = f32(info[0], k, "gate"), u = f32(info[1], k, "up"), out = f32(info[2], k, "out");
+  const i64 n = static_cast<i64>(g.length);
+  expectLength(env, k, u, n, "gate.length");
+  expectLength(env, k, out, n, "gate.length");
+  checkOutputs(env, k, {out}, {g, u}, {});
+  active->siluMul(g.data, u.data, out.data, n);
+  return env.Undefined();
+}
+
+Napi::Value SiluMulBackward(const Napi::CallbackInfo& info) {
+  const char* k = "siluMulBackward";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 5);
+  Buf grad = f32(info[0], k, "grad"), g = f32(info[1], k, "gate"), u = f32(info[2], k, "up");
+  Buf dg = f32(info[3], k, "dGate"), du = f32(info[4], k, "dUp");
+  const i64 n = static_cast<i64>(grad.length);
+  expectLength(env, k, g, n, "grad.length");
+  expectLength(env, k, u, n, "grad.length");
+  expectLength(env, k, dg, n, "grad.length");
+  expectLength(env, k, du, n, "grad.length");
+  checkOutputs(env, k, {dg, du}, {grad, g, u}, {});
+  active->siluMulBackward(grad.data, g.data, u.data, dg.data, du.data, n);
+  return env.Undefined();
+}
+
+template <bool Log>
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  const char* k = Log ? "logSoftmax" : "softmax";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 4);
+  Buf x = f32(info[0], k, "x"), out = f32(info[1], k, "out");
+  const i64 rows = size(info[2], k, "rows"), cols = size(info[3], k, "cols");
+  const i64 n = mul(env, k, rows, cols);
+  expectLength(env, k, x, n, "rows·cols");
+  expectLength(env, k, out, n, "rows·cols");
+  checkOutputs(env, k, {out}, {x}, {});
+  active->softmax(x.data, out.data, rows, cols, Log);
+  return env.Undefined();
+}
+
+template <bool Log>
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  const char* k = Log ? "logSoftmaxBackward" : "softmaxBackward";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 5);
+  Buf g = f32(info[0], k, "grad"), y = f32(info[1], k, "y"), dx = f32(info[2], k, "dx");
+  const i64 rows = size(info[3], k, "rows"), cols = size(info[4], k, "cols");
+  const i64 n = mul(env, k, rows, cols);
+  expectLength(env, k, g, n, "rows·cols");
+  expectLength(env, k, y, n, "rows·cols");
+  expectLength(env, k, dx, n, "rows·cols");
+  checkOutputs(env, k, {dx}, {g, y}, {});
+  active->softmaxBackward(g.data, y.data, dx.data, rows, cols, Log);
+  return env.Undefined();
+}
+
+// An optional string option with two allowed values: false for the first (the default), true for the second.
+bool choice(Napi::Object opts, const char* kernel, const char* key, const char* first, const char* second) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsUndefined()) return false;
+  const std::string value = v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+  if (value == first) return false;
+  if (value == second) return true;
+  typeError(opts.Env(), kernel, std::string(key) + " must be \"" + first + "\" or \"" + second + "\"");
+}
+
+template <bool Adjoint>
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  const char* k = Adjoint ? "ropeBackward" : "rope";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 5);
+  Buf x = f32(info[0], k, Adjoint ? "grad" : "x"), cos = f32(info[1], k, "cos"), sin = f32(info[2], k, "sin");
+  Buf out = f32(info[3], k, Adjoint ? "dx" : "out");
+  if (!info[4].IsObject()) typeError(env, k, "dims must be an object");
+  Napi::Object dims = info[4].As<Napi::Object>();
+
+  RopeArgs r;
+  r.batch = size(dims.Get("batch"), k, "batch");
+  r.seq = size(dims.Get("seq"), k, "seq");
+  r.heads = size(dims.Get("heads"), k, "heads");
+  r.half = size(dims.Get("half"), k, "half");
+  r.headsFirst = choice(dims, k, "layout", "bthd", "bhtd");
+  r.fullTable = choice(dims, k, "tableWidth", "half", "full");
+  Napi::Value batched = dims.Get("tableBatched");
+  if (!batched.IsUndefined() && !batched.IsBoolean()) typeError(env, k, "tableBatched must be a boolean");
+  r.tableBatched = batched.IsUndefined() ? true : batched.As<Napi::Boolean>().Value();
+  r.adjoint = Adjoint;
+
+  const i64 dim = mul(env, k, 2, r.half);
+  const i64 n = mul(env, k, mul(env, k, mul(env, k, r.batch, r.seq), r.heads), dim);
+  const i64 tableRows = r.tableBatched ? mul(env, k, r.batch, r.seq) : r.seq;
+  const i64 tableLength = mul(env, k, tableRows, r.fullTable ? dim : r.half);
+  const std::string tableWhat = std::string(r.tableBatched ? "batch·seq" : "seq") + (r.fullTable ? "·2·half" : "·half");
+  expectLength(env, k, x, n, "batch·seq·heads·2·half");
+  expectLength(env, k, cos, tableLength, tableWhat);
+  expectLength(env, k, sin, tableLength, tableWhat);
+  expectLength(env, k, out, n, "batch·seq·heads·2·half");
+  checkOutputs(env, k, {out}, {x}, {cos, sin});
+  r.x = x.data;
+  r.cos = cos.data;
+  r.sin = sin.data;
+  r.out = out.data;
+  active->rope(r);
+  return env.Undefined();
+}
+
+// ---- Variants ----------------------------------------------------------------------------------
+
+Napi::Value GetIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), active->isa); }
+Napi::Value GetVariant(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), active->name); }
+
+Napi::Value UseVariant(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  expectArgs(info, "useVariant", 1);
+  if (!info[0].IsString()) typeError(env, "useVariant", "name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string available;
+  for (const KernelTable* table : runnable) {
+    if (name == table->name) {
+      active = table;
+      return env.Undefined();
+    }
+    available += (available.empty() ? "" : ", ") + std::string(table->name);
+  }
+  rangeError(env, "useVariant", "\"" + name + "\" is not available on this CPU (available: " + available + ")");
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Process-wide: a second load (another worker thread) shares the variant list and the choice.
+  if (runnable.empty()) {
+    for (const KernelTable* table : {variantAvx512(), variantAvx2(), variantAvx2Wide(), variantScalar()}) {
+      if (table != nullptr) runnable.push_back(table);
+    }
+    active = runnable.front();
+  }
+  const int threads = poolThreads();  // throws (failing the load) on a bad SEAPO_THREADS
+
+  Napi::Array names = Napi::Array::New(env, runnable.size());
+  for (std::size_t i = 0; i < runnable.size(); ++i) names.Set(static_cast<uint32_t>(i), runnable[i]->name);
+
+  exports.DefineProperties({
+      Napi::PropertyDescriptor::Value("abiVersion", Napi::Number::New(env, kAbiVersion), napi_enumerable),
+      Napi::PropertyDescriptor::Value("threads", Napi::Number::New(env, threads), napi_enumerable),
+      Napi::PropertyDescriptor::Value("variants", names, napi_enumerable),
+      Napi::PropertyDescriptor::Accessor<GetIsa>("isa", napi_enumerable),
+      Napi::PropertyDescriptor::Accessor<GetVariant>("variant", napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "useVariant", UseVariant, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "gemm", Gemm, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "rmsnorm", Rmsnorm, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "rmsnormBackward", RmsnormBackward, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "siluMul", SiluMul, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "siluMulBackward", SiluMulBackward, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "softmax", Softmax<false>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "softmaxBackward", SoftmaxBackward<false>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "logSoftmax", Softmax<true>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "logSoftmaxBackward", SoftmaxBackward<true>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "rope", Rope<false>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "ropeBackward", Rope<true>, napi_enumerable),
+  });
+  return exports;
+}
+
+}  // namespace
+}  // namespace seapo
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return seapo::Init(env, exports); }
+
+NODE_API_MODULE(seapo_native, InitModule)

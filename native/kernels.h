@@ -1,0 +1,65 @@
+// The contract between the N-API layer (addon.cc) and the kernel variants.
+//
+// Every variant (AVX-512, AVX2, generic) compiles the same source, native/kernels.inl, with its own
+// vector width, GEMM tile shape and target ISA, and hands back one table of function pointers. The
+// addon validates arguments on the JS thread, then calls through the active table; kernels never
+// see a bad size and never touch JS values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace seapo {
+
+using i64 = std::int64_t;
+
+// C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b], row-major; op(X) = Xᵀ when trans is set.
+// A[b] starts at a + b·strideA (stride 0 broadcasts one matrix), likewise B and C.
+struct GemmArgs {
+  const float* a;
+  const float* b;
+  float* c;
+  i64 m, n, k;
+  bool transA, transB;
+  float alpha, beta;
+  i64 batch, strideA, strideB, strideC;
+};
+
+// Rotate-half RoPE over head vectors of 2·half elements.
+struct RopeArgs {
+  const float* x;
+  const float* cos;
+  const float* sin;
+  float* out;
+  i64 batch, seq, heads, half;
+  bool headsFirst;    // x is [batch, heads, seq, 2·half] instead of [batch, seq, heads, 2·half]
+  bool fullTable;     // cos/sin rows hold 2·half values (Hugging Face layout) instead of half
+  bool tableBatched;  // cos/sin carry a leading batch dimension
+  bool adjoint;       // apply the transpose (the backward pass): rotation by −θ
+};
+
+struct KernelTable {
+  const char* name;  // variant name, e.g. "avx2"
+  const char* isa;   // "avx512" | "avx2" | "scalar"
+  void (*gemm)(const GemmArgs&);
+  void (*rmsnorm)(const float* x, const float* w, float* out, i64 rows, i64 cols, float eps);
+  // dx is overwritten; dw is accumulated into.
+  void (*rmsnormBackward)(const float* g, const float* x, const float* w, float* dx, float* dw, i64 rows,
+                          i64 cols, float eps);
+  void (*siluMul)(const float* g, const float* u, float* out, i64 n);
+  // dg and du are overwritten.
+  void (*siluMulBackward)(const float* grad, const float* g, const float* u, float* dg, float* du, i64 n);
+  // log selects log-softmax.
+  void (*softmax)(const float* x, float* out, i64 rows, i64 cols, bool log);
+  // y is the forward output (softmax or log-softmax); dx is overwritten.
+  void (*softmaxBackward)(const float* grad, const float* y, float* dx, i64 rows, i64 cols, bool log);
+  void (*rope)(const RopeArgs&);
+};
+
+// Each returns nullptr when the variant was not compiled (non-x86 builds) or this CPU cannot run it.
+const KernelTable* variantAvx512();
+const KernelTable* variantAvx2();
+const KernelTable* variantAvx2Wide();  // the AVX-512 tile shape compiled for AVX2 (tests the 8×32 code)
+const KernelTable* variantScalar();
+
+}  // namespace seapo

@@ -1,0 +1,525 @@
+// The kernels, written once over GCC vector extensions and compiled once per variant.
+//
+// A variant file includes this inside its own namespace and `#pragma GCC target` region after
+// defining: VL (floats per vector), MR × NV·VL (the GEMM micro-tile: MR rows of C, NV vectors wide),
+// KC, MC, NC (cache blocks), kName and kIsa. Only plain loops, vector types and the helpers below are
+// used here — no std templates — so nothing compiled for a wider ISA can leak into shared code.
+//
+// Buffers may alias exactly (out == x) in the fused kernels: every row is read before it is written.
+
+constexpr i64 NR = NV * VL;
+static_assert(MC % MR == 0 && NC % NR == 0, "cache blocks must hold whole micro-panels");
+
+typedef float V __attribute__((vector_size(VL * 4)));
+typedef float VU __attribute__((vector_size(VL * 4), aligned(4), may_alias));
+typedef int VI __attribute__((vector_size(VL * 4)));
+
+#define SEAPO_INLINE inline __attribute__((always_inline))
+
+static SEAPO_INLINE i64 imin(i64 a, i64 b) { return a < b ? a : b; }
+static SEAPO_INLINE V splat(float s) { return V{} + s; }
+static SEAPO_INLINE V loadu(const float* p) { return *reinterpret_cast<const VU*>(p); }
+static SEAPO_INLINE void storeu(float* p, V v) { *reinterpret_cast<VU*>(p) = v; }
+
+// The first n lanes from p, the rest `fill`.
+static SEAPO_INLINE V loadPart(const float* p, i64 n, float fill) {
+  V v = splat(fill);
+  for (i64 i = 0; i < n; ++i) v[i] = p[i];
+  return v;
+}
+static SEAPO_INLINE void storePart(float* p, V v, i64 n) {
+  for (i64 i = 0; i < n; ++i) p[i] = v[i];
+}
+static SEAPO_INLINE float hsum(V v) {
+  float s = 0.f;
+  for (int i = 0; i < VL; ++i) s += v[i];
+  return s;
+}
+static SEAPO_INLINE V vmax(V a, V b) { return a > b ? a : b; }
+
+// e^x to about one ulp: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-7 Taylor polynomial,
+// 2^n built in the exponent bits. Below ln(2^-126) the result is flushed to 0; above ~88.38, +inf.
+static SEAPO_INLINE V vexp(V x) {
+  const V hi = splat(88.3762626647949f);
+  const V lo = splat(-87.3365447504f);
+  V xc = x > hi ? hi : x;
+  xc = xc < lo ? lo : xc;
+  const V n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest integer
+  V r = xc - n * 0.693359375f;                                        // ln 2, high part (exact)
+  r = r + n * 2.12194440e-4f;                                         // ln 2, low part
+  V p = splat(1.f / 5040.f);
+  p = p * r + 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const VI bits = (__builtin_convertvector(n, VI) + 127) << 23;
+  V y = p * (V)bits;
+  y = x < lo ? splat(0.f) : y;
+  return x > hi ? splat(__builtin_inff()) : y;
+}
+
+static SEAPO_INLINE V vsigmoid(V x) { return 1.f / (1.f + vexp(-x)); }
+
+// ---------------------------------------------------------------------------------------------
+// GEMM: op(A) is packed into micro-panels of MR rows (k-major: MR values per k), op(B) into
+// micro-panels of NR columns (NR values per k), both zero-padded, so the micro-kernel never sees an
+// edge; only its store clips to the live mr × nr corner. Transposes are handled entirely by packing.
+
+// acc = Ã·B̃ over kc; then C = alpha·acc + beta·C (beta == 0: C is not read).
+static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const float* __restrict b, float* c,
+                                   i64 ldc, i64 mr, i64 nr, float alpha, float beta) {
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+
+  for (i64 p = 0; p < kc; ++p, a += MR, b += NR) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const V*>(b + j * VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
+    }
+  }
+
+  if (mr == MR && nr == NR) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) {
+        float* cp = c + i * ldc + j * VL;
+        V r = acc[i][j] * alpha;
+        if (beta == 1.f) r += loadu(cp);
+        else if (beta != 0.f) r += loadu(cp) * beta;
+        storeu(cp, r);
+      }
+    return;
+  }
+  alignas(64) float tile[MR * NR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) *reinterpret_cast<V*>(tile + i * NR + j * VL) = acc[i][j];
+  for (i64 i = 0; i < mr; ++i)
+    for (i64 j = 0; j < nr; ++j) {
+      float* cp = c + i * ldc + j;
+      float r = alpha * tile[i * NR + j];
+      if (beta != 0.f) r += beta * *cp;
+      *cp = r;
+    }
+}
+
+// Rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row micro-panels.
+static void packA(const float* A, bool trans, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* __restrict dst) {
+  for (i64 ir = 0; ir < mc; ir += MR, dst += MR * kc) {
+    const i64 mr = imin(MR, mc - ir);
+    if (!trans) {  // op(A)[i][p] = A[i·lda + p]: walk each row
+      for (i64 i = 0; i < mr; ++i) {
+        const float* src = A + (i0 + ir + i) * lda + p0;
+        for (i64 p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
+      }
+      for (i64 i = mr; i < MR; ++i)
+        for (i64 p = 0; p < kc; ++p) dst[p * MR + i] = 0.f;
+    } else {  // op(A)[i][p] = A[p·lda + i]: MR contiguous values per p
+      for (i64 p = 0; p < kc; ++p) {
+        const float* src = A + (p0 + p) * lda + i0 + ir;
+        float* d = dst + p * MR;
+        for (i64 i = 0; i < mr; ++i) d[i] = src[i];
+        for (i64 i = mr; i < MR; ++i) d[i] = 0.f;
+      }
+    }
+  }
+}
+
+// Rows [p0, p0+kc) × micro-panels [jp0, jp1) of the column block starting at j0 (width nc) of op(B).
+static void packB(const float* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 jp0, i64 jp1,
+                  float* __restrict bPack) {
+  for (i64 jp = jp0; jp < jp1; ++jp) {
+    const i64 jr = jp * NR;
+    const i64 nr = imin(NR, nc - jr);
+    float* dst = bPack + jr * kc;
+    if (!trans) {  // op(B)[p][j] = B[p·ldb + j]: NR contiguous values per p
+      for (i64 p = 0; p < kc; ++p) {
+        const float* src = B + (p0 + p) * ldb + j0 + jr;
+        float* d = dst + p * NR;
+        if (nr == NR) {
+          for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(d + v * VL) = loadu(src + v * VL);
+        } else {
+          for (i64 j = 0; j < nr; ++j) d[j] = src[j];
+          for (i64 j = nr; j < NR; ++j) d[j] = 0.f;
+        }
+      }
+    } else {  // op(B)[p][j] = B[j·ldb + p]: walk each row of B
+      for (i64 j = 0; j < nr; ++j) {
+        const float* src = B + (j0 + jr + j) * ldb + p0;
+        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+      }
+      for (i64 j = nr; j < NR; ++j)
+        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = 0.f;
+    }
+  }
+}
+
+static SEAPO_INLINE i64 panelsOf(i64 nc) { return (nc + NR - 1) / NR; }
+
+// C block rows [0, mc) × micro-panels [jp0, jp1): each A micro-panel (L1) meets every B micro-panel.
+static void macroKernel(i64 mc, i64 nc, i64 kc, const float* aPack, const float* bPack, float* c, i64 ldc,
+                        float alpha, float beta, i64 jp0, i64 jp1) {
+  for (i64 ir = 0; ir < mc; ir += MR) {
+    const i64 mr = imin(MR, mc - ir);
+    for (i64 jp = jp0; jp < jp1; ++jp) {
+      const i64 jr = jp * NR;
+      microTile(kc, aPack + ir * kc, bPack + jr * kc, c + ir * ldc + jr, ldc, mr, imin(NR, nc - jr), alpha, beta);
+    }
+  }
+}
+
+struct Matrices {
+  const float* a;
+  const float* b;
+  float* c;
+};
+
+static SEAPO_INLINE Matrices batchItem(const GemmArgs& g, i64 index) {
+  return Matrices{g.a + index * g.strideA, g.b + index * g.strideB, g.c + index * g.strideC};
+}
+
+// One matrix product on the calling thread.
+static void gemmOne(const GemmArgs& g, Matrices x) {
+  thread_local Scratch aScratch, bScratch;
+  float* aPack = aScratch.get(MC * KC);
+  float* bPack = bScratch.get(KC * NC);
+  const i64 lda = g.transA ? g.m : g.k, ldb = g.transB ? g.k : g.n;
+  for (i64 jc = 0; jc < g.n; jc += NC) {
+    const i64 nc = imin(NC, g.n - jc);
+    for (i64 pc = 0; pc < g.k; pc += KC) {
+      const i64 kc = imin(KC, g.k - pc);
+      const float beta = pc == 0 ? g.beta : 1.f;
+      packB(x.b, g.transB, ldb, pc, kc, jc, nc, 0, panelsOf(nc), bPack);
+      for (i64 ic = 0; ic < g.m; ic += MC) {
+        const i64 mc = imin(MC, g.m - ic);
+        packA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
+        macroKernel(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, 0, panelsOf(nc));
+      }
+    }
+  }
+}
+
+// One matrix product on the pool: the packed B block is shared; tasks are (row block, panel range)
+// pairs, each packing its own A block.
+static void gemmOneParallel(const GemmArgs& g, Matrices x, int threads) {
+  thread_local Scratch bScratch;
+  float* bPack = bScratch.get(KC * NC);
+  const i64 lda = g.transA ? g.m : g.k, ldb = g.transB ? g.k : g.n;
+  const i64 rowBlocks = (g.m + MC - 1) / MC;
+  for (i64 jc = 0; jc < g.n; jc += NC) {
+    const i64 nc = imin(NC, g.n - jc);
+    const i64 panels = panelsOf(nc);
+    const i64 wanted = 2 * threads;
+    const i64 split = rowBlocks >= wanted ? 1 : imin(panels, (wanted + rowBlocks - 1) / rowBlocks);
+    for (i64 pc = 0; pc < g.k; pc += KC) {
+      const i64 kc = imin(KC, g.k - pc);
+      const float beta = pc == 0 ? g.beta : 1.f;
+      // More pieces than threads, so one descheduled thread does not hold the others at the barrier.
+      const int packTasks = static_cast<int>(imin(panels, 4 * threads));
+      parallelFor(packTasks, [&](int t) {
+        packB(x.b, g.transB, ldb, pc, kc, jc, nc, panels * t / packTasks, panels * (t + 1) / packTasks, bPack);
+      });
+      parallelFor(static_cast<int>(rowBlocks * split), [&](int t) {
+        thread_local Scratch aScratch;
+        float* aPack = aScratch.get(MC * KC);
+        const i64 ic = (t / split) * MC, part = t % split;
+        const i64 mc = imin(MC, g.m - ic);
+        packA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
+        macroKernel(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, panels * part / split,
+                    panels * (part + 1) / split);
+      });
+    }
+  }
+}
+
+static void gemm(const GemmArgs& g) {
+  if (g.m == 0 || g.n == 0 || g.batch == 0) return;
+  if (g.k == 0 || g.alpha == 0.f) {  // no product: C = beta·C (beta == 0 clears, ignoring NaN in C)
+    for (i64 b = 0; b < g.batch; ++b) {
+      float* c = g.c + b * g.strideC;
+      for (i64 i = 0; i < g.m * g.n; ++i) c[i] = g.beta == 0.f ? 0.f : g.beta * c[i];
+    }
+    return;
+  }
+  const int threads = poolThreads();
+  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  const double serialBelow = 2.0 * 48 * 48 * 48;
+  if (threads == 1 || flops * static_cast<double>(g.batch) < serialBelow) {
+    for (i64 b = 0; b < g.batch; ++b) gemmOne(g, batchItem(g, b));
+    return;
+  }
+  // Many matrices: one per task, no synchronisation inside. Few large ones: split each.
+  const bool byBatch = g.batch > 1 && (g.batch % threads == 0 || g.batch >= 4 * threads || flops < 8 * serialBelow);
+  if (byBatch) {
+    const int tasks = static_cast<int>(imin(g.batch, 8 * threads));
+    parallelFor(tasks, [&](int t) {
+      for (i64 b = g.batch * t / tasks; b < g.batch * (t + 1) / tasks; ++b) gemmOne(g, batchItem(g, b));
+    });
+    return;
+  }
+  for (i64 b = 0; b < g.batch; ++b) {
+    if (flops < serialBelow) gemmOne(g, batchItem(g, b));
+    else gemmOneParallel(g, batchItem(g, b), threads);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Row-parallel memory-bound kernels. The split into tasks depends only on the sizes and the thread
+// count, never on scheduling, so results (including rmsnorm's dw reduction) are reproducible.
+
+static int rowTasks(i64 rows, i64 cols) {
+  const int threads = poolThreads();
+  const i64 work = rows * (cols > 0 ? cols : 1);
+  if (threads == 1 || rows < 2 || work < (i64{1} << 14)) return 1;
+  return static_cast<int>(imin(rows, 4 * threads));
+}
+
+template <class F>
+static void forRows(i64 rows, int tasks, F&& body) {
+  parallelFor(tasks, [&](int t) { body(rows * t / tasks, rows * (t + 1) / tasks); });
+}
+
+static void rmsnorm(const float* x, const float* w, float* out, i64 rows, i64 cols, float eps) {
+  forRows(rows, rowTasks(rows, cols), [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; ++r) {
+      const float* xr = x + r * cols;
+      float* yr = out + r * cols;
+      V acc = V{};
+      i64 i = 0;
+      for (; i + VL <= cols; i += VL) {
+        const V v = loadu(xr + i);
+        acc += v * v;
+      }
+      float ss = hsum(acc);
+      for (; i < cols; ++i) ss += xr[i] * xr[i];
+      const float scale = 1.f / std::sqrt(ss / static_cast<float>(cols) + eps);
+      for (i = 0; i + VL <= cols; i += VL) storeu(yr + i, loadu(xr + i) * scale * loadu(w + i));
+      for (; i < cols; ++i) yr[i] = xr[i] * scale * w[i];
+    }
+  });
+}
+
+// y = x·s·w with s = (mean(x²) + eps)^(-1/2):
+//   dx = s·(g⊙w) − x · s³ · Σ(g⊙w⊙x) / cols,   dw += Σ_rows g⊙x·s.
+static void rmsnormBackward(const float* g, const float* x, const float* w, float* dx, float* dw, i64 rows,
+                            i64 cols, float eps) {
+  const int tasks = rowTasks(rows, cols);
+  thread_local Scratch partialScratch;
+  float* partial = partialScratch.get(static_cast<std::size_t>(tasks * cols));
+  for (i64 i = 0; i < tasks * cols; ++i) partial[i] = 0.f;
+  parallelFor(tasks, [&](int t) {
+    const i64 r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
+    float* dwPart = partial + t * cols;
+    for (i64 r = r0; r < r1; ++r) {
+      const float* xr = x + r * cols;
+      const float* gr = g + r * cols;
+      float* dxr = dx + r * cols;
+      V ssv = V{}, dotv = V{};
+      i64 i = 0;
+      for (; i + VL <= cols; i += VL) {
+        const V xv = loadu(xr + i);
+        ssv += xv * xv;
+        dotv += loadu(gr + i) * loadu(w + i) * xv;
+      }
+      float ss = hsum(ssv), dot = hsum(dotv);
+      for (; i < cols; ++i) {
+        ss += xr[i] * xr[i];
+        dot += gr[i] * w[i] * xr[i];
+      }
+      const float s = 1.f / std::sqrt(ss / static_cast<float>(cols) + eps);
+      const float coef = s * s * s * dot / static_cast<float>(cols);
+      for (i = 0; i + VL <= cols; i += VL) {
+        const V xv = loadu(xr + i), gv = loadu(gr + i);
+        storeu(dwPart + i, loadu(dwPart + i) + gv * xv * s);
+        storeu(dxr + i, gv * loadu(w + i) * s - xv * coef);
+      }
+      for (; i < cols; ++i) {
+        dwPart[i] += gr[i] * xr[i] * s;
+        dxr[i] = gr[i] * w[i] * s - xr[i] * coef;
+      }
+    }
+  });
+  for (int t = 0; t < tasks; ++t)
+    for (i64 i = 0; i < cols; ++i) dw[i] += partial[t * cols + i];
+}
+
+// Elementwise kernels split [0, n) into vector-aligned ranges.
+template <class F>
+static void forRange(i64 n, F&& body) {
+  const int threads = poolThreads();
+  const int tasks = (threads == 1 || n < (i64{1} << 15)) ? 1 : 4 * threads;
+  const i64 step = ((n + tasks - 1) / tasks + VL - 1) / VL * VL;
+  parallelFor(tasks, [&](int t) {
+    const i64 i0 = imin(n, t * step), i1 = imin(n, (t + 1) * step);
+    if (i0 < i1) body(i0, i1);
+  });
+}
+
+static void siluMul(const float* g, const float* u, float* out, i64 n) {
+  forRange(n, [&](i64 i0, i64 i1) {
+    i64 i = i0;
+    for (; i + VL <= i1; i += VL) {
+      const V gv = loadu(g + i);
+      storeu(out + i, gv * vsigmoid(gv) * loadu(u + i));
+    }
+    if (i < i1) {
+      const V gv = loadPart(g + i, i1 - i, 0.f);
+      storePart(out + i, gv * vsigmoid(gv) * loadPart(u + i, i1 - i, 0.f), i1 - i);
+    }
+  });
+}
+
+// y = g·σ(g)·u:  dg = grad·u·σ(g)·(1 + g·(1 − σ(g))),  du = grad·g·σ(g).
+static SEAPO_INLINE void siluMulGrad(V grad, V gv, V uv, V& dg, V& du) {
+  const V s = vsigmoid(gv);
+  dg = grad * uv * s * (1.f + gv * (1.f - s));
+  du = grad * gv * s;
+}
+
+static void siluMulBackward(const float* grad, const float* g, const float* u, float* dg, float* du, i64 n) {
+  forRange(n, [&](i64 i0, i64 i1) {
+    i64 i = i0;
+    V dgv, duv;
+    for (; i + VL <= i1; i += VL) {
+      siluMulGrad(loadu(grad + i), loadu(g + i), loadu(u + i), dgv, duv);
+      storeu(dg + i, dgv);
+      storeu(du + i, duv);
+    }
+    if (i < i1) {
+      const i64 left = i1 - i;
+      siluMulGrad(loadPart(grad + i, left, 0.f), loadPart(g + i, left, 0.f), loadPart(u + i, left, 0.f), dgv, duv);
+      storePart(dg + i, dgv, left);
+      storePart(du + i, duv, left);
+    }
+  });
+}
+
+static void softmaxRow(const float* x, float* y, i64 n, bool log) {
+  V mv = splat(-__builtin_inff());
+  i64 i = 0;
+  for (; i + VL <= n; i += VL) mv = vmax(mv, loadu(x + i));
+  float m = -__builtin_inff();
+  for (int l = 0; l < VL; ++l) m = mv[l] > m ? mv[l] : m;
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+
+  V sv = V{};
+  for (i = 0; i + VL <= n; i += VL) {
+    const V e = vexp(loadu(x + i) - m);
+    if (!log) storeu(y + i, e);
+    sv += e;
+  }
+  if (i < n) {
+    V e = vexp(loadPart(x + i, n - i, 0.f) - m);
+    for (i64 l = n - i; l < VL; ++l) e[l] = 0.f;
+    if (!log) storePart(y + i, e, n - i);
+    sv += e;
+  }
+  const float sum = hsum(sv);
+  if (!log) {
+    const float inv = 1.f / sum;
+    for (i = 0; i + VL <= n; i += VL) storeu(y + i, loadu(y + i) * inv);
+    for (; i < n; ++i) y[i] *= inv;
+  } else {
+    const float shift = m + std::log(sum);
+    for (i = 0; i + VL <= n; i += VL) storeu(y + i, loadu(x + i) - shift);
+    for (; i < n; ++i) y[i] = x[i] - shift;
+  }
+}
+
+static void softmax(const float* x, float* out, i64 rows, i64 cols, bool log) {
+  forRows(rows, rowTasks(rows, cols), [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; ++r) softmaxRow(x + r * cols, out + r * cols, cols, log);
+  });
+}
+
+// softmax: dx = y ⊙ (g − Σ g⊙y);  log-softmax: dx = g − exp(y) · Σ g.
+static void softmaxBackwardRow(const float* g, const float* y, float* dx, i64 n, bool log) {
+  V accv = V{};
+  i64 i = 0;
+  for (; i + VL <= n; i += VL) accv += log ? loadu(g + i) : loadu(g + i) * loadu(y + i);
+  float acc = hsum(accv);
+  for (; i < n; ++i) acc += log ? g[i] : g[i] * y[i];
+  for (i = 0; i + VL <= n; i += VL) {
+    const V gv = loadu(g + i), yv = loadu(y + i);
+    storeu(dx + i, log ? gv - vexp(yv) * acc : yv * (gv - acc));
+  }
+  if (i < n) {
+    const V gv = loadPart(g + i, n - i, 0.f), yv = loadPart(y + i, n - i, 0.f);
+    storePart(dx + i, log ? gv - vexp(yv) * acc : yv * (gv - acc), n - i);
+  }
+}
+
+static void softmaxBackward(const float* grad, const float* y, float* dx, i64 rows, i64 cols, bool log) {
+  forRows(rows, rowTasks(rows, cols), [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; ++r) softmaxBackwardRow(grad + r * cols, y + r * cols, dx + r * cols, cols, log);
+  });
+}
+
+// Forward:  y1 = x1·c1 − x2·s1,  y2 = x2·c2 + x1·s2   (x1, x2: the two halves; c2 = c1 for half tables)
+// Adjoint:  y1 = x1·c1 + x2·s2,  y2 = x2·c2 − x1·s1
+static SEAPO_INLINE void ropePair(V x1, V x2, V c1, V s1, V c2, V s2, bool adjoint, V& y1, V& y2) {
+  if (!adjoint) {
+    y1 = x1 * c1 - x2 * s1;
+    y2 = x2 * c2 + x1 * s2;
+  } else {
+    y1 = x1 * c1 + x2 * s2;
+    y2 = x2 * c2 - x1 * s1;
+  }
+}
+
+static void rope(const RopeArgs& a) {
+  const i64 half = a.half, dim = 2 * half, width = a.fullTable ? dim : half;
+  const i64 vectors = a.batch * a.seq * a.heads;
+  forRows(vectors, rowTasks(vectors, dim), [&](i64 v0, i64 v1) {
+    for (i64 v = v0; v < v1; ++v) {
+      i64 b, t;
+      if (a.headsFirst) {
+        t = v % a.seq;
+        b = v / (a.seq * a.heads);
+      } else {
+        t = (v / a.heads) % a.seq;
+        b = v / (a.heads * a.seq);
+      }
+      const i64 row = ((a.tableBatched ? b * a.seq : 0) + t) * width;
+      const float* c1 = a.cos + row;
+      const float* s1 = a.sin + row;
+      const float* c2 = a.fullTable ? c1 + half : c1;
+      const float* s2 = a.fullTable ? s1 + half : s1;
+      const float* x = a.x + v * dim;
+      float* y = a.out + v * dim;
+      V y1, y2;
+      i64 i = 0;
+      for (; i + VL <= half; i += VL) {
+        ropePair(loadu(x + i), loadu(x + half + i), loadu(c1 + i), loadu(s1 + i), loadu(c2 + i), loadu(s2 + i),
+                 a.adjoint, y1, y2);
+        storeu(y + i, y1);
+        storeu(y + half + i, y2);
+      }
+      if (i < half) {
+        const i64 left = half - i;
+        ropePair(loadPart(x + i, left, 0.f), loadPart(x + half + i, left, 0.f), loadPart(c1 + i, left, 0.f),
+                 loadPart(s1 + i, left, 0.f), loadPart(c2 + i, left, 0.f), loadPart(s2 + i, left, 0.f), a.adjoint,
+                 y1, y2);
+        storePart(y + i, y1, left);
+        storePart(y + half + i, y2, left);
+      }
+    }
+  });
+}
+
+static const KernelTable kTable = {
+    kName, kIsa, &gemm, &rmsnorm, &rmsnormBackward, &siluMul, &siluMulBackward, &softmax, &softmaxBackward, &rope,
+};

@@ -1,0 +1,145 @@
+/**
+ * The backend interface: the raw hooks behind the primitives in `ops.ts`, nothing more.
+ *
+ * Every hook works on contiguous, row-major Float32Array buffers in the JS heap and writes into an
+ * `out` buffer the caller allocated (zero-filled). Hooks do not check shapes — the public wrappers in
+ * `ops.ts` do that once, for every backend. Because the buffers are ordinary Float32Arrays, there is
+ * no alloc/copy-in/copy-out hook: a backend that kept memory elsewhere would add them here.
+ *
+ * `backends/ts.ts` is the living definition of every hook; a faster backend overrides some hooks
+ * and inherits the rest (see `backends/native.ts`).
+ */
+import { tsBackend } from "./backends/ts.js";
+import { loadNativeBackend, nativeBackendError } from "./backends/native.js";
+
+export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "recip" | "sigmoid";
+/** `eq` gives 1 where equal, else 0; it has no gradient. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "eq";
+export type ReduceOp = "sum" | "max";
+
+/** C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for b < batch; op(X) = Xᵀ when trans is set. */
+export interface GemmParams {
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  batch: number;
+  /** Elements between consecutive batch matrices; 0 broadcasts one matrix over the batch. */
+  strideA: number;
+  strideB: number;
+  strideC: number;
+}
+
+/** x is [batch, seq, heads, 2·half]; cos and sin are [batch, seq, half] (Hugging Face rotate-half). */
+export interface RopeDims {
+  batch: number;
+  seq: number;
+  heads: number;
+  half: number;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  /** Numpy broadcasting; shapes are already right-aligned to outShape's rank. */
+  binary(
+    op: BinaryOp,
+    a: Float32Array,
+    aShape: readonly number[],
+    b: Float32Array,
+    bShape: readonly number[],
+    out: Float32Array,
+    outShape: readonly number[],
+  ): void;
+  /** Reduces `axis` of x (shape `shape`) keeping it as size 1. */
+  reduce(op: ReduceOp, x: Float32Array, shape: readonly number[], axis: number, out: Float32Array): void;
+  /** out[i] = x[Σ index_d · strides[d]] over out's shape: permute and expand (stride 0) in one hook. */
+  restride(x: Float32Array, strides: readonly number[], outShape: readonly number[], out: Float32Array): void;
+  /** Copies `length` slices along `axis` from src (from srcStart) into dst (at dstStart): slice, pad and cat. */
+  copyAxis(
+    src: Float32Array,
+    srcShape: readonly number[],
+    srcStart: number,
+    dst: Float32Array,
+    dstShape: readonly number[],
+    dstStart: number,
+    axis: number,
+    length: number,
+  ): void;
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
+  /** out[r, :] = table[ids[r], :] with rows of `cols` elements. */
+  gather(table: Float32Array, cols: number, ids: Int32Array, out: Float32Array): void;
+  /** out[ids[r], :] += src[r, :]. */
+  scatterAdd(src: Float32Array, cols: number, ids: Int32Array, out: Float32Array): void;
+
+  // Fused kernels (and their backward) over `rows` rows of `cols` elements.
+  rmsnorm(x: Float32Array, weight: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
+  /** dx is overwritten, dWeight is accumulated into. */
+  rmsnormBackward(
+    grad: Float32Array,
+    x: Float32Array,
+    weight: Float32Array,
+    dx: Float32Array,
+    dWeight: Float32Array,
+    rows: number,
+    cols: number,
+    eps: number,
+  ): void;
+  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, dims: RopeDims): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** dx = y ⊙ (g − Σ g⊙y), y being the softmax output. */
+  softmaxBackward(grad: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** dx = g − exp(y) · Σ g, y being the log-softmax output. */
+  logSoftmaxBackward(grad: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  /** out = silu(a) ⊙ b (SwiGLU). */
+  siluMul(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  siluMulBackward(grad: Float32Array, a: Float32Array, b: Float32Array, da: Float32Array, db: Float32Array): void;
+}
+
+export type BackendName = "ts" | "native";
+
+let current: Backend | undefined;
+
+function pick(name: BackendName | undefined): Backend {
+  if (name === "ts") return tsBackend;
+  const native = loadNativeBackend();
+  if (native) return native;
+  const reason = nativeBackendError() ?? "unknown reason";
+  if (name === "native") throw new Error(`SEAPO_BACKEND=native, but the native kernels are unavailable: ${reason}`);
+  console.warn(`seapo: native kernels unavailable (${reason}); using the TypeScript backend, about 100× slower on matmul`);
+  return tsBackend;
+}
+
+function parseBackendName(value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (value === "ts" || value === "native") return value;
+  throw new Error(`SEAPO_BACKEND must be "ts" or "native", got "${value}"`);
+}
+
+/** The backend in use: SEAPO_BACKEND=ts|native if set, else native when built, else ts (with one warning). */
+export function backend(): Backend {
+  current ??= pick(parseBackendName(process.env.SEAPO_BACKEND));
+  return current;
+}
+
+/** Selects a backend by name for the whole process. */
+export function setBackend(name: BackendName): Backend {
+  current = pick(name);
+  return current;
+}
+
+/** Runs `fn` with a given backend, restoring the previous one afterwards (tests compare backends this way). */
+export function withBackend<T>(which: Backend, fn: () => T): T {
+  const previous = current;
+  current = which;
+  try {
+    return fn();
+  } finally {
+    current = previous;
+  }
+}

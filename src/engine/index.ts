@@ -1,0 +1,31 @@
+export { Tensor, tensor, scalar, zeros, ones, full, randn, uniform, noGrad, isGradEnabled } from "./tensor.js";
+export * as ops from "./ops.js";
+export { ShapeError, type OpName, type OpAttrs, type MatmulOptions } from "./ops.js";
+export { backend, setBackend, withBackend, type Backend, type BackendName, type GemmParams } from "./backend.js";
+export { Rng } from "./random.js";
+export {
+  attention,
+  attentionBias,
+  crossEntropy,
+  dropout,
+  pickLast,
+  sequenceLogprobs,
+  silu,
+  tokenLogprobs,
+  type Grid,
+} from "./nn/functional.js";
+export { Linear, Embedding, RMSNorm, type LinearLike } from "./nn/layers.js";
+export { LoRALinear, type LoraOptions } from "./nn/lora.js";
+export { checkModelConfig, eosTokenIds, type ModelConfig, type WeightMap } from "./models/config.js";
+export { LlamaModel, KVCache, expectedShapes, LORA_TARGETS, type ForwardOptions, type ApplyLoraOptions, type LoraTarget } from "./models/llama.js";
+export {
+  generate,
+  sampleToken,
+  scoreContinuations,
+  type GenerateOptions,
+  type Generation,
+  type SamplingOptions,
+  type ContinuationRequest,
+  type ContinuationScore,
+} from "./models/generate.js";
+export { AdamW, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";

@@ -1,0 +1,99 @@
+/**
+ * LoRA as a wrapper (Hu et al. 2021, arXiv 2106.09685): y = base(x) + (α/r) · dropout(x)·Aᵀ·Bᵀ
+ * with A [r, in] random and B [out, r] zero, so the wrapped layer starts equal to its base.
+ * The base layer is frozen; merge() folds the adapter into a plain Linear for export.
+ * Parameter names follow PEFT: `${prefix}.lora_A.weight`, `${prefix}.lora_B.weight`.
+ */
+import * as ops from "../ops.js";
+import { ShapeError } from "../ops.js";
+import { Rng } from "../random.js";
+import { noGrad, Tensor, uniform, zeros } from "../tensor.js";
+import { dropout } from "./functional.js";
+import { Linear, type LinearLike } from "./layers.js";
+
+export interface LoraOptions {
+  rank: number;
+  alpha: number;
+  /** Dropout on the adapter's input while training (default 0). */
+  dropout?: number;
+  /** Seed for A's initialisation and the dropout masks (default 0). */
+  seed?: number;
+}
+
+export class LoRALinear implements LinearLike {
+  /** Dropout applies only while training; off by default so inference is deterministic. */
+  training = false;
+  readonly scaling: number;
+
+  constructor(
+    readonly base: Linear,
+    readonly loraA: Tensor,
+    readonly loraB: Tensor,
+    alpha: number,
+    readonly dropoutP = 0,
+    private readonly rng = new Rng(0),
+  ) {
+    const rank = loraA.shape[0]!;
+    const shapesAgree = loraA.ndim === 2 && loraB.ndim === 2 && loraA.shape[1] === base.inFeatures && loraB.shape[0] === base.outFeatures && loraB.shape[1] === rank;
+    if (!shapesAgree) throw new ShapeError("LoRALinear", "expected A [r, in] and B [out, r] for the base weight [out, in]", [loraA.shape, loraB.shape, base.weight.shape]);
+    this.scaling = alpha / rank;
+  }
+
+  /**
+   * Wraps a linear layer and freezes it. A is Kaiming-uniform (PEFT's default: U(±1/√in)), B is zero.
+   */
+  static fromLinear(linear: Linear, options: LoraOptions): LoRALinear {
+    const { rank, alpha } = options;
+    if (!(Number.isInteger(rank) && rank > 0)) throw new Error(`LoRA: rank must be a positive integer, got ${rank}`);
+    const rng = new Rng(options.seed ?? 0);
+    const bound = 1 / Math.sqrt(linear.inFeatures);
+    const loraA = uniform([rank, linear.inFeatures], rng, -bound, bound, true);
+    const loraB = zeros([linear.outFeatures, rank], true);
+    linear.weight.requiresGrad = false;
+    if (linear.bias) linear.bias.requiresGrad = false;
+    return new LoRALinear(linear, loraA, loraB, alpha, options.dropout ?? 0, rng.fork());
+  }
+
+  get inFeatures(): number {
+    return this.base.inFeatures;
+  }
+
+  get outFeatures(): number {
+    return this.base.outFeatures;
+  }
+
+  get rank(): number {
+    return this.loraA.shape[0]!;
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.base.forward(x); // (..., out)
+    const input = this.training ? dropout(x, this.dropoutP, this.rng) : x;
+    const rows = input.reshape([-1, this.inFeatures]);
+    const down = ops.matmul(rows, this.loraA, { transB: true }); // (N, r)
+    const up = ops.matmul(down, this.loraB, { transB: true }); // (N, out)
+    return ops.add(y, ops.mul(up, this.scaling).reshape(y.shape));
+  }
+
+  /** A plain Linear with W + (α/r)·B·A; the bias is carried over. */
+  merge(): Linear {
+    return noGrad(() => {
+      const delta = ops.matmul(this.loraB, this.loraA); // (out, in)
+      const weight = ops.add(this.base.weight, ops.mul(delta, this.scaling));
+      const bias = this.base.bias ? new Tensor(this.base.bias.data.slice(), this.base.bias.shape) : null;
+      return new Linear(new Tensor(weight.data, weight.shape), bias);
+    });
+  }
+
+  /** Base parameters under their usual names, plus the adapter. */
+  namedParameters(prefix: string): [string, Tensor][] {
+    return [...this.base.namedParameters(prefix), ...this.adapterParameters(prefix)];
+  }
+
+  adapterParameters(prefix: string): [string, Tensor][] {
+    return [
+      [`${prefix}.lora_A.weight`, this.loraA],
+      [`${prefix}.lora_B.weight`, this.loraB],
+    ];
+  }
+}
