@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
+import { SOURCE_FORMATS } from "../../data/index.js";
 import { InputError } from "../../errors.js";
 import { addModelOptions, modelFromOptions, positiveInt } from "../../llm/options.js";
 import { loadErrorTypes } from "../../seapo/error-types.js";
@@ -22,7 +23,7 @@ export function registerInjectCommand(program: Command): void {
     .requiredOption("--input <file>", "input rows: UltraFeedback-binarized, {id?, prompt, response} JSONL, chat messages, or LLaMA-Factory sharegpt/alpaca")
     .requiredOption("--out <dir>", "output folder (created; reused to resume)")
     .addOption(
-      new Option("--format <format>", "input format").choices(["auto", "ultrafeedback", "plain", "messages", "sharegpt", "alpaca", "kto"]).default("auto"),
+      new Option("--format <format>", "input format").choices(SOURCE_FORMATS).default("auto"),
     )
     .addOption(new Option("--strategy <strategy>", `which error types to inject: ${strategyNames.join(" | ")}`).default("mixed"))
     .option("--analysis <file>", "analysis.json from `seapo analyze`, for --strategy most-common or weighted")

@@ -8,6 +8,14 @@ const shareGptRoles = { system: "system", human: "user", gpt: "assistant" } as c
 const shareGptTurn = z.object({ from: z.enum(["system", "human", "gpt"]), value: z.string() });
 const shareGptAnswer = z.object({ from: z.literal("gpt"), value: nonEmptyText });
 
+const shareGptRow = z.object({
+  id: rowId,
+  conversations: z.array(shareGptTurn),
+  system: z.string().optional(),
+  chosen: shareGptAnswer.optional(),
+  rejected: shareGptAnswer.optional(),
+});
+
 const shareGptFields: TurnFields = {
   list: "conversations",
   at: (index, key) => `conversations[${index}].${key === "role" ? "from" : "value"}`,
@@ -22,10 +30,7 @@ export const sharegpt: SourceFormatSpec = {
   matches: (keys) => keys.has("conversations"),
   shape: '{"conversations": [{"from": "system" | "human" | "gpt", "value": string}, …], "system"?: string, "chosen"?: {"from": "gpt", "value": string}, "rejected"?: {…}}',
   read(value) {
-    const row = parseRow(
-      z.object({ id: rowId, conversations: z.array(shareGptTurn), system: z.string().optional(), chosen: shareGptAnswer.optional(), rejected: shareGptAnswer.optional() }),
-      value,
-    );
+    const row = parseRow(shareGptRow, value);
     const turns: ChatMessage[] = row.conversations.map((turn) => ({ role: shareGptRoles[turn.from], content: turn.value }));
     if (row.rejected && !row.chosen) fail("chosen", "missing", "a row with rejected needs chosen too");
     const split = row.chosen

@@ -2,12 +2,15 @@ import { z } from "zod";
 import type { ChatMessage } from "../../llm/provider.js";
 import { chatFields, chatMessages, fail, idOf, nonEmptyText, parseRow, rowId, splitAnswered, type SourceFormatSpec } from "./shared.js";
 
+// Schemas are built once: zod compiles an object schema on first use, which costs far more than a parse.
+const plainRow = z.object({ id: rowId, prompt: nonEmptyText, response: nonEmptyText });
+
 /** `{id?, prompt, response}`: the simplest input. */
 export const plain: SourceFormatSpec = {
   matches: (keys) => keys.has("prompt") || keys.has("response"),
   shape: '{"id"?: string | number, "prompt": string, "response": string}',
   read(value) {
-    const row = parseRow(z.object({ id: rowId, prompt: nonEmptyText, response: nonEmptyText }), value);
+    const row = parseRow(plainRow, value);
     return { id: idOf(row.id), prompt: row.prompt, history: [], response: row.response };
   },
 };
