@@ -1,0 +1,126 @@
+/**
+ * Training metrics under TRL's names, computed in one function, and an accumulator that averages
+ * them over the gradient-accumulation steps of a log interval (per mode: train, eval).
+ *
+ * Names:
+ *  - rewards/chosen, rewards/rejected: mean implicit reward of each side
+ *  - rewards/accuracies: share of pairs whose chosen reward is strictly larger (ties count 0)
+ *  - rewards/margins: mean chosen − rejected reward
+ *  - logps/chosen, logps/rejected: mean log-prob the loss saw
+ *  - kl (KTO): the clamped reference point z0
+ *  - nll_loss (CPO, SimPO, ORPO), log_odds_ratio and log_odds_chosen (ORPO)
+ * For unpaired (KTO) batches the chosen/rejected keys are class means over desirable/undesirable
+ * items and are absent when the batch has no item of that class; margins needs both classes.
+ */
+
+export type Values = ArrayLike<number>;
+
+/** One reward and one log-prob per side of each pair. */
+export interface PairedMetricSource {
+  kind: "paired";
+  chosenRewards: Values;
+  rejectedRewards: Values;
+  chosenLogps: Values;
+  rejectedLogps: Values;
+}
+
+/** One reward and one log-prob per item, with its label (1 desirable, 0 undesirable). */
+export interface UnpairedMetricSource {
+  kind: "unpaired";
+  rewards: Values;
+  logps: Values;
+  labels: Values;
+  /** The KL reference point z0 (0 for losses without one). */
+  kl: number;
+}
+
+export interface MetricExtras {
+  nllLoss?: number;
+  /** Per pair log σ(LO) (ORPO). */
+  logOddsRatio?: Values;
+  /** Per pair LO, the log odds ratio itself (ORPO). */
+  logOddsChosen?: Values;
+}
+
+function mean(xs: Values): number {
+  let total = 0;
+  for (let i = 0; i < xs.length; i++) total += xs[i]!;
+  return total / xs.length;
+}
+
+function meanWhere(xs: Values, labels: Values, label: number): number | undefined {
+  let total = 0;
+  let count = 0;
+  for (let i = 0; i < xs.length; i++) {
+    if (labels[i] === label) {
+      total += xs[i]!;
+      count++;
+    }
+  }
+  return count === 0 ? undefined : total / count;
+}
+
+/** TRL's logged metrics for one batch. */
+export function preferenceMetrics(source: PairedMetricSource | UnpairedMetricSource, extras: MetricExtras = {}): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (source.kind === "paired") {
+    const { chosenRewards: c, rejectedRewards: r } = source;
+    const margins = Array.from(c, (v, i) => v - r[i]!);
+    out["rewards/chosen"] = mean(c);
+    out["rewards/rejected"] = mean(r);
+    out["rewards/accuracies"] = mean(margins.map((m, i) => (c[i]! > r[i]! ? 1 : 0)));
+    out["rewards/margins"] = mean(margins);
+    out["logps/chosen"] = mean(source.chosenLogps);
+    out["logps/rejected"] = mean(source.rejectedLogps);
+  } else {
+    out.kl = source.kl;
+    const chosen = meanWhere(source.rewards, source.labels, 1);
+    const rejected = meanWhere(source.rewards, source.labels, 0);
+    if (chosen !== undefined) {
+      out["rewards/chosen"] = chosen;
+      out["logps/chosen"] = meanWhere(source.logps, source.labels, 1)!;
+    }
+    if (rejected !== undefined) {
+      out["rewards/rejected"] = rejected;
+      out["logps/rejected"] = meanWhere(source.logps, source.labels, 0)!;
+    }
+    if (chosen !== undefined && rejected !== undefined) out["rewards/margins"] = chosen - rejected;
+  }
+  if (extras.nllLoss !== undefined) out.nll_loss = extras.nllLoss;
+  if (extras.logOddsRatio !== undefined) out.log_odds_ratio = mean(extras.logOddsRatio);
+  if (extras.logOddsChosen !== undefined) out.log_odds_chosen = mean(extras.logOddsChosen);
+  return out;
+}
+
+export type MetricMode = "train" | "eval";
+
+/**
+ * Collects per-step metrics and averages them at log time. Each key is averaged over the steps
+ * that reported it, so a KTO class metric missing from one micro-batch does not drag the mean to 0.
+ */
+export class MetricAccumulator {
+  private readonly sums = new Map<MetricMode, Map<string, { total: number; count: number }>>();
+
+  add(metrics: Record<string, number>, mode: MetricMode = "train"): void {
+    let table = this.sums.get(mode);
+    if (table === undefined) {
+      table = new Map();
+      this.sums.set(mode, table);
+    }
+    for (const [key, value] of Object.entries(metrics)) {
+      const entry = table.get(key) ?? { total: 0, count: 0 };
+      entry.total += value;
+      entry.count += 1;
+      table.set(key, entry);
+    }
+  }
+
+  /** Averages collected since the last flush of this mode, then forgets them. */
+  flush(mode: MetricMode = "train"): Record<string, number> {
+    const table = this.sums.get(mode);
+    this.sums.delete(mode);
+    const out: Record<string, number> = {};
+    for (const [key, { total, count }] of table ?? []) out[key] = total / count;
+    return out;
+  }
+}
