@@ -1,12 +1,15 @@
 // Benchmark: `seapo inject` against a zero-latency local server at concurrency 64.
-// Prints items/s and per-item overhead as a ratio against a raw undici.request loop sending the
-// same requests in the same run (the client-side ceiling), and peak RSS at 10k and 100k rows.
+// Two references are measured in the same run: a raw undici.request loop (the machine's HTTP
+// ceiling) and a bare `openai` client loop (the ceiling of the client library the provider uses).
+// Prints items/s against both, seapo's overhead per item on top of the bare client, and peak RSS
+// at 10k and 100k rows.
 // Run: npm run build && node bench/inject.mjs [rows=20000]
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Agent, request } from "undici";
+import OpenAI from "openai";
+import { Agent, fetch as undiciFetch, request } from "undici";
 
 const CONCURRENCY = 64;
 const rows = Number(process.argv[2] ?? 20_000);
@@ -19,8 +22,9 @@ function writeRows(n) {
     lines.push(
       JSON.stringify({
         id: `q${i}`,
-        prompt: `A shop sells ${i % 97} apples on Monday and twice as many on Tuesday. How many apples in total?`,
-        response: `On Tuesday it sells 2 × ${i % 97} = ${2 * (i % 97)} apples, so the total is ${i % 97} + ${2 * (i % 97)} = ${3 * (i % 97)} apples.`,
+        // Every row distinct, so no request is answered by the cache.
+        prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
+        response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
       }),
     );
   }
@@ -63,6 +67,30 @@ async function rawUndici(url, n) {
   return seconds;
 }
 
+/** The second reference: the openai package alone, with the same fetch and pool as the provider. */
+async function bareOpenAI(url, n) {
+  const agent = new Agent({ connections: CONCURRENCY });
+  const client = new OpenAI({
+    baseURL: `${url}/v1`,
+    apiKey: "x",
+    maxRetries: 0,
+    fetch: (u, init) => undiciFetch(u, { ...init, dispatcher: agent }),
+  });
+  const content = `### Original answer\n${"x".repeat(1200)} 12\n\n### Rewritten answer`;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next++ < n) {
+        await client.chat.completions.create({ model: "bench", temperature: 0, max_tokens: 1024, messages: [{ role: "user", content }] });
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  await agent.close();
+  return seconds;
+}
+
 function runWorker(input, url, cache) {
   const out = join(dir, `out-${Math.random().toString(36).slice(2)}`);
   const result = spawnSync(
@@ -82,12 +110,17 @@ try {
   const rawSeconds = await rawUndici(server.url, rows);
   const rawRate = rows / rawSeconds;
   console.log(`reference  raw undici.request, concurrency ${CONCURRENCY}: ${rawRate.toFixed(0)} req/s`);
-  for (const cache of ["no-cache", "cache"]) {
+  await bareOpenAI(server.url, 2000); // warm-up
+  const clientSeconds = await bareOpenAI(server.url, rows);
+  const clientRate = rows / clientSeconds;
+  console.log(`reference  bare openai client, concurrency ${CONCURRENCY}: ${clientRate.toFixed(0)} req/s (${(clientRate / rawRate).toFixed(2)}× raw)`);
+  for (const cache of (process.env.ORDER ?? "no-cache,cache").split(",")) {
     const run = runWorker(input, server.url, cache);
     const rate = rows / run.injectSeconds;
-    const overheadMs = ((run.injectSeconds - rawSeconds) / rows) * 1000;
+    // Wall time per item beyond what the bare client needs for the same requests.
+    const overheadMs = ((run.injectSeconds - clientSeconds) / rows) * 1000;
     console.log(
-      `seapo inject (${cache.padEnd(8)}) ${rows} rows: ${rate.toFixed(0)} items/s = ${(rate / rawRate).toFixed(2)}× raw · ` +
+      `seapo inject (${cache.padEnd(8)}) ${rows} rows: ${rate.toFixed(0)} items/s = ${(rate / rawRate).toFixed(2)}× raw, ${(rate / clientRate).toFixed(2)}× bare client · ` +
         `overhead ${overheadMs.toFixed(3)} ms/item · export ${(run.seconds - run.injectSeconds).toFixed(1)} s · peak RSS ${run.maxRssMb.toFixed(0)} MB · accepted ${run.accepted}`,
     );
   }

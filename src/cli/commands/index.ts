@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { registerAnalyzeCommand } from "./analyze.js";
 import { registerInjectCommand } from "./inject.js";
 import { registerEvalCommand } from "./eval.js";
+import { registerModelCommand } from "./model.js";
 
 /** Every `seapo` subcommand registers itself here: one import and one entry per command. */
-export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand, registerEvalCommand];
+export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand, registerEvalCommand, registerModelCommand];
