@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
-import { Agent, fetch as undiciFetch, request } from "undici";
+import { Agent, request } from "undici";
+import { pooledFetch } from "../dist/llm/http.js";
 
 const CONCURRENCY = 64;
 const rows = Number(process.argv[2] ?? 20_000);
@@ -69,13 +70,8 @@ async function rawUndici(url, n) {
 
 /** The second reference: the openai package alone, with the same fetch and pool as the provider. */
 async function bareOpenAI(url, n) {
-  const agent = new Agent({ connections: CONCURRENCY });
-  const client = new OpenAI({
-    baseURL: `${url}/v1`,
-    apiKey: "x",
-    maxRetries: 0,
-    fetch: (u, init) => undiciFetch(u, { ...init, dispatcher: agent }),
-  });
+  const http = pooledFetch(CONCURRENCY);
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: "x", maxRetries: 0, fetch: http.fetch });
   const content = `### Original answer\n${"x".repeat(1200)} 12\n\n### Rewritten answer`;
   let next = 0;
   const started = performance.now();
@@ -87,7 +83,7 @@ async function bareOpenAI(url, n) {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  await agent.close();
+  await http.close();
   return seconds;
 }
 

@@ -1,15 +1,19 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createReadStream, mkdirSync, openSync, readSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { z } from "zod";
+import { Journal } from "../seapo/journal.js";
 import type { GenerateJsonRequest, GenerateRequest, LanguageModel, LogprobRequest } from "./provider.js";
 
 /**
- * A disk cache in front of any LanguageModel: one small JSON file per request, keyed by a hash of
- * the provider, the model, the kind of call and the whole request (template text and sampling
- * parameters included). A re-run, or a run after a crash, sends only the requests not yet answered.
- * One file per entry keeps memory flat however many rows pass through, and a rename makes each
- * write atomic.
+ * A disk cache in front of any LanguageModel, keyed by a hash of the provider, the model, the kind
+ * of call and the whole request (template text and sampling parameters included). A re-run, or a
+ * run after a crash, sends only the requests not yet answered.
+ *
+ * Entries are appended to one JSONL journal (`requests.jsonl`: one write per entry, a torn last
+ * line cut off on open) and found through an in-memory index of key → byte range, so a miss costs
+ * no I/O and a hit one read. The index holds ~100 bytes per entry, not the values.
  */
 export interface CacheStats {
   hits: number;
@@ -20,24 +24,18 @@ export type CachedModel = LanguageModel & { readonly cacheStats: CacheStats };
 
 export function withRequestCache(model: LanguageModel, options: { dir: string }): CachedModel {
   const stats: CacheStats = { hits: 0, misses: 0 };
-  let tmpCounter = 0;
+  const store = openStore(options.dir);
 
   async function cached<T>(kind: string, request: object, compute: () => Promise<T>): Promise<T> {
     const key = hashKey({ provider: model.provider, modelId: model.modelId, kind, request: withoutSignal(request) });
-    const file = join(options.dir, key.slice(0, 2), `${key}.json`);
-    try {
-      const hit = JSON.parse(await readFile(file, "utf8")) as { value: T };
+    const hit = (await store).get(key) as { value: T } | undefined;
+    if (hit) {
       stats.hits++;
       return hit.value;
-    } catch {
-      // a miss, or a file another process is replacing: compute afresh
     }
     stats.misses++;
     const value = await compute();
-    await mkdir(join(options.dir, key.slice(0, 2)), { recursive: true });
-    const tmp = `${file}.${process.pid}.${tmpCounter++}.tmp`;
-    await writeFile(tmp, JSON.stringify({ value }));
-    await rename(tmp, file);
+    (await store).set(key, { value });
     return value;
   }
 
@@ -79,4 +77,60 @@ export function stableStringify(value: unknown): string {
 function withoutSignal(request: object): object {
   const { signal: _signal, ...rest } = request as { signal?: unknown };
   return rest;
+}
+
+/** One store per folder per process, so an injector and a judge sharing a folder share the index. */
+const stores = new Map<string, Promise<RequestStore>>();
+
+function openStore(dir: string): Promise<RequestStore> {
+  let store = stores.get(dir);
+  if (!store) {
+    store = RequestStore.open(join(dir, "requests.jsonl"));
+    stores.set(dir, store);
+  }
+  return store;
+}
+
+class RequestStore {
+  private constructor(
+    private readonly journal: Journal,
+    private readonly fd: number,
+    private readonly index: Map<string, { offset: number; length: number }>,
+    private size: number,
+  ) {}
+
+  static async open(path: string): Promise<RequestStore> {
+    mkdirSync(dirname(path), { recursive: true });
+    const journal = Journal.open(path); // creates the file, or cuts a torn last line off it
+    const index = new Map<string, { offset: number; length: number }>();
+    let offset = 0;
+    for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
+      const length = Buffer.byteLength(line);
+      const key = /^\{"key":"([0-9a-f]{64})"/.exec(line)?.[1];
+      if (key) index.set(key, { offset, length });
+      offset += length + 1;
+    }
+    return new RequestStore(journal, openSync(path, "r"), index, offset);
+  }
+
+  get(key: string): unknown {
+    const at = this.index.get(key);
+    if (!at) return undefined;
+    const buffer = Buffer.alloc(at.length);
+    readSync(this.fd, buffer, 0, at.length, at.offset);
+    try {
+      const entry = JSON.parse(buffer.toString("utf8")) as { key: string; entry: unknown };
+      return entry.key === key ? entry.entry : undefined;
+    } catch {
+      return undefined; // another process wrote here since the index was built: treat as a miss
+    }
+  }
+
+  set(key: string, entry: unknown): void {
+    const line = JSON.stringify({ key, entry });
+    this.journal.appendLine(line);
+    const length = Buffer.byteLength(line);
+    this.index.set(key, { offset: this.size, length });
+    this.size += length + 1;
+  }
 }

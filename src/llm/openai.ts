@@ -1,6 +1,5 @@
 import OpenAI from "openai";
 import PQueue from "p-queue";
-import { Agent, fetch as undiciFetch } from "undici";
 import { z } from "zod";
 import { ProviderError, UnsupportedError } from "../errors.js";
 import {
@@ -13,6 +12,7 @@ import {
   type LogprobRequest,
   type LogprobResult,
 } from "./provider.js";
+import { pooledFetch } from "./http.js";
 import { parseJsonReply } from "./json-reply.js";
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 
@@ -35,15 +35,13 @@ export interface OpenAIModelOptions {
 
 export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   const concurrency = options.concurrency ?? 16;
-  // undici's own fetch with a pool sized to the concurrency: Node's global fetch caps throughput well below it.
-  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
+  const http = pooledFetch(concurrency);
   const client = new OpenAI({
     baseURL: options.baseURL,
     apiKey: options.apiKey ?? "not-needed",
     maxRetries: 0, // retries are ours (src/llm/retry.ts), so one policy serves every backend
     timeout: options.timeoutMs ?? 120_000,
-    fetch: ((url: string, init: RequestInit) =>
-      undiciFetch(url, { ...(init as object), dispatcher: agent } as never)) as unknown as typeof fetch,
+    fetch: http.fetch,
   });
   const queue = new PQueue({ concurrency });
   const model = options.model;
@@ -151,7 +149,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
     logprobs,
     close: async () => {
       await queue.onIdle();
-      await agent.close();
+      await http.close();
     },
   };
 }

@@ -19,7 +19,12 @@ export class Journal {
   }
 
   append(record: object): void {
-    writeSync(this.fd, `${JSON.stringify(record)}\n`);
+    this.appendLine(JSON.stringify(record));
+  }
+
+  /** `line` must be one line of JSON (no newline inside). */
+  appendLine(line: string): void {
+    writeSync(this.fd, `${line}\n`);
   }
 
   close(): void {

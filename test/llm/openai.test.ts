@@ -3,7 +3,9 @@ import { ProviderError, UnsupportedError } from "../../src/errors.js";
 import { createOpenAIModel } from "../../src/llm/openai.js";
 import { withRequestCache } from "../../src/llm/cache.js";
 import { chatCompletion, startTestServer, type Handler, type TestServer } from "../helpers/openai-server.js";
-import { mkdtempSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
@@ -195,6 +197,28 @@ describe("withRequestCache", () => {
     expect((await second.generate({ temperature: 0, messages: [{ role: "user", content: "same" }] })).text).toBe("reply 1");
     expect(second.cacheStats).toEqual({ hits: 1, misses: 0 });
     expect((await second.generate({ ...request, temperature: 0.5 })).text).toBe("reply 2");
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it("a later process finds the entries on disk, after a torn last line from a kill", async () => {
+    const { server } = await modelFor(({ count }) => ({ json: chatCompletion(`reply ${count}`) }));
+    const dir = mkdtempSync(join(tmpdir(), "seapo-cache-"));
+    const script = `
+      import { createOpenAIModel } from ${JSON.stringify(new URL("../../dist/llm/openai.js", import.meta.url).href)};
+      import { withRequestCache } from ${JSON.stringify(new URL("../../dist/llm/cache.js", import.meta.url).href)};
+      const model = withRequestCache(createOpenAIModel({ baseURL: process.argv[1], model: "m" }), { dir: process.argv[2] });
+      const texts = [];
+      for (const content of ["one", "two"]) texts.push((await model.generate({ messages: [{ role: "user", content }] })).text);
+      console.log(JSON.stringify({ texts, stats: model.cacheStats }));
+      await model.close();`;
+    // A child process, run asynchronously: this process must stay free to serve its requests.
+    const run = async () => {
+      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, server.baseURL, dir]);
+      return JSON.parse(stdout.trim()) as { texts: string[]; stats: { hits: number; misses: number } };
+    };
+    expect(await run()).toEqual({ texts: ["reply 1", "reply 2"], stats: { hits: 0, misses: 2 } });
+    appendFileSync(join(dir, "requests.jsonl"), '{"key":"00');
+    expect(await run()).toEqual({ texts: ["reply 1", "reply 2"], stats: { hits: 2, misses: 0 } });
     expect(server.requests).toHaveLength(2);
   });
 });
