@@ -8,7 +8,7 @@ import { PROMPT_FORMAT_VERSION, type TaskName } from "./tasks/index.js";
 /** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
 export type ModelIdentity =
   | { kind: "openai-compatible"; provider: string; modelId: string; baseURL: string; model: string }
-  | { kind: "gguf"; provider: string; modelId: string; path: string; sha256: string }
+  | { kind: "gguf" | "hf"; provider: string; modelId: string; path: string; sha256: string }
   | { kind: "other"; provider: string; modelId: string };
 
 export interface ResultsFile {

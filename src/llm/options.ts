@@ -16,6 +16,7 @@ export function addModelOptions(command: Command, prefix = ""): Command {
     .addOption(new Option(`${flag("base-url")} <url>`, `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1`))
     .addOption(new Option(`${flag("model")} <name>`, `model name sent to the server for ${who}`))
     .addOption(new Option(`${flag("gguf")} <path>`, `run ${who} in-process from a GGUF file (node-llama-cpp, CPU)`))
+    .addOption(new Option(`${flag("hf")} <dir>`, `run ${who} in-process on seapo's engine from a Llama/Qwen2 Hugging Face folder`))
     .addOption(
       new Option(`${flag("api-key-env")} <var>`, `environment variable holding the API key for ${who} (never logged)`).default("OPENAI_API_KEY"),
     )
@@ -43,20 +44,26 @@ export async function modelFromOptions(
   const baseURL = options[key("baseUrl")] as string | undefined;
   const modelName = options[key("model")] as string | undefined;
   const gguf = options[key("gguf")] as string | undefined;
-  if (!baseURL && !gguf) {
+  const hf = options[key("hf")] as string | undefined;
+  const given = [baseURL && "base-url", gguf && "gguf", hf && "hf"].filter(Boolean) as string[];
+  if (given.length === 0) {
     if (modelName) throw new InputError(flag("model"), undefined, undefined, `${flag("model")} needs ${flag("base-url")}`);
     return undefined;
   }
-  if (baseURL && gguf) {
-    throw new InputError(flag("gguf"), undefined, undefined, `give either ${flag("base-url")} or ${flag("gguf")}, not both`);
+  if (given.length > 1) {
+    throw new InputError(flag(given[1]!), undefined, undefined, `give one of ${flag("base-url")}, ${flag("gguf")} or ${flag("hf")}, not ${given.map(flag).join(" and ")}`);
   }
   const concurrency = options[key("concurrency")] as number;
-  let model;
+  let model: LanguageModel;
   let name: string;
   if (gguf) {
     const { createLlamaCppModel } = await import("./llama-cpp.js");
     model = await createLlamaCppModel({ ggufPath: gguf, sequences: Math.min(concurrency, 8) });
     name = `gguf:${gguf}`;
+  } else if (hf) {
+    const { createEngineModel } = await import("./engine.js");
+    model = await createEngineModel({ dir: hf });
+    name = `hf:${hf}`;
   } else {
     if (!modelName) throw new InputError(flag("model"), undefined, undefined, `${flag("base-url")} needs ${flag("model")}`);
     const apiKeyEnv = options[key("apiKeyEnv")] as string;

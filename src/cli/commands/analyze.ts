@@ -27,7 +27,7 @@ export function registerAnalyzeCommand(program: Command): void {
     const outDir = options.out as string;
     const cacheDir = options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
     const judge = await modelFromOptions(options, { cacheDir });
-    if (!judge) throw new InputError("command line", undefined, undefined, "no judge model", "give --base-url and --model, or --gguf");
+    if (!judge) throw new InputError("command line", undefined, undefined, "no judge model", "give --base-url and --model, --gguf, or --hf");
     const types = await loadErrorTypes(options.errorTypes as string | undefined);
     const progress = createProgress("analyze", await countRows(options.input as string));
     try {

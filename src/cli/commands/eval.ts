@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Command, Option } from "commander";
 import { InputError } from "../../errors.js";
@@ -58,7 +59,7 @@ export function registerEvalCommand(program: Command): void {
     const dataDir = resolveDataDir(options.dataDir as string | undefined);
     const cacheDir = options.cache === false ? undefined : resolve((options.cacheDir as string | undefined) ?? join(dirname(out), "cache"));
     const built = await modelFromOptions(options, { cacheDir });
-    if (!built) throw new InputError("command line", undefined, undefined, "no model to evaluate", "give --base-url and --model, or --gguf");
+    if (!built) throw new InputError("command line", undefined, undefined, "no model to evaluate", "give --base-url and --model, --gguf, or --hf");
     const concurrency = options.concurrency as number;
     let progress: Progress | undefined;
     let reported = 0;
@@ -133,18 +134,22 @@ export function registerEvalCommand(program: Command): void {
 
 async function modelIdentity(options: Record<string, unknown>, model: LanguageModel): Promise<ModelIdentity> {
   const gguf = options.gguf as string | undefined;
-  if (gguf) return { kind: "gguf", provider: model.provider, modelId: model.modelId, path: resolve(gguf), sha256: await sha256File(gguf) };
+  if (gguf) return { kind: "gguf", provider: model.provider, modelId: model.modelId, path: resolve(gguf), sha256: await sha256Files([gguf]) };
+  const hf = options.hf as string | undefined;
+  if (hf) {
+    // The weights' identity: config plus every safetensors file, in name order.
+    const files = (await readdir(hf)).filter((f) => f === "config.json" || f.endsWith(".safetensors")).sort();
+    return { kind: "hf", provider: model.provider, modelId: model.modelId, path: resolve(hf), sha256: await sha256Files(files.map((f) => join(hf, f))) };
+  }
   const baseURL = options.baseUrl as string | undefined;
   if (baseURL) return { kind: "openai-compatible", provider: model.provider, modelId: model.modelId, baseURL, model: options.model as string };
   return { kind: "other", provider: model.provider, modelId: model.modelId };
 }
 
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const hash = createHash("sha256");
-    createReadStream(path)
-      .on("data", (chunk) => hash.update(chunk))
-      .on("error", reject)
-      .on("end", () => resolvePromise(hash.digest("hex")));
-  });
+async function sha256Files(paths: string[]): Promise<string> {
+  const hash = createHash("sha256");
+  for (const path of paths) {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  }
+  return hash.digest("hex");
 }

@@ -47,7 +47,7 @@ export function registerInjectCommand(program: Command): void {
     const onRetry = () => counters.retries++;
     const injector = await modelFromOptions(options, { cacheDir, onRetry });
     if (!injector) {
-      throw new InputError("command line", undefined, undefined, "no injector model", "give --base-url and --model, or --gguf");
+      throw new InputError("command line", undefined, undefined, "no injector model", "give --base-url and --model, --gguf, or --hf");
     }
     const judge = options.judge ? ((await modelFromOptions(options, { prefix: "judge", cacheDir, onRetry })) ?? injector) : undefined;
     const types = await loadErrorTypes(options.errorTypes as string | undefined);
