@@ -38,7 +38,7 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
     const warnings: string[] = [];
     const limit = config.maxPositionEmbeddings;
-    let maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
+    const maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
     if (maxNewTokens < (request.maxTokens ?? 1024)) warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
     let promptIds = encodePrompt(request);
     // As lm-evaluation-harness does: keep the end of a prompt too long for the context.
