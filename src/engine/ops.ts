@@ -4,6 +4,7 @@
  * Anything else (transpose, mean, silu, attention, losses) is a composite of these and needs no rule.
  */
 import { backend, type BinaryOp, type GemmParams, type UnaryOp } from "./backend.js";
+import { contiguousStrides } from "./backends/ts.js";
 import { formatShape, isGradEnabled, scalar, sizeOf, Tensor } from "./tensor.js";
 
 type NoAttrs = Record<string, never>;
@@ -93,15 +94,6 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
   });
 }
 
-function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    strides[d] = s;
-    s *= shape[d]!;
-  }
-  return strides;
-}
 
 // ---------------------------------------------------------------------------------------------
 // elementwise unary

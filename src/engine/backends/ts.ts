@@ -81,7 +81,7 @@ function product(dims: readonly number[], from = 0, to = dims.length): number {
 }
 
 /** Row-major strides of a shape. */
-function contiguousStrides(shape: readonly number[]): number[] {
+export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
