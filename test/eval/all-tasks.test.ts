@@ -3,13 +3,13 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { TASK_NAMES } from "../../src/eval/index.js";
+import { resolveDataDir, TASK_NAMES } from "../../src/eval/index.js";
 import { runCli } from "../helpers/cli.js";
 import { startTestServer, type ServerRequest, type TestServer } from "../helpers/openai-server.js";
 
 // Every task, on the real data in ../shared/data, with --limit: once on the in-process engine
 // with a model `seapo model init` writes, once through a real OpenAI-compatible HTTP server.
-const dataDir = new URL("../../../shared/data", import.meta.url).pathname;
+const dataDir = resolveDataDir();
 const tasks = TASK_NAMES.join(",");
 
 let server: TestServer | undefined;
