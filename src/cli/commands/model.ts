@@ -72,13 +72,15 @@ export function registerModelCommand(program: Command): void {
         "Norms and biases stay f32.",
     )
     .argument("<dir>", "Hugging Face model folder")
-    .requiredOption("--out <file>", "GGUF file to write")
+    .argument("[out]", "GGUF file to write (or --out)")
+    .option("--out <file>", "GGUF file to write (the same as the OUT argument)")
     .addOption(new Option("--type <type>", "type of the weight matrices").choices(GGUF_TYPES).default("f16"))
     .option("--name <name>", "general.name stored in the file (default: seapo-<architecture>)")
-    .action(async (dir: string, options: { out: string; type: GgufTensorType; name?: string }) => {
+    .action(async (dir: string, outArg: string | undefined, options: { out?: string; type: GgufTensorType; name?: string }) => {
+      const out = outputPath(outArg, options.out);
       const loaded = await loadHfModel(dir);
-      const { bytes } = await exportGguf(loaded, options.out, { type: options.type, name: options.name });
-      console.log(`wrote ${options.out} (${options.type}, ${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+      const { bytes } = await exportGguf(loaded, out, { type: options.type, name: options.name });
+      console.log(`wrote ${out} (${options.type}, ${(bytes / 2 ** 20).toFixed(1)} MiB)`);
     });
 }
 
@@ -101,6 +103,16 @@ function formatSummary(summary: HfModelSummary): string {
     `embeddings    vocab ${c.vocabSize}, tied ${c.tieWordEmbeddings ? "yes" : "no"}`,
     `tokenizer     ${t.vocabSize} tokens, bos ${special(t.bosToken, t.bosTokenId)}${t.addsBos ? " added when encoding" : ""}, eos ${special(t.eosToken, t.eosTokenId)}, chat template ${t.chatTemplate ? "yes" : "no"}`,
   ].join("\n");
+}
+
+/** export-gguf's output file, given as the OUT argument or as --out (not two different ones). */
+function outputPath(positional: string | undefined, option: string | undefined): string {
+  const out = positional ?? option;
+  if (out === undefined) throw new InputError("command line", undefined, "OUT", "no output file given", "seapo model export-gguf DIR OUT.gguf (or --out OUT.gguf)");
+  if (positional !== undefined && option !== undefined && positional !== option) {
+    throw new InputError("command line", undefined, "--out", `two output files given: "${positional}" and --out "${option}"`, "give the output file once");
+  }
+  return out;
 }
 
 function seedArg(value: string): number {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -131,5 +131,38 @@ describe("loadHfModel checks every tensor against config.json", () => {
     const { weights } = await loadHfModel(folder);
     expect(weights.has("lm_head.weight")).toBe(false);
     expect(weights.has("model.layers.0.self_attn.rotary_emb.inv_freq")).toBe(false);
+  });
+});
+
+describe("load → save → load round trip", () => {
+  /** Every file of a folder, by name, as bytes. */
+  function filesOf(folder: string): Map<string, Buffer> {
+    return new Map(readdirSync(folder).sort().map((name) => [name, readFileSync(join(folder, name))]));
+  }
+
+  const bytesOf = (data: Float32Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
+  it.each([
+    ["F32", "one file", undefined],
+    ["BF16", "one file", undefined],
+    ["BF16", "shards and an index", 40_000],
+  ] as const)("%s in %s gives byte-identical weights, config and tokenizer files", async (dtype, _layout, maxShardBytes) => {
+    const first = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-a`);
+    const second = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-b`);
+    const { config, tokenizer } = presetModel({ architecture: "qwen2", preset: "tiny" });
+    await saveHfModel(first, { config, weights: randomWeights(config, 8), tokenizer, dtype, maxShardBytes });
+    const loaded = await loadHfModel(first);
+    await saveHfModel(second, { config: loaded.config, weights: loaded.weights, tokenizer: loaded.tokenizer, dtype, maxShardBytes });
+    const again = await loadHfModel(second);
+
+    const [a, b] = [filesOf(first), filesOf(second)];
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    expect([...a.keys()].filter((name) => name.endsWith(".safetensors")).length).toBeGreaterThan(0);
+    for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${name} differs`).toBe(true);
+    expect(again.config).toEqual(loaded.config);
+    for (const [name, { shape, data }] of loaded.weights) {
+      expect(again.weights.get(name)!.shape).toEqual(shape);
+      expect(bytesOf(again.weights.get(name)!.data).equals(bytesOf(data)), `${name} differs`).toBe(true);
+    }
   });
 });

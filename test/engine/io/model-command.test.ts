@@ -93,3 +93,28 @@ describe("seapo model", () => {
     expect(init).toContain("small  hidden 256, 4 layers, 8 heads/4 kv, ffn 688, vocab 2048, ctx 2048\n");
   });
 });
+
+describe("seapo model export-gguf DIR OUT.gguf", () => {
+  it("takes the output file as a positional argument, as --out, or both when they agree", async () => {
+    const folder = join(dir, "positional-llama");
+    await run("init", "--arch", "llama", "--out", folder, "--seed", "2");
+    const positional = join(dir, "positional.gguf");
+    expect(await run("export-gguf", folder, positional, "--type", "f32")).toMatch(/wrote .*positional\.gguf \(f32/);
+    const info = await readGgufInfo(positional);
+    expect(info.metadata["general.architecture"]).toEqual({ type: "string", value: "llama" });
+    expect(info.tensors.find((t) => t.name === "blk.0.attn_q.weight")?.type).toBe("f32");
+
+    const viaOption = join(dir, "via-option.gguf");
+    await run("export-gguf", folder, "--out", viaOption, "--type", "f32");
+    expect(readFileSync(viaOption).equals(readFileSync(positional))).toBe(true);
+    expect(await run("export-gguf", folder, viaOption, "--out", viaOption, "--type", "f32")).toMatch(/wrote .*via-option\.gguf/);
+  });
+
+  it("refuses no output file, or two different ones, before reading the model", async () => {
+    const folder = join(dir, "missing-folder");
+    await expect(run("export-gguf", folder)).rejects.toThrow(/no output file given[\s\S]*export-gguf DIR OUT\.gguf/);
+    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(InputError);
+    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(/two output files given/);
+    expect(existsSync(join(dir, "a.gguf")) || existsSync(join(dir, "b.gguf"))).toBe(false);
+  });
+});

@@ -1,0 +1,228 @@
+// Benchmark: one training step (forward + backward, no optimizer) of the seapo engine against the same
+// model in PyTorch CPU at the same thread count, plus the raw GEMM speed of both against the CPU's peak.
+//
+//   npm run build && node bench/engine/run.mjs            # both configurations
+//   node bench/engine/run.mjs block                       # one of them: block | llama30m
+//   BENCH_SECONDS=20 SEAPO_THREADS=2 node bench/engine/run.mjs
+//
+// Configurations
+//   block     one Llama-style block (RMSNorm, RoPE attention, SwiGLU; seapo has no GPT-2 block, and this is
+//             the shape NOTES.md uses for "one GPT block"): d=256, 4 heads, ffn 683, vocab 256 tied, T=128, B=8
+//   llama30m  d=512, 8 layers, 8 heads / 2 kv heads, ffn 1024, vocab 32000 tied (~34M parameters), T=256, B=2
+// (B is overridable with BENCH_B, the time per configuration with BENCH_SECONDS.)
+//
+// Each side runs in its own process (this file with --worker, bench/engine/torch_reference.py under
+// Debian's /usr/bin/python3), so each peak RSS belongs to one configuration alone. FLOPs are counted
+// the same way for both: 2·tokens·(weights of every matmul, lm_head included) + 4·B·T²·d per layer for
+// attention (the full T×T product, causal masking not subtracted), times 3 for forward + backward.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+const batchOverride = process.env.BENCH_B === undefined ? undefined : Number(process.env.BENCH_B);
+
+const CONFIGS = {
+  block: {
+    model: { vocabSize: 256, hiddenSize: 256, intermediateSize: 683, numLayers: 1, numHeads: 4, numKvHeads: 4 },
+    batch: batchOverride ?? 8,
+    seq: 128,
+  },
+  llama30m: {
+    model: { vocabSize: 32000, hiddenSize: 512, intermediateSize: 1024, numLayers: 8, numHeads: 8, numKvHeads: 2 },
+    batch: batchOverride ?? 2,
+    seq: 256,
+  },
+};
+
+/** Parameters (tied embeddings) and FLOPs of one forward + backward step, as described above. */
+function countWork({ model: m, batch, seq }) {
+  const d = m.hiddenSize;
+  const kv = (d / m.numHeads) * m.numKvHeads;
+  const perLayerMatmul = d * d * 2 + d * kv * 2 + 3 * d * m.intermediateSize;
+  const parameters = m.vocabSize * d + m.numLayers * (perLayerMatmul + 2 * d) + d;
+  const tokens = batch * seq;
+  const forward = 2 * tokens * (m.numLayers * perLayerMatmul + m.vocabSize * d) + m.numLayers * 4 * batch * seq * seq * d;
+  return { parameters, tokens, flops: 3 * forward };
+}
+
+/** Peak fp32 FLOP/s of `threads` cores: cores × clock × FLOP per cycle of the widest FMA the CPU reports. */
+function cpuPeak(threads) {
+  const info = readFileSync("/proc/cpuinfo", "utf8");
+  const field = (name) => info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim() ?? "";
+  const flags = new Set(field("flags").split(/\s+/));
+  const amd = field("vendor_id") === "AuthenticAMD";
+  const family = Number(field("cpu family"));
+  const mhz = Number(field("cpu MHz"));
+  let perCycle;
+  let isa;
+  if (flags.has("avx512f")) {
+    // Two 512-bit FMA pipes on server Intel parts; Zen 4 (family 25) runs 512-bit FMAs on its two 256-bit pipes.
+    isa = "AVX-512 FMA";
+    perCycle = amd ? 32 : 64;
+  } else if (flags.has("avx2") && flags.has("fma")) {
+    isa = "AVX2 FMA (2 × 256-bit FMA pipes)";
+    perCycle = 32;
+  } else {
+    isa = "SSE (no FMA)";
+    perCycle = 8;
+  }
+  return {
+    flops: threads * mhz * 1e6 * perCycle,
+    how: `${threads} cores × ${(mhz / 1000).toFixed(2)} GHz (/proc/cpuinfo, base clock; boost may be higher) × ${perCycle} FLOP/cycle (${isa}${amd ? `, AMD family ${family}` : ""})`,
+  };
+}
+
+async function worker(name) {
+  const engine = await import("../../dist/engine/index.js");
+  const { loadNativeKernels, nativeLoadError } = await import("../../dist/engine/native/index.js");
+  const kernels = loadNativeKernels();
+  if (!kernels) throw new Error(`the native kernels are not built (${nativeLoadError()}); run node scripts/build-native.mjs`);
+  engine.setBackend("native");
+
+  const { model: m, batch, seq } = CONFIGS[name];
+  const config = {
+    architecture: "llama",
+    ...m,
+    headDim: m.hiddenSize / m.numHeads,
+    ropeTheta: 10000,
+    rmsNormEps: 1e-5,
+    tieWordEmbeddings: true,
+    attentionBias: false,
+    maxPositionEmbeddings: 4096,
+  };
+  const rng = new engine.Rng(0);
+  const weights = new Map();
+  for (const [key, shape] of engine.expectedShapes(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = key.endsWith("norm.weight") ? 1 : 0.02 * rng.normal();
+    weights.set(key, { shape, data });
+  }
+  const model = engine.LlamaModel.fromWeights(config, weights, { trainable: true });
+  const ids = Array.from({ length: batch }, () => Array.from({ length: seq + 1 }, () => rng.int(config.vocabSize)));
+  const inputs = ids.map((row) => row.slice(0, -1));
+  const targets = ids.map((row) => row.slice(1));
+  const step = () => {
+    for (const p of model.namedParameters().values()) p.grad = null;
+    engine.crossEntropy(model.forward(inputs), targets).backward();
+  };
+  const stepMs = timeSteps(step, benchSeconds());
+  const gemm = gemmRates((mm, nn, kk) => {
+    const a = Float32Array.from({ length: mm * kk }, () => Math.random());
+    const b = Float32Array.from({ length: kk * nn }, () => Math.random());
+    const c = new Float32Array(mm * nn);
+    return () => kernels.gemm(a, b, c, { m: mm, n: nn, k: kk });
+  }, gemmShapes(name));
+  return { stepMs, gemm, threads: kernels.threads, isa: kernels.isa, variant: kernels.variant, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+}
+
+const benchSeconds = () => Number(process.env.BENCH_SECONDS ?? 15);
+
+/** Median step time in ms: one warm-up step, then steps until `seconds` have passed (at least 3, at most a minute). */
+function timeSteps(step, seconds) {
+  const times = [];
+  let total = 0;
+  while (times.length < 4 || (total < seconds * 1000 && times.length < 100)) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
+    total += times.at(-1);
+    if (total > 60_000 && times.length >= 2) break;
+  }
+  const timed = times.slice(1).sort((a, b) => a - b);
+  return timed[Math.floor(timed.length / 2)];
+}
+
+/** GEMM shapes: a square 1024³ and the configuration's MLP up-projection (B·T × d → ffn). */
+function gemmShapes(name) {
+  const { model: m, batch, seq } = CONFIGS[name];
+  return [
+    [1024, 1024, 1024],
+    [batch * seq, m.intermediateSize, m.hiddenSize],
+  ];
+}
+
+function gemmRates(prepare, shapes) {
+  return shapes.map(([mm, nn, kk]) => {
+    const run = prepare(mm, nn, kk);
+    run();
+    let reps = 0;
+    const start = performance.now();
+    while (performance.now() - start < 1000) {
+      run();
+      reps++;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return { shape: `${mm}×${nn}×${kk}`, gflops: (2 * mm * nn * kk * reps) / seconds / 1e9 };
+  });
+}
+
+function runJson(command, args, env) {
+  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 24 });
+  if (result.error) return { error: result.error.message };
+  const line = result.stdout.trim().split("\n").at(-1) ?? "";
+  if (result.status !== 0 || !line.startsWith("{")) return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
+  return JSON.parse(line);
+}
+
+const fmt = (value, digits = 1) => (value === undefined ? "–" : value.toFixed(digits));
+
+function report(names) {
+  console.log(`seapo engine benchmark: forward + backward of one training step (no optimizer), fp32 on CPU`);
+  console.log(`note: shared machines are noisy; expect ±15% between runs\n`);
+  let peak;
+  for (const name of names) {
+    const work = countWork(CONFIGS[name]);
+    const { model: m, batch, seq } = CONFIGS[name];
+    const seapo = runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", name]);
+    if (seapo.error) {
+      console.log(`${name}: seapo failed: ${seapo.error}`);
+      continue;
+    }
+    peak ??= cpuPeak(seapo.threads);
+    const job = { ...CONFIGS[name], gemm: gemmShapes(name), threads: seapo.threads, seconds: benchSeconds() };
+    const torch = runJson("/usr/bin/python3", [join(here, "torch_reference.py"), JSON.stringify(job)]);
+
+    console.log(
+      `== ${name}: d=${m.hiddenSize}, ${m.numLayers} layer(s), ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize}, ` +
+        `T=${seq}, B=${batch}; ${(work.parameters / 1e6).toFixed(1)}M parameters, ${(work.flops / 1e9).toFixed(1)} GFLOP per step`,
+    );
+    const row = (label, r) => {
+      if (r.error) return console.log(`  ${label.padEnd(8)} failed: ${r.error}`);
+      const tokensPerSecond = work.tokens / (r.stepMs / 1000);
+      const gemm = r.gemm.map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`).join(", ");
+      console.log(
+        `  ${label.padEnd(8)} ${fmt(r.stepMs).padStart(8)} ms/step  ${fmt(tokensPerSecond, 0).padStart(7)} tokens/s  ${fmt(work.flops / (r.stepMs / 1000) / 1e9).padStart(6)} GFLOP/s  ` +
+          `peak RSS ${fmt(r.peakRssMiB, 0)} MiB  | GEMM GFLOP/s ${gemm}`,
+      );
+    };
+    row("seapo", seapo);
+    row("pytorch", torch);
+    if (!torch.error) {
+      console.log(`  ratio    seapo tokens/s ÷ PyTorch tokens/s = ${fmt(torch.stepMs / seapo.stepMs, 2)}`);
+    }
+    console.log(`  seapo: native kernels ${seapo.variant} (${seapo.isa}), ${seapo.threads} threads`);
+    if (!torch.error) {
+      console.log(`  pytorch ${torch.version}: ${torch.threads} threads, BLAS ${torch.blas}`);
+      if (torch.referenceBlas) {
+        console.log(
+          "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratio above flatters seapo.\n" +
+            "           For a fair comparison give it OpenBLAS: apt-get install libopenblas0-pthread (switches libblas.so.3), or\n" +
+            "           LD_LIBRARY_PATH=<dir holding an OpenBLAS libblas.so.3> node bench/engine/run.mjs (the environment passes through).",
+        );
+      }
+    }
+    console.log();
+  }
+  if (peak) console.log(`peak estimate ${fmt(peak.flops / 1e9)} GFLOP/s = ${peak.how}`);
+}
+
+if (process.argv[2] === "--worker") {
+  console.log(JSON.stringify(await worker(process.argv[3])));
+} else {
+  const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(CONFIGS);
+  for (const name of names) if (!(name in CONFIGS)) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(", ")}`);
+  report(names);
+}
