@@ -3,6 +3,7 @@ import { registerAnalyzeCommand } from "./analyze.js";
 import { registerInjectCommand } from "./inject.js";
 import { registerEvalCommand } from "./eval.js";
 import { registerModelCommand } from "./model.js";
+import { registerTrainCommand } from "./train.js";
 
 /** Every `seapo` subcommand registers itself here: one import and one entry per command. */
-export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand, registerEvalCommand, registerModelCommand];
+export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand, registerEvalCommand, registerModelCommand, registerTrainCommand];

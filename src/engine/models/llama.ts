@@ -293,6 +293,21 @@ export class LlamaModel {
     });
   }
 
+  /** Switches every LoRA adapter on or off; off, the model computes its frozen base (the reference). */
+  setAdaptersEnabled(enabled: boolean): void {
+    this.layers.forEach((layer, i) => {
+      for (const { linear } of this.linears(layer, i)) if (linear instanceof LoRALinear) linear.enabled = enabled;
+    });
+  }
+
+  /** Reseeds every adapter's dropout stream from one seed (adapter k gets seed + k). */
+  reseedAdapterDropout(seed: number): void {
+    let k = 0;
+    this.layers.forEach((layer, i) => {
+      for (const { linear } of this.linears(layer, i)) if (linear instanceof LoRALinear) linear.reseed(seed + k++);
+    });
+  }
+
   /**
    * Freezes the model and wraps the target linear layers of every block in LoRA adapters
    * (each with its own seed derived from options.seed). Returns the adapter parameters by name.

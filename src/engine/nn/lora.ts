@@ -23,6 +23,8 @@ export interface LoraOptions {
 export class LoRALinear implements LinearLike {
   /** Dropout applies only while training; off by default so inference is deterministic. */
   training = false;
+  /** When false the layer is its base alone (a reference model without a second copy). */
+  enabled = true;
   readonly scaling: number;
 
   constructor(
@@ -31,7 +33,7 @@ export class LoRALinear implements LinearLike {
     readonly loraB: Tensor,
     alpha: number,
     readonly dropoutP = 0,
-    private readonly rng = new Rng(0),
+    private rng = new Rng(0),
   ) {
     const rank = loraA.shape[0]!;
     const shapesAgree = loraA.ndim === 2 && loraB.ndim === 2 && loraA.shape[1] === base.inFeatures && loraB.shape[0] === base.outFeatures && loraB.shape[1] === rank;
@@ -66,8 +68,14 @@ export class LoRALinear implements LinearLike {
     return this.loraA.shape[0]!;
   }
 
+  /** Restarts the dropout mask stream (a trainer reseeds per step so a resumed run draws the same masks). */
+  reseed(seed: number): void {
+    this.rng = new Rng(seed);
+  }
+
   forward(x: Tensor): Tensor {
     const y = this.base.forward(x); // (..., out)
+    if (!this.enabled) return y;
     const input = this.training ? dropout(x, this.dropoutP, this.rng) : x;
     const rows = input.reshape([-1, this.inFeatures]);
     const down = ops.matmul(rows, this.loraA, { transB: true }); // (N, r)

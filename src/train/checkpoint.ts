@@ -1,0 +1,110 @@
+/**
+ * Training checkpoints, written atomically: everything goes into a temporary folder, which is then
+ * renamed to `<out>/checkpoints/step-NNNNNN`. A folder with that name is therefore complete; a
+ * killed run leaves at most a `.tmp-*` folder, which the next save or resume ignores.
+ *
+ *   params.safetensors     trainable tensors (the adapter, or every weight in full fine-tuning)
+ *   optimizer.safetensors  AdamW moments as m/<name> and v/<name>
+ *   state.json             step, per-parameter optimizer step counts, lr, seed, data hash, config hash
+ *
+ * The data position and every random stream are functions of (seed, step): the batch plan is
+ * rebuilt from the seed and the dropout streams are reseeded per micro-batch, so the step number
+ * is the whole of the RNG state and data position.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { AdamWState, Tensor, WeightMap } from "../engine/index.js";
+import { readSafetensors, writeSafetensors } from "../engine/io/index.js";
+import { SeapoError } from "../errors.js";
+
+export const CHECKPOINT_DIR = "checkpoints";
+const NAME = /^step-(\d+)$/;
+
+export interface TrainerState {
+  /** Optimizer steps completed. */
+  step: number;
+  totalSteps: number;
+  seed: number;
+  dataHash: string;
+  /** Hash of the settings a resumed run must share (data plan, loss, model, optimizer). */
+  configHash: string;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: TrainerState;
+  params: WeightMap;
+  optimizer: AdamWState;
+}
+
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(6, "0")}`;
+}
+
+/** Writes one checkpoint, then removes all but the newest `keep`. Returns its folder. */
+export async function saveCheckpoint(outDir: string, state: TrainerState, params: Map<string, Tensor>, optimizer: AdamWState, keep: number): Promise<string> {
+  const root = join(outDir, CHECKPOINT_DIR);
+  await mkdir(root, { recursive: true });
+  const final = join(root, checkpointName(state.step));
+  const tmp = join(root, `.tmp-${checkpointName(state.step)}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+
+  const weights: WeightMap = new Map([...params].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]));
+  await writeSafetensors(join(tmp, "params.safetensors"), weights);
+  const moments: WeightMap = new Map();
+  const steps: Record<string, number> = {};
+  for (const [name, s] of Object.entries(optimizer.params)) {
+    moments.set(`m/${name}`, { shape: [s.m.length], data: s.m });
+    moments.set(`v/${name}`, { shape: [s.v.length], data: s.v });
+    steps[name] = s.step;
+  }
+  await writeSafetensors(join(tmp, "optimizer.safetensors"), moments);
+  await writeFile(join(tmp, "state.json"), `${JSON.stringify({ ...state, lr: optimizer.lr, optimizerSteps: steps }, null, 2)}\n`);
+  for (const file of ["params.safetensors", "optimizer.safetensors", "state.json"]) syncFile(join(tmp, file));
+
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  for (const old of listCheckpoints(outDir).slice(0, -keep)) rmSync(join(root, checkpointName(old)), { recursive: true, force: true });
+  return final;
+}
+
+/** Completed checkpoint steps, oldest first. */
+export function listCheckpoints(outDir: string): number[] {
+  const root = join(outDir, CHECKPOINT_DIR);
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .map((name) => NAME.exec(name))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => Number(match[1]))
+    .sort((a, b) => a - b);
+}
+
+/** The newest checkpoint under outDir, or undefined when there is none. */
+export async function loadLatestCheckpoint(outDir: string): Promise<Checkpoint | undefined> {
+  const step = listCheckpoints(outDir).at(-1);
+  if (step === undefined) return undefined;
+  const dir = join(outDir, CHECKPOINT_DIR, checkpointName(step));
+  const raw = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as TrainerState & { lr: number; optimizerSteps: Record<string, number> };
+  const { weights: params } = await readSafetensors(join(dir, "params.safetensors"));
+  const { weights: moments } = await readSafetensors(join(dir, "optimizer.safetensors"));
+  const optimizer: AdamWState = { lr: raw.lr, params: {} };
+  for (const [name, count] of Object.entries(raw.optimizerSteps)) {
+    const m = moments.get(`m/${name}`);
+    const v = moments.get(`v/${name}`);
+    if (m === undefined || v === undefined) throw new SeapoError(`checkpoint ${dir}: optimizer state for ${name} is missing`);
+    optimizer.params[name] = { step: count, m: m.data, v: v.data };
+  }
+  const state: TrainerState = { step: raw.step, totalSteps: raw.totalSteps, seed: raw.seed, dataHash: raw.dataHash, configHash: raw.configHash };
+  return { dir, state, params, optimizer };
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * Training data: the rows `seapo inject` writes, checked, tokenized with the model's chat template
+ * exactly as at inference, and planned into seeded, length-bucketed batches.
+ *
+ *   kto.jsonl  {prompt, completion, label: boolean}           → unpaired items
+ *   dpo.jsonl  {prompt, chosen, rejected}                      → pairs
+ * `prompt` is a string (one user turn) or a TRL conversational message list (history + user turn);
+ * `completion`, `chosen` and `rejected` are strings or a one-message assistant list.
+ *
+ * Tokens: prompt = encodeChat(messages, {addGenerationPrompt: true}) (what generation sees, one BOS);
+ * completion = encode(answer) + EOS, EOS being the token the model stops at. Only completion tokens
+ * are scored; the prompt is masked.
+ */
+import { readJsonEntries } from "../data/jsonl.js";
+import { Rng } from "../engine/index.js";
+import type { ChatMessage, HfTokenizer } from "../engine/io/index.js";
+import { InputError } from "../errors.js";
+
+export interface UnpairedRow {
+  line: number;
+  messages: ChatMessage[];
+  completion: string;
+  label: boolean;
+}
+
+export interface PairedRow {
+  line: number;
+  messages: ChatMessage[];
+  chosen: string;
+  rejected: string;
+}
+
+export type PreferenceRows = { kind: "unpaired"; rows: UnpairedRow[] } | { kind: "paired"; rows: PairedRow[] };
+
+/** A row that failed its checks, as written to the rejects file. */
+export interface RowReject {
+  file: string;
+  line: number;
+  field: string | undefined;
+  problem: string;
+}
+
+export interface ReadOptions {
+  /** Collect bad rows as rejects instead of stopping at the first. */
+  skipInvalid?: boolean;
+}
+
+/** Reads kto.jsonl- or dpo.jsonl-shaped rows (the kind is taken from the first row). */
+export async function readPreferenceRows(file: string, options: ReadOptions = {}): Promise<{ data: PreferenceRows; rejects: RowReject[] }> {
+  const rejects: RowReject[] = [];
+  const unpaired: UnpairedRow[] = [];
+  const paired: PairedRow[] = [];
+  let kind: PreferenceRows["kind"] | undefined;
+  const reject = (line: number, field: string | undefined, problem: string, hint?: string): void => {
+    if (!options.skipInvalid) throw new InputError(file, line, field, problem, hint ?? "fix the row, or pass --skip-invalid to count it into rejects.jsonl");
+    rejects.push({ file, line, field, problem });
+  };
+
+  for await (const entry of readJsonEntries(file)) {
+    if ("malformed" in entry) {
+      reject(entry.line, undefined, `malformed JSON: ${entry.malformed}`);
+      continue;
+    }
+    const { line, value } = entry;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      reject(line, undefined, "expected a JSON object");
+      continue;
+    }
+    const row = value as Record<string, unknown>;
+    const rowKind = "chosen" in row || "rejected" in row ? "paired" : "unpaired";
+    kind ??= rowKind;
+    if (rowKind !== kind) {
+      reject(line, rowKind === "paired" ? "chosen" : "completion", `a ${rowKind} row in a file of ${kind} rows`, "keep kto.jsonl and dpo.jsonl rows in separate files");
+      continue;
+    }
+    try {
+      const messages = promptMessages(row.prompt, "prompt");
+      if (kind === "unpaired") {
+        const completion = answerText(row.completion, "completion");
+        if (typeof row.label !== "boolean") throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
+        unpaired.push({ line, messages, completion, label: row.label });
+      } else {
+        paired.push({ line, messages, chosen: answerText(row.chosen, "chosen"), rejected: answerText(row.rejected, "rejected") });
+      }
+    } catch (error) {
+      if (!(error instanceof RowProblem)) throw error;
+      reject(line, error.field, error.message);
+    }
+  }
+  if (kind === undefined || (kind === "unpaired" ? unpaired.length : paired.length) === 0) {
+    throw new InputError(file, undefined, undefined, "no usable rows", "expected kto.jsonl {prompt, completion, label} or dpo.jsonl {prompt, chosen, rejected} rows");
+  }
+  return { data: kind === "unpaired" ? { kind, rows: unpaired } : { kind, rows: paired }, rejects };
+}
+
+class RowProblem extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function promptMessages(value: unknown, field: string): ChatMessage[] {
+  if (typeof value === "string") {
+    if (value.trim() === "") throw new RowProblem(field, "is empty");
+    return [{ role: "user", content: value }];
+  }
+  if (!Array.isArray(value) || value.length === 0) throw new RowProblem(field, "must be a string or a non-empty list of {role, content} messages");
+  return value.map((message, i) => {
+    const m = message as { role?: unknown; content?: unknown } | null;
+    if (typeof m?.role !== "string" || typeof m.content !== "string") throw new RowProblem(`${field}[${i}]`, "must be a {role, content} message with string fields");
+    return { role: m.role, content: m.content };
+  });
+}
+
+function answerText(value: unknown, field: string): string {
+  let text: unknown = value;
+  if (Array.isArray(value)) {
+    const last = value[value.length - 1] as { role?: unknown; content?: unknown } | undefined;
+    if (value.length !== 1 || last?.role !== "assistant") throw new RowProblem(field, "a message list must hold exactly one assistant message");
+    text = last.content;
+  }
+  if (typeof text !== "string") throw new RowProblem(field, text === undefined ? "is missing" : "must be a string");
+  if (text.trim() === "") throw new RowProblem(field, "is empty");
+  return text;
+}
+
+/** Paired rows as unpaired items for KTO-style losses: chosen desirable, rejected undesirable. */
+export function unpairRows(rows: readonly PairedRow[]): UnpairedRow[] {
+  return rows.flatMap((r) => [
+    { line: r.line, messages: r.messages, completion: r.chosen, label: true },
+    { line: r.line, messages: r.messages, completion: r.rejected, label: false },
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tokens
+
+export interface TokenizedItem {
+  line: number;
+  prompt: number[];
+  completion: number[];
+  label: boolean;
+}
+
+export interface TokenizedPair {
+  line: number;
+  prompt: number[];
+  chosen: number[];
+  rejected: number[];
+}
+
+export type TokenizedRows = { kind: "unpaired"; rows: TokenizedItem[] } | { kind: "paired"; rows: TokenizedPair[] };
+
+export interface TokenizeStats {
+  /** Rows whose prompt alone leaves no room for a completion token within maxLength. */
+  dropped: number;
+  /** Completions cut to fit maxLength (keeping their start). */
+  truncated: number;
+}
+
+export function tokenizeRows(data: PreferenceRows, tokenizer: HfTokenizer, maxLength: number): { data: TokenizedRows; stats: TokenizeStats } {
+  const eos = tokenizer.eosTokenId;
+  if (eos === undefined) throw new InputError("tokenizer_config.json", undefined, "eos_token", "the tokenizer has no EOS token, so a completion has no end to learn");
+  const stats: TokenizeStats = { dropped: 0, truncated: 0 };
+  const promptIds = (messages: ChatMessage[]): number[] | undefined => {
+    const ids = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
+    if (ids.length >= maxLength) {
+      stats.dropped++;
+      return undefined;
+    }
+    return ids;
+  };
+  const answerIds = (prompt: number[], text: string): number[] => {
+    const ids = [...tokenizer.encode(text, { addSpecialTokens: false }), eos];
+    const room = maxLength - prompt.length;
+    if (ids.length <= room) return ids;
+    stats.truncated++;
+    return ids.slice(0, room);
+  };
+
+  if (data.kind === "unpaired") {
+    const rows: TokenizedItem[] = [];
+    for (const row of data.rows) {
+      const prompt = promptIds(row.messages);
+      if (prompt !== undefined) rows.push({ line: row.line, prompt, completion: answerIds(prompt, row.completion), label: row.label });
+    }
+    return { data: { kind: "unpaired", rows }, stats };
+  }
+  const rows: TokenizedPair[] = [];
+  for (const row of data.rows) {
+    const prompt = promptIds(row.messages);
+    if (prompt !== undefined) rows.push({ line: row.line, prompt, chosen: answerIds(prompt, row.chosen), rejected: answerIds(prompt, row.rejected) });
+  }
+  return { data: { kind: "paired", rows }, stats };
+}
+
+/** Tokens a row puts through the model (the longer side of a pair). */
+export function rowLength(row: TokenizedItem | TokenizedPair): number {
+  return row.prompt.length + ("completion" in row ? row.completion.length : Math.max(row.chosen.length, row.rejected.length));
+}
+
+// ---------------------------------------------------------------------------------------------
+// batches
+
+/** Rows sorted by length inside groups of this many batches, so a batch pads little. */
+export const BUCKET_BATCHES = 16;
+
+/**
+ * One epoch's micro-batches of row indices: a seeded shuffle, then (with bucketing) each group of
+ * BUCKET_BATCHES batches sorted longest first before it is cut. The last batch may be short.
+ * A pure function of its arguments, so a resumed run rebuilds the same plan.
+ */
+export function planEpoch(lengths: readonly number[], batchSize: number, seed: number, bucket: boolean): number[][] {
+  const order = Array.from(lengths, (_, i) => i);
+  const rng = new Rng(seed);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const group = bucket ? batchSize * BUCKET_BATCHES : order.length;
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += group) {
+    const chunk = order.slice(start, start + group);
+    if (bucket) chunk.sort((a, b) => lengths[b]! - lengths[a]! || a - b);
+    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+  }
+  return batches;
+}

@@ -1,0 +1,102 @@
+import { existsSync, readdirSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { LlamaModel, noGrad } from "../../src/engine/index.js";
+import { loadHfModel } from "../../src/engine/io/index.js";
+import { parseTrainConfig } from "../../src/train/config.js";
+import { readPreferenceRows, tokenizeRows } from "../../src/train/data.js";
+import { completionLogps } from "../../src/train/reference.js";
+import { lrAt, train } from "../../src/train/train.js";
+import { readJsonl, runCli, startCli } from "../helpers/cli.js";
+import { tinyHfModel, writeTinyPreferenceFiles } from "../helpers/tiny-hf-model.js";
+
+describe("lrAt", () => {
+  const base = { lr: 1, warmupSteps: 0, totalSteps: 10, minLrRatio: 0 };
+  it.each([
+    ["cosine", 0, 1],
+    ["cosine", 5, 0.5],
+    ["cosine", 10, 0],
+    ["linear", 0, 1],
+    ["linear", 5, 0.5],
+    ["constant", 9, 1],
+  ] as const)("%s at step %i is %f", (schedule, step, lr) => {
+    expect(lrAt(step, { ...base, schedule })).toBeCloseTo(lr, 12);
+  });
+  it("warms up linearly from 0, then decays to the floor", () => {
+    const s = { lr: 2, warmupSteps: 4, totalSteps: 14, minLrRatio: 0.1, schedule: "cosine" as const };
+    expect([0, 2, 4].map((step) => lrAt(step, s))).toEqual([0, 1, 2]);
+    expect(lrAt(14, s)).toBeCloseTo(0.2, 12);
+  });
+});
+
+/** Mean over pairs of log p(chosen) − log p(rejected), each summed over the completion. */
+async function margin(modelDir: string, dpoFile: string): Promise<number> {
+  const hf = await loadHfModel(modelDir);
+  const model = LlamaModel.fromWeights(hf.config, hf.weights);
+  const { data } = tokenizeRows((await readPreferenceRows(dpoFile)).data, hf.tokenizer, 512);
+  if (data.kind !== "paired") throw new Error("expected pairs");
+  const chosen = data.rows.map((r, i) => ({ prompt: r.prompt, completion: r.chosen, key: `c${i}` }));
+  const rejected = data.rows.map((r, i) => ({ prompt: r.prompt, completion: r.rejected, key: `r${i}` }));
+  const [c, r] = noGrad(() => [completionLogps(model, chosen).toArray(), completionLogps(model, rejected).toArray()]);
+  return c!.reduce((s, v, i) => s + v - r![i]!, 0) / c!.length;
+}
+
+describe("train", () => {
+  let model: string;
+  let files: { kto: string; dpo: string };
+  beforeAll(async () => {
+    model = await tinyHfModel();
+    files = await writeTinyPreferenceFiles(await mkdtemp(join(tmpdir(), "seapo-train-")), 12);
+  });
+
+  it("KTO raises the chosen-over-rejected log-prob margin", async () => {
+    const out = await mkdtemp(join(tmpdir(), "seapo-train-out-"));
+    const config = parseTrainConfig({ model, data: files.kto, out, lr: 1e-3, epochs: 6, batchSize: 4, gradAccum: 1, logEvery: 5, saveEvery: 1000 });
+    const summary = await train(config, { log: () => {} });
+    const before = await margin(model, files.dpo);
+    const after = await margin(join(out, "model"), files.dpo);
+    expect(after).toBeGreaterThan(before + 1);
+    expect(summary.steps).toBe(36);
+    for (const file of ["metrics.jsonl", "run.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "model/config.json"]) expect(existsSync(join(out, file))).toBe(true);
+    const lines = readJsonl(join(out, "metrics.jsonl"));
+    expect(Object.keys(lines[0]!)).toEqual(expect.arrayContaining(["loss", "kl", "grad_norm", "lr", "tokens/s", "elapsed"]));
+  }, 30_000);
+
+  it("cached reference log-probs give the same losses as the adapter-disabled reference (paired, weighted losses)", async () => {
+    const run = async (reference: "cached" | "adapter-disabled") => {
+      const out = await mkdtemp(join(tmpdir(), "seapo-train-ref-"));
+      const config = parseTrainConfig({ model, data: files.dpo, out, loss: "sigmoid:1,sft:0.1", reference, lr: 1e-3, maxSteps: 4, batchSize: 2, gradAccum: 1, logEvery: 1, saveMerged: false, saveAdapter: false });
+      await train(config, { log: () => {} });
+      return readJsonl<{ loss: number }>(join(out, "metrics.jsonl")).map((line) => line.loss);
+    };
+    const cached = await run("cached");
+    const live = await run("adapter-disabled");
+    cached.forEach((loss, i) => expect(loss).toBeCloseTo(live[i]!, 4));
+  }, 30_000);
+
+  it("a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly", async () => {
+    const args = (out: string) => ["train", "--model", model, "--data", files.kto, "--out", out, "--lr", "1e-3", "--max-steps", "30", "--batch-size", "2", "--grad-accum", "2", "--lora-dropout", "0.1", "--log-every", "1", "--save-every", "3", "--no-merged", "--no-adapter"];
+    const whole = await mkdtemp(join(tmpdir(), "seapo-train-whole-"));
+    expect((await runCli(args(whole))).code).toBe(0);
+
+    const broken = await mkdtemp(join(tmpdir(), "seapo-train-broken-"));
+    const { child, done } = startCli(args(broken));
+    const checkpoints = join(broken, "checkpoints");
+    while (!(existsSync(checkpoints) && readdirSync(checkpoints).some((name) => name.startsWith("step-")))) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGKILL");
+    const killed = await done;
+    expect(killed.code).toBe(null);
+
+    const resumed = await runCli([...args(broken), "--resume"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const resumedAt = Number(/resumed at step (\d+)/.exec(resumed.stdout)?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThan(30);
+
+    const losses = (dir: string) => readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
+    expect(losses(broken)).toEqual(losses(whole));
+    expect(losses(whole)).toHaveLength(30);
+  }, 60_000);
+});
