@@ -8,7 +8,7 @@
  * computes exactly the steps an uninterrupted run computes after k.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { packageVersion } from "../cli/version.js";
@@ -17,7 +17,7 @@ import { AdamW, clipGradNorm, LlamaModel, noGrad, ops, Tensor, type WeightMap } 
 import { exportGguf, loadHfModel, saveHfModel, saveLoraAdapter } from "../engine/io/index.js";
 import { InputError, SeapoError } from "../errors.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
-import { CHECKPOINT_DIR, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
+import { CHECKPOINT_DIR, checkpointName, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
 import { planEpoch, readPreferenceRows, rowLength, tokenizeRows, unpairRows, type PreferenceRows, type TokenizedRows } from "./data.js";
 import { combineLosses, ktoKlRows, LOSSES, type LossInputs, type LossTerm } from "./losses/index.js";
@@ -188,7 +188,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const metrics = new MetricAccumulator();
   const progress = createProgress("train", totalSteps - startStep);
   let lastMetrics: Record<string, number> = {};
-  let lastCheckpoint = resumedFrom === undefined ? "none" : join(out, CHECKPOINT_DIR);
   let tokens = 0;
   let intervalStart = Date.now();
   try {
@@ -200,13 +199,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         policy.reseedAdapterDropout(dropoutSeed(config.seed, step, k));
         const result = batchLoss(policy, trainSet.data, batch, terms, needs, reference);
         const value = result.loss.item();
-        if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`, step + 1, k, lastCheckpoint);
+        if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`, step + 1, k, out);
         ops.mul(result.loss, 1 / batches.length).backward();
         metrics.add({ loss: value, ...result.metrics });
         tokens += result.tokens;
       }
       const gradNorm = clipGradNorm(params.values(), config.maxGradNorm > 0 ? config.maxGradNorm : Infinity);
-      if (!Number.isFinite(gradNorm)) throw diverged(`the gradient norm is ${gradNorm}`, step + 1, undefined, lastCheckpoint);
+      if (!Number.isFinite(gradNorm)) throw diverged(`the gradient norm is ${gradNorm}`, step + 1, undefined, out);
       metrics.add({ grad_norm: gradNorm });
       optimizer.step();
       optimizer.zeroGrad();
@@ -235,7 +234,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
       if (done % config.saveEvery === 0 && done < totalSteps) {
         const state = { step: done, totalSteps, seed: config.seed, dataHash, configHash };
-        lastCheckpoint = await saveCheckpoint(out, state, params, optimizer.stateDict(), config.keepCheckpoints);
+        await saveCheckpoint(out, state, params, optimizer.stateDict(), config.keepCheckpoints);
       }
     }
   } finally {
@@ -345,11 +344,26 @@ function dropoutSeed(seed: number, step: number, k: number): number {
   return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ Math.imul(k + 1, 0xc2b2ae35)) >>> 1;
 }
 
-function diverged(what: string, step: number, microBatch: number | undefined, lastCheckpoint: string): SeapoError {
+/**
+ * A non-finite value at `step` (1-based) came from the weights after step − 1 updates, so a
+ * checkpoint of exactly those weights is not good: it is moved to checkpoints/diverged-step-N (kept
+ * for inspection, out of --resume's way) and the newest earlier checkpoint is named instead.
+ */
+function diverged(what: string, step: number, microBatch: number | undefined, out: string): SeapoError {
   const where = microBatch === undefined ? `step ${step}` : `step ${step} (micro-batch ${microBatch + 1})`;
+  const suspect = join(out, CHECKPOINT_DIR, checkpointName(step - 1));
+  let setAside = "";
+  if (existsSync(suspect)) {
+    const aside = join(out, CHECKPOINT_DIR, `diverged-${checkpointName(step - 1)}`);
+    rmSync(aside, { recursive: true, force: true });
+    renameSync(suspect, aside);
+    setAside = ` ${suspect} holds the weights that gave it and was moved to ${aside}.`;
+  }
+  const good = listCheckpoints(out).at(-1);
+  const lastGood = good === undefined ? "none" : join(out, CHECKPOINT_DIR, checkpointName(good));
   return new SeapoError(
-    `training stopped: ${what} at ${where}. Nothing from this step was saved; the last good checkpoint is ${lastCheckpoint}. ` +
-      "Lower --lr, check the data, or keep --max-grad-norm on, then continue with --resume.",
+    `training stopped: ${what} at ${where}. Nothing from this step was saved.${setAside} The last good checkpoint is ${lastGood}. ` +
+      "Lower --lr, check the data, or keep --max-grad-norm on, and train again into a new --out (--resume keeps every setting, so it would repeat these steps).",
   );
 }
 
