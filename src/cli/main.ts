@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// A larger young generation: the engine allocates a fresh Float32Array per op, and with the default
+// semi-space the scavenger runs so often that training spends a third of its time in GC (~20% faster).
 import { Command } from "commander";
 import { commandRegistrars } from "./commands/index.js";
 import { SeapoError } from "../errors.js";

@@ -42,11 +42,13 @@ export interface InitOptions {
   corpus?: string;
   /** On-disk dtype of the weights (default F32). */
   dtype?: WriteDtype;
+  /** Sizes that replace the preset's (e.g. the demo's base model). */
+  sizes?: Partial<Record<keyof (typeof MODEL_PRESETS)["tiny"], number>>;
 }
 
 /** The config and tokenizer a preset describes (no weights yet). */
 export function presetModel(options: InitOptions): { config: ModelConfig; tokenizer: ByteLevelBpe } {
-  const preset = MODEL_PRESETS[options.preset];
+  const preset = { ...MODEL_PRESETS[options.preset], ...options.sizes };
   const { addBos, ...arch } = ARCHITECTURE_SETTINGS[options.architecture];
   const tokenizer = buildByteLevelBpeTokenizer({ corpus: options.corpus, vocabSize: preset.vocabSize, addBos, modelMaxLength: preset.maxPositionEmbeddings });
   const config: ModelConfig = {

@@ -1,0 +1,69 @@
+import { join } from "node:path";
+import type { Command } from "commander";
+import { InputError } from "../../errors.js";
+import { buildBaseModel, defaultBaseOptions, writeBaseRecipe } from "../../demo/base.js";
+import { defaultDemoOptions, runDemo, SHIPPED_BASE_DIR } from "../../demo/run.js";
+import { buildReport } from "../../report/index.js";
+
+function positiveInt(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InputError(flag, undefined, undefined, `expected a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+function seedList(value: string): number[] {
+  const seeds = value.split(",").map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new InputError("--seeds", undefined, undefined, `expected comma-separated non-negative integers, got "${value}"`);
+  return seeds;
+}
+
+export function registerDemoCommand(program: Command): void {
+  const demo = program
+    .command("demo")
+    .description("run the whole SeaPO experiment on the embedded world on this CPU and write an HTML report")
+    .option("--out <dir>", "run directory", "out/demo")
+    .option("--quick", "one seed and fewer arms (the CI run)", false)
+    .option("--seeds <list>", "comma-separated seeds (default 1,2,3; --quick: 1)", seedList)
+    .option("--base <dir>", "base model folder from `seapo demo build-base`", SHIPPED_BASE_DIR)
+    .option("--steps <n>", "optimizer steps per arm", positiveInt("--steps"))
+    .option("--train-per-dimension <n>", "training prompts per dimension and seed", positiveInt("--train-per-dimension"))
+    .option("--test-per-dimension <n>", "held-out test items per dimension", positiveInt("--test-per-dimension"))
+    .action(async (flags: { out: string; quick: boolean; seeds?: number[]; base: string; steps?: number; trainPerDimension?: number; testPerDimension?: number }) => {
+      const defaults = defaultDemoOptions(flags.quick);
+      const started = Date.now();
+      await runDemo({
+        ...defaults,
+        out: flags.out,
+        baseDir: flags.base,
+        seeds: flags.seeds ?? defaults.seeds,
+        steps: flags.steps ?? defaults.steps,
+        trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
+        testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      const report = await buildReport(flags.out);
+      process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+      process.stdout.write(`results: ${join(flags.out, "results.json")}\nreport: ${report}\n`);
+    });
+
+  demo
+    .command("build-base")
+    .description("train the demo's base model from scratch (the recorded command that rebuilds the shipped one)")
+    .requiredOption("--out <dir>", "where to write the model folder")
+    .option("--pretrain-steps <n>", "pretraining steps", positiveInt("--pretrain-steps"))
+    .option("--sft-steps <n>", "SFT steps", positiveInt("--sft-steps"))
+    .action(async (flags: { out: string; pretrainSteps?: number; sftSteps?: number }) => {
+      const options = { ...defaultBaseOptions, pretrainSteps: flags.pretrainSteps ?? defaultBaseOptions.pretrainSteps, sftSteps: flags.sftSteps ?? defaultBaseOptions.sftSteps };
+      let lastPrint = 0;
+      const summary = await buildBaseModel(flags.out, options, (phase, step, total, loss) => {
+        if (step === total || Date.now() - lastPrint > 5_000) {
+          lastPrint = Date.now();
+          process.stderr.write(`${phase}: step ${step}/${total} · loss ${loss.toFixed(3)}\n`);
+        }
+      });
+      writeBaseRecipe(options, summary);
+      process.stdout.write(`${flags.out}: ${summary.parameters} parameters, model.safetensors sha256 ${summary.weightsSha256}, ${summary.seconds.toFixed(0)} s\n`);
+    });
+}

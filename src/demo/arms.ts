@@ -1,0 +1,111 @@
+/**
+ * The demo's arms and their training data. Every arm trains on the same prompts with the same
+ * hyperparameters; only where the pairs come from differs:
+ *   vanilla  the base model's own sampled answers, ranked by a noisy reward (the paper's baseline:
+ *            both answers are often equally good or equally bad, so many pairs are near-ties);
+ *   seapo    the gold answer against a copy with one injected error of a chosen type.
+ * Datasets are written in the data engine's formats (dpo.jsonl, kto.jsonl), which `seapo train` reads.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Rng, type LlamaModel } from "../engine/index.js";
+import type { HfTokenizer } from "../engine/io/index.js";
+import { toDpoRow, toKtoRows } from "../data/export-rows.js";
+import type { NegativeRecord } from "../data/types.js";
+import { writeFileAtomic } from "../seapo/atomic.js";
+import { uniform } from "../seapo/strategy.js";
+import { answerPrompts } from "./evaluate.js";
+import { checkAnswer, injectError, worldErrorTypes, type World, type WorldErrorType, type WorldItem } from "./world/index.js";
+
+export type ArmMethod = "base" | "vanilla" | "seapo";
+export type PreferenceLoss = "kto" | "dpo";
+
+export interface ArmSpec {
+  name: string;
+  method: ArmMethod;
+  /** SeaPO only: single:<type>, mixed or most-common. */
+  strategy?: string;
+  loss?: PreferenceLoss;
+}
+
+/** The paper's comparison: base, vanilla, SeaPO single-type ×3, mixed and most-common; each trained arm with KTO and DPO. */
+export function armSpecs(options: { quick: boolean }): ArmSpec[] {
+  const strategies = options.quick ? ["mixed", "most-common"] : [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
+  const losses: PreferenceLoss[] = ["kto", "dpo"];
+  return [
+    { name: "base", method: "base" },
+    ...losses.map((loss): ArmSpec => ({ name: `vanilla-${loss}`, method: "vanilla", loss })),
+    ...strategies.flatMap((strategy) => losses.map((loss): ArmSpec => ({ name: `seapo-${strategy.replace("single:", "")}-${loss}`, method: "seapo", strategy, loss }))),
+  ];
+}
+
+export const INJECTOR_NAME = "world-rules";
+export const TEMPLATE_VERSION = "world-rules-v1";
+
+/**
+ * SeaPO pairs: gold answer against one injected error. The type per prompt follows the strategy
+ * (mixed draws it from (seed, item id) as the data engine does); a prompt no rule of that type
+ * fits is counted, not silently lost.
+ */
+export function seapoRecords(world: World, items: readonly WorldItem[], strategy: string, mostCommon: WorldErrorType, seed: number): { records: NegativeRecord[]; skipped: number } {
+  const rng = new Rng(seed);
+  const records: NegativeRecord[] = [];
+  let skipped = 0;
+  for (const item of items) {
+    const type: WorldErrorType =
+      strategy === "mixed"
+        ? worldErrorTypes[Math.floor(uniform(seed, item.id, "mixed") * worldErrorTypes.length)]!
+        : strategy === "most-common"
+          ? mostCommon
+          : (strategy.replace("single:", "") as WorldErrorType);
+    const negative = injectError(world, item, item.answer, type, rng);
+    if (negative === undefined) {
+      skipped++;
+      continue;
+    }
+    records.push({ sourceId: item.id, errorType: type, injector: INJECTOR_NAME, templateVersion: TEMPLATE_VERSION, seed, prompt: item.prompt, history: [], chosen: item.answer, rejected: negative });
+  }
+  return { records, skipped };
+}
+
+/** Spread of the reward model's noise around the checker's 0/1 verdict. */
+export const VANILLA_REWARD_NOISE = 0.5;
+
+/**
+ * Vanilla pairs: two sampled answers per prompt, ranked by a noisy reward (the checker's verdict plus
+ * Gaussian noise). The higher is chosen, the lower rejected, ties or not, as a reward-model pipeline does.
+ */
+export function vanillaRecords(
+  model: LlamaModel,
+  tokenizer: HfTokenizer,
+  world: World,
+  items: readonly WorldItem[],
+  options: { seed: number; temperature: number; maxNewTokens: number; batchSize: number },
+): { records: NegativeRecord[]; nearTies: number } {
+  const prompts = items.map((i) => i.prompt);
+  const samples = [0, 1].map((k) => answerPrompts(model, tokenizer, prompts, { ...options, seed: options.seed * 2 + k }));
+  const rng = new Rng(options.seed + 1);
+  const records: NegativeRecord[] = [];
+  let nearTies = 0;
+  items.forEach((item, i) => {
+    const scored = samples.map((s) => {
+      const verdict = checkAnswer(world, item, s[i]!);
+      return { text: s[i]!, correct: verdict.correct, reward: (verdict.correct ? 1 : 0) + VANILLA_REWARD_NOISE * rng.normal() };
+    });
+    const [chosen, rejected] = scored[0]!.reward >= scored[1]!.reward ? [scored[0]!, scored[1]!] : [scored[1]!, scored[0]!];
+    if (chosen.correct === rejected.correct) nearTies++;
+    records.push({ sourceId: item.id, errorType: "sampled", injector: "self-sample", templateVersion: "vanilla-v1", seed: options.seed, prompt: item.prompt, history: [], chosen: chosen.text, rejected: rejected.text });
+  });
+  return { records, nearTies };
+}
+
+/** Writes dpo.jsonl and kto.jsonl (each positive once, then its negative) for one arm and seed. */
+export function writePreferenceFiles(dir: string, records: readonly NegativeRecord[]): { dpo: string; kto: string } {
+  mkdirSync(dir, { recursive: true });
+  const dpo = join(dir, "dpo.jsonl");
+  const kto = join(dir, "kto.jsonl");
+  const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  writeFileAtomic(dpo, lines(records.map(toDpoRow)));
+  writeFileAtomic(kto, lines(records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))));
+  return { dpo, kto };
+}

@@ -1,0 +1,175 @@
+/**
+ * The demo's base model: a tiny Llama pretrained on the world's corpus, then SFT-tuned on its
+ * question/answer rows, so that it answers in the world's language but still makes errors of every
+ * type. Everything is seeded and runs in a fixed order, so the same command on the same machine and
+ * backend rebuilds the same weights bit for bit (`seapo demo build-base`).
+ */
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AdamW, clipGradNorm, crossEntropy, LlamaModel, Rng } from "../engine/index.js";
+import { HfTokenizer, presetModel, randomWeights, saveHfModel } from "../engine/io/index.js";
+import { lrAt } from "../train/train.js";
+import { buildCorpus, buildSft, createWorld, generateTasks, type TaskSet, type World } from "./world/index.js";
+
+/** Written next to the weights: the options and the hash a rebuild must reproduce. */
+export const BASE_RECIPE_FILE = "seapo-base.json";
+
+export interface BaseModelOptions {
+  worldSeed: number;
+  modelSeed: number;
+  hiddenSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  intermediateSize: number;
+  vocabSize: number;
+  /** Tokens per packed pretraining sequence. */
+  seqLen: number;
+  batchSize: number;
+  pretrainSteps: number;
+  sftSteps: number;
+  lr: number;
+  /** Characters of corpus the tokenizer learns its merges from (the whole corpus is slow and adds little). */
+  tokenizerChars: number;
+}
+
+export const defaultBaseOptions: BaseModelOptions = {
+  worldSeed: 1,
+  modelSeed: 7,
+  hiddenSize: 128,
+  numLayers: 4,
+  numHeads: 4,
+  numKvHeads: 2,
+  intermediateSize: 352,
+  vocabSize: 768,
+  seqLen: 192,
+  batchSize: 16,
+  pretrainSteps: 2000,
+  sftSteps: 2000,
+  lr: 3e-3,
+  tokenizerChars: 200_000,
+};
+
+/** A training sequence: token ids and which of the next-token predictions count (1) or not (0). */
+interface Sequence {
+  ids: number[];
+  scored: number[];
+}
+
+/** The world's corpus as packed, fully scored sequences of seqLen + 1 tokens. */
+function packCorpus(documents: readonly string[], tokenizer: HfTokenizer, seqLen: number): Sequence[] {
+  const stream: number[] = [];
+  const separator = tokenizer.eosTokenId === undefined ? [] : [tokenizer.tokenToId("<|endoftext|>")!];
+  for (const doc of documents) stream.push(...tokenizer.encode(doc, { addSpecialTokens: false }), ...separator);
+  const sequences: Sequence[] = [];
+  for (let start = 0; start + seqLen + 1 <= stream.length; start += seqLen) {
+    const ids = stream.slice(start, start + seqLen + 1);
+    sequences.push({ ids, scored: ids.slice(1).map(() => 1) });
+  }
+  return sequences;
+}
+
+/** Chat-formatted SFT rows: the prompt with the generation header is masked, the answer and its end token scored. */
+export function sftSequences(rows: ReadonlyArray<{ prompt: string; response: string }>, tokenizer: HfTokenizer): Sequence[] {
+  const end = tokenizer.eosTokenId!;
+  return rows.map(({ prompt, response }) => {
+    const promptIds = tokenizer.encodeChat([{ role: "user", content: prompt }], { addGenerationPrompt: true });
+    const answer = [...tokenizer.encode(response, { addSpecialTokens: false }), end];
+    const ids = [...promptIds, ...answer];
+    return { ids, scored: ids.slice(1).map((_, t) => (t >= promptIds.length - 1 ? 1 : 0)) };
+  });
+}
+
+/** One optimizer step of next-token cross-entropy on right-padded sequences; returns the loss. */
+function lmStep(model: LlamaModel, optimizer: AdamW, batch: readonly Sequence[]): number {
+  const T = Math.max(...batch.map((s) => s.ids.length)) - 1;
+  const pad = <X>(xs: readonly X[], fill: X): X[] => Array.from({ length: T }, (_, t) => (t < xs.length ? xs[t]! : fill));
+  const inputs = batch.map((s) => pad(s.ids.slice(0, -1), 0));
+  const targets = batch.map((s) => pad(s.ids.slice(1), 0));
+  const attention = batch.map((s) => pad(s.ids.slice(1).map(() => 1), 0));
+  const scored = batch.map((s) => pad(s.scored, 0));
+  const loss = crossEntropy(model.forward(inputs, { attentionMask: attention }), targets, scored);
+  loss.backward();
+  clipGradNorm(model.trainableParameters().values(), 1);
+  optimizer.step();
+  optimizer.zeroGrad();
+  return loss.item();
+}
+
+/** Seeded batches drawn without replacement, epoch after epoch. */
+function* batches(sequences: readonly Sequence[], batchSize: number, rng: Rng): Generator<Sequence[]> {
+  for (;;) {
+    const order = sequences.map((_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (let i = 0; i + batchSize <= order.length; i += batchSize) yield order.slice(i, i + batchSize).map((k) => sequences[k]!);
+  }
+}
+
+export interface BaseModelSummary {
+  dir: string;
+  parameters: number;
+  /** sha256 of model.safetensors: what a rebuild must reproduce. */
+  weightsSha256: string;
+  losses: { pretrain: number; sft: number };
+  seconds: number;
+}
+
+/** Trains the base model from scratch and writes it as a Hugging Face folder. */
+export async function buildBaseModel(dir: string, options: BaseModelOptions = defaultBaseOptions, onStep?: (phase: "pretrain" | "sft", step: number, total: number, loss: number) => void): Promise<BaseModelSummary> {
+  const started = Date.now();
+  const world: World = createWorld(options.worldSeed);
+  const tasks: TaskSet = generateTasks(world);
+  const corpus = buildCorpus(world, tasks);
+  const { config, tokenizer: files } = presetModel({
+    architecture: "llama",
+    preset: "tiny",
+    corpus: corpus.text.slice(0, options.tokenizerChars),
+    sizes: {
+      hiddenSize: options.hiddenSize,
+      numLayers: options.numLayers,
+      numHeads: options.numHeads,
+      numKvHeads: options.numKvHeads,
+      intermediateSize: options.intermediateSize,
+      vocabSize: options.vocabSize,
+      maxPositionEmbeddings: 512,
+    },
+  });
+  const tokenizer = new HfTokenizer(files);
+  const model = LlamaModel.fromWeights(config, randomWeights(config, options.modelSeed), { trainable: true });
+  const params = model.trainableParameters();
+  const optimizer = new AdamW(params, { lr: options.lr, weightDecay: 0.01 });
+  const rng = new Rng(options.modelSeed);
+
+  const phases = [
+    { phase: "pretrain" as const, steps: options.pretrainSteps, data: packCorpus(corpus.documents, tokenizer, options.seqLen) },
+    { phase: "sft" as const, steps: options.sftSteps, data: sftSequences(buildSft(tasks), tokenizer) },
+  ];
+  const losses = { pretrain: NaN, sft: NaN };
+  for (const { phase, steps, data } of phases) {
+    const schedule = { lr: options.lr, schedule: "cosine" as const, warmupSteps: Math.ceil(steps * 0.05), totalSteps: steps, minLrRatio: 0.1 };
+    const source = batches(data, options.batchSize, rng);
+    let recent = 0;
+    for (let step = 0; step < steps; step++) {
+      optimizer.lr = lrAt(step, schedule);
+      const loss = lmStep(model, optimizer, source.next().value!);
+      recent = step === 0 ? loss : 0.95 * recent + 0.05 * loss;
+      onStep?.(phase, step + 1, steps, loss);
+    }
+    losses[phase] = recent;
+  }
+  await saveHfModel(dir, { config, weights: model.weights(), tokenizer: files });
+  const weightsSha256 = createHash("sha256").update(readFileSync(join(dir, "model.safetensors"))).digest("hex");
+  let parameters = 0;
+  for (const p of params.values()) parameters += p.size;
+  return { dir, parameters, weightsSha256, losses, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Records how the model in `dir` was built, next to it: the recipe `seapo demo build-base` ran and the hash it produced. */
+export function writeBaseRecipe(options: BaseModelOptions, summary: BaseModelSummary): void {
+  const { dir, ...rest } = summary;
+  writeFileSync(join(dir, BASE_RECIPE_FILE), `${JSON.stringify({ command: "seapo demo build-base", options, ...rest }, null, 2)}\n`);
+}

@@ -1,0 +1,37 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BASE_RECIPE_FILE, buildBaseModel, defaultBaseOptions, type BaseModelOptions } from "../../src/demo/base.js";
+import { SHIPPED_BASE_DIR } from "../../src/demo/run.js";
+import { loadHfModel } from "../../src/engine/io/index.js";
+
+/** A few steps of a very small model: enough to see determinism, cheap enough for every run. */
+const small: BaseModelOptions = { ...defaultBaseOptions, hiddenSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, intermediateSize: 64, vocabSize: 300, seqLen: 48, batchSize: 4, pretrainSteps: 4, sftSteps: 4, tokenizerChars: 20_000 };
+
+describe("the demo's base model", () => {
+  it("is rebuilt bit for bit by the same recipe, and differs with another seed", async () => {
+    const root = await mkdtemp(join(tmpdir(), "seapo-base-"));
+    const a = await buildBaseModel(join(root, "a"), small);
+    const b = await buildBaseModel(join(root, "b"), small);
+    const c = await buildBaseModel(join(root, "c"), { ...small, modelSeed: small.modelSeed + 1 });
+    expect(a.weightsSha256).toBe(b.weightsSha256);
+    expect(c.weightsSha256).not.toBe(a.weightsSha256);
+    expect(Number.isFinite(a.losses.pretrain) && Number.isFinite(a.losses.sft)).toBe(true);
+    const model = await loadHfModel(join(root, "a"));
+    expect(model.config.hiddenSize).toBe(32);
+    expect(model.tokenizer.applyChatTemplate([{ role: "user", content: "hi" }], { addGenerationPrompt: true })).toContain("<|im_start|>assistant");
+  }, 120_000);
+
+  it("ships a checkpoint of at most 10 MB whose weights match its recorded recipe", () => {
+    const recipe = JSON.parse(readFileSync(join(SHIPPED_BASE_DIR, BASE_RECIPE_FILE), "utf8")) as { weightsSha256: string; options: BaseModelOptions; command: string };
+    const weights = join(SHIPPED_BASE_DIR, "model.safetensors");
+    expect(existsSync(weights)).toBe(true);
+    expect(statSync(weights).size).toBeLessThanOrEqual(10 * 1024 * 1024);
+    expect(createHash("sha256").update(readFileSync(weights)).digest("hex")).toBe(recipe.weightsSha256);
+    expect(recipe.options).toEqual(defaultBaseOptions);
+    expect(recipe.command).toBe("seapo demo build-base");
+  });
+});

@@ -1,0 +1,47 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { armSpecs } from "../../src/demo/arms.js";
+import { demoResultsSchema } from "../../src/demo/results.js";
+import { dimensions } from "../../src/demo/world/index.js";
+import { readJsonl, runCli } from "../helpers/cli.js";
+
+describe("seapo demo --quick", () => {
+  it("runs the experiment end to end and writes results for every arm and a report", async () => {
+    const out = join(await mkdtemp(join(tmpdir(), "seapo-demo-")), "demo");
+    const result = await runCli(["demo", "--quick", "--out", out]);
+    expect(result.code, result.stderr.slice(-3000)).toBe(0);
+    expect(result.stdout).toContain(join(out, "report.html"));
+
+    const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+    expect(results.arms.map((a) => a.name)).toEqual(armSpecs({ quick: true }).map((a) => a.name));
+    for (const arm of results.arms) {
+      expect(Object.keys(arm.scores).sort()).toEqual([...dimensions].sort());
+      for (const s of Object.values(arm.scores)) {
+        expect(s.mean).toBeGreaterThanOrEqual(0);
+        expect(s.mean).toBeLessThanOrEqual(1);
+      }
+      const mix = arm.errorMix.correct + arm.errorMix.correctness + arm.errorMix.logic + arm.errorMix.hallucination;
+      expect(mix).toBeCloseTo(1, 6);
+      if (arm.method !== "base") {
+        expect(arm.trainRows).toBeGreaterThan(0);
+        expect(arm.curves[0]!.points.length).toBeGreaterThan(0);
+      }
+    }
+    // The base model is decent but wrong often enough to have errors to learn from.
+    const base = results.arms[0]!;
+    expect(base.average.mean).toBeGreaterThan(0.1);
+    expect(base.errorMix.correct).toBeLessThan(0.95);
+    // analyze classified the base model's wrong answers, and the counts add up.
+    const judged = readJsonl<{ correct: boolean; errorType: string | null }>(join(out, "analyze", "judgments.jsonl"));
+    expect(judged.length).toBe(results.analysis.answers);
+    expect(Object.values(results.analysis.byType).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(results.analysis.wrong);
+    // Every trained arm's data is in the data engine's formats.
+    const kto = readJsonl<{ prompt: string; completion: string; label: boolean }>(join(out, "arms", "seapo-mixed-kto", "seed-1", "data", "kto.jsonl"));
+    expect(kto.some((r) => r.label) && kto.some((r) => !r.label)).toBe(true);
+    expect(results.examples.length).toBeGreaterThan(0);
+    expect(existsSync(join(out, "report.html"))).toBe(true);
+  }, 600_000);
+});
