@@ -1,5 +1,5 @@
 /**
- * Opens the report in headless Chromium (Debian's, at /usr/bin/chromium; .ci/run installs it) and
+ * Opens the report in headless Chromium (Debian's, at /usr/bin/chromium; `npm test` installs it when missing) and
  * checks what a reader would see: no request beyond the file itself, no page or console error,
  * every chart drawn, and the diff markup. This test never skips: a missing browser fails it.
  */
