@@ -128,7 +128,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
 
   // ---- 1. world and base model
   const recipeFile = join(options.baseDir, BASE_RECIPE_FILE);
-  if (!existsSync(recipeFile)) throw new SeapoError(`${options.baseDir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base --out DIR\``);
+  if (!existsSync(recipeFile)) throw new SeapoError(`${options.baseDir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base DIR\``);
   const recipe = JSON.parse(readFileSync(recipeFile, "utf8")) as { options: { worldSeed: number } };
   const world = createWorld(recipe.options.worldSeed);
   const tasks = generateTasks(world);

@@ -51,19 +51,19 @@ export function registerDemoCommand(program: Command): void {
   demo
     .command("build-base")
     .description("train the demo's base model from scratch (the recorded command that rebuilds the shipped one)")
-    .requiredOption("--out <dir>", "where to write the model folder")
+    .argument("<dir>", "where to write the model folder")
     .option("--pretrain-steps <n>", "pretraining steps", positiveInt("--pretrain-steps"))
     .option("--sft-steps <n>", "SFT steps", positiveInt("--sft-steps"))
-    .action(async (flags: { out: string; pretrainSteps?: number; sftSteps?: number }) => {
+    .action(async (dir: string, flags: { pretrainSteps?: number; sftSteps?: number }) => {
       const options = { ...defaultBaseOptions, pretrainSteps: flags.pretrainSteps ?? defaultBaseOptions.pretrainSteps, sftSteps: flags.sftSteps ?? defaultBaseOptions.sftSteps };
       let lastPrint = 0;
-      const summary = await buildBaseModel(flags.out, options, (phase, step, total, loss) => {
+      const summary = await buildBaseModel(dir, options, (phase, step, total, loss) => {
         if (step === total || Date.now() - lastPrint > 5_000) {
           lastPrint = Date.now();
           process.stderr.write(`${phase}: step ${step}/${total} · loss ${loss.toFixed(3)}\n`);
         }
       });
       writeBaseRecipe(options, summary);
-      process.stdout.write(`${flags.out}: ${summary.parameters} parameters, model.safetensors sha256 ${summary.weightsSha256}, ${summary.seconds.toFixed(0)} s\n`);
+      process.stdout.write(`${dir}: ${summary.parameters} parameters, model.safetensors sha256 ${summary.weightsSha256}, ${summary.seconds.toFixed(0)} s\n`);
     });
 }
