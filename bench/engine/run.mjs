@@ -19,6 +19,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchLlamaConfig } from "../common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -83,16 +84,7 @@ async function worker(name) {
   engine.setBackend("native");
 
   const { model: m, batch, seq } = CONFIGS[name];
-  const config = {
-    architecture: "llama",
-    ...m,
-    headDim: m.hiddenSize / m.numHeads,
-    ropeTheta: 10000,
-    rmsNormEps: 1e-5,
-    tieWordEmbeddings: true,
-    attentionBias: false,
-    maxPositionEmbeddings: 4096,
-  };
+  const config = benchLlamaConfig(m);
   const rng = new engine.Rng(0);
   const weights = new Map();
   for (const [key, shape] of engine.expectedShapes(config)) {

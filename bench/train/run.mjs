@@ -39,6 +39,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { benchLlamaConfig } from "../common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "..", "..", "dist");
@@ -165,18 +166,7 @@ async function prepare(setup, dir, totalSteps) {
   // so the generated texts have exactly the lengths asked for. The model's vocabulary stays 32k.
   const tokenizer = io.buildByteLevelBpeTokenizer({ vocabSize: 259, addBos: true, modelMaxLength: 4096 });
   const m = setup.model;
-  const config = {
-    architecture: "llama",
-    ...m,
-    headDim: m.hiddenSize / m.numHeads,
-    ropeTheta: 10000,
-    rmsNormEps: 1e-5,
-    tieWordEmbeddings: true,
-    attentionBias: false,
-    maxPositionEmbeddings: 4096,
-    bosTokenId: tokenizer.special.endOfText,
-    eosTokenId: tokenizer.special.imEnd,
-  };
+  const config = benchLlamaConfig(m, { bosTokenId: tokenizer.special.endOfText, eosTokenId: tokenizer.special.imEnd });
   const modelDir = join(dir, "model");
   await io.saveHfModel(modelDir, { config, weights: io.randomWeights(config, 0), tokenizer });
   const parameters = io.countParameters(expectedShapes(config).values());
