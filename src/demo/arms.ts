@@ -6,14 +6,18 @@
  *   seapo    the gold answer against a copy with one injected error of a chosen type.
  * Datasets are written in the data engine's formats (dpo.jsonl, kto.jsonl), which `seapo train` reads.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type LlamaModel } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
 import { toDpoRow, toKtoRows } from "../data/export-rows.js";
 import type { NegativeRecord } from "../data/types.js";
+import type { ModelFromOptions } from "../llm/options.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
-import { uniform } from "../seapo/strategy.js";
+import { builtinErrorTypes } from "../seapo/error-types.js";
+import { exportDatasets, exportFiles } from "../seapo/export.js";
+import { runInject } from "../seapo/inject.js";
+import { parseStrategy, uniform } from "../seapo/strategy.js";
 import { answerPrompts } from "./evaluate.js";
 import { checkAnswer, injectError, worldErrorTypes, type World, type WorldErrorType, type WorldItem } from "./world/index.js";
 
@@ -108,4 +112,37 @@ export function writePreferenceFiles(dir: string, records: readonly NegativeReco
   writeFileAtomic(dpo, lines(records.map(toDpoRow)));
   writeFileAtomic(kto, lines(records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))));
   return { dpo, kto };
+}
+
+/** The built-in error types the world's checker knows, as the data engine describes them to an LLM. */
+export const worldTypesForInjection = builtinErrorTypes.filter((t) => (worldErrorTypes as readonly string[]).includes(t.name));
+
+/**
+ * SeaPO pairs through the data engine's own pipeline (`--injector llm`): the gold answers go to
+ * `seapo inject` with the arm's strategy (most-common reads the demo's analysis.json), every rewrite
+ * is verified, and the exported dpo.jsonl / kto.jsonl are the arm's training files.
+ */
+export async function llmSeapoDataset(
+  dir: string,
+  items: readonly WorldItem[],
+  strategySpec: string,
+  analysisFile: string,
+  injector: ModelFromOptions,
+  seed: number,
+): Promise<{ records: NegativeRecord[]; files: { dpo: string; kto: string } }> {
+  mkdirSync(dir, { recursive: true });
+  const input = join(dir, "items.jsonl");
+  writeFileAtomic(input, items.map((i) => JSON.stringify({ id: i.id, prompt: i.prompt, response: i.answer })).join("\n") + "\n");
+  const strategy = await parseStrategy(strategySpec, worldTypesForInjection, analysisFile);
+  await runInject({ input, outDir: dir, strategy, injectorName: injector.name, injector: injector.model, seed, maxTokens: 256, temperature: 0 });
+  await exportDatasets(dir, strategy, seed, { retries: 0, cacheHits: injector.model.cacheStats.hits, cacheMisses: injector.model.cacheStats.misses });
+  const dpo = join(dir, exportFiles.dpo);
+  const records = readFileSync(dpo, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line): NegativeRecord => {
+      const row = JSON.parse(line) as { prompt: string; chosen: string; rejected: string; seapo: Omit<NegativeRecord, "prompt" | "history" | "chosen" | "rejected"> };
+      return { ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected };
+    });
+  return { records, files: { dpo, kto: join(dir, exportFiles.kto) } };
 }

@@ -18,7 +18,8 @@ import { runAnalyze } from "../seapo/analyze.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
 import { parseTrainConfig, train } from "../train/index.js";
 import { BASE_RECIPE_FILE } from "./base.js";
-import { armSpecs, seapoRecords, vanillaRecords, writePreferenceFiles, type ArmSpec } from "./arms.js";
+import { armSpecs, llmSeapoDataset, seapoRecords, vanillaRecords, writePreferenceFiles, type ArmSpec } from "./arms.js";
+import type { ModelFromOptions } from "../llm/options.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
 import { demoResultsSchema, RESULTS_FILE, type ArmResult, type DemoResults, type ErrorMix, type InjectionExample, type Spread } from "./results.js";
 import { createWorld, dimensions, generateTasks, worldClassifier, worldErrorTypes, type WorldErrorType, type WorldItem } from "./world/index.js";
@@ -44,6 +45,8 @@ export interface DemoOptions {
   lr: number;
   beta: number;
   maxNewTokens: number;
+  /** `--injector llm`: SeaPO negatives come from this LLM through `seapo inject`; the world's rules otherwise. */
+  llmInjector?: ModelFromOptions;
   log: (line: string) => void;
 }
 
@@ -160,41 +163,52 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   const examples: InjectionExample[] = [];
   for (const seed of options.seeds) {
     const trainItems = sampleItems(pool("train"), options.trainPerDimension, new Rng(seed));
-    const datasets = new Map<string, NegativeRecord[]>();
-    const recordsFor = async (spec: ArmSpec): Promise<NegativeRecord[]> => {
+    interface Dataset {
+      records: NegativeRecord[];
+      /** Set when the data engine already wrote the training files (the LLM injector). */
+      files?: { dpo: string; kto: string };
+    }
+    const datasets = new Map<string, Dataset>();
+    const datasetFor = async (spec: ArmSpec): Promise<Dataset> => {
       const key = spec.method === "vanilla" ? "vanilla" : spec.strategy!;
-      let records = datasets.get(key);
-      if (records === undefined) {
+      let dataset = datasets.get(key);
+      if (dataset === undefined) {
         if (spec.method === "vanilla") {
           const vanilla = await stage(`seed ${seed}: sample vanilla pairs`, () =>
             vanillaRecords(baseModel, base.tokenizer, world, trainItems, { seed, temperature: 1, maxNewTokens: options.maxNewTokens, batchSize: 16 }),
           );
           log(`  vanilla: ${vanilla.records.length} pairs, ${vanilla.nearTies} with both answers equally right or wrong`);
-          records = vanilla.records;
+          dataset = { records: vanilla.records };
+        } else if (options.llmInjector !== undefined) {
+          const dir = join(options.out, "inject", `seed-${seed}`, spec.strategy!.replace(":", "-"));
+          dataset = await stage(`seed ${seed}: inject ${spec.strategy} with ${options.llmInjector.name}`, () =>
+            llmSeapoDataset(dir, trainItems, spec.strategy!, join(options.out, "analyze", "analysis.json"), options.llmInjector!, seed),
+          );
+          log(`  ${spec.strategy}: ${dataset.records.length} verified pairs from ${trainItems.length} prompts (rejects in ${dir})`);
         } else {
           const seapo = seapoRecords(world, trainItems, spec.strategy!, mostCommon, seed);
           if (seapo.skipped > 0) log(`  ${spec.strategy}: ${seapo.skipped} prompt(s) had no rule for the type and were left out`);
-          records = seapo.records;
-          if (seed === options.seeds[0] && spec.strategy === "mixed") {
-            // Per type, the first pair of each dimension: the report shows what an error looks like everywhere.
-            for (const type of worldErrorTypes) {
-              for (const dimension of dimensions) {
-                const r = records.find((x) => x.errorType === type && x.sourceId.startsWith(`${dimension}-`));
-                if (r !== undefined) examples.push({ errorType: type, dimension, prompt: r.prompt, positive: r.chosen, negative: r.rejected });
-              }
+          dataset = { records: seapo.records };
+        }
+        if (seed === options.seeds[0] && spec.strategy === "mixed") {
+          // Per type, the first pair of each dimension: the report shows what an error looks like everywhere.
+          for (const type of worldErrorTypes) {
+            for (const dimension of dimensions) {
+              const r = dataset.records.find((x) => x.errorType === type && x.sourceId.startsWith(`${dimension}-`));
+              if (r !== undefined) examples.push({ errorType: type, dimension, prompt: r.prompt, positive: r.chosen, negative: r.rejected });
             }
           }
         }
-        datasets.set(key, records);
+        datasets.set(key, dataset);
       }
-      return records;
+      return dataset;
     };
 
     for (const spec of specs) {
       if (spec.method === "base") continue;
-      const records = await recordsFor(spec);
+      const { records, files: written } = await datasetFor(spec);
       const armDir = join(options.out, "arms", spec.name, `seed-${seed}`);
-      const files = writePreferenceFiles(join(armDir, "data"), records);
+      const files = written ?? writePreferenceFiles(join(armDir, "data"), records);
       const runDir = join(armDir, "run");
       const scores = await stage(`seed ${seed}: ${spec.name}`, async () => {
         const config = parseTrainConfig({
@@ -229,7 +243,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   // ---- 4. results
   const results: DemoResults = demoResultsSchema.parse({
     version: 1,
-    config: { ...options, log: undefined, baseRecipe: recipe },
+    config: { ...options, log: undefined, llmInjector: undefined, injector: options.llmInjector?.name ?? "world-rules", baseRecipe: recipe },
     seeds: options.seeds,
     dimensions: [...dimensions],
     arms: specs.map((spec) => armResult(spec, runs.get(spec.name)!)),

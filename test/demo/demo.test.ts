@@ -7,6 +7,8 @@ import { armSpecs } from "../../src/demo/arms.js";
 import { demoResultsSchema } from "../../src/demo/results.js";
 import { dimensions } from "../../src/demo/world/index.js";
 import { readJsonl, runCli } from "../helpers/cli.js";
+import { startTestServer } from "../helpers/openai-server.js";
+import { injectorReply } from "../helpers/scripted-injector.js";
 
 describe("seapo demo --quick", () => {
   it("runs the experiment end to end and writes results for every arm and a report", async () => {
@@ -44,4 +46,27 @@ describe("seapo demo --quick", () => {
     expect(results.examples.length).toBeGreaterThan(0);
     expect(existsSync(join(out, "report.html"))).toBe(true);
   }, 600_000);
+
+  it("--injector llm writes SeaPO's negatives through seapo inject with a real OpenAI-compatible server", async () => {
+    const server = await startTestServer(injectorReply);
+    try {
+      const out = join(await mkdtemp(join(tmpdir(), "seapo-demo-llm-")), "demo");
+      const args = ["demo", "--quick", "--out", out, "--injector", "llm", "--base-url", server.baseURL, "--model", "scripted-injector"];
+      const result = await runCli([...args, "--steps", "2", "--train-per-dimension", "4", "--test-per-dimension", "3"]);
+      expect(result.code, result.stderr.slice(-3000)).toBe(0);
+      const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+      expect(results.config.injector).toBe("scripted-injector");
+      expect(results.arms.map((a) => a.name)).toEqual(armSpecs({ quick: true }).map((a) => a.name));
+      // mixed asks for every type per prompt (and keeps one); most-common's requests are a subset,
+      // answered from the shared request cache: each (prompt, type) reaches the server once.
+      expect(server.requests.length).toBe(20 * 3);
+      const negatives = readJsonl<{ injector: string; errorType: string }>(join(out, "inject", "seed-1", "mixed", "negatives.jsonl"));
+      expect(negatives.length).toBeGreaterThan(0);
+      expect(negatives.every((n) => n.injector === "scripted-injector")).toBe(true);
+      const dpo = readJsonl<{ prompt: string; chosen: string; rejected: string }>(join(out, "inject", "seed-1", "mixed", "dpo.jsonl"));
+      expect(results.arms.find((a) => a.name === "seapo-mixed-dpo")!.trainRows).toBe(dpo.length);
+    } finally {
+      await server.close();
+    }
+  }, 300_000);
 });

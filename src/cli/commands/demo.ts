@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
+import { addModelOptions, modelFromOptions } from "../../llm/options.js";
 import { buildBaseModel, defaultBaseOptions, writeBaseRecipe } from "../../demo/base.js";
 import { defaultDemoOptions, runDemo, SHIPPED_BASE_DIR } from "../../demo/run.js";
 import { buildReport } from "../../report/index.js";
@@ -19,6 +20,17 @@ function seedList(value: string): number[] {
   return seeds;
 }
 
+type DemoFlags = Record<string, unknown> & {
+  out: string;
+  quick: boolean;
+  seeds?: number[];
+  base: string;
+  steps?: number;
+  trainPerDimension?: number;
+  testPerDimension?: number;
+  injector: "rules" | "llm";
+};
+
 export function registerDemoCommand(program: Command): void {
   const demo = program
     .command("demo")
@@ -30,9 +42,14 @@ export function registerDemoCommand(program: Command): void {
     .option("--steps <n>", "optimizer steps per arm", positiveInt("--steps"))
     .option("--train-per-dimension <n>", "training prompts per dimension and seed", positiveInt("--train-per-dimension"))
     .option("--test-per-dimension <n>", "held-out test items per dimension", positiveInt("--test-per-dimension"))
-    .action(async (flags: { out: string; quick: boolean; seeds?: number[]; base: string; steps?: number; trainPerDimension?: number; testPerDimension?: number }) => {
-      const defaults = defaultDemoOptions(flags.quick);
-      const started = Date.now();
+    .addOption(new Option("--injector <kind>", "who writes SeaPO's negatives: the world's rules, or an LLM through `seapo inject` (give it with the model options)").choices(["rules", "llm"]).default("rules"));
+  addModelOptions(demo);
+  demo.action(async (flags: DemoFlags) => {
+    const defaults = defaultDemoOptions(flags.quick);
+    const started = Date.now();
+    const llm = flags.injector === "llm" ? await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") }) : undefined;
+    if (flags.injector === "llm" && llm === undefined) throw new InputError("--injector", undefined, undefined, "--injector llm needs a model", "give --base-url and --model, --gguf, or --hf");
+    try {
       await runDemo({
         ...defaults,
         out: flags.out,
@@ -41,12 +58,16 @@ export function registerDemoCommand(program: Command): void {
         steps: flags.steps ?? defaults.steps,
         trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
         testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
+        llmInjector: llm,
         log: (line) => process.stderr.write(`${line}\n`),
       });
-      const report = await buildReport(flags.out);
-      process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-      process.stdout.write(`results: ${join(flags.out, "results.json")}\nreport: ${report}\n`);
-    });
+    } finally {
+      await llm?.model.close?.();
+    }
+    const report = await buildReport(flags.out);
+    process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    process.stdout.write(`results: ${join(flags.out, "results.json")}\nreport: ${report}\n`);
+  });
 
   demo
     .command("build-base")
