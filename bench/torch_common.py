@@ -1,9 +1,13 @@
 """Pieces both PyTorch references (bench/engine, bench/train) share: the Llama building blocks that
 mirror seapo's, and the check of which BLAS torch really runs on (a reference BLAS flatters seapo)."""
+import math
 import os
 import re
 
 import torch
+import torch.nn.functional as F
+
+HAS_SDPA = hasattr(F, "scaled_dot_product_attention")  # torch >= 2.0
 
 
 class RMSNorm(torch.nn.Module):
@@ -19,6 +23,26 @@ class RMSNorm(torch.nn.Module):
 def rotate_half(x):
     half = x.shape[-1] // 2
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def causal_mask(T):
+    """The additive causal mask the manual path needs; None where SDPA masks by itself."""
+    return None if HAS_SDPA else torch.full((T, T), float("-inf")).triu(1)
+
+
+def causal_attention(q, k, v, cos, sin, mask):
+    """Rotate-half RoPE, grouped-query heads repeated as transformers' repeat_kv does, then causal
+    softmax attention: fused SDPA where torch has it, else the explicit product with `mask`.
+    q (B, H, T, D); k, v (B, Hkv, T, D); returns (B, H, T, D)."""
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    group = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(group, dim=1)
+    v = v.repeat_interleave(group, dim=1)
+    if HAS_SDPA:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + mask  # (B, H, T, T)
+    return torch.softmax(scores, dim=-1) @ v
 
 
 def blas_in_use():

@@ -11,7 +11,6 @@ RMSNorm and an lm_head tied to the embedding; loss = mean cross-entropy. Weights
 """
 
 import json
-import math
 import os
 import re
 import resource
@@ -22,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_common import RMSNorm, blas_in_use, rotate_half  # noqa: E402
+from torch_common import RMSNorm, blas_in_use, causal_attention, causal_mask  # noqa: E402
 
 
 class Block(torch.nn.Module):
@@ -46,13 +45,7 @@ class Block(torch.nn.Module):
         q = self.q_proj(x).view(B, T, self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
         k = self.k_proj(x).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
         v = self.v_proj(x).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        group = self.heads // self.kv_heads
-        k = k.repeat_interleave(group, dim=1)
-        v = v.repeat_interleave(group, dim=1)
-        scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.head_dim) + mask  # (B, H, T, T)
-        y = torch.softmax(scores, dim=-1) @ v  # (B, H, T, D)
+        y = causal_attention(q, k, v, cos, sin, mask)  # (B, H, T, D)
         return self.o_proj(y.transpose(1, 2).reshape(B, T, -1))
 
     def forward(self, x, cos, sin, mask):
@@ -79,7 +72,7 @@ class Llama(torch.nn.Module):
         angles = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
         angles = torch.cat((angles, angles), dim=-1)
         cos, sin = angles.cos(), angles.sin()
-        mask = torch.full((T, T), float("-inf")).triu(1)
+        mask = causal_mask(T)
         x = self.embed_tokens(ids)
         for layer in self.layers:
             x = layer(x, cos, sin, mask)
