@@ -6,17 +6,18 @@
  *   seapo    the gold answer against a copy with one injected error of a chosen type.
  * Datasets are written in the data engine's formats (dpo.jsonl, kto.jsonl), which `seapo train` reads.
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type LlamaModel } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
-import { toDpoRow, toKtoRows } from "../data/export-rows.js";
+import { toDpoRow, toKtoRows, type DpoRow } from "../data/export-rows.js";
 import type { NegativeRecord } from "../data/types.js";
 import type { ModelFromOptions } from "../llm/options.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
 import { builtinErrorTypes } from "../seapo/error-types.js";
 import { exportDatasets, exportFiles } from "../seapo/export.js";
 import { runInject } from "../seapo/inject.js";
+import { readRecords } from "../seapo/journal.js";
 import { parseStrategy, uniform } from "../seapo/strategy.js";
 import { answerPrompts } from "./evaluate.js";
 import { checkAnswer, injectError, worldErrorTypes, type World, type WorldErrorType, type WorldItem } from "./world/index.js";
@@ -137,12 +138,7 @@ export async function llmSeapoDataset(
   await runInject({ input, outDir: dir, strategy, injectorName: injector.name, injector: injector.model, seed, maxTokens: 256, temperature: 0 });
   await exportDatasets(dir, strategy, seed, { retries: 0, cacheHits: injector.model.cacheStats.hits, cacheMisses: injector.model.cacheStats.misses });
   const dpo = join(dir, exportFiles.dpo);
-  const records = readFileSync(dpo, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line): NegativeRecord => {
-      const row = JSON.parse(line) as { prompt: string; chosen: string; rejected: string; seapo: Omit<NegativeRecord, "prompt" | "history" | "chosen" | "rejected"> };
-      return { ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected };
-    });
+  const records: NegativeRecord[] = [];
+  for await (const row of readRecords<DpoRow>(dpo)) records.push({ ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected });
   return { records, files: { dpo, kto: join(dir, exportFiles.kto) } };
 }

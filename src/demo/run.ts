@@ -16,7 +16,8 @@ import { SeapoError } from "../errors.js";
 import { builtinErrorTypes } from "../seapo/error-types.js";
 import { runAnalyze } from "../seapo/analyze.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
-import { parseTrainConfig, train } from "../train/index.js";
+import { METRICS_FILE, parseTrainConfig, train } from "../train/index.js";
+import { readRecords } from "../seapo/journal.js";
 import { BASE_RECIPE_FILE } from "./base.js";
 import { armSpecs, llmSeapoDataset, seapoRecords, vanillaRecords, writePreferenceFiles, type ArmSpec } from "./arms.js";
 import type { ModelFromOptions } from "../llm/options.js";
@@ -104,15 +105,13 @@ function armResult(spec: ArmSpec, runs: readonly SeedScore[]): ArmResult {
 }
 
 /** Loss and reward margin per logged step of a `seapo train` run. */
-function readCurve(runDir: string): SeedScore["curve"] {
-  const file = join(runDir, "metrics.jsonl");
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Record<string, number>)
-    .filter((m) => typeof m.loss === "number" && m.step !== undefined)
-    .map((m) => ({ step: m.step!, loss: m.loss!, margin: m["rewards/margins"] ?? (m["rewards/chosen"] ?? 0) - (m["rewards/rejected"] ?? 0) }));
+async function readCurve(runDir: string): Promise<SeedScore["curve"]> {
+  const curve: SeedScore["curve"] = [];
+  for await (const m of readRecords<Record<string, number>>(join(runDir, METRICS_FILE))) {
+    if (typeof m.loss !== "number" || m.step === undefined) continue;
+    curve.push({ step: m.step, loss: m.loss, margin: m["rewards/margins"] ?? (m["rewards/chosen"] ?? 0) - (m["rewards/rejected"] ?? 0) });
+  }
+  return curve;
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoResults> {
@@ -235,7 +234,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
         const trained = await loadHfModel(join(runDir, "model"));
         return evaluateOnWorld(LlamaModel.fromWeights(trained.config, trained.weights), trained.tokenizer, world, testItems, answerOptions);
       });
-      runs.get(spec.name)!.push({ seed, scores, curve: readCurve(runDir), rows: records.length });
+      runs.get(spec.name)!.push({ seed, scores, curve: await readCurve(runDir), rows: records.length });
       log(`  ${spec.name}: ${dimensions.map((d) => `${d} ${((scores.accuracy[d] ?? 0) * 100).toFixed(0)}%`).join(", ")}`);
     }
   }
