@@ -25,6 +25,14 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
+def rope_tables(T, head_dim, theta):
+    """cos and sin of the rotate-half RoPE angles for positions 0..T-1, each (T, head_dim)."""
+    inv_freq = 1.0 / theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    angles = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    angles = torch.cat((angles, angles), dim=-1)
+    return angles.cos(), angles.sin()
+
+
 def causal_mask(T):
     """The additive causal mask the manual path needs; None where SDPA masks by itself."""
     return None if HAS_SDPA else torch.full((T, T), float("-inf")).triu(1)

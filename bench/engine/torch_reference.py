@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_common import RMSNorm, blas_in_use, causal_attention, causal_mask  # noqa: E402
+from torch_common import RMSNorm, blas_in_use, causal_attention, causal_mask, rope_tables  # noqa: E402
 
 
 class Block(torch.nn.Module):
@@ -68,10 +68,7 @@ class Llama(torch.nn.Module):
 
     def forward(self, ids):
         T = ids.shape[1]
-        inv_freq = 1.0 / self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim)
-        angles = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
-        angles = torch.cat((angles, angles), dim=-1)
-        cos, sin = angles.cos(), angles.sin()
+        cos, sin = rope_tables(T, self.head_dim, self.theta)
         mask = causal_mask(T)
         x = self.embed_tokens(ids)
         for layer in self.layers:
