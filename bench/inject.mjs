@@ -34,7 +34,9 @@ function writeRows(n) {
 }
 
 async function startServer() {
-  const child = spawn(process.execPath, [new URL("./zero-latency-server.mjs", import.meta.url).pathname], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [new URL("./zero-latency-server.mjs", import.meta.url).pathname], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
   return { child, url: `http://127.0.0.1:${port}` };
 }
@@ -78,7 +80,12 @@ async function bareOpenAI(url, n) {
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next++ < n) {
-        await client.chat.completions.create({ model: "bench", temperature: 0, max_tokens: 1024, messages: [{ role: "user", content }] });
+        await client.chat.completions.create({
+          model: "bench",
+          temperature: 0,
+          max_tokens: 1024,
+          messages: [{ role: "user", content }],
+        });
       }
     }),
   );
@@ -109,7 +116,9 @@ try {
   await bareOpenAI(server.url, 2000); // warm-up
   const clientSeconds = await bareOpenAI(server.url, rows);
   const clientRate = rows / clientSeconds;
-  console.log(`reference  bare openai client, concurrency ${CONCURRENCY}: ${clientRate.toFixed(0)} req/s (${(clientRate / rawRate).toFixed(2)}× raw)`);
+  console.log(
+    `reference  bare openai client, concurrency ${CONCURRENCY}: ${clientRate.toFixed(0)} req/s (${(clientRate / rawRate).toFixed(2)}× raw)`,
+  );
   for (const cache of (process.env.ORDER ?? "no-cache,cache").split(",")) {
     const run = runWorker(input, server.url, cache);
     const rate = rows / run.injectSeconds;
@@ -122,7 +131,9 @@ try {
   }
   for (const n of [10_000, 100_000]) {
     const run = runWorker(writeRows(n), server.url, "cache");
-    console.log(`peak RSS at ${String(n).padStart(6)} rows (cache on): ${run.maxRssMb.toFixed(0)} MB · ${(n / run.injectSeconds).toFixed(0)} items/s`);
+    console.log(
+      `peak RSS at ${String(n).padStart(6)} rows (cache on): ${run.maxRssMb.toFixed(0)} MB · ${(n / run.injectSeconds).toFixed(0)} items/s`,
+    );
   }
 } finally {
   server.child.kill();

@@ -63,7 +63,11 @@ function main() {
   // Load it once in a separate process, so a binary that builds but cannot load is reported now.
   const probe = spawnSync(
     process.execPath,
-    ["-e", "const k = require(process.argv[1]); console.log(`${k.variants.join(', ')}; ${k.threads} threads`)", join(root, "build", "Release", "seapo_native.node")],
+    [
+      "-e",
+      "const k = require(process.argv[1]); console.log(`${k.variants.join(', ')}; ${k.threads} threads`)",
+      join(root, "build", "Release", "seapo_native.node"),
+    ],
     { encoding: "utf8" },
   );
   if (probe.status !== 0) {

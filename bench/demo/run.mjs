@@ -19,11 +19,16 @@ for (const [name, { args, budget }] of Object.entries(runs)) {
   const out = join(mkdtempSync(join(tmpdir(), "seapo-bench-demo-")), "demo");
   const started = performance.now();
   // The same V8 flag the `seapo` executable's shebang sets.
-  const child = spawnSync(process.execPath, ["--max-semi-space-size=64", cli, "demo", ...args, "--out", out], { stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const child = spawnSync(process.execPath, ["--max-semi-space-size=64", cli, "demo", ...args, "--out", out], {
+    stdio: ["ignore", "ignore", "pipe"],
+    encoding: "utf8",
+  });
   const seconds = (performance.now() - started) / 1000;
   if (child.status !== 0) throw new Error(`seapo demo ${args.join(" ")} failed:\n${child.stderr.slice(-2000)}`);
   const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
   const slowest = [...results.timings].sort((a, b) => b.seconds - a.seconds).slice(0, 3);
-  console.log(`== demo ${name}: ${seconds.toFixed(0)} s wall, ${(seconds / budget).toFixed(2)} of the ${budget} s budget; ${results.arms.length} arms × ${results.seeds.length} seed(s)`);
+  console.log(
+    `== demo ${name}: ${seconds.toFixed(0)} s wall, ${(seconds / budget).toFixed(2)} of the ${budget} s budget; ${results.arms.length} arms × ${results.seeds.length} seed(s)`,
+  );
   console.log(`   slowest stages: ${slowest.map((t) => `${t.stage} ${t.seconds.toFixed(1)} s`).join("; ")}`);
 }

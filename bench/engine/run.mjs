@@ -45,7 +45,8 @@ function countWork({ model: m, batch, seq }) {
   const perLayerMatmul = d * d * 2 + d * kv * 2 + 3 * d * m.intermediateSize;
   const parameters = m.vocabSize * d + m.numLayers * (perLayerMatmul + 2 * d) + d;
   const tokens = batch * seq;
-  const forward = 2 * tokens * (m.numLayers * perLayerMatmul + m.vocabSize * d) + m.numLayers * 4 * batch * seq * seq * d;
+  const forward =
+    2 * tokens * (m.numLayers * perLayerMatmul + m.vocabSize * d) + m.numLayers * 4 * batch * seq * seq * d;
   return { parameters, tokens, flops: 3 * forward };
 }
 
@@ -80,7 +81,8 @@ async function worker(name) {
   const engine = await import("../../dist/engine/index.js");
   const { loadNativeKernels, nativeLoadError } = await import("../../dist/engine/native/index.js");
   const kernels = loadNativeKernels();
-  if (!kernels) throw new Error(`the native kernels are not built (${nativeLoadError()}); run node scripts/build-native.mjs`);
+  if (!kernels)
+    throw new Error(`the native kernels are not built (${nativeLoadError()}); run node scripts/build-native.mjs`);
   engine.setBackend("native");
 
   const { model: m, batch, seq } = CONFIGS[name];
@@ -107,7 +109,14 @@ async function worker(name) {
     const c = new Float32Array(mm * nn);
     return () => kernels.gemm(a, b, c, { m: mm, n: nn, k: kk });
   }, gemmShapes(name));
-  return { stepMs, gemm, threads: kernels.threads, isa: kernels.isa, variant: kernels.variant, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  return {
+    stepMs,
+    gemm,
+    threads: kernels.threads,
+    isa: kernels.isa,
+    variant: kernels.variant,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+  };
 }
 
 const benchSeconds = () => Number(process.env.BENCH_SECONDS ?? 15);
@@ -155,7 +164,8 @@ function runJson(command, args, env) {
   const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 24 });
   if (result.error) return { error: result.error.message };
   const line = result.stdout.trim().split("\n").at(-1) ?? "";
-  if (result.status !== 0 || !line.startsWith("{")) return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
+  if (result.status !== 0 || !line.startsWith("{"))
+    return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
   return JSON.parse(line);
 }
 
@@ -184,7 +194,9 @@ function report(names) {
     const row = (label, r) => {
       if (r.error) return console.log(`  ${label.padEnd(8)} failed: ${r.error}`);
       const tokensPerSecond = work.tokens / (r.stepMs / 1000);
-      const gemm = r.gemm.map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`).join(", ");
+      const gemm = r.gemm
+        .map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`)
+        .join(", ");
       console.log(
         `  ${label.padEnd(8)} ${fmt(r.stepMs).padStart(8)} ms/step  ${fmt(tokensPerSecond, 0).padStart(7)} tokens/s  ${fmt(work.flops / (r.stepMs / 1000) / 1e9).padStart(6)} GFLOP/s  ` +
           `peak RSS ${fmt(r.peakRssMiB, 0)} MiB  | GEMM GFLOP/s ${gemm}`,
@@ -215,6 +227,8 @@ if (process.argv[2] === "--worker") {
   console.log(JSON.stringify(await worker(process.argv[3])));
 } else {
   const names = process.argv.length > 2 ? process.argv.slice(2) : Object.keys(CONFIGS);
-  for (const name of names) if (!(name in CONFIGS)) throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(", ")}`);
+  for (const name of names)
+    if (!(name in CONFIGS))
+      throw new Error(`unknown configuration "${name}"; choose from ${Object.keys(CONFIGS).join(", ")}`);
   report(names);
 }

@@ -73,15 +73,26 @@ const LOSS = { dpo: "sigmoid", kto: "kto" };
 // arguments
 
 function parseArgs(argv) {
-  const options = { quick: false, steps: undefined, warmup: undefined, threads: undefined, only: COMBINATIONS, torch: true, keep: false };
+  const options = {
+    quick: false,
+    steps: undefined,
+    warmup: undefined,
+    threads: undefined,
+    only: COMBINATIONS,
+    torch: true,
+    keep: false,
+  };
   const number = (flag, value, min) => {
     const n = Number(value);
-    if (value === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer ≥ ${min}, got ${value ?? "nothing"}`);
+    if (value === undefined || !Number.isInteger(n) || n < min)
+      throw new Error(`${flag} needs an integer ≥ ${min}, got ${value ?? "nothing"}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i];
     if (flag === "--quick") options.quick = true;
     else if (flag === "--steps") options.steps = number(flag, value(), 1);
@@ -95,8 +106,14 @@ function parseArgs(argv) {
         .map((s) => s.trim())
         .filter(Boolean);
       const unknown = options.only.filter((name) => !COMBINATIONS.includes(name));
-      if (unknown.length > 0 || options.only.length === 0) throw new Error(`--only takes a comma-separated list of ${COMBINATIONS.join(", ")}; got "${unknown.join(",")}"`);
-    } else throw new Error(`unknown option ${arg}; options: --quick, --steps N, --warmup N, --threads N, --only ${COMBINATIONS.join(",")}, --no-torch, --keep`);
+      if (unknown.length > 0 || options.only.length === 0)
+        throw new Error(
+          `--only takes a comma-separated list of ${COMBINATIONS.join(", ")}; got "${unknown.join(",")}"`,
+        );
+    } else
+      throw new Error(
+        `unknown option ${arg}; options: --quick, --steps N, --warmup N, --threads N, --only ${COMBINATIONS.join(",")}, --no-torch, --keep`,
+      );
   }
   return options;
 }
@@ -108,7 +125,8 @@ async function worker(jobFile) {
   const job = JSON.parse(readFileSync(jobFile, "utf8"));
   const { loadNativeKernels, nativeLoadError } = await import(join(dist, "engine/native/index.js"));
   const kernels = loadNativeKernels();
-  if (!kernels) throw new Error(`the native kernels are not built (${nativeLoadError()}); run node scripts/build-native.mjs`);
+  if (!kernels)
+    throw new Error(`the native kernels are not built (${nativeLoadError()}); run node scripts/build-native.mjs`);
   const engine = await import(join(dist, "engine/index.js"));
   engine.setBackend("native");
   const { parseTrainConfig, train, METRICS_FILE } = await import(join(dist, "train/index.js"));
@@ -172,14 +190,20 @@ async function prepare(setup, dir, totalSteps) {
   const parameters = io.countParameters(expectedShapes(config).values());
 
   const hfTokenizer = await io.loadTokenizer(modelDir);
-  const promptOverhead = hfTokenizer.encodeChat([{ role: "user", content: "a" }], { addGenerationPrompt: true }).length - 1;
+  const promptOverhead =
+    hfTokenizer.encodeChat([{ role: "user", content: "a" }], { addGenerationPrompt: true }).length - 1;
   const rng = new Rng(7);
   const letters = "abcdefghijklmnopqrstuvwxyz";
-  const text = (n) => Array.from({ length: n }, (_, i) => (i % 6 === 5 && i < n - 1 ? " " : letters[rng.int(letters.length)])).join("");
+  const text = (n) =>
+    Array.from({ length: n }, (_, i) => (i % 6 === 5 && i < n - 1 ? " " : letters[rng.int(letters.length)])).join("");
   // Enough pairs that one epoch covers every step (the trainer would reshuffle for the next epoch, and so would the plan below).
   const pairs = 2 * Math.max(8, totalSteps);
   const dataFile = join(dir, "dpo.jsonl");
-  const rows = Array.from({ length: pairs }, () => ({ prompt: text(setup.prompt - promptOverhead), chosen: text(setup.completion - 1), rejected: text(setup.completion - 1) }));
+  const rows = Array.from({ length: pairs }, () => ({
+    prompt: text(setup.prompt - promptOverhead),
+    chosen: text(setup.completion - 1),
+    rejected: text(setup.completion - 1),
+  }));
   writeFileSync(dataFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
 
   // The rows each step scores, built with the trainer's own functions (train.ts: epochPlan, microBatches, batchRows).
@@ -190,11 +214,20 @@ async function prepare(setup, dir, totalSteps) {
     const kl = loss === "kto";
     const source = kl ? { kind: "unpaired", rows: trainLib.unpairRows(raw.rows) } : raw;
     const { data, stats } = trainLib.tokenizeRows(source, hfTokenizer, maxLength);
-    if (stats.dropped + stats.truncated > 0) throw new Error(`bench data: ${stats.dropped} rows dropped, ${stats.truncated} truncated at ${maxLength} tokens`);
+    if (stats.dropped + stats.truncated > 0)
+      throw new Error(`bench data: ${stats.dropped} rows dropped, ${stats.truncated} truncated at ${maxLength} tokens`);
     const lengths = data.rows.map(trainLib.rowLength);
-    const wrong = data.rows.find((r) => r.prompt.length !== setup.prompt || (kl ? [r.completion] : [r.chosen, r.rejected]).some((c) => c.length !== setup.completion));
-    if (wrong) throw new Error(`bench data: a row tokenized to prompt ${wrong.prompt.length} (want ${setup.prompt}); the tokenizer is not one token per character`);
-    const epochPlan = (epoch) => trainLib.planEpoch(lengths, BATCH[loss], TRAIN.seed + epoch, true).filter((b) => !kl || b.length >= 2);
+    const wrong = data.rows.find(
+      (r) =>
+        r.prompt.length !== setup.prompt ||
+        (kl ? [r.completion] : [r.chosen, r.rejected]).some((c) => c.length !== setup.completion),
+    );
+    if (wrong)
+      throw new Error(
+        `bench data: a row tokenized to prompt ${wrong.prompt.length} (want ${setup.prompt}); the tokenizer is not one token per character`,
+      );
+    const epochPlan = (epoch) =>
+      trainLib.planEpoch(lengths, BATCH[loss], TRAIN.seed + epoch, true).filter((b) => !kl || b.length >= 2);
     const stepsPerEpoch = epochPlan(0).length;
     const steps = [];
     for (let step = 0; step < totalSteps; step++) {
@@ -202,7 +235,11 @@ async function prepare(setup, dir, totalSteps) {
       if (kl) {
         const items = batch.map((i) => ({ prompt: data.rows[i].prompt, completion: data.rows[i].completion }));
         const klRows = ktoKlRows(items).map((r) => ({ prompt: [...r.prompt], completion: [...r.completion] }));
-        steps.push({ rows: [...items, ...klRows], labels: batch.map((i) => (data.rows[i].label ? 1 : 0)), tokens: tokenCount(items) });
+        steps.push({
+          rows: [...items, ...klRows],
+          labels: batch.map((i) => (data.rows[i].label ? 1 : 0)),
+          tokens: tokenCount(items),
+        });
       } else {
         const chosen = batch.map((i) => ({ prompt: data.rows[i].prompt, completion: data.rows[i].chosen }));
         const rejected = batch.map((i) => ({ prompt: data.rows[i].prompt, completion: data.rows[i].rejected }));
@@ -220,10 +257,14 @@ const tokenCount = (rows) => rows.reduce((n, r) => n + r.prompt.length + r.compl
 // PyTorch: find it, or install Debian's python3-torch once (with OpenBLAS, best effort)
 
 const pythons = ["python3", "/usr/bin/python3"];
-const findTorchPython = () => pythons.find((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
+const findTorchPython = () =>
+  pythons.find((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
 
 function aptInstall(pkg) {
-  const apt = spawnSync("apt-get", ["install", "-y", "-q", pkg], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const apt = spawnSync("apt-get", ["install", "-y", "-q", pkg], {
+    encoding: "utf8",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
   if (apt.status === 0) return undefined;
   const why = apt.error?.message ?? (apt.stderr ?? "").split("\n").find((line) => line.startsWith("E:"));
   return why ?? `exit ${apt.status}`;
@@ -238,10 +279,13 @@ function torchPython() {
   // Debian's torch calls whatever libblas.so.3 points at; apt may have resolved it to the unoptimised netlib BLAS.
   if (openblasDir() === undefined) {
     const noBlas = aptInstall("libopenblas0-pthread");
-    if (noBlas !== undefined) console.log(`(apt-get install libopenblas0-pthread failed: ${noBlas}; PyTorch may run on the netlib BLAS)`);
+    if (noBlas !== undefined)
+      console.log(`(apt-get install libopenblas0-pthread failed: ${noBlas}; PyTorch may run on the netlib BLAS)`);
   }
   python = findTorchPython();
-  return python === undefined ? { note: `PyTorch unavailable: installed, but none of ${pythons.join(", ")} imports torch` } : { python };
+  return python === undefined
+    ? { note: `PyTorch unavailable: installed, but none of ${pythons.join(", ")} imports torch` }
+    : { python };
 }
 
 /** Debian's OpenBLAS build of libblas.so.3 (libopenblas0-pthread), if installed. */
@@ -260,9 +304,12 @@ function openblasDir() {
  * the caller is left alone, so another BLAS can be chosen that way.
  */
 function torchBlasEnv() {
-  if (process.env.LD_LIBRARY_PATH) return { env: {}, how: `LD_LIBRARY_PATH=${process.env.LD_LIBRARY_PATH} (from the environment)` };
+  if (process.env.LD_LIBRARY_PATH)
+    return { env: {}, how: `LD_LIBRARY_PATH=${process.env.LD_LIBRARY_PATH} (from the environment)` };
   const dir = openblasDir();
-  return dir === undefined ? { env: {}, how: "the system's libblas.so.3" } : { env: { LD_LIBRARY_PATH: dir }, how: `LD_LIBRARY_PATH=${dir}` };
+  return dir === undefined
+    ? { env: {}, how: "the system's libblas.so.3" }
+    : { env: { LD_LIBRARY_PATH: dir }, how: `LD_LIBRARY_PATH=${dir}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,7 +319,8 @@ function runJson(command, args, env) {
   const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 26 });
   if (result.error) return { error: result.error.message };
   const line = result.stdout.trim().split("\n").at(-1) ?? "";
-  if (result.status !== 0 || !line.startsWith("{")) return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
+  if (result.status !== 0 || !line.startsWith("{"))
+    return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
   return JSON.parse(line);
 }
 
@@ -289,7 +337,14 @@ function summarize(stepMs, tokens, warmup) {
   const timedMs = stepMs.slice(warmup);
   const timedTokens = tokens.slice(warmup);
   const ms = median(timedMs);
-  return { ms, stepsPerSecond: 1000 / ms, tokensPerSecond: median(timedTokens) / (ms / 1000), min: Math.min(...timedMs), max: Math.max(...timedMs), count: timedMs.length };
+  return {
+    ms,
+    stepsPerSecond: 1000 / ms,
+    tokensPerSecond: median(timedTokens) / (ms / 1000),
+    min: Math.min(...timedMs),
+    max: Math.max(...timedMs),
+    count: timedMs.length,
+  };
 }
 
 async function main() {
@@ -306,7 +361,9 @@ async function main() {
     const torch = options.torch ? torchPython() : { note: "PyTorch skipped (--no-torch)" };
     const blas = torchBlasEnv();
     const m = setup.model;
-    console.log("seapo train benchmark: optimizer steps of preference training, fp32 on CPU, seapo (train()) vs PyTorch");
+    console.log(
+      "seapo train benchmark: optimizer steps of preference training, fp32 on CPU, seapo (train()) vs PyTorch",
+    );
     console.log(
       `model: Llama d=${m.hiddenSize}, ${m.numLayers} layers, ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize} tied ` +
         `(${fmt(prepared.parameters / 1e6)}M parameters); sequences ${prepared.maxLength} tokens (prompt ${setup.prompt} + completion ${setup.completion})`,
@@ -315,7 +372,9 @@ async function main() {
       `step: policy forward+backward, reference forward, loss, grad clip ${TRAIN.maxGradNorm}, AdamW (lr ${TRAIN.lr.toExponential()}); DPO ${BATCH.dpo} pairs = ${2 * BATCH.dpo} sequences, ` +
         `KTO ${BATCH.kto} items + ${BATCH.kto} KL rows; LoRA r ${TRAIN.lora.rank} α ${TRAIN.lora.alpha} on q,k,v,o,gate,up,down (reference: adapters off), full (reference: frozen copy)`,
     );
-    console.log(`timing: ${warmup} warm-up + ${steps} timed steps per side, median step; tokens/s = trained tokens (prompt + completion of the sequences with gradient) per second`);
+    console.log(
+      `timing: ${warmup} warm-up + ${steps} timed steps per side, median step; tokens/s = trained tokens (prompt + completion of the sequences with gradient) per second`,
+    );
     console.log("note: shared machines are noisy; compare the ratios measured in the same run");
     const [load] = loadavg();
     if (load > availableParallelism() * 0.5) {
@@ -336,11 +395,24 @@ async function main() {
       const tokens = plan.map((s) => s.tokens);
       const outDir = join(dir, `out-${name}`);
       const seapoJob = join(dir, `seapo-${name}.json`);
-      writeFileSync(seapoJob, JSON.stringify({ modelDir: prepared.modelDir, dataFile: prepared.dataFile, outDir, loss, finetuning, totalSteps, maxLength: prepared.maxLength }));
+      writeFileSync(
+        seapoJob,
+        JSON.stringify({
+          modelDir: prepared.modelDir,
+          dataFile: prepared.dataFile,
+          outDir,
+          loss,
+          finetuning,
+          totalSteps,
+          maxLength: prepared.maxLength,
+        }),
+      );
       const threadEnv = options.threads === undefined ? {} : { SEAPO_THREADS: String(options.threads) };
       const seapo = runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", seapoJob], threadEnv);
 
-      console.log(`== ${name}: ${finetuning === "lora" ? "LoRA" : "full fine-tuning"}, ${loss === "dpo" ? "DPO (sigmoid)" : "KTO"}, β ${TRAIN.beta}, ${tokens[0]} tokens per step`);
+      console.log(
+        `== ${name}: ${finetuning === "lora" ? "LoRA" : "full fine-tuning"}, ${loss === "dpo" ? "DPO (sigmoid)" : "KTO"}, β ${TRAIN.beta}, ${tokens[0]} tokens per step`,
+      );
       if (seapo.error) {
         console.log(`  seapo    failed: ${seapo.error}\n`);
         continue;
@@ -373,7 +445,11 @@ async function main() {
             steps: plan.map(({ rows, labels }) => ({ rows, labels })),
           }),
         );
-        const threadVars = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+        const threadVars = {
+          OMP_NUM_THREADS: String(threads),
+          OPENBLAS_NUM_THREADS: String(threads),
+          MKL_NUM_THREADS: String(threads),
+        };
         pytorch = runJson(torch.python, [join(here, "torch_reference.py"), torchJob], { ...threadVars, ...blas.env });
         if (!pytorch.error) torchInfo = pytorch;
       }
@@ -395,9 +471,15 @@ async function main() {
         console.log(`  ratio    seapo tokens/s ÷ PyTorch tokens/s = ${fmt(ratio, 2)} (goal ≥ 1.5)`);
         const s1 = seapo.metrics[0];
         const t1 = pytorch.first;
-        const gradNote = finetuning === "full" ? "same weights: should agree" : "LoRA A drawn by different RNGs: only similar";
-        const differ = (x, y) => (x === undefined && y === undefined ? false : !(Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(x), Math.abs(y))));
-        const mismatch = differ(s1["logps/chosen"], t1["logps/chosen"]) || (finetuning === "full" && differ(s1.grad_norm, t1.grad_norm));
+        const gradNote =
+          finetuning === "full" ? "same weights: should agree" : "LoRA A drawn by different RNGs: only similar";
+        const differ = (x, y) =>
+          x === undefined && y === undefined
+            ? false
+            : !(Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(x), Math.abs(y)));
+        const mismatch =
+          differ(s1["logps/chosen"], t1["logps/chosen"]) ||
+          (finetuning === "full" && differ(s1.grad_norm, t1.grad_norm));
         console.log(
           `  check    step 1 logps/chosen seapo ${fmt(s1["logps/chosen"], 3)} · pytorch ${fmt(t1["logps/chosen"], 3)}; ` +
             `grad_norm seapo ${fmt(s1.grad_norm, 5)} · pytorch ${fmt(t1.grad_norm, 5)} (${gradNote})` +
@@ -407,10 +489,18 @@ async function main() {
       console.log();
     }
 
-    if (ratios.length > 0) console.log(`summary  seapo ÷ PyTorch tokens/s: ${ratios.map(({ name, ratio }) => `${name} ${fmt(ratio, 2)}`).join(" · ")}  (goal ≥ 1.5)`);
-    if (seapoInfo) console.log(`seapo: native kernels ${seapoInfo.variant} (${seapoInfo.isa}), ${plural(options.threads ?? seapoInfo.threads, "thread")}, Node ${process.version}`);
+    if (ratios.length > 0)
+      console.log(
+        `summary  seapo ÷ PyTorch tokens/s: ${ratios.map(({ name, ratio }) => `${name} ${fmt(ratio, 2)}`).join(" · ")}  (goal ≥ 1.5)`,
+      );
+    if (seapoInfo)
+      console.log(
+        `seapo: native kernels ${seapoInfo.variant} (${seapoInfo.isa}), ${plural(options.threads ?? seapoInfo.threads, "thread")}, Node ${process.version}`,
+      );
     if (torchInfo) {
-      console.log(`pytorch ${torchInfo.version} (${torch.python}): ${plural(torchInfo.threads, "thread")}, BLAS ${torchInfo.blas}; attention ${torchInfo.attention}`);
+      console.log(
+        `pytorch ${torchInfo.version} (${torch.python}): ${plural(torchInfo.threads, "thread")}, BLAS ${torchInfo.blas}; attention ${torchInfo.attention}`,
+      );
       console.log(`  BLAS chosen by ${blas.how}`);
       if (torchInfo.referenceBlas) {
         console.log(

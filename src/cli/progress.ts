@@ -11,10 +11,17 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(label: string, total: number, options: { stream?: NodeJS.WriteStream; everyMs?: number } = {}): Progress {
+export function createProgress(
+  label: string,
+  total: number,
+  options: { stream?: NodeJS.WriteStream; everyMs?: number } = {},
+): Progress {
   const stream = options.stream ?? process.stderr;
   let fields: Record<string, number | string> = {};
-  const extra = () => Object.entries(fields).map(([k, v]) => `${k} ${v}`).join(" · ");
+  const extra = () =>
+    Object.entries(fields)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(" · ");
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -43,7 +50,9 @@ export function createProgress(label: string, total: number, options: { stream?:
     const elapsed = (Date.now() - started) / 1000;
     const perSecond = done / Math.max(elapsed, 1e-9);
     const eta = perSecond > 0 && total > done ? Math.round((total - done) / perSecond) : 0;
-    stream.write(`${label}: ${done}/${total} · ${perSecond.toFixed(1)}/s · ETA ${eta}s${Object.keys(fields).length ? ` · ${extra()}` : ""}\n`);
+    stream.write(
+      `${label}: ${done}/${total} · ${perSecond.toFixed(1)}/s · ETA ${eta}s${Object.keys(fields).length ? ` · ${extra()}` : ""}\n`,
+    );
   };
   return {
     increment: (by = 1) => {

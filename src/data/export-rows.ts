@@ -72,7 +72,12 @@ export function toDpoConversationalRow(rec: NegativeRecord): DpoConversationalRo
 
 /** The positive (when asked for) then the negative. */
 export function toKtoRows(rec: NegativeRecord, options: KtoOptions): KtoRow[] {
-  const row = (completion: string, label: boolean): KtoRow => ({ prompt: rec.prompt, completion, label, seapo: provenance(rec) });
+  const row = (completion: string, label: boolean): KtoRow => ({
+    prompt: rec.prompt,
+    completion,
+    label,
+    seapo: provenance(rec),
+  });
   return options.includeDesirable ? [row(rec.chosen, true), row(rec.rejected, false)] : [row(rec.rejected, false)];
 }
 
@@ -109,7 +114,11 @@ export interface LlamaFactoryDatasetEntry {
  * and the kto_en_demo entry of its data/dataset_info.json (`"kto_tag": "label"`). The DPO tags are
  * LLaMA-Factory's defaults, written out so the file says what it expects.
  */
-export function llamaFactoryDatasetInfo(files: { dpoFile: string; ktoFile: string; name: string }): Record<string, LlamaFactoryDatasetEntry> {
+export function llamaFactoryDatasetInfo(files: {
+  dpoFile: string;
+  ktoFile: string;
+  name: string;
+}): Record<string, LlamaFactoryDatasetEntry> {
   return {
     [`${files.name}_dpo`]: {
       file_name: files.dpoFile,
@@ -122,16 +131,31 @@ export function llamaFactoryDatasetInfo(files: { dpoFile: string; ktoFile: strin
       file_name: files.ktoFile,
       formatting: "sharegpt",
       columns: { messages: "messages", kto_tag: "label" },
-      tags: { role_tag: "role", content_tag: "content", user_tag: "user", assistant_tag: "assistant", system_tag: "system" },
+      tags: {
+        role_tag: "role",
+        content_tag: "content",
+        user_tag: "user",
+        assistant_tag: "assistant",
+        system_tag: "system",
+      },
     },
   };
 }
 
-const shareGptFrom = { system: "system", user: "human", assistant: "gpt" } as const satisfies Record<Role, ShareGptTurn["from"]>;
+const shareGptFrom = { system: "system", user: "human", assistant: "gpt" } as const satisfies Record<
+  Role,
+  ShareGptTurn["from"]
+>;
 
 /** Copies field by field: records read back from a journal carry extra keys (usage) that must not leak into rows. */
 function provenance(rec: NegativeRecord): Provenance {
-  return { sourceId: rec.sourceId, errorType: rec.errorType, injector: rec.injector, templateVersion: rec.templateVersion, seed: rec.seed };
+  return {
+    sourceId: rec.sourceId,
+    errorType: rec.errorType,
+    injector: rec.injector,
+    templateVersion: rec.templateVersion,
+    seed: rec.seed,
+  };
 }
 
 function promptTurns(rec: NegativeRecord): ChatMessage[] {

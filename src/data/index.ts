@@ -1,5 +1,11 @@
 export { readJsonLines } from "./jsonl.js";
-export { readSourceRows, SOURCE_FORMATS, type SourceFormat, type ReadSourceOptions, type SourceReject } from "./read-source.js";
+export {
+  readSourceRows,
+  SOURCE_FORMATS,
+  type SourceFormat,
+  type ReadSourceOptions,
+  type SourceReject,
+} from "./read-source.js";
 export {
   toDpoRow,
   toDpoConversationalRow,

@@ -12,7 +12,14 @@ export type JsonEntry = { line: number; value: unknown } | { line: number; malfo
  */
 export async function* readJsonLines(path: string): AsyncGenerator<{ line: number; value: unknown }> {
   for await (const entry of readJsonEntries(path)) {
-    if ("malformed" in entry) throw new InputError(path, entry.line, undefined, `malformed JSON: ${entry.malformed}`, "each line must hold one JSON value");
+    if ("malformed" in entry)
+      throw new InputError(
+        path,
+        entry.line,
+        undefined,
+        `malformed JSON: ${entry.malformed}`,
+        "each line must hold one JSON value",
+      );
     yield entry;
   }
 }
@@ -65,7 +72,13 @@ function* arrayEntries(path: string, text: string): Generator<JsonEntry> {
   try {
     rows = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
-    throw new InputError(path, undefined, undefined, `malformed JSON: ${(error as Error).message}`, "a .json input must be one JSON array of rows");
+    throw new InputError(
+      path,
+      undefined,
+      undefined,
+      `malformed JSON: ${(error as Error).message}`,
+      "a .json input must be one JSON array of rows",
+    );
   }
   if (!Array.isArray(rows)) throw new InputError(path, undefined, undefined, "expected a JSON array of rows");
   for (const [index, value] of rows.entries()) yield { line: index + 1, value: value as unknown };
@@ -83,6 +96,11 @@ async function readText(path: string): Promise<string> {
 function unreadable(path: string, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (error instanceof InputError || typeof code !== "string") return error;
-  const problem = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a file" : `cannot read the file (${code})`;
+  const problem =
+    code === "ENOENT"
+      ? "no such file"
+      : code === "EISDIR"
+        ? "is a directory, not a file"
+        : `cannot read the file (${code})`;
   return new InputError(path, undefined, undefined, problem);
 }

@@ -30,19 +30,26 @@ export interface ReadSourceOptions {
  */
 export async function* readSourceRows(path: string, options: ReadSourceOptions = {}): AsyncGenerator<SourceRow> {
   const requested = options.format ?? "auto";
-  let format: { name: FormatName; detectedAt?: number } | undefined = requested === "auto" ? undefined : { name: requested };
+  let format: { name: FormatName; detectedAt?: number } | undefined =
+    requested === "auto" ? undefined : { name: requested };
   for await (const entry of readJsonEntries(path)) {
     const { line } = entry;
     let row: ReadRow;
     try {
-      if ("malformed" in entry) throw new RowProblem(undefined, `malformed JSON: ${entry.malformed}`, "each line must hold one JSON object");
+      if ("malformed" in entry)
+        throw new RowProblem(undefined, `malformed JSON: ${entry.malformed}`, "each line must hold one JSON object");
       format ??= { name: detectFormat(entry.value), detectedAt: line };
       row = FORMATS[format.name].read(entry.value);
     } catch (error) {
       if (!(error instanceof RowProblem)) throw error;
       const raw = "malformed" in entry ? entry.text : entry.value;
       if (options.skipInvalid) {
-        options.onReject?.({ line, ...(error.field !== undefined && { field: error.field }), reason: error.problem, raw });
+        options.onReject?.({
+          line,
+          ...(error.field !== undefined && { field: error.field }),
+          reason: error.problem,
+          raw,
+        });
         continue;
       }
       throw new InputError(path, line, error.field, error.problem, hintFor(error, format));
@@ -59,8 +66,13 @@ export async function* readSourceRows(path: string, options: ReadSourceOptions =
   }
 }
 
-function hintFor(problem: RowProblem, format: { name: FormatName; detectedAt?: number } | undefined): string | undefined {
+function hintFor(
+  problem: RowProblem,
+  format: { name: FormatName; detectedAt?: number } | undefined,
+): string | undefined {
   if (!format) return problem.hint;
   const hint = problem.hint ?? `${format.name} rows look like ${FORMATS[format.name].shape}`;
-  return format.detectedAt === undefined ? hint : `${hint}; format "${format.name}" was detected from line ${format.detectedAt}`;
+  return format.detectedAt === undefined
+    ? hint
+    : `${hint}; format "${format.name}" was detected from line ${format.detectedAt}`;
 }

@@ -20,7 +20,14 @@ import { runInject } from "../seapo/inject.js";
 import { readRecords } from "../seapo/journal.js";
 import { parseStrategy, uniform } from "../seapo/strategy.js";
 import { answerPrompts } from "./evaluate.js";
-import { checkAnswer, injectError, worldErrorTypes, type World, type WorldErrorType, type WorldItem } from "./world/index.js";
+import {
+  checkAnswer,
+  injectError,
+  worldErrorTypes,
+  type World,
+  type WorldErrorType,
+  type WorldItem,
+} from "./world/index.js";
 
 export type ArmMethod = "base" | "vanilla" | "seapo";
 export type PreferenceLoss = "kto" | "dpo";
@@ -35,12 +42,21 @@ export interface ArmSpec {
 
 /** The paper's comparison: base, vanilla, SeaPO single-type ×3, mixed and most-common; each trained arm with KTO and DPO. */
 export function armSpecs(options: { quick: boolean }): ArmSpec[] {
-  const strategies = options.quick ? ["mixed", "most-common"] : [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
+  const strategies = options.quick
+    ? ["mixed", "most-common"]
+    : [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
   const losses: PreferenceLoss[] = ["kto", "dpo"];
   return [
     { name: "base", method: "base" },
     ...losses.map((loss): ArmSpec => ({ name: `vanilla-${loss}`, method: "vanilla", loss })),
-    ...strategies.flatMap((strategy) => losses.map((loss): ArmSpec => ({ name: `seapo-${strategy.replace("single:", "")}-${loss}`, method: "seapo", strategy, loss }))),
+    ...strategies.flatMap((strategy) =>
+      losses.map((loss): ArmSpec => ({
+        name: `seapo-${strategy.replace("single:", "")}-${loss}`,
+        method: "seapo",
+        strategy,
+        loss,
+      })),
+    ),
   ];
 }
 
@@ -52,7 +68,13 @@ export const TEMPLATE_VERSION = "world-rules-v1";
  * (mixed draws it from (seed, item id) as the data engine does); a prompt no rule of that type
  * fits is counted, not silently lost.
  */
-export function seapoRecords(world: World, items: readonly WorldItem[], strategy: string, mostCommon: WorldErrorType, seed: number): { records: NegativeRecord[]; skipped: number } {
+export function seapoRecords(
+  world: World,
+  items: readonly WorldItem[],
+  strategy: string,
+  mostCommon: WorldErrorType,
+  seed: number,
+): { records: NegativeRecord[]; skipped: number } {
   const rng = new Rng(seed);
   const records: NegativeRecord[] = [];
   let skipped = 0;
@@ -68,7 +90,17 @@ export function seapoRecords(world: World, items: readonly WorldItem[], strategy
       skipped++;
       continue;
     }
-    records.push({ sourceId: item.id, errorType: type, injector: INJECTOR_NAME, templateVersion: TEMPLATE_VERSION, seed, prompt: item.prompt, history: [], chosen: item.answer, rejected: negative });
+    records.push({
+      sourceId: item.id,
+      errorType: type,
+      injector: INJECTOR_NAME,
+      templateVersion: TEMPLATE_VERSION,
+      seed,
+      prompt: item.prompt,
+      history: [],
+      chosen: item.answer,
+      rejected: negative,
+    });
   }
   return { records, skipped };
 }
@@ -88,18 +120,35 @@ export function vanillaRecords(
   options: { seed: number; temperature: number; maxNewTokens: number; batchSize: number },
 ): { records: NegativeRecord[]; nearTies: number } {
   const prompts = items.map((i) => i.prompt);
-  const samples = [0, 1].map((k) => answerPrompts(model, tokenizer, prompts, { ...options, seed: options.seed * 2 + k }));
+  const samples = [0, 1].map((k) =>
+    answerPrompts(model, tokenizer, prompts, { ...options, seed: options.seed * 2 + k }),
+  );
   const rng = new Rng(options.seed + 1);
   const records: NegativeRecord[] = [];
   let nearTies = 0;
   items.forEach((item, i) => {
     const scored = samples.map((s) => {
       const verdict = checkAnswer(world, item, s[i]!);
-      return { text: s[i]!, correct: verdict.correct, reward: (verdict.correct ? 1 : 0) + VANILLA_REWARD_NOISE * rng.normal() };
+      return {
+        text: s[i]!,
+        correct: verdict.correct,
+        reward: (verdict.correct ? 1 : 0) + VANILLA_REWARD_NOISE * rng.normal(),
+      };
     });
-    const [chosen, rejected] = scored[0]!.reward >= scored[1]!.reward ? [scored[0]!, scored[1]!] : [scored[1]!, scored[0]!];
+    const [chosen, rejected] =
+      scored[0]!.reward >= scored[1]!.reward ? [scored[0]!, scored[1]!] : [scored[1]!, scored[0]!];
     if (chosen.correct === rejected.correct) nearTies++;
-    records.push({ sourceId: item.id, errorType: "sampled", injector: "self-sample", templateVersion: "vanilla-v1", seed: options.seed, prompt: item.prompt, history: [], chosen: chosen.text, rejected: rejected.text });
+    records.push({
+      sourceId: item.id,
+      errorType: "sampled",
+      injector: "self-sample",
+      templateVersion: "vanilla-v1",
+      seed: options.seed,
+      prompt: item.prompt,
+      history: [],
+      chosen: chosen.text,
+      rejected: rejected.text,
+    });
   });
   return { records, nearTies };
 }
@@ -116,7 +165,9 @@ export function writePreferenceFiles(dir: string, records: readonly NegativeReco
 }
 
 /** The built-in error types the world's checker knows, as the data engine describes them to an LLM. */
-export const worldTypesForInjection = builtinErrorTypes.filter((t) => (worldErrorTypes as readonly string[]).includes(t.name));
+export const worldTypesForInjection = builtinErrorTypes.filter((t) =>
+  (worldErrorTypes as readonly string[]).includes(t.name),
+);
 
 /**
  * SeaPO pairs through the data engine's own pipeline (`--injector llm`): the gold answers go to
@@ -133,12 +184,29 @@ export async function llmSeapoDataset(
 ): Promise<{ records: NegativeRecord[]; files: { dpo: string; kto: string } }> {
   mkdirSync(dir, { recursive: true });
   const input = join(dir, "items.jsonl");
-  writeFileAtomic(input, items.map((i) => JSON.stringify({ id: i.id, prompt: i.prompt, response: i.answer })).join("\n") + "\n");
+  writeFileAtomic(
+    input,
+    items.map((i) => JSON.stringify({ id: i.id, prompt: i.prompt, response: i.answer })).join("\n") + "\n",
+  );
   const strategy = await parseStrategy(strategySpec, worldTypesForInjection, analysisFile);
-  await runInject({ input, outDir: dir, strategy, injectorName: injector.name, injector: injector.model, seed, maxTokens: 256, temperature: 0 });
-  await exportDatasets(dir, strategy, seed, { retries: 0, cacheHits: injector.model.cacheStats.hits, cacheMisses: injector.model.cacheStats.misses });
+  await runInject({
+    input,
+    outDir: dir,
+    strategy,
+    injectorName: injector.name,
+    injector: injector.model,
+    seed,
+    maxTokens: 256,
+    temperature: 0,
+  });
+  await exportDatasets(dir, strategy, seed, {
+    retries: 0,
+    cacheHits: injector.model.cacheStats.hits,
+    cacheMisses: injector.model.cacheStats.misses,
+  });
   const dpo = join(dir, exportFiles.dpo);
   const records: NegativeRecord[] = [];
-  for await (const row of readRecords<DpoRow>(dpo)) records.push({ ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected });
+  for await (const row of readRecords<DpoRow>(dpo))
+    records.push({ ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected });
   return { records, files: { dpo, kto: join(dir, exportFiles.kto) } };
 }

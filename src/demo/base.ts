@@ -71,7 +71,10 @@ function packCorpus(documents: readonly string[], tokenizer: HfTokenizer, seqLen
 }
 
 /** Chat-formatted SFT rows: the prompt with the generation header is masked, the answer and its end token scored. */
-export function sftSequences(rows: ReadonlyArray<{ prompt: string; response: string }>, tokenizer: HfTokenizer): Sequence[] {
+export function sftSequences(
+  rows: ReadonlyArray<{ prompt: string; response: string }>,
+  tokenizer: HfTokenizer,
+): Sequence[] {
   const end = tokenizer.eosTokenId!;
   return rows.map(({ prompt, response }) => {
     const promptIds = tokenizer.encodeChat([{ role: "user", content: prompt }], { addGenerationPrompt: true });
@@ -84,10 +87,16 @@ export function sftSequences(rows: ReadonlyArray<{ prompt: string; response: str
 /** One optimizer step of next-token cross-entropy on right-padded sequences; returns the loss. */
 function lmStep(model: LlamaModel, optimizer: AdamW, batch: readonly Sequence[]): number {
   const T = Math.max(...batch.map((s) => s.ids.length)) - 1;
-  const pad = <X>(xs: readonly X[], fill: X): X[] => Array.from({ length: T }, (_, t) => (t < xs.length ? xs[t]! : fill));
+  const pad = <X>(xs: readonly X[], fill: X): X[] =>
+    Array.from({ length: T }, (_, t) => (t < xs.length ? xs[t]! : fill));
   const inputs = batch.map((s) => pad(s.ids.slice(0, -1), 0));
   const targets = batch.map((s) => pad(s.ids.slice(1), 0));
-  const attention = batch.map((s) => pad(s.ids.slice(1).map(() => 1), 0));
+  const attention = batch.map((s) =>
+    pad(
+      s.ids.slice(1).map(() => 1),
+      0,
+    ),
+  );
   const scored = batch.map((s) => pad(s.scored, 0));
   const loss = crossEntropy(model.forward(inputs, { attentionMask: attention }), targets, scored);
   loss.backward();
@@ -105,7 +114,8 @@ function* batches(sequences: readonly Sequence[], batchSize: number, rng: Rng): 
       const j = rng.int(i + 1);
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    for (let i = 0; i + batchSize <= order.length; i += batchSize) yield order.slice(i, i + batchSize).map((k) => sequences[k]!);
+    for (let i = 0; i + batchSize <= order.length; i += batchSize)
+      yield order.slice(i, i + batchSize).map((k) => sequences[k]!);
   }
 }
 
@@ -119,7 +129,11 @@ export interface BaseModelSummary {
 }
 
 /** Trains the base model from scratch and writes it as a Hugging Face folder. */
-export async function buildBaseModel(dir: string, options: BaseModelOptions = defaultBaseOptions, onStep?: (phase: "pretrain" | "sft", step: number, total: number, loss: number) => void): Promise<BaseModelSummary> {
+export async function buildBaseModel(
+  dir: string,
+  options: BaseModelOptions = defaultBaseOptions,
+  onStep?: (phase: "pretrain" | "sft", step: number, total: number, loss: number) => void,
+): Promise<BaseModelSummary> {
   const started = Date.now();
   const world: World = createWorld(options.worldSeed);
   const tasks: TaskSet = generateTasks(world);
@@ -145,12 +159,22 @@ export async function buildBaseModel(dir: string, options: BaseModelOptions = de
   const rng = new Rng(options.modelSeed);
 
   const phases = [
-    { phase: "pretrain" as const, steps: options.pretrainSteps, data: packCorpus(corpus.documents, tokenizer, options.seqLen) },
+    {
+      phase: "pretrain" as const,
+      steps: options.pretrainSteps,
+      data: packCorpus(corpus.documents, tokenizer, options.seqLen),
+    },
     { phase: "sft" as const, steps: options.sftSteps, data: sftSequences(buildSft(tasks), tokenizer) },
   ];
   const losses = { pretrain: NaN, sft: NaN };
   for (const { phase, steps, data } of phases) {
-    const schedule = { lr: options.lr, schedule: "cosine" as const, warmupSteps: Math.ceil(steps * 0.05), totalSteps: steps, minLrRatio: 0.1 };
+    const schedule = {
+      lr: options.lr,
+      schedule: "cosine" as const,
+      warmupSteps: Math.ceil(steps * 0.05),
+      totalSteps: steps,
+      minLrRatio: 0.1,
+    };
     const source = batches(data, options.batchSize, rng);
     let recent = 0;
     for (let step = 0; step < steps; step++) {
@@ -162,7 +186,9 @@ export async function buildBaseModel(dir: string, options: BaseModelOptions = de
     losses[phase] = recent;
   }
   await saveHfModel(dir, { config, weights: model.weights(), tokenizer: files });
-  const weightsSha256 = createHash("sha256").update(readFileSync(join(dir, "model.safetensors"))).digest("hex");
+  const weightsSha256 = createHash("sha256")
+    .update(readFileSync(join(dir, "model.safetensors")))
+    .digest("hex");
   let parameters = 0;
   for (const p of params.values()) parameters += p.size;
   return { dir, parameters, weightsSha256, losses, seconds: (Date.now() - started) / 1000 };
@@ -171,5 +197,8 @@ export async function buildBaseModel(dir: string, options: BaseModelOptions = de
 /** Records how the model in `dir` was built, next to it: the recipe `seapo demo build-base` ran and the hash it produced. */
 export function writeBaseRecipe(options: BaseModelOptions, summary: BaseModelSummary): void {
   const { dir, ...rest } = summary;
-  writeFileSync(join(dir, BASE_RECIPE_FILE), `${JSON.stringify({ command: "seapo demo build-base", options, ...rest }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, BASE_RECIPE_FILE),
+    `${JSON.stringify({ command: "seapo demo build-base", options, ...rest }, null, 2)}\n`,
+  );
 }

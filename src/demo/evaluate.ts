@@ -6,7 +6,15 @@
 import { generate, scoreContinuations, type LlamaModel, type Rng } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
 import type { ErrorMix } from "./results.js";
-import { checkAnswer, dimensions, mcScores, type Dimension, type World, type WorldErrorType, type WorldItem } from "./world/index.js";
+import {
+  checkAnswer,
+  dimensions,
+  mcScores,
+  type Dimension,
+  type World,
+  type WorldErrorType,
+  type WorldItem,
+} from "./world/index.js";
 
 export interface AnswerRecord {
   item: WorldItem;
@@ -37,7 +45,12 @@ export function promptIds(tokenizer: HfTokenizer, prompt: string): number[] {
 }
 
 /** Answers every prompt, in batches of similar length; results in input order. */
-export function answerPrompts(model: LlamaModel, tokenizer: HfTokenizer, prompts: readonly string[], options: AnswerOptions): string[] {
+export function answerPrompts(
+  model: LlamaModel,
+  tokenizer: HfTokenizer,
+  prompts: readonly string[],
+  options: AnswerOptions,
+): string[] {
   const encoded = prompts.map((p) => promptIds(tokenizer, p));
   const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.length - encoded[b]!.length || a - b);
   const answers = new Array<string>(prompts.length);
@@ -55,17 +68,35 @@ export function answerPrompts(model: LlamaModel, tokenizer: HfTokenizer, prompts
         padTokenId: 0,
       },
     );
-    batch.forEach((i, b) => (answers[i] = tokenizer.decode(generations[b]!.tokens, { skipSpecialTokens: true }).trim()));
+    batch.forEach(
+      (i, b) => (answers[i] = tokenizer.decode(generations[b]!.tokens, { skipSpecialTokens: true }).trim()),
+    );
   }
   return answers;
 }
 
 /** Scores a model on the given test items. */
-export function evaluateOnWorld(model: LlamaModel, tokenizer: HfTokenizer, world: World, items: readonly WorldItem[], options: AnswerOptions): WorldScores {
-  const responses = answerPrompts(model, tokenizer, items.map((i) => i.prompt), options);
+export function evaluateOnWorld(
+  model: LlamaModel,
+  tokenizer: HfTokenizer,
+  world: World,
+  items: readonly WorldItem[],
+  options: AnswerOptions,
+): WorldScores {
+  const responses = answerPrompts(
+    model,
+    tokenizer,
+    items.map((i) => i.prompt),
+    options,
+  );
   const answers = items.map((item, i): AnswerRecord => {
     const verdict = checkAnswer(world, item, responses[i]!);
-    return { item, response: responses[i]!, correct: verdict.correct, errorType: verdict.correct ? null : verdict.errorType };
+    return {
+      item,
+      response: responses[i]!,
+      correct: verdict.correct,
+      errorType: verdict.correct ? null : verdict.errorType,
+    };
   });
 
   const accuracy: Partial<Record<Dimension, number>> = {};
@@ -82,7 +113,10 @@ export function evaluateOnWorld(model: LlamaModel, tokenizer: HfTokenizer, world
   if (mcItems.length > 0) {
     const requests = mcItems.flatMap((item) => {
       const context = promptIds(tokenizer, item.prompt);
-      return item.choices!.map((choice) => ({ contextIds: context, continuationIds: tokenizer.encode(choice, { addSpecialTokens: false }) }));
+      return item.choices!.map((choice) => ({
+        contextIds: context,
+        continuationIds: tokenizer.encode(choice, { addSpecialTokens: false }),
+      }));
     });
     const scores = scoreContinuations(model, requests, { batchSize: options.batchSize });
     let offset = 0;
@@ -110,5 +144,3 @@ export function sampleItems(pool: Record<Dimension, WorldItem[]>, perDimension: 
     return items.slice(0, perDimension);
   });
 }
-
-

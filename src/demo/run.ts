@@ -22,8 +22,24 @@ import { BASE_RECIPE_FILE } from "./base.js";
 import { armSpecs, llmSeapoDataset, seapoRecords, vanillaRecords, writePreferenceFiles, type ArmSpec } from "./arms.js";
 import type { ModelFromOptions } from "../llm/options.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
-import { demoResultsSchema, RESULTS_FILE, type ArmResult, type DemoResults, type ErrorMix, type InjectionExample, type Spread } from "./results.js";
-import { createWorld, dimensions, generateTasks, worldClassifier, worldErrorTypes, type WorldErrorType, type WorldItem } from "./world/index.js";
+import {
+  demoResultsSchema,
+  RESULTS_FILE,
+  type ArmResult,
+  type DemoResults,
+  type ErrorMix,
+  type InjectionExample,
+  type Spread,
+} from "./results.js";
+import {
+  createWorld,
+  dimensions,
+  generateTasks,
+  worldClassifier,
+  worldErrorTypes,
+  type WorldErrorType,
+  type WorldItem,
+} from "./world/index.js";
 import type { NegativeRecord } from "../data/types.js";
 
 /** The shipped base model, relative to the package root (dist/demo/ → ../../assets/…). */
@@ -91,7 +107,12 @@ function armResult(spec: ArmSpec, runs: readonly SeedScore[]): ArmResult {
     method: spec.method,
     scores,
     average: spread(averages),
-    errorMix: { correct: mix("correct"), correctness: mix("correctness"), logic: mix("logic"), hallucination: mix("hallucination") },
+    errorMix: {
+      correct: mix("correct"),
+      correctness: mix("correctness"),
+      logic: mix("logic"),
+      hallucination: mix("hallucination"),
+    },
     curves: runs.map((r) => ({ seed: r.seed, points: r.curve })),
     trainRows: runs[0]?.rows ?? 0,
   };
@@ -109,7 +130,11 @@ async function readCurve(runDir: string): Promise<SeedScore["curve"]> {
   const curve: SeedScore["curve"] = [];
   for await (const m of readRecords<Record<string, number>>(join(runDir, METRICS_FILE))) {
     if (typeof m.loss !== "number" || m.step === undefined) continue;
-    curve.push({ step: m.step, loss: m.loss, margin: m["rewards/margins"] ?? (m["rewards/chosen"] ?? 0) - (m["rewards/rejected"] ?? 0) });
+    curve.push({
+      step: m.step,
+      loss: m.loss,
+      margin: m["rewards/margins"] ?? (m["rewards/chosen"] ?? 0) - (m["rewards/rejected"] ?? 0),
+    });
   }
   return curve;
 }
@@ -130,16 +155,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
 
   // ---- 1. world and base model
   const recipeFile = join(options.baseDir, BASE_RECIPE_FILE);
-  if (!existsSync(recipeFile)) throw new SeapoError(`${options.baseDir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base DIR\``);
+  if (!existsSync(recipeFile))
+    throw new SeapoError(
+      `${options.baseDir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base DIR\``,
+    );
   const recipe = JSON.parse(readFileSync(recipeFile, "utf8")) as { options: { worldSeed: number } };
   const world = createWorld(recipe.options.worldSeed);
   const tasks = generateTasks(world);
-  const pool = (split: "train" | "test") => Object.fromEntries(dimensions.map((d) => [d, tasks[d][split]])) as Record<(typeof dimensions)[number], WorldItem[]>;
+  const pool = (split: "train" | "test") =>
+    Object.fromEntries(dimensions.map((d) => [d, tasks[d][split]])) as Record<(typeof dimensions)[number], WorldItem[]>;
   const testItems = sampleItems(pool("test"), options.testPerDimension, new Rng(0));
   const base: HfModel = await loadHfModel(options.baseDir);
   const baseModel = LlamaModel.fromWeights(base.config, base.weights);
   const answerOptions = { maxNewTokens: options.maxNewTokens, batchSize: 16 };
-  const baseScores = await stage("evaluate base", () => evaluateOnWorld(baseModel, base.tokenizer, world, testItems, answerOptions));
+  const baseScores = await stage("evaluate base", () =>
+    evaluateOnWorld(baseModel, base.tokenizer, world, testItems, answerOptions),
+  );
 
   // ---- 2. analyze the base model's errors on training prompts
   const analyzeItems = sampleItems(pool("train"), options.analyzePerDimension, new Rng(99));
@@ -148,9 +179,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
     await mkdir(dir, { recursive: true });
     const answers = evaluateOnWorld(baseModel, base.tokenizer, world, analyzeItems, answerOptions).answers;
     const input = join(dir, "answers.jsonl");
-    writeFileAtomic(input, answers.map((a) => JSON.stringify({ id: a.item.id, prompt: a.item.prompt, response: a.response, reference: a.item.answer })).join("\n") + "\n");
+    writeFileAtomic(
+      input,
+      answers
+        .map((a) =>
+          JSON.stringify({ id: a.item.id, prompt: a.item.prompt, response: a.response, reference: a.item.answer }),
+        )
+        .join("\n") + "\n",
+    );
     const types = builtinErrorTypes.filter((t) => (worldErrorTypes as readonly string[]).includes(t.name));
-    return runAnalyze({ input, outDir: dir, classifier: worldClassifier(world, analyzeItems), judgeName: "world-checker", types });
+    return runAnalyze({
+      input,
+      outDir: dir,
+      classifier: worldClassifier(world, analyzeItems),
+      judgeName: "world-checker",
+      types,
+    });
   });
   const mostCommon = (analysis.mostCommon ?? "correctness") as WorldErrorType;
   log(`  base errors: ${JSON.stringify(analysis.counts)}; most common: ${mostCommon}`);
@@ -158,7 +202,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   // ---- 3. arms × seeds
   const specs = armSpecs({ quick: options.quick });
   const runs = new Map<string, SeedScore[]>(specs.map((s) => [s.name, []]));
-  runs.set("base", options.seeds.map((seed) => ({ seed, scores: baseScores, curve: [], rows: 0 })));
+  runs.set(
+    "base",
+    options.seeds.map((seed) => ({ seed, scores: baseScores, curve: [], rows: 0 })),
+  );
   const examples: InjectionExample[] = [];
   for (const seed of options.seeds) {
     const trainItems = sampleItems(pool("train"), options.trainPerDimension, new Rng(seed));
@@ -174,19 +221,36 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
       if (dataset === undefined) {
         if (spec.method === "vanilla") {
           const vanilla = await stage(`seed ${seed}: sample vanilla pairs`, () =>
-            vanillaRecords(baseModel, base.tokenizer, world, trainItems, { seed, temperature: 1, maxNewTokens: options.maxNewTokens, batchSize: 16 }),
+            vanillaRecords(baseModel, base.tokenizer, world, trainItems, {
+              seed,
+              temperature: 1,
+              maxNewTokens: options.maxNewTokens,
+              batchSize: 16,
+            }),
           );
-          log(`  vanilla: ${vanilla.records.length} pairs, ${vanilla.nearTies} with both answers equally right or wrong`);
+          log(
+            `  vanilla: ${vanilla.records.length} pairs, ${vanilla.nearTies} with both answers equally right or wrong`,
+          );
           dataset = { records: vanilla.records };
         } else if (options.llmInjector !== undefined) {
           const dir = join(options.out, "inject", `seed-${seed}`, spec.strategy!.replace(":", "-"));
           dataset = await stage(`seed ${seed}: inject ${spec.strategy} with ${options.llmInjector.name}`, () =>
-            llmSeapoDataset(dir, trainItems, spec.strategy!, join(options.out, "analyze", "analysis.json"), options.llmInjector!, seed),
+            llmSeapoDataset(
+              dir,
+              trainItems,
+              spec.strategy!,
+              join(options.out, "analyze", "analysis.json"),
+              options.llmInjector!,
+              seed,
+            ),
           );
-          log(`  ${spec.strategy}: ${dataset.records.length} verified pairs from ${trainItems.length} prompts (rejects in ${dir})`);
+          log(
+            `  ${spec.strategy}: ${dataset.records.length} verified pairs from ${trainItems.length} prompts (rejects in ${dir})`,
+          );
         } else {
           const seapo = seapoRecords(world, trainItems, spec.strategy!, mostCommon, seed);
-          if (seapo.skipped > 0) log(`  ${spec.strategy}: ${seapo.skipped} prompt(s) had no rule for the type and were left out`);
+          if (seapo.skipped > 0)
+            log(`  ${spec.strategy}: ${seapo.skipped} prompt(s) had no rule for the type and were left out`);
           dataset = { records: seapo.records };
         }
         if (seed === options.seeds[0] && spec.strategy === "mixed") {
@@ -194,7 +258,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
           for (const type of worldErrorTypes) {
             for (const dimension of dimensions) {
               const r = dataset.records.find((x) => x.errorType === type && x.sourceId.startsWith(`${dimension}-`));
-              if (r !== undefined) examples.push({ errorType: type, dimension, prompt: r.prompt, positive: r.chosen, negative: r.rejected });
+              if (r !== undefined)
+                examples.push({
+                  errorType: type,
+                  dimension,
+                  prompt: r.prompt,
+                  positive: r.chosen,
+                  negative: r.rejected,
+                });
             }
           }
         }
@@ -232,17 +303,31 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
         });
         await train(config, { log: () => {} });
         const trained = await loadHfModel(join(runDir, "model"));
-        return evaluateOnWorld(LlamaModel.fromWeights(trained.config, trained.weights), trained.tokenizer, world, testItems, answerOptions);
+        return evaluateOnWorld(
+          LlamaModel.fromWeights(trained.config, trained.weights),
+          trained.tokenizer,
+          world,
+          testItems,
+          answerOptions,
+        );
       });
       runs.get(spec.name)!.push({ seed, scores, curve: await readCurve(runDir), rows: records.length });
-      log(`  ${spec.name}: ${dimensions.map((d) => `${d} ${((scores.accuracy[d] ?? 0) * 100).toFixed(0)}%`).join(", ")}`);
+      log(
+        `  ${spec.name}: ${dimensions.map((d) => `${d} ${((scores.accuracy[d] ?? 0) * 100).toFixed(0)}%`).join(", ")}`,
+      );
     }
   }
 
   // ---- 4. results
   const results: DemoResults = demoResultsSchema.parse({
     version: 1,
-    config: { ...options, log: undefined, llmInjector: undefined, injector: options.llmInjector?.name ?? "world-rules", baseRecipe: recipe },
+    config: {
+      ...options,
+      log: undefined,
+      llmInjector: undefined,
+      injector: options.llmInjector?.name ?? "world-rules",
+      baseRecipe: recipe,
+    },
     seeds: options.seeds,
     dimensions: [...dimensions],
     arms: specs.map((spec) => armResult(spec, runs.get(spec.name)!)),

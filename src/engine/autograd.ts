@@ -174,12 +174,15 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * so several backward calls add up (gradient accumulation); clear with `grad = null`.
  */
 export function backward(root: Tensor, seed?: Tensor): void {
-  if (!root.requiresGrad) throw new Error("backward: the tensor does not require a gradient (nothing to differentiate)");
+  if (!root.requiresGrad)
+    throw new Error("backward: the tensor does not require a gradient (nothing to differentiate)");
   if (seed === undefined && root.size !== 1) {
     throw new Error(`backward: root has shape ${formatShape(root.shape)}; pass a gradient or reduce to a scalar first`);
   }
   if (seed !== undefined && !sameShape(seed.shape, root.shape)) {
-    throw new Error(`backward: gradient shape ${formatShape(seed.shape)} differs from root shape ${formatShape(root.shape)}`);
+    throw new Error(
+      `backward: gradient shape ${formatShape(seed.shape)} differs from root shape ${formatShape(root.shape)}`,
+    );
   }
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, seed ?? new Tensor(new Float32Array(root.size).fill(1), root.shape)]]);
@@ -201,7 +204,9 @@ export function backward(root: Tensor, seed?: Tensor): void {
         const gx = inputGrads[j];
         if (!x.requiresGrad || gx === null || gx === undefined) return;
         if (!sameShape(gx.shape, x.shape) || gx.size !== sizeOf(x.shape)) {
-          throw new Error(`backward: rule for "${t.node!.op}" gave input ${j} a gradient of shape ${formatShape(gx.shape)}, expected ${formatShape(x.shape)}`);
+          throw new Error(
+            `backward: rule for "${t.node!.op}" gave input ${j} a gradient of shape ${formatShape(gx.shape)}, expected ${formatShape(x.shape)}`,
+          );
         }
         const previous = grads.get(x);
         grads.set(x, previous === undefined ? gx : ops.add(previous, gx));

@@ -111,7 +111,9 @@ function pick(name: BackendName | undefined): Backend {
   if (native) return native;
   const reason = nativeBackendError() ?? "unknown reason";
   if (name === "native") throw new Error(`SEAPO_BACKEND=native, but the native kernels are unavailable: ${reason}`);
-  console.warn(`seapo: native kernels unavailable (${reason}); using the TypeScript backend, about 100× slower on matmul`);
+  console.warn(
+    `seapo: native kernels unavailable (${reason}); using the TypeScript backend, about 100× slower on matmul`,
+  );
   return tsBackend;
 }
 

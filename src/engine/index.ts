@@ -17,7 +17,15 @@ export {
 export { Linear, Embedding, RMSNorm, type LinearLike } from "./nn/layers.js";
 export { LoRALinear, type LoraOptions } from "./nn/lora.js";
 export { checkModelConfig, eosTokenIds, type ModelConfig, type WeightMap } from "./models/config.js";
-export { LlamaModel, KVCache, expectedShapes, LORA_TARGETS, type ForwardOptions, type ApplyLoraOptions, type LoraTarget } from "./models/llama.js";
+export {
+  LlamaModel,
+  KVCache,
+  expectedShapes,
+  LORA_TARGETS,
+  type ForwardOptions,
+  type ApplyLoraOptions,
+  type LoraTarget,
+} from "./models/llama.js";
 export {
   generate,
   sampleToken,

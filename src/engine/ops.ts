@@ -60,7 +60,13 @@ export class ShapeError extends Error {
 }
 
 /** Wraps an op's output, recording its node when the tape is on and some input needs a gradient. */
-function make<K extends OpName>(op: K, data: Float32Array, shape: readonly number[], inputs: Tensor[], attrs: OpAttrs[K]): Tensor {
+function make<K extends OpName>(
+  op: K,
+  data: Float32Array,
+  shape: readonly number[],
+  inputs: Tensor[],
+  attrs: OpAttrs[K],
+): Tensor {
   const tracked = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   return new Tensor(data, shape, tracked ? { node: { op, inputs, attrs } } : {});
 }
@@ -93,7 +99,6 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
     throw new ShapeError(op, "shapes do not broadcast", [a, b]);
   });
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // elementwise unary
@@ -139,7 +144,12 @@ export const eq = (a: Tensor | number, b: Tensor | number): Tensor => binary("eq
 function reduce(op: "sum" | "max", x: Tensor, axis: number | undefined, keepdim: boolean): Tensor {
   if (axis === undefined) {
     const all = reduce(op, reshape(x, [x.size]), 0, false);
-    return keepdim ? reshape(all, x.shape.map(() => 1)) : reshape(all, []);
+    return keepdim
+      ? reshape(
+          all,
+          x.shape.map(() => 1),
+        )
+      : reshape(all, []);
   }
   const ax = normalizeAxis(op, axis, x.ndim, x.shape);
   if (x.shape[ax] === 0) throw new ShapeError(op, `cannot reduce an empty axis ${ax}`, [x.shape]);
@@ -147,7 +157,12 @@ function reduce(op: "sum" | "max", x: Tensor, axis: number | undefined, keepdim:
   const out = new Float32Array(sizeOf(kept));
   backend().reduce(op, x.data, x.shape, ax, out);
   const result = make(op, out, kept, [x], { axis: ax });
-  return keepdim ? result : reshape(result, x.shape.filter((_, i) => i !== ax));
+  return keepdim
+    ? result
+    : reshape(
+        result,
+        x.shape.filter((_, i) => i !== ax),
+      );
 }
 
 /** Sum over one axis, or over everything when axis is undefined. */
@@ -175,7 +190,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   let target = [...shape];
   if (inferred >= 0) {
     const known = sizeOf(shape.filter((_, i) => i !== inferred));
-    if (known === 0 || x.size % known !== 0) throw new ShapeError("reshape", `cannot infer -1 for size ${x.size}`, [x.shape, shape]);
+    if (known === 0 || x.size % known !== 0)
+      throw new ShapeError("reshape", `cannot infer -1 for size ${x.size}`, [x.shape, shape]);
     target = shape.map((d, i) => (i === inferred ? x.size / known : d));
   }
   if (!target.every((d) => Number.isInteger(d) && d >= 0) || sizeOf(target) !== x.size) {
@@ -193,7 +209,12 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const inStrides = contiguousStrides(x.shape);
   const shape = resolved.map((p) => x.shape[p]!);
   const out = new Float32Array(x.size);
-  backend().restride(x.data, resolved.map((p) => inStrides[p]!), shape, out);
+  backend().restride(
+    x.data,
+    resolved.map((p) => inStrides[p]!),
+    shape,
+    out,
+  );
   return make("permute", out, shape, [x], { perm: resolved });
 }
 
@@ -213,7 +234,8 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const padded = padRank(x.shape, shape.length);
   const strides = contiguousStrides(padded);
   padded.forEach((d, i) => {
-    if (d !== shape[i] && d !== 1) throw new ShapeError("expand", `dimension ${i} of size ${d} cannot expand`, [x.shape, shape]);
+    if (d !== shape[i] && d !== 1)
+      throw new ShapeError("expand", `dimension ${i} of size ${d} cannot expand`, [x.shape, shape]);
     if (d === 1 && shape[i] !== 1) strides[i] = 0;
   });
   if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
@@ -256,7 +278,12 @@ export function cat(xs: readonly Tensor[], axis: number): Tensor {
   const ax = normalizeAxis("cat", axis, first.ndim, first.shape);
   for (const x of xs) {
     const agrees = x.ndim === first.ndim && x.shape.every((d, i) => i === ax || d === first.shape[i]);
-    if (!agrees) throw new ShapeError("cat", `shapes differ outside axis ${ax}`, xs.map((t) => t.shape));
+    if (!agrees)
+      throw new ShapeError(
+        "cat",
+        `shapes differ outside axis ${ax}`,
+        xs.map((t) => t.shape),
+      );
   }
   if (xs.length === 1) return first;
   const shape = first.shape.map((d, i) => (i === ax ? xs.reduce((s, x) => s + x.shape[ax]!, 0) : d));
@@ -286,13 +313,17 @@ export interface MatmulOptions {
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
   const transA = options.transA ?? false;
   const transB = options.transB ?? false;
-  if (a.ndim < 2 || b.ndim < 2) throw new ShapeError("matmul", "both operands need at least 2 dimensions", [a.shape, b.shape]);
+  if (a.ndim < 2 || b.ndim < 2)
+    throw new ShapeError("matmul", "both operands need at least 2 dimensions", [a.shape, b.shape]);
   const [a0, a1] = a.shape.slice(-2) as [number, number];
   const [b0, b1] = b.shape.slice(-2) as [number, number];
   const [m, k] = transA ? [a1, a0] : [a0, a1];
   const [kb, n] = transB ? [b1, b0] : [b0, b1];
   if (k !== kb) {
-    throw new ShapeError("matmul", `inner dimensions ${k} and ${kb} differ (transA=${transA}, transB=${transB})`, [a.shape, b.shape]);
+    throw new ShapeError("matmul", `inner dimensions ${k} and ${kb} differ (transA=${transA}, transB=${transB})`, [
+      a.shape,
+      b.shape,
+    ]);
   }
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
@@ -340,7 +371,8 @@ function checkIds(op: string, ids: ArrayLike<number>, rows: number): Int32Array 
 /** Rows of a [rows, C] table by id: the result is [...idsShape, C] (embedding lookup). */
 export function gather(table: Tensor, ids: ArrayLike<number>, idsShape: readonly number[] = [ids.length]): Tensor {
   if (table.ndim !== 2) throw new ShapeError("gather", "the table must be 2-D", [table.shape]);
-  if (sizeOf(idsShape) !== ids.length) throw new ShapeError("gather", `${ids.length} ids do not fill ids shape`, [idsShape]);
+  if (sizeOf(idsShape) !== ids.length)
+    throw new ShapeError("gather", `${ids.length} ids do not fill ids shape`, [idsShape]);
   const [rows, cols] = table.shape as [number, number];
   const checked = checkIds("gather", ids, rows);
   const out = new Float32Array(checked.length * cols);
@@ -351,7 +383,8 @@ export function gather(table: Tensor, ids: ArrayLike<number>, idsShape: readonly
 /** The adjoint of gather: a [rows, C] table of zeros with src[r] added into row ids[r]. */
 export function scatterAdd(src: Tensor, ids: ArrayLike<number>, rows: number): Tensor {
   const cols = src.dim(-1);
-  if (src.size !== ids.length * cols) throw new ShapeError("scatterAdd", `${ids.length} ids do not match the source rows`, [src.shape]);
+  if (src.size !== ids.length * cols)
+    throw new ShapeError("scatterAdd", `${ids.length} ids do not match the source rows`, [src.shape]);
   const checked = checkIds("scatterAdd", ids, rows);
   const out = new Float32Array(rows * cols);
   backend().scatterAdd(src.data, cols, checked, out);
@@ -364,7 +397,8 @@ export function scatterAdd(src: Tensor, ids: ArrayLike<number>, rows: number): T
 /** x / sqrt(mean(x², last axis) + eps) · weight. */
 export function rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const cols = x.dim(-1);
-  if (weight.ndim !== 1 || weight.shape[0] !== cols) throw new ShapeError("rmsnorm", "weight must be [C] for x [..., C]", [x.shape, weight.shape]);
+  if (weight.ndim !== 1 || weight.shape[0] !== cols)
+    throw new ShapeError("rmsnorm", "weight must be [C] for x [..., C]", [x.shape, weight.shape]);
   const out = new Float32Array(x.size);
   backend().rmsnorm(x.data, weight.data, out, x.size / cols, cols, eps);
   return make("rmsnorm", out, x.shape, [x, weight], { eps });
@@ -404,7 +438,8 @@ export const logSoftmax = (x: Tensor): Tensor => lastAxisOp("logSoftmax", x);
 
 /** silu(a) · b, the SwiGLU gate; a and b have the same shape. */
 export function siluMul(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== b.ndim || !a.shape.every((d, i) => d === b.shape[i])) throw new ShapeError("siluMul", "a and b must have the same shape", [a.shape, b.shape]);
+  if (a.ndim !== b.ndim || !a.shape.every((d, i) => d === b.shape[i]))
+    throw new ShapeError("siluMul", "a and b must have the same shape", [a.shape, b.shape]);
   const out = new Float32Array(a.size);
   backend().siluMul(a.data, b.data, out);
   return make("siluMul", out, a.shape, [a, b], {});

@@ -56,7 +56,11 @@ export class Tensor {
   grad: Tensor | null = null;
   readonly node: Node | null;
 
-  constructor(data: Float32Array, shape: readonly number[], options: { requiresGrad?: boolean; node?: Node | null } = {}) {
+  constructor(
+    data: Float32Array,
+    shape: readonly number[],
+    options: { requiresGrad?: boolean; node?: Node | null } = {},
+  ) {
     if (data.length !== sizeOf(shape)) {
       throw new Error(`Tensor: ${data.length} values do not fill shape ${formatShape(shape)}`);
     }
@@ -143,7 +147,11 @@ function checkShape(op: string, shape: readonly number[]): void {
 }
 
 /** A tensor from values (row-major) and a shape; the shape defaults to [values.length]. */
-export function tensor(values: ArrayLike<number>, shape: readonly number[] = [values.length], requiresGrad = false): Tensor {
+export function tensor(
+  values: ArrayLike<number>,
+  shape: readonly number[] = [values.length],
+  requiresGrad = false,
+): Tensor {
   checkShape("tensor", shape);
   return new Tensor(Float32Array.from(values), shape, { requiresGrad });
 }

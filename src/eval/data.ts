@@ -43,7 +43,13 @@ export class DataReader {
       try {
         value = JSON.parse(line);
       } catch (error) {
-        throw new InputError(file, i + 1, undefined, `not valid JSON (${(error as Error).message})`, "each line must hold one JSON object");
+        throw new InputError(
+          file,
+          i + 1,
+          undefined,
+          `not valid JSON (${(error as Error).message})`,
+          "each line must hold one JSON object",
+        );
       }
       rows.push(validate(schema, value, file, i + 1));
     });
@@ -64,7 +70,10 @@ export class DataReader {
   }
 
   /** A header-less CSV (RFC 4180: quoted fields may hold commas, quotes and newlines); each record has `columns` fields. */
-  async csv(relative: string, columns: readonly string[]): Promise<Array<{ line: number; fields: Record<string, string> }>> {
+  async csv(
+    relative: string,
+    columns: readonly string[],
+  ): Promise<Array<{ line: number; fields: Record<string, string> }>> {
     const file = this.path(relative);
     return parseCsv(await this.text(relative)).map(({ line, fields }) => {
       if (fields.length !== columns.length) {
@@ -95,7 +104,13 @@ export class DataReader {
 
 function missing(file: string, error: unknown): Error {
   if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-    return new InputError(file, undefined, undefined, "data file not found", "point --data-dir (or SEAPO_DATA_DIR) at the benchmark data folder (shared/data)");
+    return new InputError(
+      file,
+      undefined,
+      undefined,
+      "data file not found",
+      "point --data-dir (or SEAPO_DATA_DIR) at the benchmark data folder (shared/data)",
+    );
   }
   return error as Error;
 }

@@ -122,7 +122,9 @@ export const MINERVA_INVALID = "[invalidanswer]";
 
 /** "Final Answer: The final answer is X. I hope it is correct." → X (the closing sentence may be cut off). */
 export function minervaUnnormalisedAnswer(generation: string): string {
-  const match = /Final Answer: The final answer is([^\n]*?)[^\n] I hope it is correct[^\n]/.exec(`${generation}I hope it is correct.`);
+  const match = /Final Answer: The final answer is([^\n]*?)[^\n] I hope it is correct[^\n]/.exec(
+    `${generation}I hope it is correct.`,
+  );
   return match ? (match[1] ?? "").trim() : MINERVA_INVALID;
 }
 
@@ -142,10 +144,48 @@ const MINERVA_SUBSTITUTIONS: ReadonlyArray<readonly [string, string]> = [
 
 /** Units and filler words the Minerva normalisation deletes, in order. */
 const MINERVA_REMOVED = [
-  "square", "ways", "integers", "dollars", "mph", "inches", "ft", "hours", "km", "units", "\\ldots", "sue", "points",
-  "feet", "minutes", "digits", "cents", "degrees", "cm", "gm", "pounds", "meters", "meals", "edges", "students",
-  "childrentickets", "multiples", "\\text{s}", "\\text{.}", "\\text{\ns}", "\\text{}^2", "\\text{}^3", "\\text{\n}",
-  "\\text{}", "\\mathrm{th}", "^\\circ", "^{\\circ}", "\\;", ",\\!", "{,}", '"', "\\dots",
+  "square",
+  "ways",
+  "integers",
+  "dollars",
+  "mph",
+  "inches",
+  "ft",
+  "hours",
+  "km",
+  "units",
+  "\\ldots",
+  "sue",
+  "points",
+  "feet",
+  "minutes",
+  "digits",
+  "cents",
+  "degrees",
+  "cm",
+  "gm",
+  "pounds",
+  "meters",
+  "meals",
+  "edges",
+  "students",
+  "childrentickets",
+  "multiples",
+  "\\text{s}",
+  "\\text{.}",
+  "\\text{\ns}",
+  "\\text{}^2",
+  "\\text{}^3",
+  "\\text{\n}",
+  "\\text{}",
+  "\\mathrm{th}",
+  "^\\circ",
+  "^{\\circ}",
+  "\\;",
+  ",\\!",
+  "{,}",
+  '"',
+  "\\dots",
 ];
 
 /** The Minerva final-answer normalisation used by the harness's minerva_math tasks. */

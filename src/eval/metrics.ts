@@ -35,7 +35,11 @@ export function charLength(text: string): number {
  * acc_norm: the same after dividing each log-likelihood by its choice's length in characters
  * (the choice text without the leading space the request adds).
  */
-export function multipleChoice(logliks: readonly number[], choices: readonly string[], gold: number): { acc: number; acc_norm: number } {
+export function multipleChoice(
+  logliks: readonly number[],
+  choices: readonly string[],
+  gold: number,
+): { acc: number; acc_norm: number } {
   const normalised = logliks.map((ll, i) => ll / charLength(choices[i] ?? ""));
   return { acc: argmaxFirst(logliks) === gold ? 1 : 0, acc_norm: argmaxFirst(normalised) === gold ? 1 : 0 };
 }

@@ -28,7 +28,12 @@ export interface ResultsFile {
 
 export function buildResultsFile(
   run: EvalRun,
-  meta: { seapoVersion: string; model: ModelIdentity; config: Record<string, unknown>; cacheStats?: { hits: number; misses: number } },
+  meta: {
+    seapoVersion: string;
+    model: ModelIdentity;
+    config: Record<string, unknown>;
+    cacheStats?: { hits: number; misses: number };
+  },
 ): ResultsFile {
   return {
     format: "seapo-eval-results",
@@ -40,7 +45,10 @@ export function buildResultsFile(
     config: { ...meta.config, fewshotSeed: run.fewshotSeed },
     data: { dir: run.dataDir, files: run.dataFiles },
     ...(run.sandbox && { sandbox: run.sandbox }),
-    requests: { total: run.requests, ...(meta.cacheStats && { cacheHits: meta.cacheStats.hits, cacheMisses: meta.cacheStats.misses }) },
+    requests: {
+      total: run.requests,
+      ...(meta.cacheStats && { cacheHits: meta.cacheStats.hits, cacheMisses: meta.cacheStats.misses }),
+    },
     durationMs: run.durationMs,
     results: run.results,
   };
@@ -53,11 +61,15 @@ export function samplesPath(resultsPath: string): string {
 
 /** Writes the results (and the per-example log when the run kept one) atomically. */
 export function writeResults(path: string, file: ResultsFile, run?: EvalRun): string[] {
-  writeFileAtomic(path, `${JSON.stringify(file, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  writeFileAtomic(
+    path,
+    `${JSON.stringify(file, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
   const written = [path];
   if (run?.samples) {
     const writer = new AtomicLineWriter(samplesPath(path));
-    for (const [task, rows] of Object.entries(run.samples)) for (const row of rows ?? []) writer.write({ task, ...row });
+    for (const [task, rows] of Object.entries(run.samples))
+      for (const row of rows ?? []) writer.write({ task, ...row });
     writer.commit();
     written.push(samplesPath(path));
   }
@@ -81,19 +93,29 @@ export async function readResults(path: string): Promise<TabulatedResults> {
   try {
     value = JSON.parse(await readFile(path, "utf8"));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new InputError(path, undefined, undefined, "results file not found");
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new InputError(path, undefined, undefined, "results file not found");
     throw new InputError(path, undefined, undefined, `not valid JSON (${(error as Error).message})`);
   }
   const parsed = resultsSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(path, undefined, issue.path.map(String).join(".") || undefined, issue.message, "expected a results.json written by `seapo eval`");
+    throw new InputError(
+      path,
+      undefined,
+      issue.path.map(String).join(".") || undefined,
+      issue.message,
+      "expected a results.json written by `seapo eval`",
+    );
   }
   return parsed.data;
 }
 
 /** Two results differ by less than noise when |Δ| < 2·sqrt(se_a² + se_b²). Undefined without both stderrs. */
-export function withinNoise(a: { value: number | null; stderr: number | null }, b: { value: number | null; stderr: number | null }): boolean | undefined {
+export function withinNoise(
+  a: { value: number | null; stderr: number | null },
+  b: { value: number | null; stderr: number | null },
+): boolean | undefined {
   if (a.value === null || b.value === null || a.stderr === null || b.stderr === null) return undefined;
   return Math.abs(b.value - a.value) < 2 * Math.sqrt(a.stderr ** 2 + b.stderr ** 2);
 }
@@ -104,7 +126,12 @@ type Comparable = Pick<MetricValue, "stderr"> & { value: number | null };
 export interface TabulatedResults {
   promptFormatVersion: string;
   model: { modelId: string };
-  results: Partial<Record<string, { metrics: Record<string, Comparable>; groups?: Record<string, { metrics: Record<string, Comparable> }> }>>;
+  results: Partial<
+    Record<
+      string,
+      { metrics: Record<string, Comparable>; groups?: Record<string, { metrics: Record<string, Comparable> }> }
+    >
+  >;
 }
 
 /**
@@ -142,12 +169,18 @@ export function formatComparison(files: ReadonlyArray<{ label: string; results: 
     return [name, ...cells.map(formatCell), ...deltas];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const notes: string[] = [];
   const versions = new Set(files.map((f) => f.results.promptFormatVersion));
-  if (versions.size > 1) notes.push(`warning: prompt format versions differ (${[...versions].join(", ")}); the numbers are not comparable`);
+  if (versions.size > 1)
+    notes.push(`warning: prompt format versions differ (${[...versions].join(", ")}); the numbers are not comparable`);
   files.forEach((f) => notes.push(`${f.label}: ${f.results.model.modelId}`));
-  if (files.length === 1) return [line(header), line(header.map((_, i) => "-".repeat(widths[i]!))), ...body.map(line)].join("\n");
+  if (files.length === 1)
+    return [line(header), line(header.map((_, i) => "-".repeat(widths[i]!))), ...body.map(line)].join("\n");
   return [
     line(header),
     line(header.map((_, i) => "-".repeat(widths[i]!))),

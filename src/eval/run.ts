@@ -6,7 +6,15 @@ import { truncateAtStop } from "./extract.js";
 import { mean, meanStderr, pooledStderr } from "./metrics.js";
 import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
 import { TASKS, type TaskName } from "./tasks/index.js";
-import type { Dimension, EvalInstance, EvalRequest, EvalResponse, InstanceScore, ScoreContext, TaskDefinition } from "./types.js";
+import type {
+  Dimension,
+  EvalInstance,
+  EvalRequest,
+  EvalResponse,
+  InstanceScore,
+  ScoreContext,
+  TaskDefinition,
+} from "./types.js";
 
 export interface MetricValue {
   value: number;
@@ -76,10 +84,21 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
   const started = Date.now();
   const fewshotSeed = options.fewshotSeed ?? DEFAULT_FEWSHOT_SEED;
   const data = new DataReader(options.dataDir);
-  const loaded: Array<{ name: TaskName; definition: TaskDefinition; instances: EvalInstance[]; numFewshot: number; settings: Record<string, unknown> }> = [];
+  const loaded: Array<{
+    name: TaskName;
+    definition: TaskDefinition;
+    instances: EvalInstance[];
+    numFewshot: number;
+    settings: Record<string, unknown>;
+  }> = [];
   for (const name of options.tasks) {
     const definition: TaskDefinition = TASKS[name];
-    const task = await definition.load(data, { limit: options.limit, numFewshot: options.numFewshot, fewshotSeed, maxGenTokens: options.maxGenTokens });
+    const task = await definition.load(data, {
+      limit: options.limit,
+      numFewshot: options.numFewshot,
+      fewshotSeed,
+      maxGenTokens: options.maxGenTokens,
+    });
     loaded.push({ name, definition, ...task });
   }
   const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
@@ -89,7 +108,9 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
   let done = 0;
   const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   let failure: unknown;
-  const scored = loaded.map((t) => new Array<{ score: InstanceScore; responses: EvalResponse[] } | undefined>(t.instances.length));
+  const scored = loaded.map(
+    (t) => new Array<{ score: InstanceScore; responses: EvalResponse[] } | undefined>(t.instances.length),
+  );
   const jobs = loaded.flatMap((task, t) =>
     task.instances.map((instance, i) =>
       queue.add(async () => {
@@ -208,7 +229,16 @@ function pool(parts: readonly MetricTable[], metrics: readonly string[]): Metric
     metrics: Object.fromEntries(
       metrics.map((m) => {
         const value = parts.reduce((sum, p) => sum + p.metrics[m]!.value * p.n, 0) / n;
-        return [m, { value, stderr: pooledStderr(parts.map((p) => p.metrics[m]!.stderr), sizes) }];
+        return [
+          m,
+          {
+            value,
+            stderr: pooledStderr(
+              parts.map((p) => p.metrics[m]!.stderr),
+              sizes,
+            ),
+          },
+        ];
       }),
     ),
   };
@@ -224,8 +254,13 @@ export function aggregate(
   rows: ReadonlyArray<{ subtask?: string; metrics: Record<string, number> }>,
 ): MetricTable & { subtasks?: Record<string, MetricTable>; groups?: Record<string, MetricTable> } {
   const metrics = definition.metrics;
-  if (rows.length === 0) return { n: 0, metrics: Object.fromEntries(metrics.map((m) => [m, { value: Number.NaN, stderr: null }])) };
-  if (rows.every((r) => r.subtask === undefined)) return table(rows.map((r) => r.metrics), metrics);
+  if (rows.length === 0)
+    return { n: 0, metrics: Object.fromEntries(metrics.map((m) => [m, { value: Number.NaN, stderr: null }])) };
+  if (rows.every((r) => r.subtask === undefined))
+    return table(
+      rows.map((r) => r.metrics),
+      metrics,
+    );
   const bySubtask = new Map<string, Array<Record<string, number>>>();
   for (const r of rows) {
     const key = r.subtask ?? "";

@@ -126,13 +126,22 @@ function probe(python: string): Promise<Probe> {
   if (probed && probedFor === python) return probed;
   probedFor = python;
   probed = (async () => {
-    const info = spawnSync(python, ["-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"], { encoding: "utf8" });
+    const info = spawnSync(
+      python,
+      ["-c", "import sys; print(sys.executable); print('%d.%d.%d' % sys.version_info[:3])"],
+      { encoding: "utf8" },
+    );
     if (info.error || info.status !== 0) {
-      throw new SeapoError(`HumanEval runs generated code with Python, but "${python}" did not start (${info.error?.message ?? info.stderr.trim()}); install python3 or pass --python`);
+      throw new SeapoError(
+        `HumanEval runs generated code with Python, but "${python}" did not start (${info.error?.message ?? info.stderr.trim()}); install python3 or pass --python`,
+      );
     }
     const [executable, version] = info.stdout.trim().split("\n");
     const real = executable || python;
-    for (const prefix of [["unshare", "-rn"], ["unshare", "-n"]]) {
+    for (const prefix of [
+      ["unshare", "-rn"],
+      ["unshare", "-n"],
+    ]) {
       const test = spawnSync(prefix[0]!, [...prefix.slice(1), real, "-c", "pass"], { encoding: "utf8" });
       if (!test.error && test.status === 0) return { python: real, version: version ?? "", prefix };
     }
@@ -164,7 +173,16 @@ async function runOnce(program: string, found: Probe, limits: SandboxIsolation):
   const dir = await mkdtemp(join(tmpdir(), "seapo-sandbox-"));
   try {
     await writeFile(join(dir, "program.py"), program);
-    const args = ["-I", "-B", "-c", WRAPPER, "program.py", String(limits.cpuSeconds), String(limits.memoryBytes), String(limits.fileSizeBytes)];
+    const args = [
+      "-I",
+      "-B",
+      "-c",
+      WRAPPER,
+      "program.py",
+      String(limits.cpuSeconds),
+      String(limits.memoryBytes),
+      String(limits.fileSizeBytes),
+    ];
     const [command, ...prefixArgs] = [...found.prefix, found.python];
     const started = Date.now();
     const child = spawn(command!, [...prefixArgs, ...args], {

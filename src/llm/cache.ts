@@ -54,7 +54,9 @@ export function withRequestCache(model: LanguageModel, options: { dir: string })
       }));
     },
     logprobs: (requests: LogprobRequest[]) =>
-      Promise.all(requests.map((request) => cached("logprobs", request, async () => (await model.logprobs([request]))[0]!))),
+      Promise.all(
+        requests.map((request) => cached("logprobs", request, async () => (await model.logprobs([request]))[0]!)),
+      ),
     close: model.close?.bind(model),
   };
 }

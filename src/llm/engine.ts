@@ -24,7 +24,9 @@ import {
 export async function createEngineModel(options: { dir: string; batchSize?: number }): Promise<LanguageModel> {
   const { config, weights, tokenizer } = await loadHfModel(options.dir);
   const model = LlamaModel.fromWeights(config, weights);
-  const stopIds = [...new Set([...eosTokenIds(config), ...(tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId])])];
+  const stopIds = [
+    ...new Set([...eosTokenIds(config), ...(tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId])]),
+  ];
   const queue = new PQueue({ concurrency: 1 });
   const modelId = `hf:${options.dir}`;
 
@@ -39,14 +41,17 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
     const warnings: string[] = [];
     const limit = config.maxPositionEmbeddings;
     const maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
-    if (maxNewTokens < (request.maxTokens ?? 1024)) warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
+    if (maxNewTokens < (request.maxTokens ?? 1024))
+      warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
     let promptIds = encodePrompt(request);
     // As lm-evaluation-harness does: keep the end of a prompt too long for the context.
     if (promptIds.length + maxNewTokens > limit) {
-      warnings.push(`the prompt was cut from ${promptIds.length} to its last ${limit - maxNewTokens} tokens to fit the context`);
+      warnings.push(
+        `the prompt was cut from ${promptIds.length} to its last ${limit - maxNewTokens} tokens to fit the context`,
+      );
       promptIds = promptIds.slice(promptIds.length - (limit - maxNewTokens));
     }
-    const [generation] = await queue.add(() =>
+    const [generation] = (await queue.add(() =>
       generateTokens(model, [promptIds], {
         maxNewTokens,
         temperature: request.temperature ?? 0,
@@ -56,7 +61,7 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
         stopTokenIds: stopIds,
         padTokenId: tokenizer.eosTokenId ?? 0,
       }),
-    ) as ReturnType<typeof generateTokens>;
+    )) as ReturnType<typeof generateTokens>;
     let text = tokenizer.decode(generation!.tokens, { skipSpecialTokens: true });
     let finish = generation!.finishReason;
     // Stop strings are applied to the text, as servers do.
@@ -77,7 +82,9 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
 
   async function generateJson<T>(request: GenerateJsonRequest<T>): Promise<GenerateJsonResult<T>> {
     const result = await generate(request);
-    result.warnings.push("the engine does not constrain decoding to the schema; the reply is parsed and checked afterwards");
+    result.warnings.push(
+      "the engine does not constrain decoding to the schema; the reply is parsed and checked afterwards",
+    );
     return { ...result, value: parseJsonReply(result, request.schema, modelId) };
   }
 
@@ -92,8 +99,13 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
   /** As lm-evaluation-harness does: drop the start of a context too long for the model. */
   function fitContext(request: { contextIds: number[]; continuationIds: number[] }) {
     const room = config.maxPositionEmbeddings + 1 - request.continuationIds.length;
-    if (room < 1) throw new UnsupportedError(`${modelId}: a continuation of ${request.continuationIds.length} tokens does not fit the context`);
-    return request.contextIds.length <= room ? request : { ...request, contextIds: request.contextIds.slice(request.contextIds.length - room) };
+    if (room < 1)
+      throw new UnsupportedError(
+        `${modelId}: a continuation of ${request.continuationIds.length} tokens does not fit the context`,
+      );
+    return request.contextIds.length <= room
+      ? request
+      : { ...request, contextIds: request.contextIds.slice(request.contextIds.length - room) };
   }
 
   /**
@@ -110,7 +122,8 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
     let continuationIds = whole.slice(contextIds.length);
     if (contextIds.length === 0) {
       const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
-      if (start === undefined) throw new UnsupportedError(`${modelId}: scoring after an empty context needs a BOS or EOS token`);
+      if (start === undefined)
+        throw new UnsupportedError(`${modelId}: scoring after an empty context needs a BOS or EOS token`);
       continuationIds = tokenizer.encode(cont, { addSpecialTokens: false });
       return { contextIds: [start], continuationIds };
     }

@@ -8,13 +8,18 @@ import type { GenerateResult } from "./provider.js";
  * (greedy decoding would answer the same again).
  */
 export function parseJsonReply<T>(result: GenerateResult, schema: z.ZodType<T>, source: string): T {
-  const unfenced = result.text.trim().replace(/^```(?:json)?\s*/i, "").replace(/\s*```$/, "");
+  const unfenced = result.text
+    .trim()
+    .replace(/^```(?:json)?\s*/i, "")
+    .replace(/\s*```$/, "");
   let parsed: unknown;
   try {
     parsed = JSON.parse(unfenced);
   } catch {
     const cut = result.finishReason.unified === "length" ? " (generation stopped at the token limit)" : "";
-    throw new ProviderError(`${source}: the reply is not complete JSON${cut}: ${result.text.slice(0, 200)}`, { isRetryable: false });
+    throw new ProviderError(`${source}: the reply is not complete JSON${cut}: ${result.text.slice(0, 200)}`, {
+      isRetryable: false,
+    });
   }
   const checked = schema.safeParse(parsed);
   if (!checked.success) {

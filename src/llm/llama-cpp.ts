@@ -75,7 +75,10 @@ export async function createLlamaCppModel(options: LlamaCppModelOptions): Promis
     });
   } catch (error) {
     await model?.dispose();
-    throw new ProviderError(`${source}: cannot load the model: ${messageOf(error)}`, { isRetryable: false, cause: error });
+    throw new ProviderError(`${source}: cannot load the model: ${messageOf(error)}`, {
+      isRetryable: false,
+      cause: error,
+    });
   }
   return new LlamaCppModel(llama, model, context, options.modelId ?? modelName(model, source), source);
 }
@@ -111,7 +114,9 @@ class LlamaCppModel implements LanguageModel {
   async logprobs(requests: LogprobRequest[]): Promise<LogprobResult[]> {
     return Promise.all(
       requests.map((request) =>
-        this.pool.use(request.signal, (sequence) => guard(this.source, request.signal, () => this.score(sequence, request))),
+        this.pool.use(request.signal, (sequence) =>
+          guard(this.source, request.signal, () => this.score(sequence, request)),
+        ),
       ),
     );
   }
@@ -128,7 +133,8 @@ class LlamaCppModel implements LanguageModel {
       throw new UnsupportedError("generate needs exactly one of messages or prompt");
     }
     const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
-    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new UnsupportedError(`maxTokens must be a positive integer, got ${maxTokens}`);
+    if (!Number.isInteger(maxTokens) || maxTokens < 1)
+      throw new UnsupportedError(`maxTokens must be a positive integer, got ${maxTokens}`);
     const warnings: string[] = [];
     const usage = { inputTokens: 0, outputTokens: 0 };
     const settings: GenerationSettings = {
@@ -151,9 +157,12 @@ class LlamaCppModel implements LanguageModel {
       usage.inputTokens = inputTokens;
       const room = this.context.contextSize - 1 - inputTokens;
       if (room < 1) {
-        throw new ProviderError(`${this.modelId}: the prompt has ${inputTokens} tokens; the context holds ${this.context.contextSize}`, {
-          isRetryable: false,
-        });
+        throw new ProviderError(
+          `${this.modelId}: the prompt has ${inputTokens} tokens; the context holds ${this.context.contextSize}`,
+          {
+            isRetryable: false,
+          },
+        );
       }
       if (room < maxTokens) warnings.push(`maxTokens lowered from ${maxTokens} to ${room} to fit the context`);
       return Math.min(room, maxTokens);
@@ -178,7 +187,11 @@ class LlamaCppModel implements LanguageModel {
     const history = toChatHistory(messages);
     const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
     const maxTokens = fit(contextText.tokenize(this.model.tokenizer).length);
-    const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper, autoDisposeSequence: false });
+    const chat = new LlamaChat({
+      contextSequence: sequence,
+      chatWrapper: this.chatWrapper,
+      autoDisposeSequence: false,
+    });
     try {
       const { response, metadata } = await chat.generateResponse(history, { ...settings, maxTokens });
       return { text: response, stopReason: metadata.stopReason };
@@ -199,13 +212,20 @@ class LlamaCppModel implements LanguageModel {
     const prependsBos = this.model.tokens.shouldPrependBosToken && bos !== null;
     if (tokens.length === 0 && !prependsBos) {
       // Nothing to condition on: start from BOS, as after a document boundary.
-      if (bos === null) throw new ProviderError(`${this.modelId}: an empty prompt needs a BOS token, and the model has none`, { isRetryable: false });
+      if (bos === null)
+        throw new ProviderError(`${this.modelId}: an empty prompt needs a BOS token, and the model has none`, {
+          isRetryable: false,
+        });
       tokens.push(bos);
     }
     const maxTokens = fit(tokens.length + (prependsBos ? 1 : 0));
     const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
     try {
-      const { response, metadata } = await completion.generateCompletionWithMeta(tokens, { ...settings, maxTokens, disableContextShift: true });
+      const { response, metadata } = await completion.generateCompletionWithMeta(tokens, {
+        ...settings,
+        maxTokens,
+        disableContextShift: true,
+      });
       return { text: response, stopReason: metadata.stopReason };
     } finally {
       completion.dispose({ disposeSequence: false });
@@ -224,14 +244,18 @@ class LlamaCppModel implements LanguageModel {
     if (continuationTokens.length === 0) return { logprob: 0, isGreedy: true, tokenCount: 0 };
     const all = [...contextTokens, ...continuationTokens];
     if (all.length > this.context.contextSize - 1) {
-      throw new ProviderError(`${this.modelId}: context and continuation need ${all.length} tokens; the context holds ${this.context.contextSize}`, {
-        isRetryable: false,
-      });
+      throw new ProviderError(
+        `${this.modelId}: context and continuation need ${all.length} tokens; the context holds ${this.context.contextSize}`,
+        {
+          isRetryable: false,
+        },
+      );
     }
     const firstScored = contextTokens.length - 1; // the position whose output predicts the first continuation token
     // Keep the cached prefix this sequence already evaluated, up to the first position we need logits for.
     const keep = Math.min(sequence.compareContextTokens(all).firstDifferentIndex, firstScored);
-    if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+    if (sequence.nextTokenIndex > keep)
+      await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
     request.signal?.throwIfAborted();
 
     // The last token is never fed: nothing after it is scored.
@@ -239,7 +263,10 @@ class LlamaCppModel implements LanguageModel {
       const position = keep + i;
       if (position < firstScored) return token;
       const target = all[position + 1]!;
-      return [token, { generateNext: { logits: { filter: { tokens: [target], includeTop: 1 } }, totalLogitWeight: true } }];
+      return [
+        token,
+        { generateNext: { logits: { filter: { tokens: [target], includeTop: 1 } }, totalLogitWeight: true } },
+      ];
     });
     const outputs = await sequence.controlledEvaluate(input);
 
@@ -250,7 +277,9 @@ class LlamaCppModel implements LanguageModel {
       const target = all[position + 1]!;
       const targetLogit = next?.logits?.get(target);
       if (next?.logits === undefined || targetLogit === undefined || next.totalLogitWeight === undefined) {
-        throw new ProviderError(`${this.modelId}: node-llama-cpp returned no logits for position ${position}`, { isRetryable: false });
+        throw new ProviderError(`${this.modelId}: node-llama-cpp returned no logits for position ${position}`, {
+          isRetryable: false,
+        });
       }
       const top = Math.max(...next.logits.values());
       logprob += targetLogit - top - Math.log(next.totalLogitWeight);
@@ -273,7 +302,10 @@ class LlamaCppModel implements LanguageModel {
     if (bos !== null && (this.model.tokens.shouldPrependBosToken || head === "")) prefix.push(bos);
     const contextTokens = [...prefix, ...this.model.tokenize(head, true)];
     if (contextTokens.length === 0) {
-      throw new ProviderError(`${this.modelId}: scoring after an empty context needs a BOS token, and the model has none`, { isRetryable: false });
+      throw new ProviderError(
+        `${this.modelId}: scoring after an empty context needs a BOS token, and the model has none`,
+        { isRetryable: false },
+      );
     }
     const whole = [...prefix, ...this.model.tokenize(head + tail, true)];
     return { contextTokens, continuationTokens: whole.slice(contextTokens.length) };
@@ -286,12 +318,16 @@ class LlamaCppModel implements LanguageModel {
       try {
         jsonSchema = z.toJSONSchema(schema);
       } catch (error) {
-        throw new UnsupportedError(`${this.modelId}: the schema has no JSON Schema form for a grammar: ${messageOf(error)}`);
+        throw new UnsupportedError(
+          `${this.modelId}: the schema has no JSON Schema form for a grammar: ${messageOf(error)}`,
+        );
       }
       grammar = this.llama
         .createGrammarForJsonSchema(jsonSchema as Parameters<Llama["createGrammarForJsonSchema"]>[0])
         .catch((error: unknown) => {
-          throw new UnsupportedError(`${this.modelId}: node-llama-cpp cannot turn the schema into a grammar: ${messageOf(error)}`);
+          throw new UnsupportedError(
+            `${this.modelId}: node-llama-cpp cannot turn the schema into a grammar: ${messageOf(error)}`,
+          );
         });
       this.grammars.set(schema, grammar);
     }
@@ -329,9 +365,20 @@ type GenerationSettings = Pick<
 >;
 
 /** node-llama-cpp generation options a request may set through providerOptions. */
-const PASS_THROUGH = ["minP", "xtc", "repeatPenalty", "dryRepeatPenalty", "tokenBias", "trimWhitespaceSuffix", "evaluationPriority"] as const;
+const PASS_THROUGH = [
+  "minP",
+  "xtc",
+  "repeatPenalty",
+  "dryRepeatPenalty",
+  "tokenBias",
+  "trimWhitespaceSuffix",
+  "evaluationPriority",
+] as const;
 
-function passThrough(providerOptions: Record<string, unknown> | undefined, warnings: string[]): Partial<GenerationSettings> {
+function passThrough(
+  providerOptions: Record<string, unknown> | undefined,
+  warnings: string[],
+): Partial<GenerationSettings> {
   const passed: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(providerOptions ?? {})) {
     if ((PASS_THROUGH as readonly string[]).includes(key)) passed[key] = value;

@@ -47,13 +47,12 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   const model = options.model;
 
   const call = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    queue.add(
-      () =>
-        withRetry(() => send().catch((error: unknown) => Promise.reject(toProviderError(error))), {
-          policy: options.retry,
-          signal,
-          onRetry: options.onRetry,
-        }),
+    queue.add(() =>
+      withRetry(() => send().catch((error: unknown) => Promise.reject(toProviderError(error))), {
+        policy: options.retry,
+        signal,
+        onRetry: options.onRetry,
+      }),
     ) as Promise<T>;
 
   async function generate(request: GenerateRequest): Promise<GenerateResult> {
@@ -79,7 +78,10 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
       return {
         text: choice.message.content ?? "",
         finishReason: mapFinishReason(choice.finish_reason),
-        usage: { inputTokens: response.usage?.prompt_tokens ?? 0, outputTokens: response.usage?.completion_tokens ?? 0 },
+        usage: {
+          inputTokens: response.usage?.prompt_tokens ?? 0,
+          outputTokens: response.usage?.completion_tokens ?? 0,
+        },
         warnings,
       };
     }
@@ -133,7 +135,12 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
           );
         }
         return sumContinuation(
-          { tokens: lp.tokens, tokenLogprobs: lp.token_logprobs, textOffset: lp.text_offset, topLogprobs: lp.top_logprobs },
+          {
+            tokens: lp.tokens,
+            tokenLogprobs: lp.token_logprobs,
+            textOffset: lp.text_offset,
+            topLogprobs: lp.top_logprobs,
+          },
           context.length,
           context.length + continuation.length,
         );

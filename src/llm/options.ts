@@ -13,16 +13,39 @@ export function addModelOptions(command: Command, prefix = ""): Command {
   const flag = (name: string) => (prefix ? `--${prefix}-${name}` : `--${name}`);
   const who = prefix ? `the ${prefix} model` : "the model";
   return command
-    .addOption(new Option(`${flag("base-url")} <url>`, `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1`))
+    .addOption(
+      new Option(
+        `${flag("base-url")} <url>`,
+        `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1`,
+      ),
+    )
     .addOption(new Option(`${flag("model")} <name>`, `model name sent to the server for ${who}`))
     .addOption(new Option(`${flag("gguf")} <path>`, `run ${who} in-process from a GGUF file (node-llama-cpp, CPU)`))
-    .addOption(new Option(`${flag("hf")} <dir>`, `run ${who} in-process on seapo's engine from a Llama/Qwen2 Hugging Face folder`))
     .addOption(
-      new Option(`${flag("api-key-env")} <var>`, `environment variable holding the API key for ${who} (never logged)`).default("OPENAI_API_KEY"),
+      new Option(
+        `${flag("hf")} <dir>`,
+        `run ${who} in-process on seapo's engine from a Llama/Qwen2 Hugging Face folder`,
+      ),
     )
-    .addOption(new Option(`${flag("concurrency")} <n>`, `requests in flight at once for ${who}`).default(16).argParser(positiveInt))
-    .addOption(new Option(`${flag("timeout")} <ms>`, `per-request timeout for ${who}`).default(120_000).argParser(positiveInt))
-    .addOption(new Option(`${flag("max-retries")} <n>`, `retries on 429, 5xx, timeouts and dropped connections`).default(6).argParser(nonNegativeInt));
+    .addOption(
+      new Option(
+        `${flag("api-key-env")} <var>`,
+        `environment variable holding the API key for ${who} (never logged)`,
+      ).default("OPENAI_API_KEY"),
+    )
+    .addOption(
+      new Option(`${flag("concurrency")} <n>`, `requests in flight at once for ${who}`)
+        .default(16)
+        .argParser(positiveInt),
+    )
+    .addOption(
+      new Option(`${flag("timeout")} <ms>`, `per-request timeout for ${who}`).default(120_000).argParser(positiveInt),
+    )
+    .addOption(
+      new Option(`${flag("max-retries")} <n>`, `retries on 429, 5xx, timeouts and dropped connections`)
+        .default(6)
+        .argParser(nonNegativeInt),
+    );
 }
 
 export interface ModelFromOptions {
@@ -47,11 +70,17 @@ export async function modelFromOptions(
   const hf = options[key("hf")] as string | undefined;
   const given = [baseURL && "base-url", gguf && "gguf", hf && "hf"].filter(Boolean) as string[];
   if (given.length === 0) {
-    if (modelName) throw new InputError(flag("model"), undefined, undefined, `${flag("model")} needs ${flag("base-url")}`);
+    if (modelName)
+      throw new InputError(flag("model"), undefined, undefined, `${flag("model")} needs ${flag("base-url")}`);
     return undefined;
   }
   if (given.length > 1) {
-    throw new InputError(flag(given[1]!), undefined, undefined, `give one of ${flag("base-url")}, ${flag("gguf")} or ${flag("hf")}, not ${given.map(flag).join(" and ")}`);
+    throw new InputError(
+      flag(given[1]!),
+      undefined,
+      undefined,
+      `give one of ${flag("base-url")}, ${flag("gguf")} or ${flag("hf")}, not ${given.map(flag).join(" and ")}`,
+    );
   }
   const concurrency = options[key("concurrency")] as number;
   let model: LanguageModel;
@@ -65,7 +94,8 @@ export async function modelFromOptions(
     model = await createEngineModel({ dir: hf });
     name = `hf:${hf}`;
   } else {
-    if (!modelName) throw new InputError(flag("model"), undefined, undefined, `${flag("base-url")} needs ${flag("model")}`);
+    if (!modelName)
+      throw new InputError(flag("model"), undefined, undefined, `${flag("base-url")} needs ${flag("model")}`);
     const apiKeyEnv = options[key("apiKeyEnv")] as string;
     model = createOpenAIModel({
       baseURL: baseURL!,
@@ -91,12 +121,14 @@ function camel(name: string): string {
 
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InputError("command line", undefined, undefined, `expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InputError("command line", undefined, undefined, `expected a positive integer, got "${value}"`);
   return n;
 }
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InputError("command line", undefined, undefined, `expected a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InputError("command line", undefined, undefined, `expected a non-negative integer, got "${value}"`);
   return n;
 }

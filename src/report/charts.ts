@@ -12,9 +12,25 @@ export interface ChartSpec {
   options: Record<string, unknown>;
 }
 
-const PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#b279a2", "#e45756", "#72b7b2", "#eeca3b", "#9d755d", "#ff9da6", "#bab0ac"];
+const PALETTE = [
+  "#4c78a8",
+  "#f58518",
+  "#54a24b",
+  "#b279a2",
+  "#e45756",
+  "#72b7b2",
+  "#eeca3b",
+  "#9d755d",
+  "#ff9da6",
+  "#bab0ac",
+];
 const BASE_COLOR = "#8c8c8c";
-export const MIX_COLORS: Record<keyof ErrorMix, string> = { correct: "#54a24b", correctness: "#f58518", logic: "#4c78a8", hallucination: "#e45756" };
+export const MIX_COLORS: Record<keyof ErrorMix, string> = {
+  correct: "#54a24b",
+  correctness: "#f58518",
+  logic: "#4c78a8",
+  hallucination: "#e45756",
+};
 const MIX_KEYS = Object.keys(MIX_COLORS) as Array<keyof ErrorMix>;
 
 /** The base arm is grey; the others take the palette in order, the same in every chart. */
@@ -25,7 +41,13 @@ function armColors(arms: readonly ArmResult[]): Map<string, string> {
 
 /** Sized by its container (see .chart in the page's CSS); no animation, so a chart is drawn once created. */
 function options(scales: Record<string, unknown>, legend = true): Record<string, unknown> {
-  return { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: legend, position: "bottom" } }, scales };
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    plugins: { legend: { display: legend, position: "bottom" } },
+    scales,
+  };
 }
 
 function axis(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -34,16 +56,27 @@ function axis(text: string, extra: Record<string, unknown> = {}): Record<string,
 
 /** A missing figure is a gap: the plugin needs the object even then (a bare null throws). */
 function errorBar(spread: Spread | undefined): { y: number | null; yMin: number | null; yMax: number | null } {
-  return spread === undefined ? { y: null, yMin: null, yMax: null } : { y: spread.mean, yMin: spread.mean - spread.std, yMax: spread.mean + spread.std };
+  return spread === undefined
+    ? { y: null, yMin: null, yMax: null }
+    : { y: spread.mean, yMin: spread.mean - spread.std, yMax: spread.mean + spread.std };
 }
 
-function groupedScores(arms: readonly ArmResult[], labels: string[], pick: (arm: ArmResult, label: string) => Spread | undefined, yTitle: string): ChartSpec {
+function groupedScores(
+  arms: readonly ArmResult[],
+  labels: string[],
+  pick: (arm: ArmResult, label: string) => Spread | undefined,
+  yTitle: string,
+): ChartSpec {
   const colors = armColors(arms);
   return {
     type: "barWithErrorBars",
     data: {
       labels,
-      datasets: arms.map((arm) => ({ label: arm.name, backgroundColor: colors.get(arm.name), data: labels.map((label) => errorBar(pick(arm, label))) })),
+      datasets: arms.map((arm) => ({
+        label: arm.name,
+        backgroundColor: colors.get(arm.name),
+        data: labels.map((label) => errorBar(pick(arm, label))),
+      })),
     },
     options: options({ y: axis(yTitle, { min: 0, suggestedMax: 1 }) }),
   };
@@ -52,13 +85,23 @@ function groupedScores(arms: readonly ArmResult[], labels: string[], pick: (arm:
 /** Accuracy per dimension and the average, one bar per arm, whiskers at mean ± std over seeds. */
 export function scoresChart(demo: DemoResults): ChartSpec {
   const labels = [...demo.dimensions, "average"];
-  return groupedScores(demo.arms, labels, (arm, label) => (label === "average" ? arm.average : arm.scores[label]), "accuracy (mean ± std over seeds)");
+  return groupedScores(
+    demo.arms,
+    labels,
+    (arm, label) => (label === "average" ? arm.average : arm.scores[label]),
+    "accuracy (mean ± std over seeds)",
+  );
 }
 
 /** TruthfulQA-style MC1/MC2, when any arm has them. */
 export function multipleChoiceChart(demo: DemoResults): ChartSpec | undefined {
   if (!demo.arms.some((arm) => arm.mc1 !== undefined || arm.mc2 !== undefined)) return undefined;
-  return groupedScores(demo.arms, ["MC1", "MC2"], (arm, label) => (label === "MC1" ? arm.mc1 : arm.mc2), "score (mean ± std over seeds)");
+  return groupedScores(
+    demo.arms,
+    ["MC1", "MC2"],
+    (arm, label) => (label === "MC1" ? arm.mc1 : arm.mc2),
+    "score (mean ± std over seeds)",
+  );
 }
 
 /** Share of correct answers and of each error type, one stacked bar per arm. */
@@ -85,22 +128,44 @@ export function demoCurveChart(demo: DemoResults, key: "loss" | "margin"): Chart
     .filter((arm) => arm.curves.some((curve) => curve.points.length > 0))
     .map((arm) => {
       const byStep = new Map<number, number[]>();
-      for (const curve of arm.curves) for (const point of curve.points) byStep.set(point.step, [...(byStep.get(point.step) ?? []), point[key]]);
-      const data = [...byStep].sort((a, b) => a[0] - b[0]).map(([step, values]) => ({ x: step, y: values.reduce((s, v) => s + v, 0) / values.length }));
-      return { label: arm.name, borderColor: colors.get(arm.name), backgroundColor: colors.get(arm.name), data, pointRadius: 0, borderWidth: 2 };
+      for (const curve of arm.curves)
+        for (const point of curve.points) byStep.set(point.step, [...(byStep.get(point.step) ?? []), point[key]]);
+      const data = [...byStep]
+        .sort((a, b) => a[0] - b[0])
+        .map(([step, values]) => ({ x: step, y: values.reduce((s, v) => s + v, 0) / values.length }));
+      return {
+        label: arm.name,
+        borderColor: colors.get(arm.name),
+        backgroundColor: colors.get(arm.name),
+        data,
+        pointRadius: 0,
+        borderWidth: 2,
+      };
     });
   if (datasets.length === 0) return undefined;
   return lineChart(datasets, key === "loss" ? "loss" : "reward margin");
 }
 
 /** Lines of the metrics.jsonl keys that are present; eval/* keys are drawn dashed. */
-export function trainCurveChart(metrics: readonly MetricsLine[], keys: readonly string[], yTitle: string): ChartSpec | undefined {
+export function trainCurveChart(
+  metrics: readonly MetricsLine[],
+  keys: readonly string[],
+  yTitle: string,
+): ChartSpec | undefined {
   const datasets = keys
     .map((key, i) => {
       const data = metrics.flatMap((line) => (typeof line[key] === "number" ? [{ x: line.step, y: line[key] }] : []));
       const color = PALETTE[i % PALETTE.length]!;
       const dash = key.startsWith("eval/") ? { borderDash: [6, 4] } : {};
-      return { label: key, borderColor: color, backgroundColor: color, data, pointRadius: data.length > 30 ? 0 : 2, borderWidth: 2, ...dash };
+      return {
+        label: key,
+        borderColor: color,
+        backgroundColor: color,
+        data,
+        pointRadius: data.length > 30 ? 0 : 2,
+        borderWidth: 2,
+        ...dash,
+      };
     })
     .filter((dataset) => dataset.data.length > 0);
   return datasets.length === 0 ? undefined : lineChart(datasets, yTitle);
@@ -115,7 +180,10 @@ function lineChart(datasets: Array<Record<string, unknown>>, yTitle: string): Ch
 }
 
 /** A plain bar chart of named counts; several series share the labels. */
-export function countsChart(series: Array<{ label: string; counts: Record<string, number> }>, yTitle: string): ChartSpec | undefined {
+export function countsChart(
+  series: Array<{ label: string; counts: Record<string, number> }>,
+  yTitle: string,
+): ChartSpec | undefined {
   const labels = [...new Set(series.flatMap((s) => Object.keys(s.counts)))];
   if (labels.length === 0) return undefined;
   return {
@@ -149,8 +217,11 @@ export function rejectReasonChart(stats: InjectStats): ChartSpec | undefined {
 
 /** Wrong answers by error type: the counts when analyze wrote them, else the shares. */
 export function analysisChart(analysis: AnalysisFile): ChartSpec | undefined {
-  if (analysis.counts !== undefined) return countsChart([{ label: "wrong answers", counts: analysis.counts }], "wrong answers");
-  const shares = Object.fromEntries(Object.entries(analysis.distribution).map(([type, share]) => [type, round(100 * share)]));
+  if (analysis.counts !== undefined)
+    return countsChart([{ label: "wrong answers", counts: analysis.counts }], "wrong answers");
+  const shares = Object.fromEntries(
+    Object.entries(analysis.distribution).map(([type, share]) => [type, round(100 * share)]),
+  );
   return countsChart([{ label: "share", counts: shares }], "% of classified wrong answers");
 }
 

@@ -11,7 +11,15 @@ import type { ArmResult, DemoResults, Spread } from "../demo/results.js";
 import type { TabulatedResults } from "../eval/results.js";
 import * as charts from "./charts.js";
 import type { ChartSpec } from "./charts.js";
-import type { AnalysisFile, Example, InjectSource, ReportSources, RunManifest, TrainRunFile, MetricsLine } from "./sources.js";
+import type {
+  AnalysisFile,
+  Example,
+  InjectSource,
+  ReportSources,
+  RunManifest,
+  TrainRunFile,
+  MetricsLine,
+} from "./sources.js";
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -106,11 +114,13 @@ const EXPLAIN = {
   inject:
     "What seapo inject produced: rewrites that passed every check became negatives, the rest were rejected with a reason. " +
     "The examples are the first accepted negatives, with the injected change highlighted.",
-  analysis: "How a judge classified the model's wrong answers. The most-common and weighted injection strategies read this distribution.",
+  analysis:
+    "How a judge classified the model's wrong answers. The most-common and weighted injection strategies read this distribution.",
   eval:
     "Scores from seapo eval, computed as lm-evaluation-harness does, with their standard errors. Two numbers closer than " +
     "about twice their combined standard error are within noise.",
-  settings: "The settings the journals in this directory were made with (run.json); a resumed run must use the same ones.",
+  settings:
+    "The settings the journals in this directory were made with (run.json); a resumed run must use the same ones.",
 };
 
 // ---- seapo demo: results.json
@@ -120,15 +130,30 @@ function demoSections(demo: DemoResults, set: ChartSet): string {
   const columns = [...demo.dimensions, "average", ...(hasMc ? ["MC1", "MC2"] : [])];
   const pick = (arm: ArmResult, column: string): Spread | undefined =>
     column === "average" ? arm.average : column === "MC1" ? arm.mc1 : column === "MC2" ? arm.mc2 : arm.scores[column];
-  const scoreRows = demo.arms.map((arm) => [escapeHtml(arm.name), escapeHtml(describeArm(arm)), ...columns.map((c) => spread(pick(arm, c))), String(arm.trainRows)]);
+  const scoreRows = demo.arms.map((arm) => [
+    escapeHtml(arm.name),
+    escapeHtml(describeArm(arm)),
+    ...columns.map((c) => spread(pick(arm, c))),
+    String(arm.trainRows),
+  ]);
   const scores =
     set.add("demo-scores", charts.scoresChart(demo), "Accuracy per dimension, mean ± std over seeds") +
-    set.add("demo-mc", charts.multipleChoiceChart(demo), "Multiple-choice truthfulness: MC1 and MC2, mean ± std over seeds") +
+    set.add(
+      "demo-mc",
+      charts.multipleChoiceChart(demo),
+      "Multiple-choice truthfulness: MC1 and MC2, mean ± std over seeds",
+    ) +
     table(["arm", "method", ...columns, "training rows"], scoreRows);
 
-  const byType = Object.entries(demo.analysis.byType).map(([type, n]) => `${escapeHtml(type)} ${n}`).join(", ");
+  const byType = Object.entries(demo.analysis.byType)
+    .map(([type, n]) => `${escapeHtml(type)} ${n}`)
+    .join(", ");
   const errors =
-    set.add("demo-error-mix", charts.errorMixChart(demo), "Error-type mix of the test answers, base model and each arm") +
+    set.add(
+      "demo-error-mix",
+      charts.errorMixChart(demo),
+      "Error-type mix of the test answers, base model and each arm",
+    ) +
     `<p>The base model's analysis, which the most-common strategy reads: ${demo.analysis.answers} answers, ` +
     `${demo.analysis.wrong} wrong${byType ? ` (${byType})` : ""}.</p>`;
 
@@ -137,9 +162,14 @@ function demoSections(demo: DemoResults, set: ChartSet): string {
     set.add("demo-margin", charts.demoCurveChart(demo, "margin"), "Reward margin per arm (mean over seeds)");
 
   const total = demo.timings.reduce((sum, t) => sum + t.seconds, 0);
-  const timings = [...demo.timings.map((t) => [escapeHtml(t.stage), t.seconds.toFixed(1)]), ["<strong>total</strong>", `<strong>${total.toFixed(1)}</strong>`]];
+  const timings = [
+    ...demo.timings.map((t) => [escapeHtml(t.stage), t.seconds.toFixed(1)]),
+    ["<strong>total</strong>", `<strong>${total.toFixed(1)}</strong>`],
+  ];
   const config =
-    `<p>Seeds ${demo.seeds.join(", ")}; finished ${escapeHtml(demo.finishedAt)}.</p>` + table(["stage", "seconds"], timings) + pre(demo.config, true);
+    `<p>Seeds ${demo.seeds.join(", ")}; finished ${escapeHtml(demo.finishedAt)}.</p>` +
+    table(["stage", "seconds"], timings) +
+    pre(demo.config, true);
 
   return [
     section("demo-scores", "Scores by arm", EXPLAIN.scores, scores),
@@ -168,13 +198,28 @@ function withError(value: number, error: number, digits: number): string {
 function trainSection(metrics: readonly MetricsLine[], run: TrainRunFile | undefined, set: ChartSet): string {
   const rewardKeys = ["rewards/margins", "rewards/chosen", "rewards/rejected", "eval/rewards/margins"];
   let body =
-    set.add("train-loss", charts.trainCurveChart(metrics, ["loss", "eval/loss"], "loss"), "Loss per logged step (eval dashed)") +
-    set.add("train-rewards", charts.trainCurveChart(metrics, rewardKeys, "implicit reward"), "Reward margin and the chosen and rejected rewards (eval dashed)");
+    set.add(
+      "train-loss",
+      charts.trainCurveChart(metrics, ["loss", "eval/loss"], "loss"),
+      "Loss per logged step (eval dashed)",
+    ) +
+    set.add(
+      "train-rewards",
+      charts.trainCurveChart(metrics, rewardKeys, "implicit reward"),
+      "Reward margin and the chosen and rejected rewards (eval dashed)",
+    );
   if (run !== undefined) {
     const orDash = (value: number | undefined) => (value === undefined ? "–" : String(value));
     const elapsed = run.elapsedSeconds === undefined ? "–" : `${run.elapsedSeconds.toFixed(1)} s`;
     const { resolved, data } = run;
-    const row = [escapeHtml(run.status ?? "–"), escapeHtml(run.config.loss), orDash(resolved?.totalSteps), orDash(data?.rows), orDash(resolved?.effectiveBatch), elapsed];
+    const row = [
+      escapeHtml(run.status ?? "–"),
+      escapeHtml(run.config.loss),
+      orDash(resolved?.totalSteps),
+      orDash(data?.rows),
+      orDash(resolved?.effectiveBatch),
+      elapsed,
+    ];
     body += table(["status", "loss", "steps", "rows", "effective batch", "elapsed"], [row]) + pre(run.config);
   }
   return section("train", "Training run", EXPLAIN.train, body);
@@ -201,7 +246,12 @@ function analysisSection(analysis: AnalysisFile, set: ChartSet): string {
       ? ""
       : `<p>${analysis.total} answers graded: ${analysis.correct ?? "?"} correct, ${analysis.wrong ?? "?"} wrong ` +
         `(${analysis.unclassified ?? 0} without a known type). Most common error: ${escapeHtml(analysis.mostCommon ?? "none")}.</p>`;
-  return section("analysis", "Error analysis", EXPLAIN.analysis, totals + set.add("analysis-types", charts.analysisChart(analysis), "Wrong answers by error type"));
+  return section(
+    "analysis",
+    "Error analysis",
+    EXPLAIN.analysis,
+    totals + set.add("analysis-types", charts.analysisChart(analysis), "Wrong answers by error type"),
+  );
 }
 
 // ---- seapo eval: results files
@@ -218,12 +268,31 @@ function evalSection(evals: ReadonlyArray<{ file: string; results: TabulatedResu
       }
     }
   });
-  const header = ["task / metric", ...evals.map(({ file, results }) => `${escapeHtml(file)}<br><span class="std">${escapeHtml(results.model.modelId)}</span>`)];
-  return section("eval", "Evaluation", EXPLAIN.eval, table(header, [...rows].map(([name, cells]) => [escapeHtml(name), ...cells]), true));
+  const header = [
+    "task / metric",
+    ...evals.map(
+      ({ file, results }) => `${escapeHtml(file)}<br><span class="std">${escapeHtml(results.model.modelId)}</span>`,
+    ),
+  ];
+  return section(
+    "eval",
+    "Evaluation",
+    EXPLAIN.eval,
+    table(
+      header,
+      [...rows].map(([name, cells]) => [escapeHtml(name), ...cells]),
+      true,
+    ),
+  );
 }
 
 function manifestSection(manifest: RunManifest): string {
-  return section("settings", `Settings of seapo ${escapeHtml(manifest.command ?? "inject")}`, EXPLAIN.settings, pre(manifest));
+  return section(
+    "settings",
+    `Settings of seapo ${escapeHtml(manifest.command ?? "inject")}`,
+    EXPLAIN.settings,
+    pre(manifest),
+  );
 }
 
 // ---- building blocks
@@ -249,7 +318,12 @@ function examplesTable(examples: readonly Example[]): string {
     const diff = diffHtml(example.positive, example.negative);
     const dimension = example.dimension ? `<br><span class="std">${escapeHtml(example.dimension)}</span>` : "";
     const text = (html: string) => `<div class="text">${html}</div>`;
-    return [`<span class="tag">${escapeHtml(example.errorType)}</span>${dimension}`, text(escapeHtml(example.prompt)), text(diff.positive), text(diff.negative)];
+    return [
+      `<span class="tag">${escapeHtml(example.errorType)}</span>${dimension}`,
+      text(escapeHtml(example.prompt)),
+      text(diff.positive),
+      text(diff.negative),
+    ];
   });
   return `<div class="examples">${table(["error", "prompt", "positive", "injected negative"], rows)}</div>`;
 }
@@ -258,9 +332,16 @@ function examplesTable(examples: readonly Example[]): string {
 function libraryCode(): string {
   const require = createRequire(import.meta.url);
   // The packages' exports maps hide dist/; their UMD builds sit next to the CommonJS entry points.
-  const files = [join(dirname(require.resolve("chart.js")), "chart.umd.min.js"), join(dirname(require.resolve("chartjs-chart-error-bars")), "index.umd.min.js")];
+  const files = [
+    join(dirname(require.resolve("chart.js")), "chart.umd.min.js"),
+    join(dirname(require.resolve("chartjs-chart-error-bars")), "index.umd.min.js"),
+  ];
   return files
-    .map((file) => readFileSync(file, "utf8").replace(/^\/\/# sourceMappingURL=.*$/m, "").replace(/<\/script/gi, "<\\/script"))
+    .map((file) =>
+      readFileSync(file, "utf8")
+        .replace(/^\/\/# sourceMappingURL=.*$/m, "")
+        .replace(/<\/script/gi, "<\\/script"),
+    )
     .join("\n;\n");
 }
 

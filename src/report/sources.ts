@@ -42,7 +42,9 @@ const runFileSchema = z.looseObject({
   config: trainConfigSchema,
   status: z.string().optional(),
   resolved: z.looseObject({ totalSteps: z.number().optional(), effectiveBatch: z.number().optional() }).optional(),
-  data: z.looseObject({ file: z.string().optional(), rows: z.number().optional(), kind: z.string().optional() }).optional(),
+  data: z
+    .looseObject({ file: z.string().optional(), rows: z.number().optional(), kind: z.string().optional() })
+    .optional(),
   elapsedSeconds: z.number().optional(),
 });
 export type TrainRunFile = z.infer<typeof runFileSchema>;
@@ -111,7 +113,8 @@ export interface ReportSources {
 const EXAMPLES_SHOWN = 5;
 
 export async function readSources(dir: string): Promise<ReportSources> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InputError(dir, undefined, undefined, "no such directory");
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new InputError(dir, undefined, undefined, "no such directory");
   const has = (name: string) => existsSync(join(dir, name));
   const sources: ReportSources = { dir, found: [], evals: [] };
 
@@ -125,7 +128,13 @@ export async function readSources(dir: string): Promise<ReportSources> {
       sources.evals.push({ file: name, results: await readResults(join(dir, name)) });
       sources.found.push(name);
     } else if (name === RESULTS_FILE) {
-      sources.demo = parse(demoResultsSchema, value, join(dir, name), undefined, "expected the results.json that `seapo demo` writes");
+      sources.demo = parse(
+        demoResultsSchema,
+        value,
+        join(dir, name),
+        undefined,
+        "expected the results.json that `seapo demo` writes",
+      );
       sources.found.push(name);
     }
   }
@@ -135,7 +144,13 @@ export async function readSources(dir: string): Promise<ReportSources> {
     const file = join(dir, RUN_FILE);
     const value = await readJson(file);
     if (typeof value === "object" && value !== null && "identity" in value) {
-      sources.manifest = parse(manifestSchema, value, file, undefined, "expected the run.json of seapo inject or analyze");
+      sources.manifest = parse(
+        manifestSchema,
+        value,
+        file,
+        undefined,
+        "expected the run.json of seapo inject or analyze",
+      );
     } else {
       run = parse(runFileSchema, value, file, undefined, "expected the run.json that `seapo train` writes");
     }
@@ -156,13 +171,25 @@ export async function readSources(dir: string): Promise<ReportSources> {
 
   if (has(ANALYSIS_FILE)) {
     const file = join(dir, ANALYSIS_FILE);
-    sources.analysis = parse(analysisFileSchema, await readJson(file), file, undefined, "expected the analysis.json that `seapo analyze` writes");
+    sources.analysis = parse(
+      analysisFileSchema,
+      await readJson(file),
+      file,
+      undefined,
+      "expected the analysis.json that `seapo analyze` writes",
+    );
     sources.found.push(ANALYSIS_FILE);
   }
 
   if (sources.found.length === 0) {
     const problem = `nothing to report: none of ${REPORT_SOURCES.join(", ")} is in this directory`;
-    throw new InputError(dir, undefined, undefined, problem, "point seapo report at the --out folder of seapo demo, train, inject, analyze or eval");
+    throw new InputError(
+      dir,
+      undefined,
+      undefined,
+      problem,
+      "point seapo report at the --out folder of seapo demo, train, inject, analyze or eval",
+    );
   }
   return sources;
 }
@@ -177,23 +204,42 @@ async function readInject(dir: string): Promise<InjectSource> {
 
   const negatives = join(dir, journalFiles.negatives);
   if (existsSync(negatives)) {
-    for (const line of await readJsonl(negatives, negativeLineSchema, "expected negatives.jsonl lines written by `seapo inject`")) {
+    for (const line of await readJsonl(
+      negatives,
+      negativeLineSchema,
+      "expected negatives.jsonl lines written by `seapo inject`",
+    )) {
       bump(acceptedByType, line.errorType);
       if (examples.length < EXAMPLES_SHOWN) {
-        examples.push({ errorType: line.errorType, prompt: line.prompt, positive: line.chosen, negative: line.rejected });
+        examples.push({
+          errorType: line.errorType,
+          prompt: line.prompt,
+          positive: line.chosen,
+          negative: line.rejected,
+        });
       }
     }
   }
   const rejects = join(dir, journalFiles.rejects);
   if (existsSync(rejects)) {
-    for (const line of await readJsonl(rejects, rejectLineSchema, "expected rejects.jsonl lines written by `seapo inject`")) {
+    for (const line of await readJsonl(
+      rejects,
+      rejectLineSchema,
+      "expected rejects.jsonl lines written by `seapo inject`",
+    )) {
       bump(rejectsByReason, line.reason);
       if (line.errorType !== undefined) bump(rejectsByType, line.errorType);
     }
   }
   const statsFile = join(dir, exportFiles.stats);
   const stats = existsSync(statsFile)
-    ? parse(statsSchema, await readJson(statsFile), statsFile, undefined, "expected the stats.json that `seapo inject` writes")
+    ? parse(
+        statsSchema,
+        await readJson(statsFile),
+        statsFile,
+        undefined,
+        "expected the stats.json that `seapo inject` writes",
+      )
     : {
         accepted: Object.values(acceptedByType).reduce((a, b) => a + b, 0),
         rejected: Object.values(rejectsByReason).reduce((a, b) => a + b, 0),

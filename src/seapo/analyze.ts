@@ -41,7 +41,11 @@ export function llmClassifier(judge: LanguageModel, types: readonly ErrorType[])
         temperature: 0,
       });
       const known = types.some((t) => t.name === value.error_type);
-      return { correct: value.correct, errorType: value.correct || !known ? null : value.error_type, explanation: value.explanation };
+      return {
+        correct: value.correct,
+        errorType: value.correct || !known ? null : value.error_type,
+        explanation: value.explanation,
+      };
     } catch (error) {
       if (error instanceof ProviderError && !error.isRetryable) {
         return { correct: false, errorType: null, explanation: `unusable judge reply: ${error.message}` };
@@ -71,7 +75,13 @@ export async function* readAnswerRows(path: string): AsyncGenerator<AnswerRow> {
     const parsed = answerRowSchema.safeParse(candidate);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new InputError(path, line, issue.path.join("."), issue.message, "each row needs prompt, response and reference");
+      throw new InputError(
+        path,
+        line,
+        issue.path.join("."),
+        issue.message,
+        "each row needs prompt, response and reference",
+      );
     }
     const { id, ...rest } = parsed.data;
     yield { id: id === undefined ? `${basename(path)}:${line}` : String(id), ...rest, line };
@@ -104,7 +114,12 @@ export async function runAnalyze(options: {
   mkdirSync(options.outDir, { recursive: true });
   checkOrWriteManifest(
     options.outDir,
-    { input: options.input, judge: options.judgeName, templateVersion: JUDGE_TEMPLATE_VERSION, types: options.types.map((t) => t.name) },
+    {
+      input: options.input,
+      judge: options.judgeName,
+      templateVersion: JUDGE_TEMPLATE_VERSION,
+      types: options.types.map((t) => t.name),
+    },
     { command: "analyze", updatedAt: new Date().toISOString() },
   );
   const journalPath = join(options.outDir, "judgments.jsonl");
@@ -136,7 +151,10 @@ export async function runAnalyze(options: {
   }
   const classified = Object.values(counts).reduce((a, b) => a + b, 0);
   const distribution = Object.fromEntries(
-    Object.entries(counts).map(([name, n]) => [name, classified === 0 ? 0 : Math.round((n / classified) * 10_000) / 10_000]),
+    Object.entries(counts).map(([name, n]) => [
+      name,
+      classified === 0 ? 0 : Math.round((n / classified) * 10_000) / 10_000,
+    ]),
   );
   const ranked = Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const analysis: Analysis = {
@@ -157,7 +175,8 @@ export async function runAnalyze(options: {
 /** The table `seapo analyze` prints. */
 export function formatAnalysis(analysis: Analysis): string {
   const rows = Object.entries(analysis.counts).map(
-    ([name, n]) => `  ${name.padEnd(16)} ${String(n).padStart(7)}  ${(100 * (analysis.distribution[name] ?? 0)).toFixed(1).padStart(5)}%`,
+    ([name, n]) =>
+      `  ${name.padEnd(16)} ${String(n).padStart(7)}  ${(100 * (analysis.distribution[name] ?? 0)).toFixed(1).padStart(5)}%`,
   );
   return [
     `answers ${analysis.total}: correct ${analysis.correct}, wrong ${analysis.wrong} (${analysis.unclassified} unclassified)`,

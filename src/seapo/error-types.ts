@@ -32,9 +32,7 @@ export const builtinErrorTypes: readonly ErrorType[] = [
 ];
 
 const errorTypeSchema = z.object({
-  name: z
-    .string()
-    .regex(/^[a-z][a-z0-9_-]*$/, "use lower-case letters, digits, '-' or '_', starting with a letter"),
+  name: z.string().regex(/^[a-z][a-z0-9_-]*$/, "use lower-case letters, digits, '-' or '_', starting with a letter"),
   description: z.string().trim().min(1, "must not be empty"),
   examples: z.array(z.string()).optional(),
 });
@@ -65,7 +63,8 @@ export async function loadErrorTypes(file?: string): Promise<ErrorType[]> {
   const parsed = errorTypesFileSchema.safeParse(doc.toJS());
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const node = doc.getIn(issue.path as Array<string | number>, true) as { range?: [number, number, number] } | undefined;
+    const node = doc.getIn(issue.path as Array<string | number>, true) as
+      { range?: [number, number, number] } | undefined;
     const line = node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
     throw new InputError(file, line, formatPath(issue.path), issue.message, "each type needs a name and a description");
   }
@@ -76,7 +75,13 @@ export async function loadErrorTypes(file?: string): Promise<ErrorType[]> {
 export function findErrorType(types: readonly ErrorType[], name: string, source = "--strategy"): ErrorType {
   const type = types.find((candidate) => candidate.name === name);
   if (!type) {
-    throw new InputError(source, undefined, undefined, `unknown error type "${name}"`, `known types: ${types.map((t) => t.name).join(", ")}`);
+    throw new InputError(
+      source,
+      undefined,
+      undefined,
+      `unknown error type "${name}"`,
+      `known types: ${types.map((t) => t.name).join(", ")}`,
+    );
   }
   return type;
 }

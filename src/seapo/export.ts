@@ -120,7 +120,8 @@ export async function exportDatasets(outDir: string, strategy: Strategy, seed: n
       desirable: kto_desirable,
       undesirable: kto_undesirable,
       // TRL advises desirable_weight·n_D / (undesirable_weight·n_U) in [1, 4/3].
-      suggestedDesirableWeight: kto_desirable === 0 ? 1 : Math.max(1, Math.round((kto_undesirable / kto_desirable) * 100) / 100),
+      suggestedDesirableWeight:
+        kto_desirable === 0 ? 1 : Math.max(1, Math.round((kto_undesirable / kto_desirable) * 100) / 100),
     },
     tokens,
     retries: counters.retries,

@@ -5,11 +5,22 @@ import type { SourceRow, NegativeRecord } from "../data/types.js";
 import { readSourceRows, type SourceFormat } from "../data/index.js";
 import type { LanguageModel, Usage } from "../llm/provider.js";
 import type { ErrorType } from "./error-types.js";
-import { INJECTION_TEMPLATE_VERSION, injectionCheckMessages, injectionCheckSchema, injectionMessages } from "./prompts.js";
+import {
+  INJECTION_TEMPLATE_VERSION,
+  injectionCheckMessages,
+  injectionCheckSchema,
+  injectionMessages,
+} from "./prompts.js";
 import { Journal, readRecords, runInOrder } from "./journal.js";
 import { checkOrWriteManifest } from "./run-manifest.js";
 import { typesForRow, type Strategy } from "./strategy.js";
-import { defaultVerifyOptions, stripPreamble, verifyNegative, type RejectReason, type VerifyOptions } from "./verify.js";
+import {
+  defaultVerifyOptions,
+  stripPreamble,
+  verifyNegative,
+  type RejectReason,
+  type VerifyOptions,
+} from "./verify.js";
 
 export interface InjectOptions {
   input: string;
@@ -104,13 +115,24 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
       skipInvalid: options.skipInvalid,
       onReject: ({ line, field, reason, raw }) => {
         if (done.invalidLines.has(line)) return;
-        rejects.append({ reason: "invalid-input", detail: field ? `${field}: ${reason}` : reason, line, raw } satisfies RejectLine);
+        rejects.append({
+          reason: "invalid-input",
+          detail: field ? `${field}: ${reason}` : reason,
+          line,
+          raw,
+        } satisfies RejectLine);
         options.onJobDone?.({ accepted: false, reason: "invalid-input" });
       },
     });
     for await (const row of rows) {
       if (seenIds.has(row.id)) {
-        throw new InputError(options.input, row.line, "id", `duplicate id "${row.id}"`, "ids must be unique so a resumed run can tell rows apart");
+        throw new InputError(
+          options.input,
+          row.line,
+          "id",
+          `duplicate id "${row.id}"`,
+          "ids must be unique so a resumed run can tell rows apart",
+        );
       }
       seenIds.add(row.id);
       for (const type of typesForRow(options.strategy, row.id, seed)) {
@@ -142,12 +164,18 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
     const candidate = stripPreamble(result.text);
     const verdict = verifyNegative(row.response, candidate, result.finishReason, verify);
     if (!verdict.ok) {
-      return { kind: "reject", line: { ...base, reason: verdict.reason, detail: verdict.detail, candidate, usage: result.usage } };
+      return {
+        kind: "reject",
+        line: { ...base, reason: verdict.reason, detail: verdict.detail, candidate, usage: result.usage },
+      };
     }
     if (options.judge) {
       const check = await judgeNegative(options.judge, row, candidate, type);
       if (!check.ok) {
-        return { kind: "reject", line: { ...base, reason: "judge-rejected", detail: check.detail, candidate, usage: result.usage } };
+        return {
+          kind: "reject",
+          line: { ...base, reason: "judge-rejected", detail: check.detail, candidate, usage: result.usage },
+        };
       }
     }
     const line: NegativeLine = { ...base, history: row.history, rejected: candidate, usage: result.usage };
@@ -158,7 +186,9 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
     if (outcome.kind === "negative") negatives.append(outcome.line);
     else rejects.append(outcome.line);
     newJobs++;
-    options.onJobDone?.(outcome.kind === "negative" ? { accepted: true } : { accepted: false, reason: outcome.line.reason });
+    options.onJobDone?.(
+      outcome.kind === "negative" ? { accepted: true } : { accepted: false, reason: outcome.line.reason },
+    );
   }
 
   try {

@@ -8,7 +8,11 @@ import { writeFileAtomic } from "./atomic.js";
  * The settings a run's journals were made with, kept in `<out>/run.json`. Resuming with other
  * settings would mix two runs in one output, so it is refused with the fields that differ.
  */
-export function checkOrWriteManifest(outDir: string, identity: Record<string, unknown>, extra: Record<string, unknown>): void {
+export function checkOrWriteManifest(
+  outDir: string,
+  identity: Record<string, unknown>,
+  extra: Record<string, unknown>,
+): void {
   const file = join(outDir, "run.json");
   if (existsSync(file)) {
     const previous = (JSON.parse(readFileSync(file, "utf8")) as { identity?: Record<string, unknown> }).identity ?? {};

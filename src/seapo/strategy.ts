@@ -27,16 +27,31 @@ export async function parseStrategy(spec: string, types: ErrorType[], analysisFi
   if (spec === "all" || spec === "mixed") return { kind: spec, types };
   if (spec === "most-common" || spec === "weighted") {
     if (!analysisFile) {
-      throw new InputError("--analysis", undefined, undefined, `--strategy ${spec} needs --analysis FILE`, "run `seapo analyze` first and pass its analysis.json");
+      throw new InputError(
+        "--analysis",
+        undefined,
+        undefined,
+        `--strategy ${spec} needs --analysis FILE`,
+        "run `seapo analyze` first and pass its analysis.json",
+      );
     }
     const distribution = await readDistribution(analysisFile, types);
     if (spec === "most-common") {
       const [name] = [...distribution].sort((a, b) => b[1] - a[1])[0]!;
       return { kind: "most-common", type: findErrorType(types, name, analysisFile) };
     }
-    return { kind: "weighted", weights: distribution.map(([name, weight]) => ({ type: findErrorType(types, name, analysisFile), weight })) };
+    return {
+      kind: "weighted",
+      weights: distribution.map(([name, weight]) => ({ type: findErrorType(types, name, analysisFile), weight })),
+    };
   }
-  throw new InputError("--strategy", undefined, undefined, `unknown strategy "${spec}"`, `use one of: ${strategyNames.join(", ")}`);
+  throw new InputError(
+    "--strategy",
+    undefined,
+    undefined,
+    `unknown strategy "${spec}"`,
+    `use one of: ${strategyNames.join(", ")}`,
+  );
 }
 
 /** The types to inject for one prompt. `mixed` injects all; export then keeps one per prompt. */
@@ -75,10 +90,17 @@ async function readDistribution(file: string, types: ErrorType[]): Promise<Array
   const parsed = analysisSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(file, undefined, issue.path.join("."), issue.message, "expected the analysis.json that `seapo analyze` writes");
+    throw new InputError(
+      file,
+      undefined,
+      issue.path.join("."),
+      issue.message,
+      "expected the analysis.json that `seapo analyze` writes",
+    );
   }
   const entries = Object.entries(parsed.data.distribution).filter(([, share]) => share > 0);
-  if (entries.length === 0) throw new InputError(file, undefined, "distribution", "no error type has a share above zero");
+  if (entries.length === 0)
+    throw new InputError(file, undefined, "distribution", "no error type has a share above zero");
   for (const [name] of entries) findErrorType(types, name, file);
   return entries;
 }

@@ -36,7 +36,8 @@ export function verifyNegative(
     return { ok: false, reason: "truncated", detail: `the provider stopped at the token limit (${finishReason.raw})` };
   }
   if (negative.trim() === "") return { ok: false, reason: "empty", detail: "the rewrite is empty" };
-  if (negative.trim() === positive.trim()) return { ok: false, reason: "identical", detail: "the rewrite equals the positive" };
+  if (negative.trim() === positive.trim())
+    return { ok: false, reason: "identical", detail: "the rewrite equals the positive" };
   const editDistance = normalisedEditDistance(positive, negative);
   if (editDistance <= options.minEditDistance) {
     return {

@@ -43,7 +43,13 @@ export function checkpointName(step: number): string {
 }
 
 /** Writes one checkpoint, then removes all but the newest `keep`. Returns its folder. */
-export async function saveCheckpoint(outDir: string, state: TrainerState, params: Map<string, Tensor>, optimizer: AdamWState, keep: number): Promise<string> {
+export async function saveCheckpoint(
+  outDir: string,
+  state: TrainerState,
+  params: Map<string, Tensor>,
+  optimizer: AdamWState,
+  keep: number,
+): Promise<string> {
   const root = join(outDir, CHECKPOINT_DIR);
   await mkdir(root, { recursive: true });
   const final = join(root, checkpointName(state.step));
@@ -61,12 +67,16 @@ export async function saveCheckpoint(outDir: string, state: TrainerState, params
     steps[name] = s.step;
   }
   await writeSafetensors(join(tmp, "optimizer.safetensors"), moments);
-  await writeFile(join(tmp, "state.json"), `${JSON.stringify({ ...state, lr: optimizer.lr, optimizerSteps: steps }, null, 2)}\n`);
+  await writeFile(
+    join(tmp, "state.json"),
+    `${JSON.stringify({ ...state, lr: optimizer.lr, optimizerSteps: steps }, null, 2)}\n`,
+  );
   for (const file of ["params.safetensors", "optimizer.safetensors", "state.json"]) syncFile(join(tmp, file));
 
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
-  for (const old of listCheckpoints(outDir).slice(0, -keep)) rmSync(join(root, checkpointName(old)), { recursive: true, force: true });
+  for (const old of listCheckpoints(outDir).slice(0, -keep))
+    rmSync(join(root, checkpointName(old)), { recursive: true, force: true });
   return final;
 }
 
@@ -86,17 +96,27 @@ export async function loadLatestCheckpoint(outDir: string): Promise<Checkpoint |
   const step = listCheckpoints(outDir).at(-1);
   if (step === undefined) return undefined;
   const dir = join(outDir, CHECKPOINT_DIR, checkpointName(step));
-  const raw = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as TrainerState & { lr: number; optimizerSteps: Record<string, number> };
+  const raw = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as TrainerState & {
+    lr: number;
+    optimizerSteps: Record<string, number>;
+  };
   const { weights: params } = await readSafetensors(join(dir, "params.safetensors"));
   const { weights: moments } = await readSafetensors(join(dir, "optimizer.safetensors"));
   const optimizer: AdamWState = { lr: raw.lr, params: {} };
   for (const [name, count] of Object.entries(raw.optimizerSteps)) {
     const m = moments.get(`m/${name}`);
     const v = moments.get(`v/${name}`);
-    if (m === undefined || v === undefined) throw new SeapoError(`checkpoint ${dir}: optimizer state for ${name} is missing`);
+    if (m === undefined || v === undefined)
+      throw new SeapoError(`checkpoint ${dir}: optimizer state for ${name} is missing`);
     optimizer.params[name] = { step: count, m: m.data, v: v.data };
   }
-  const state: TrainerState = { step: raw.step, totalSteps: raw.totalSteps, seed: raw.seed, dataHash: raw.dataHash, configHash: raw.configHash };
+  const state: TrainerState = {
+    step: raw.step,
+    totalSteps: raw.totalSteps,
+    seed: raw.seed,
+    dataHash: raw.dataHash,
+    configHash: raw.configHash,
+  };
   return { dir, state, params, optimizer };
 }
 

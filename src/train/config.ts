@@ -35,7 +35,10 @@ export const trainConfigSchema = z.strictObject({
       rank: positiveInt.default(8),
       alpha: z.number().positive().default(16),
       dropout: z.number().min(0).lt(1).default(0),
-      targets: z.array(z.enum(LORA_TARGETS)).min(1).default([...LORA_TARGETS]),
+      targets: z
+        .array(z.enum(LORA_TARGETS))
+        .min(1)
+        .default([...LORA_TARGETS]),
     })
     .prefault({}),
   lr: z.number().positive().default(5e-6),
@@ -79,18 +82,33 @@ export function parseTrainConfig(input: unknown, source = "config"): TrainConfig
   const parsed = trainConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(source, undefined, issue.path.join(".") || undefined, issue.message, "see `seapo train --help` for every option");
+    throw new InputError(
+      source,
+      undefined,
+      issue.path.join(".") || undefined,
+      issue.message,
+      "see `seapo train --help` for every option",
+    );
   }
   const config = parsed.data;
   if (config.finetuning === "full" && config.reference === "adapter-disabled") {
-    throw new InputError(source, undefined, "reference", "adapter-disabled needs LoRA fine-tuning", "use frozen-copy or cached with --finetuning full");
+    throw new InputError(
+      source,
+      undefined,
+      "reference",
+      "adapter-disabled needs LoRA fine-tuning",
+      "use frozen-copy or cached with --finetuning full",
+    );
   }
   parseLossSpec(config.loss, config);
   return config;
 }
 
 /** Reads a YAML file (if given), lays the flags over it and validates the result. */
-export async function loadTrainConfig(file: string | undefined, overrides: Record<string, unknown>): Promise<TrainConfig> {
+export async function loadTrainConfig(
+  file: string | undefined,
+  overrides: Record<string, unknown>,
+): Promise<TrainConfig> {
   let base: Record<string, unknown> = {};
   if (file !== undefined) {
     let value: unknown;
@@ -99,13 +117,15 @@ export async function loadTrainConfig(file: string | undefined, overrides: Recor
     } catch (error) {
       throw new InputError(file, undefined, undefined, `cannot read the YAML config: ${(error as Error).message}`);
     }
-    if (value !== null && (typeof value !== "object" || Array.isArray(value))) throw new InputError(file, undefined, undefined, "expected a YAML mapping of options");
+    if (value !== null && (typeof value !== "object" || Array.isArray(value)))
+      throw new InputError(file, undefined, undefined, "expected a YAML mapping of options");
     base = (value ?? {}) as Record<string, unknown>;
   }
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;
-    if (key === "lora" && typeof value === "object" && value !== null) merged.lora = { ...(base.lora as object | undefined), ...value };
+    if (key === "lora" && typeof value === "object" && value !== null)
+      merged.lora = { ...(base.lora as object | undefined), ...value };
     else merged[key] = value;
   }
   return parseTrainConfig(merged, file ?? "flags");
@@ -118,10 +138,12 @@ export async function loadTrainConfig(file: string | undefined, overrides: Recor
 export function parseLossSpec(spec: string, config: Pick<TrainConfig, "beta" | "lossParams">): LossTerm[] {
   const terms = spec.split(",").map((part) => {
     const [rawName, rawWeight, extra] = part.trim().split(":");
-    if (rawName === undefined || rawName === "" || extra !== undefined) throw new SeapoError(`--loss: cannot read "${part}"; write name or name:weight, comma-separated`);
+    if (rawName === undefined || rawName === "" || extra !== undefined)
+      throw new SeapoError(`--loss: cannot read "${part}"; write name or name:weight, comma-separated`);
     const name = resolveLossName(rawName);
     const weight = rawWeight === undefined ? 1 : Number(rawWeight);
-    if (!Number.isFinite(weight)) throw new SeapoError(`--loss: weight of ${rawName} must be a number, got "${rawWeight}"`);
+    if (!Number.isFinite(weight))
+      throw new SeapoError(`--loss: weight of ${rawName} must be a number, got "${rawWeight}"`);
     const params: Record<string, number> = {};
     if ("beta" in LOSSES[name].params) params.beta = config.beta;
     Object.assign(params, config.lossParams[rawName] ?? config.lossParams[name] ?? {});

@@ -46,13 +46,23 @@ export interface ReadOptions {
 }
 
 /** Reads kto.jsonl- or dpo.jsonl-shaped rows (the kind is taken from the first row). */
-export async function readPreferenceRows(file: string, options: ReadOptions = {}): Promise<{ data: PreferenceRows; rejects: RowReject[] }> {
+export async function readPreferenceRows(
+  file: string,
+  options: ReadOptions = {},
+): Promise<{ data: PreferenceRows; rejects: RowReject[] }> {
   const rejects: RowReject[] = [];
   const unpaired: UnpairedRow[] = [];
   const paired: PairedRow[] = [];
   let kind: PreferenceRows["kind"] | undefined;
   const reject = (line: number, field: string | undefined, problem: string, hint?: string): void => {
-    if (!options.skipInvalid) throw new InputError(file, line, field, problem, hint ?? "fix the row, or pass --skip-invalid to count it into rejects.jsonl");
+    if (!options.skipInvalid)
+      throw new InputError(
+        file,
+        line,
+        field,
+        problem,
+        hint ?? "fix the row, or pass --skip-invalid to count it into rejects.jsonl",
+      );
     rejects.push({ file, line, field, problem });
   };
 
@@ -70,17 +80,28 @@ export async function readPreferenceRows(file: string, options: ReadOptions = {}
     const rowKind = "chosen" in row || "rejected" in row ? "paired" : "unpaired";
     kind ??= rowKind;
     if (rowKind !== kind) {
-      reject(line, rowKind === "paired" ? "chosen" : "completion", `a ${rowKind} row in a file of ${kind} rows`, "keep kto.jsonl and dpo.jsonl rows in separate files");
+      reject(
+        line,
+        rowKind === "paired" ? "chosen" : "completion",
+        `a ${rowKind} row in a file of ${kind} rows`,
+        "keep kto.jsonl and dpo.jsonl rows in separate files",
+      );
       continue;
     }
     try {
       const messages = promptMessages(row.prompt, "prompt");
       if (kind === "unpaired") {
         const completion = answerText(row.completion, "completion");
-        if (typeof row.label !== "boolean") throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
+        if (typeof row.label !== "boolean")
+          throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
         unpaired.push({ line, messages, completion, label: row.label });
       } else {
-        paired.push({ line, messages, chosen: answerText(row.chosen, "chosen"), rejected: answerText(row.rejected, "rejected") });
+        paired.push({
+          line,
+          messages,
+          chosen: answerText(row.chosen, "chosen"),
+          rejected: answerText(row.rejected, "rejected"),
+        });
       }
     } catch (error) {
       if (!(error instanceof RowProblem)) throw error;
@@ -88,7 +109,13 @@ export async function readPreferenceRows(file: string, options: ReadOptions = {}
     }
   }
   if (kind === undefined || (kind === "unpaired" ? unpaired.length : paired.length) === 0) {
-    throw new InputError(file, undefined, undefined, "no usable rows", "expected kto.jsonl {prompt, completion, label} or dpo.jsonl {prompt, chosen, rejected} rows");
+    throw new InputError(
+      file,
+      undefined,
+      undefined,
+      "no usable rows",
+      "expected kto.jsonl {prompt, completion, label} or dpo.jsonl {prompt, chosen, rejected} rows",
+    );
   }
   return { data: kind === "unpaired" ? { kind, rows: unpaired } : { kind, rows: paired }, rejects };
 }
@@ -107,10 +134,12 @@ function promptMessages(value: unknown, field: string): ChatMessage[] {
     if (value.trim() === "") throw new RowProblem(field, "is empty");
     return [{ role: "user", content: value }];
   }
-  if (!Array.isArray(value) || value.length === 0) throw new RowProblem(field, "must be a string or a non-empty list of {role, content} messages");
+  if (!Array.isArray(value) || value.length === 0)
+    throw new RowProblem(field, "must be a string or a non-empty list of {role, content} messages");
   return value.map((message, i) => {
     const m = message as { role?: unknown; content?: unknown } | null;
-    if (typeof m?.role !== "string" || typeof m.content !== "string") throw new RowProblem(`${field}[${i}]`, "must be a {role, content} message with string fields");
+    if (typeof m?.role !== "string" || typeof m.content !== "string")
+      throw new RowProblem(`${field}[${i}]`, "must be a {role, content} message with string fields");
     return { role: m.role, content: m.content };
   });
 }
@@ -119,7 +148,8 @@ function answerText(value: unknown, field: string): string {
   let text: unknown = value;
   if (Array.isArray(value)) {
     const last = value[value.length - 1] as { role?: unknown; content?: unknown } | undefined;
-    if (value.length !== 1 || last?.role !== "assistant") throw new RowProblem(field, "a message list must hold exactly one assistant message");
+    if (value.length !== 1 || last?.role !== "assistant")
+      throw new RowProblem(field, "a message list must hold exactly one assistant message");
     text = last.content;
   }
   if (typeof text !== "string") throw new RowProblem(field, text === undefined ? "is missing" : "must be a string");
@@ -161,9 +191,19 @@ export interface TokenizeStats {
   truncated: number;
 }
 
-export function tokenizeRows(data: PreferenceRows, tokenizer: HfTokenizer, maxLength: number): { data: TokenizedRows; stats: TokenizeStats } {
+export function tokenizeRows(
+  data: PreferenceRows,
+  tokenizer: HfTokenizer,
+  maxLength: number,
+): { data: TokenizedRows; stats: TokenizeStats } {
   const eos = tokenizer.eosTokenId;
-  if (eos === undefined) throw new InputError("tokenizer_config.json", undefined, "eos_token", "the tokenizer has no EOS token, so a completion has no end to learn");
+  if (eos === undefined)
+    throw new InputError(
+      "tokenizer_config.json",
+      undefined,
+      "eos_token",
+      "the tokenizer has no EOS token, so a completion has no end to learn",
+    );
   const stats: TokenizeStats = { dropped: 0, truncated: 0 };
   const promptIds = (messages: ChatMessage[]): number[] | undefined => {
     const ids = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
@@ -185,21 +225,30 @@ export function tokenizeRows(data: PreferenceRows, tokenizer: HfTokenizer, maxLe
     const rows: TokenizedItem[] = [];
     for (const row of data.rows) {
       const prompt = promptIds(row.messages);
-      if (prompt !== undefined) rows.push({ line: row.line, prompt, completion: answerIds(prompt, row.completion), label: row.label });
+      if (prompt !== undefined)
+        rows.push({ line: row.line, prompt, completion: answerIds(prompt, row.completion), label: row.label });
     }
     return { data: { kind: "unpaired", rows }, stats };
   }
   const rows: TokenizedPair[] = [];
   for (const row of data.rows) {
     const prompt = promptIds(row.messages);
-    if (prompt !== undefined) rows.push({ line: row.line, prompt, chosen: answerIds(prompt, row.chosen), rejected: answerIds(prompt, row.rejected) });
+    if (prompt !== undefined)
+      rows.push({
+        line: row.line,
+        prompt,
+        chosen: answerIds(prompt, row.chosen),
+        rejected: answerIds(prompt, row.rejected),
+      });
   }
   return { data: { kind: "paired", rows }, stats };
 }
 
 /** Tokens a row puts through the model (the longer side of a pair). */
 export function rowLength(row: TokenizedItem | TokenizedPair): number {
-  return row.prompt.length + ("completion" in row ? row.completion.length : Math.max(row.chosen.length, row.rejected.length));
+  return (
+    row.prompt.length + ("completion" in row ? row.completion.length : Math.max(row.chosen.length, row.rejected.length))
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,12 @@ import { stringify } from "yaml";
 import { LORA_TARGETS } from "../engine/index.js";
 import type { ChatMessage } from "../engine/io/index.js";
 import { InputError, SeapoError } from "../errors.js";
-import { llamaFactoryDatasetInfo, type LlamaFactoryDpoRow, type LlamaFactoryKtoRow, type ShareGptTurn } from "../data/export-rows.js";
+import {
+  llamaFactoryDatasetInfo,
+  type LlamaFactoryDpoRow,
+  type LlamaFactoryKtoRow,
+  type ShareGptTurn,
+} from "../data/export-rows.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
 import { unpairRows, type PreferenceRows } from "./data.js";
 import { LOSSES, type LossName, type LossTerm } from "./losses/index.js";
@@ -108,7 +113,10 @@ const LLAMAFACTORY_LOSSES: Partial<Record<LossName, LossMapping>> = {
 /** TRL: `trl kto` takes the unpaired losses, `trl dpo` the DPO family (cDPO is its sigmoid with label_smoothing). */
 const TRL_KTO_LOSSES: Partial<Record<LossName, LossMapping>> = {
   kto: { name: "kto", params: { desirable_weight: "desirable_weight", undesirable_weight: "undesirable_weight" } },
-  apo_zero_unpaired: { name: "apo_zero_unpaired", params: { desirable_weight: "desirable_weight", undesirable_weight: "undesirable_weight" } },
+  apo_zero_unpaired: {
+    name: "apo_zero_unpaired",
+    params: { desirable_weight: "desirable_weight", undesirable_weight: "undesirable_weight" },
+  },
 };
 const TRL_DPO_LOSSES: Partial<Record<LossName, LossMapping>> = {
   dpo_sigmoid: { name: "sigmoid" },
@@ -139,11 +147,18 @@ function supported(table: Partial<Record<LossName, LossMapping>>): string {
 }
 
 /** One term → the target's loss name and keys. A parameter the target cannot express must keep our default. */
-function mapTerm(term: LossTerm, table: Partial<Record<LossName, LossMapping>>, target: string, also = ""): { name: string; keys: Keys } {
+function mapTerm(
+  term: LossTerm,
+  table: Partial<Record<LossName, LossMapping>>,
+  target: string,
+  also = "",
+): { name: string; keys: Keys } {
   const mapping = table[term.name];
   if (mapping === undefined) {
     const hint = LOSS_HINTS[term.name] === undefined ? "" : `; ${LOSS_HINTS[term.name]}`;
-    throw new SeapoError(`--loss ${term.name}: ${target} has no such loss; it supports ${supported(table)}${also}${hint}`);
+    throw new SeapoError(
+      `--loss ${term.name}: ${target} has no such loss; it supports ${supported(table)}${also}${hint}`,
+    );
   }
   const defaults = LOSSES[term.name].params as Readonly<Record<string, number | null>>;
   const keys: Keys = {};
@@ -151,7 +166,10 @@ function mapTerm(term: LossTerm, table: Partial<Record<LossName, LossMapping>>, 
     if (param === "beta") continue;
     const key = mapping.params?.[param];
     if (key !== undefined) keys[key] = value;
-    else if (value !== defaults[param]) throw new SeapoError(`--loss ${term.name}: ${target} has no setting for ${param} (${value}); leave it at the default ${defaults[param]}`);
+    else if (value !== defaults[param])
+      throw new SeapoError(
+        `--loss ${term.name}: ${target} has no setting for ${param} (${value}); leave it at the default ${defaults[param]}`,
+      );
   }
   return { name: mapping.name, keys };
 }
@@ -159,7 +177,8 @@ function mapTerm(term: LossTerm, table: Partial<Record<LossName, LossMapping>>, 
 /** The one β a target takes: every term that has a β must agree. */
 function sharedBeta(terms: readonly LossTerm[], config: TrainConfig, target: string): number {
   const betas = [...new Set(terms.map((t) => t.params?.beta).filter((b): b is number => b !== undefined))];
-  if (betas.length > 1) throw new SeapoError(`--loss ${config.loss}: ${target} takes one beta, but the terms use ${betas.join(" and ")}`);
+  if (betas.length > 1)
+    throw new SeapoError(`--loss ${config.loss}: ${target} takes one beta, but the terms use ${betas.join(" and ")}`);
   return betas[0] ?? config.beta;
 }
 
@@ -174,13 +193,25 @@ export function llamaFactoryLoss(config: TrainConfig): Keys {
   const main = terms.filter((t) => t.name !== "sft");
   const sft = terms.filter((t) => t.name === "sft");
   const also = ", plus sft:w added to a DPO-family loss (pref_ftx)";
-  if (main.length !== 1 || sft.length > 1) throw new SeapoError(`--loss ${config.loss}: LLaMA-Factory trains one preference loss (${supported(LLAMAFACTORY_LOSSES)})${also}`);
+  if (main.length !== 1 || sft.length > 1)
+    throw new SeapoError(
+      `--loss ${config.loss}: LLaMA-Factory trains one preference loss (${supported(LLAMAFACTORY_LOSSES)})${also}`,
+    );
   const term = main[0]!;
-  if ((term.weight ?? 1) !== 1) throw new SeapoError(`--loss ${config.loss}: LLaMA-Factory weights its preference loss 1; give ${term.name} weight 1`);
+  if ((term.weight ?? 1) !== 1)
+    throw new SeapoError(
+      `--loss ${config.loss}: LLaMA-Factory weights its preference loss 1; give ${term.name} weight 1`,
+    );
   const { name, keys } = mapTerm(term, LLAMAFACTORY_LOSSES, "LLaMA-Factory", also);
   const pref_beta = sharedBeta(terms, config, "LLaMA-Factory");
   if (name === "kto") return { stage: "kto", pref_beta, ...keys };
-  return { stage: "dpo", pref_beta, pref_loss: name, ...keys, ...(sft.length === 1 ? { pref_ftx: sft[0]!.weight ?? 1 } : {}) };
+  return {
+    stage: "dpo",
+    pref_beta,
+    pref_loss: name,
+    ...keys,
+    ...(sft.length === 1 ? { pref_ftx: sft[0]!.weight ?? 1 } : {}),
+  };
 }
 
 /** TRL's trainer (`trl kto` or `trl dpo`) and loss keys; several DPO-family terms become a loss_type list with loss_weights. */
@@ -189,23 +220,31 @@ export function trlLoss(config: TrainConfig): { trainer: "dpo" | "kto"; keys: Ke
   const beta = sharedBeta(terms, config, "TRL");
   if (isUnpairedLoss(terms)) {
     const term = terms[0]!;
-    if (terms.length !== 1 || (term.weight ?? 1) !== 1) throw new SeapoError(`--loss ${config.loss}: TRL's KTO trainer takes one loss of weight 1 (${supported(TRL_KTO_LOSSES)})`);
+    if (terms.length !== 1 || (term.weight ?? 1) !== 1)
+      throw new SeapoError(
+        `--loss ${config.loss}: TRL's KTO trainer takes one loss of weight 1 (${supported(TRL_KTO_LOSSES)})`,
+      );
     const { name, keys } = mapTerm(term, TRL_KTO_LOSSES, "TRL's KTO trainer");
     return { trainer: "kto", keys: { beta, loss_type: name, ...keys } };
   }
   const mapped = terms.map((t) => ({ ...mapTerm(t, TRL_DPO_LOSSES, "TRL's DPO trainer"), weight: t.weight ?? 1 }));
   const names = mapped.map((m) => m.name);
-  if (new Set(names).size !== names.length) throw new SeapoError(`--loss ${config.loss}: two terms are the same TRL loss (${names.join(", ")})`);
+  if (new Set(names).size !== names.length)
+    throw new SeapoError(`--loss ${config.loss}: two terms are the same TRL loss (${names.join(", ")})`);
   const keys: Keys = {};
   for (const m of mapped) {
     for (const [key, value] of Object.entries(m.keys)) {
-      if (key in keys && keys[key] !== value) throw new SeapoError(`--loss ${config.loss}: TRL has one ${key}, but the terms set ${keys[key]} and ${value}`);
+      if (key in keys && keys[key] !== value)
+        throw new SeapoError(`--loss ${config.loss}: TRL has one ${key}, but the terms set ${keys[key]} and ${value}`);
       keys[key] = value;
     }
   }
   const weighted = mapped.some((m) => m.weight !== 1);
   const lossType = names.length === 1 ? names[0]! : names;
-  return { trainer: "dpo", keys: { beta, loss_type: lossType, ...(weighted ? { loss_weights: mapped.map((m) => m.weight) } : {}), ...keys } };
+  return {
+    trainer: "dpo",
+    keys: { beta, loss_type: lossType, ...(weighted ? { loss_weights: mapped.map((m) => m.weight) } : {}), ...keys },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,12 +253,24 @@ export function trlLoss(config: TrainConfig): { trainer: "dpo" | "kto"; keys: Ke
 /** Our schedule in transformers' terms: cosine/linear decay to lr·minLrRatio after linear warm-up. */
 export function scheduleKeys(config: TrainConfig): Keys {
   let schedule: Keys;
-  if (config.schedule === "constant") schedule = { lr_scheduler_type: config.warmupSteps > 0 || config.warmupRatio > 0 ? "constant_with_warmup" : "constant" };
+  if (config.schedule === "constant")
+    schedule = {
+      lr_scheduler_type: config.warmupSteps > 0 || config.warmupRatio > 0 ? "constant_with_warmup" : "constant",
+    };
   else if (config.minLrRatio === 0) schedule = { lr_scheduler_type: config.schedule };
-  else if (config.schedule === "cosine") schedule = { lr_scheduler_type: "cosine_with_min_lr", lr_scheduler_kwargs: { min_lr_rate: config.minLrRatio } };
-  else throw new SeapoError(`--schedule linear --min-lr-ratio ${config.minLrRatio}: transformers' linear schedule always ends at 0; use cosine, or --min-lr-ratio 0`);
+  else if (config.schedule === "cosine")
+    schedule = { lr_scheduler_type: "cosine_with_min_lr", lr_scheduler_kwargs: { min_lr_rate: config.minLrRatio } };
+  else
+    throw new SeapoError(
+      `--schedule linear --min-lr-ratio ${config.minLrRatio}: transformers' linear schedule always ends at 0; use cosine, or --min-lr-ratio 0`,
+    );
   // Like lrAt: warmupSteps wins; otherwise ceil(warmupRatio · total steps), as transformers computes it.
-  const warmup: Keys = config.warmupSteps > 0 ? { warmup_steps: config.warmupSteps } : config.warmupRatio > 0 ? { warmup_ratio: config.warmupRatio } : { warmup_steps: 0 };
+  const warmup: Keys =
+    config.warmupSteps > 0
+      ? { warmup_steps: config.warmupSteps }
+      : config.warmupRatio > 0
+        ? { warmup_ratio: config.warmupRatio }
+        : { warmup_steps: 0 };
   return { ...schedule, ...warmup };
 }
 
@@ -239,7 +290,11 @@ function trainingKeys(config: TrainConfig, evaluate: boolean): Keys {
     save_steps: config.saveEvery,
     save_total_limit: config.keepCheckpoints,
     ...(evaluate
-      ? { per_device_eval_batch_size: config.batchSize, eval_strategy: config.evalEvery === undefined ? "epoch" : "steps", ...(config.evalEvery === undefined ? {} : { eval_steps: config.evalEvery }) }
+      ? {
+          per_device_eval_batch_size: config.batchSize,
+          eval_strategy: config.evalEvery === undefined ? "epoch" : "steps",
+          ...(config.evalEvery === undefined ? {} : { eval_steps: config.evalEvery }),
+        }
       : {}),
     output_dir: RECIPE_FILES.outputDir,
     report_to: "none",
@@ -257,7 +312,16 @@ function allTargets(config: TrainConfig): boolean {
 export function deepSpeedConfig(zero: Exclude<ZeroStage, "none">): Record<string, unknown> {
   const stage =
     zero === "2"
-      ? { stage: 2, allgather_partitions: true, allgather_bucket_size: 500_000_000, overlap_comm: false, reduce_scatter: true, reduce_bucket_size: 500_000_000, contiguous_gradients: true, round_robin_gradients: true }
+      ? {
+          stage: 2,
+          allgather_partitions: true,
+          allgather_bucket_size: 500_000_000,
+          overlap_comm: false,
+          reduce_scatter: true,
+          reduce_bucket_size: 500_000_000,
+          contiguous_gradients: true,
+          round_robin_gradients: true,
+        }
       : {
           stage: 3,
           overlap_comm: false,
@@ -276,7 +340,14 @@ export function deepSpeedConfig(zero: Exclude<ZeroStage, "none">): Record<string
     gradient_accumulation_steps: "auto",
     gradient_clipping: "auto",
     zero_allow_untested_optimizer: true,
-    fp16: { enabled: "auto", loss_scale: 0, loss_scale_window: 1000, initial_scale_power: 16, hysteresis: 2, min_loss_scale: 1 },
+    fp16: {
+      enabled: "auto",
+      loss_scale: 0,
+      loss_scale_window: 1000,
+      initial_scale_power: 16,
+      hysteresis: 2,
+      min_loss_scale: 1,
+    },
     bf16: { enabled: "auto" },
     zero_optimization: stage,
   };
@@ -303,11 +374,16 @@ export function accelerateConfig(gpus: number, zero: ZeroStage): Record<string, 
     tpu_use_sudo: false,
     use_cpu: false,
   };
-  if (zero === "none") return { ...common, distributed_type: gpus > 1 ? "MULTI_GPU" : "NO", gpu_ids: "all", mixed_precision: "no" };
+  if (zero === "none")
+    return { ...common, distributed_type: gpus > 1 ? "MULTI_GPU" : "NO", gpu_ids: "all", mixed_precision: "no" };
   return {
     ...common,
     distributed_type: "DEEPSPEED",
-    deepspeed_config: { deepspeed_config_file: deepSpeedFile(zero), deepspeed_multinode_launcher: "standard", zero3_init_flag: zero === "3" },
+    deepspeed_config: {
+      deepspeed_config_file: deepSpeedFile(zero),
+      deepspeed_multinode_launcher: "standard",
+      zero3_init_flag: zero === "3",
+    },
   };
 }
 
@@ -318,7 +394,13 @@ export function accelerateConfig(gpus: number, zero: ZeroStage): Record<string, 
 function rowsForLoss(rows: RowsFrom, unpaired: boolean, config: TrainConfig): PreferenceRows {
   if (unpaired && rows.data.kind === "paired") return { kind: "unpaired", rows: unpairRows(rows.data.rows) };
   if (!unpaired && rows.data.kind === "unpaired") {
-    throw new InputError(rows.file, undefined, undefined, `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`, "export dpo.jsonl, or use --loss kto");
+    throw new InputError(
+      rows.file,
+      undefined,
+      undefined,
+      `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
+      "export dpo.jsonl, or use --loss kto",
+    );
   }
   return rows.data;
 }
@@ -330,16 +412,38 @@ function checkShareGpt(messages: readonly ChatMessage[], file: string, line: num
   const turns = messages[0]?.role === "system" ? messages.slice(1) : messages;
   turns.forEach((m, i) => {
     const expected = i % 2 === 0 ? "user" : "assistant";
-    if (m.role !== expected) throw new InputError(file, line, `prompt[${messages.length - turns.length + i}]`, `LLaMA-Factory's sharegpt format needs a ${expected} turn here, got "${m.role}"`, "a prompt is an optional system message, then user/assistant turns ending with a user turn");
+    if (m.role !== expected)
+      throw new InputError(
+        file,
+        line,
+        `prompt[${messages.length - turns.length + i}]`,
+        `LLaMA-Factory's sharegpt format needs a ${expected} turn here, got "${m.role}"`,
+        "a prompt is an optional system message, then user/assistant turns ending with a user turn",
+      );
   });
-  if (turns.length % 2 === 0) throw new InputError(file, line, "prompt", "LLaMA-Factory's sharegpt format needs the prompt to end with a user turn");
+  if (turns.length % 2 === 0)
+    throw new InputError(
+      file,
+      line,
+      "prompt",
+      "LLaMA-Factory's sharegpt format needs the prompt to end with a user turn",
+    );
 }
 
-function llamaFactoryRows(rows: PreferenceRows, file: string): Array<Omit<LlamaFactoryKtoRow, "seapo"> | Omit<LlamaFactoryDpoRow, "seapo">> {
+function llamaFactoryRows(
+  rows: PreferenceRows,
+  file: string,
+): Array<Omit<LlamaFactoryKtoRow, "seapo"> | Omit<LlamaFactoryDpoRow, "seapo">> {
   if (rows.kind === "unpaired") {
     return rows.rows.map((r) => {
       checkShareGpt(r.messages, file, r.line);
-      return { messages: [...r.messages.map(({ role, content }) => ({ role, content }) as LlamaFactoryKtoRow["messages"][number]), { role: "assistant", content: r.completion }], label: r.label };
+      return {
+        messages: [
+          ...r.messages.map(({ role, content }) => ({ role, content }) as LlamaFactoryKtoRow["messages"][number]),
+          { role: "assistant", content: r.completion },
+        ],
+        label: r.label,
+      };
     });
   }
   return rows.rows.map((r) => {
@@ -357,13 +461,29 @@ function trlRows(rows: PreferenceRows, file: string, format: TrlFormat): Record<
   const prompt = (messages: ChatMessage[], line: number): string | ChatMessage[] => {
     if (format === "conversational") return messages.map(({ role, content }) => ({ role, content }));
     if (messages.length !== 1 || messages[0]!.role !== "user") {
-      throw new InputError(file, line, "prompt", "a standard (plain-text) TRL row holds one user turn, but this prompt has a history or a system message", "use --trl-format conversational");
+      throw new InputError(
+        file,
+        line,
+        "prompt",
+        "a standard (plain-text) TRL row holds one user turn, but this prompt has a history or a system message",
+        "use --trl-format conversational",
+      );
     }
     return messages[0]!.content;
   };
-  const answer = (text: string): string | ChatMessage[] => (format === "conversational" ? [{ role: "assistant", content: text }] : text);
-  if (rows.kind === "unpaired") return rows.rows.map((r) => ({ prompt: prompt(r.messages, r.line), completion: answer(r.completion), label: r.label }));
-  return rows.rows.map((r) => ({ prompt: prompt(r.messages, r.line), chosen: answer(r.chosen), rejected: answer(r.rejected) }));
+  const answer = (text: string): string | ChatMessage[] =>
+    format === "conversational" ? [{ role: "assistant", content: text }] : text;
+  if (rows.kind === "unpaired")
+    return rows.rows.map((r) => ({
+      prompt: prompt(r.messages, r.line),
+      completion: answer(r.completion),
+      label: r.label,
+    }));
+  return rows.rows.map((r) => ({
+    prompt: prompt(r.messages, r.line),
+    chosen: answer(r.chosen),
+    rejected: answer(r.rejected),
+  }));
 }
 
 function jsonl(rows: readonly unknown[]): string {
@@ -407,31 +527,52 @@ const TEMPLATE_GUESSES: ReadonlyArray<readonly [RegExp, string]> = [
 export function llamaFactoryTemplate(model: string, given: string | undefined): string {
   if (given !== undefined) return given;
   const guess = TEMPLATE_GUESSES.find(([pattern]) => pattern.test(model))?.[1];
-  if (guess === undefined) throw new SeapoError(`--template: cannot tell LLaMA-Factory's chat template for "${model}"; pass --template NAME (e.g. qwen, qwen3_nothink, llama3)`);
+  if (guess === undefined)
+    throw new SeapoError(
+      `--template: cannot tell LLaMA-Factory's chat template for "${model}"; pass --template NAME (e.g. qwen, qwen3_nothink, llama3)`,
+    );
   return guess;
 }
 
 // ---------------------------------------------------------------------------------------------
 // the recipes
 
-export function buildRecipe(config: TrainConfig, train: RowsFrom, evalRows: RowsFrom | undefined, options: ExportOptions): Recipe {
-  if (!Number.isInteger(options.gpus) || options.gpus < 1) throw new SeapoError(`--gpus must be a whole number ≥ 1, got ${options.gpus}`);
-  return options.target === "llamafactory" ? llamaFactoryRecipe(config, train, evalRows, options) : trlRecipe(config, train, evalRows, options);
+export function buildRecipe(
+  config: TrainConfig,
+  train: RowsFrom,
+  evalRows: RowsFrom | undefined,
+  options: ExportOptions,
+): Recipe {
+  if (!Number.isInteger(options.gpus) || options.gpus < 1)
+    throw new SeapoError(`--gpus must be a whole number ≥ 1, got ${options.gpus}`);
+  return options.target === "llamafactory"
+    ? llamaFactoryRecipe(config, train, evalRows, options)
+    : trlRecipe(config, train, evalRows, options);
 }
 
-function llamaFactoryRecipe(config: TrainConfig, train: RowsFrom, evalRows: RowsFrom | undefined, options: ExportOptions): Recipe {
+function llamaFactoryRecipe(
+  config: TrainConfig,
+  train: RowsFrom,
+  evalRows: RowsFrom | undefined,
+  options: ExportOptions,
+): Recipe {
   const { stage, ...lossKeys } = llamaFactoryLoss(config);
   const kto = stage === "kto";
   const template = llamaFactoryTemplate(config.model, options.template);
   const trainRows = llamaFactoryRows(rowsForLoss(train, kto, config), train.file);
-  const evalData = evalRows === undefined ? undefined : llamaFactoryRows(rowsForLoss(evalRows, kto, config), evalRows.file);
+  const evalData =
+    evalRows === undefined ? undefined : llamaFactoryRows(rowsForLoss(evalRows, kto, config), evalRows.file);
 
   // dataset_info.json as the data engine writes it (src/data/export-rows.ts), one entry per file.
   const kind = kto ? "kto" : "dpo";
-  const entry = (name: string, file: string) => llamaFactoryDatasetInfo({ dpoFile: file, ktoFile: file, name })[`${name}_${kind}`]!;
+  const entry = (name: string, file: string) =>
+    llamaFactoryDatasetInfo({ dpoFile: file, ktoFile: file, name })[`${name}_${kind}`]!;
   const dataset = `seapo_${kind}`;
   const evalDataset = `seapo_eval_${kind}`;
-  const info = { [dataset]: entry("seapo", `${dataset}.jsonl`), ...(evalData === undefined ? {} : { [evalDataset]: entry("seapo_eval", `${evalDataset}.jsonl`) }) };
+  const info = {
+    [dataset]: entry("seapo", `${dataset}.jsonl`),
+    ...(evalData === undefined ? {} : { [evalDataset]: entry("seapo_eval", `${evalDataset}.jsonl`) }),
+  };
 
   const lora = config.finetuning === "lora";
   const yaml: Keys = {
@@ -439,7 +580,14 @@ function llamaFactoryRecipe(config: TrainConfig, train: RowsFrom, evalRows: Rows
     stage: stage!,
     do_train: true,
     finetuning_type: config.finetuning,
-    ...(lora ? { lora_rank: config.lora.rank, lora_alpha: config.lora.alpha, lora_dropout: config.lora.dropout, lora_target: allTargets(config) ? "all" : config.lora.targets.join(",") } : {}),
+    ...(lora
+      ? {
+          lora_rank: config.lora.rank,
+          lora_alpha: config.lora.alpha,
+          lora_dropout: config.lora.dropout,
+          lora_target: allTargets(config) ? "all" : config.lora.targets.join(","),
+        }
+      : {}),
     ...lossKeys,
     dataset,
     ...(evalData === undefined ? {} : { eval_dataset: evalDataset }),
@@ -451,24 +599,47 @@ function llamaFactoryRecipe(config: TrainConfig, train: RowsFrom, evalRows: Rows
   };
   const files: ExportFile[] = [
     { path: `${RECIPE_FILES.dataDir}/${dataset}.jsonl`, text: jsonl(trainRows) },
-    ...(evalData === undefined ? [] : [{ path: `${RECIPE_FILES.dataDir}/${evalDataset}.jsonl`, text: jsonl(evalData) }]),
+    ...(evalData === undefined
+      ? []
+      : [{ path: `${RECIPE_FILES.dataDir}/${evalDataset}.jsonl`, text: jsonl(evalData) }]),
     { path: RECIPE_FILES.datasetInfo, text: `${JSON.stringify(info, null, 2)}\n` },
-    { path: RECIPE_FILES.llamaFactoryConfig, text: yamlText(`LLaMA-Factory ${String(stage)} recipe written by seapo export (the hyperparameters of \`seapo train\`)`, yaml) },
+    {
+      path: RECIPE_FILES.llamaFactoryConfig,
+      text: yamlText(
+        `LLaMA-Factory ${String(stage)} recipe written by seapo export (the hyperparameters of \`seapo train\`)`,
+        yaml,
+      ),
+    },
   ];
-  if (options.zero !== "none") files.push({ path: deepSpeedFile(options.zero), text: `${JSON.stringify(deepSpeedConfig(options.zero), null, 2)}\n` });
-  const torchrun = options.zero !== "none" || options.gpus > 1 ? `FORCE_TORCHRUN=1 NPROC_PER_NODE=${options.gpus} ` : "";
+  if (options.zero !== "none")
+    files.push({
+      path: deepSpeedFile(options.zero),
+      text: `${JSON.stringify(deepSpeedConfig(options.zero), null, 2)}\n`,
+    });
+  const torchrun =
+    options.zero !== "none" || options.gpus > 1 ? `FORCE_TORCHRUN=1 NPROC_PER_NODE=${options.gpus} ` : "";
   const command = `${torchrun}llamafactory-cli train ${RECIPE_FILES.llamaFactoryConfig}`;
   files.push({ path: RECIPE_FILES.readme, text: readme(config, options, files, command, trainRows.length) });
   return { files, command, rows: trainRows.length };
 }
 
-function trlRecipe(config: TrainConfig, train: RowsFrom, evalRows: RowsFrom | undefined, options: ExportOptions): Recipe {
+function trlRecipe(
+  config: TrainConfig,
+  train: RowsFrom,
+  evalRows: RowsFrom | undefined,
+  options: ExportOptions,
+): Recipe {
   const { trainer, keys } = trlLoss(config);
   const unpaired = trainer === "kto";
   const trainRows = trlRows(rowsForLoss(train, unpaired, config), train.file, options.trlFormat);
-  const evalData = evalRows === undefined ? undefined : trlRows(rowsForLoss(evalRows, unpaired, config), evalRows.file, options.trlFormat);
+  const evalData =
+    evalRows === undefined
+      ? undefined
+      : trlRows(rowsForLoss(evalRows, unpaired, config), evalRows.file, options.trlFormat);
   const lora = config.finetuning === "lora";
-  const referenceFree = parseLossSpec(config.loss, config).every((t) => !(LOSSES[t.name].inputs as readonly string[]).some((i) => i.startsWith("reference")));
+  const referenceFree = parseLossSpec(config.loss, config).every(
+    (t) => !(LOSSES[t.name].inputs as readonly string[]).some((i) => i.startsWith("reference")),
+  );
   const yaml: Keys = {
     model_name_or_path: config.model,
     // A folder holding train.jsonl (and test.jsonl): datasets.load_dataset names the splits after the files.
@@ -476,7 +647,14 @@ function trlRecipe(config: TrainConfig, train: RowsFrom, evalRows: RowsFrom | un
     dataset_train_split: "train",
     ...(evalData === undefined ? {} : { dataset_test_split: "test" }),
     use_peft: lora,
-    ...(lora ? { lora_r: config.lora.rank, lora_alpha: config.lora.alpha, lora_dropout: config.lora.dropout, lora_target_modules: [...config.lora.targets] } : {}),
+    ...(lora
+      ? {
+          lora_r: config.lora.rank,
+          lora_alpha: config.lora.alpha,
+          lora_dropout: config.lora.dropout,
+          lora_target_modules: [...config.lora.targets],
+        }
+      : {}),
     ...keys,
     max_length: config.maxLength,
     // seapo train cuts the end of a long completion and never shortens a prompt on its own. TRL's DPO
@@ -489,16 +667,49 @@ function trlRecipe(config: TrainConfig, train: RowsFrom, evalRows: RowsFrom | un
   const files: ExportFile[] = [
     { path: RECIPE_FILES.trlTrain, text: jsonl(trainRows) },
     ...(evalData === undefined ? [] : [{ path: RECIPE_FILES.trlTest, text: jsonl(evalData) }]),
-    { path: RECIPE_FILES.trlConfig, text: yamlText(`TRL ${trainer.toUpperCase()} recipe for \`trl ${trainer}\`, written by seapo export (the hyperparameters of \`seapo train\`)`, yaml) },
-    { path: RECIPE_FILES.accelerateConfig, text: yamlText(`accelerate launch config: ${options.gpus} process(es) on one machine`, accelerateConfig(options.gpus, options.zero)) },
+    {
+      path: RECIPE_FILES.trlConfig,
+      text: yamlText(
+        `TRL ${trainer.toUpperCase()} recipe for \`trl ${trainer}\`, written by seapo export (the hyperparameters of \`seapo train\`)`,
+        yaml,
+      ),
+    },
+    {
+      path: RECIPE_FILES.accelerateConfig,
+      text: yamlText(
+        `accelerate launch config: ${options.gpus} process(es) on one machine`,
+        accelerateConfig(options.gpus, options.zero),
+      ),
+    },
   ];
-  if (options.zero !== "none") files.push({ path: deepSpeedFile(options.zero), text: `${JSON.stringify(deepSpeedConfig(options.zero), null, 2)}\n` });
+  if (options.zero !== "none")
+    files.push({
+      path: deepSpeedFile(options.zero),
+      text: `${JSON.stringify(deepSpeedConfig(options.zero), null, 2)}\n`,
+    });
   const command = `trl ${trainer} --config ${RECIPE_FILES.trlConfig} --accelerate_config ${RECIPE_FILES.accelerateConfig}`;
-  files.push({ path: RECIPE_FILES.readme, text: readme(config, options, files, command, trainRows.length, `accelerate launch --config_file ${RECIPE_FILES.accelerateConfig} -m trl.scripts.${trainer} --config ${RECIPE_FILES.trlConfig}`) });
+  files.push({
+    path: RECIPE_FILES.readme,
+    text: readme(
+      config,
+      options,
+      files,
+      command,
+      trainRows.length,
+      `accelerate launch --config_file ${RECIPE_FILES.accelerateConfig} -m trl.scripts.${trainer} --config ${RECIPE_FILES.trlConfig}`,
+    ),
+  });
   return { files, command, rows: trainRows.length };
 }
 
-function readme(config: TrainConfig, options: ExportOptions, files: readonly ExportFile[], command: string, rows: number, alternative?: string): string {
+function readme(
+  config: TrainConfig,
+  options: ExportOptions,
+  files: readonly ExportFile[],
+  command: string,
+  rows: number,
+  alternative?: string,
+): string {
   const engine = options.target === "llamafactory" ? "LLaMA-Factory" : "TRL";
   const effective = config.batchSize * config.gradAccum;
   const lines = [
@@ -506,7 +717,9 @@ function readme(config: TrainConfig, options: ExportOptions, files: readonly Exp
     "",
     `The \`seapo train\` run below, handed to ${engine}: loss \`${config.loss}\` (beta ${config.beta}), lr ${config.lr} ${config.schedule}, ` +
       `${config.epochs} epoch(s), batch ${config.batchSize} × accumulation ${config.gradAccum}, cut-off ${config.maxLength}, ` +
-      (config.finetuning === "lora" ? `LoRA r ${config.lora.rank} / alpha ${config.lora.alpha} on ${config.lora.targets.join(", ")}, ` : "full fine-tuning, ") +
+      (config.finetuning === "lora"
+        ? `LoRA r ${config.lora.rank} / alpha ${config.lora.alpha} on ${config.lora.targets.join(", ")}, `
+        : "full fine-tuning, ") +
       `seed ${config.seed}; model \`${config.model}\`; ${rows} training row(s).`,
     "",
     "## Files",

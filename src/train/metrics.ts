@@ -61,7 +61,10 @@ function meanWhere(xs: Values, labels: Values, label: number): number | undefine
 }
 
 /** TRL's logged metrics for one batch. */
-export function preferenceMetrics(source: PairedMetricSource | UnpairedMetricSource, extras: MetricExtras = {}): Record<string, number> {
+export function preferenceMetrics(
+  source: PairedMetricSource | UnpairedMetricSource,
+  extras: MetricExtras = {},
+): Record<string, number> {
   const out: Record<string, number> = {};
   if (source.kind === "paired") {
     const { chosenRewards: c, rejectedRewards: r } = source;

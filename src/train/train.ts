@@ -19,10 +19,26 @@ import { InputError, SeapoError } from "../errors.js";
 import { writeFileAtomic } from "../seapo/atomic.js";
 import { CHECKPOINT_DIR, checkpointName, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
-import { planEpoch, readPreferenceRows, rowLength, tokenizeRows, unpairRows, type PreferenceRows, type TokenizedRows } from "./data.js";
+import {
+  planEpoch,
+  readPreferenceRows,
+  rowLength,
+  tokenizeRows,
+  unpairRows,
+  type PreferenceRows,
+  type TokenizedRows,
+} from "./data.js";
 import { combineLosses, ktoKlRows, LOSSES, type LossInputs, type LossTerm } from "./losses/index.js";
 import { MetricAccumulator, type MetricMode } from "./metrics.js";
-import { adapterDisabledReference, cachedReference, completionLogps, frozenModelReference, referenceCacheKey, type ReferenceScorer, type ScoredRow } from "./reference.js";
+import {
+  adapterDisabledReference,
+  cachedReference,
+  completionLogps,
+  frozenModelReference,
+  referenceCacheKey,
+  type ReferenceScorer,
+  type ScoredRow,
+} from "./reference.js";
 
 export interface LrSchedule {
   lr: number;
@@ -65,7 +81,9 @@ function lossNeeds(terms: readonly LossTerm[]): { kind: "paired" | "unpaired"; r
   const inputs = new Set(terms.flatMap((t) => LOSSES[t.name].inputs as readonly string[]));
   const unpaired = inputs.has("labels");
   if (unpaired && terms.some((t) => !(LOSSES[t.name].inputs as readonly string[]).includes("labels"))) {
-    throw new SeapoError(`--loss ${terms.map((t) => t.name).join(",")}: unpaired losses (kto, apo_zero_unpaired) cannot be combined with paired ones`);
+    throw new SeapoError(
+      `--loss ${terms.map((t) => t.name).join(",")}: unpaired losses (kto, apo_zero_unpaired) cannot be combined with paired ones`,
+    );
   }
   return {
     kind: unpaired ? "unpaired" : "paired",
@@ -76,7 +94,20 @@ function lossNeeds(terms: readonly LossTerm[]): { kind: "paired" | "unpaired"; r
 
 /** Settings a resumed run must share with the run that wrote the checkpoint. */
 function resumeHash(config: TrainConfig): string {
-  const { out: _out, resume: _resume, logEvery: _l, saveEvery: _s, keepCheckpoints: _k, evalData: _e, evalEvery: _ee, saveAdapter: _a, saveMerged: _m, gguf: _g, referenceCache: _r, ...rest } = config;
+  const {
+    out: _out,
+    resume: _resume,
+    logEvery: _l,
+    saveEvery: _s,
+    keepCheckpoints: _k,
+    evalData: _e,
+    evalEvery: _ee,
+    saveAdapter: _a,
+    saveMerged: _m,
+    gguf: _g,
+    referenceCache: _r,
+    ...rest
+  } = config;
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16);
 }
 
@@ -91,22 +122,40 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // ---- data: rows → tokens with the model's chat template
   const hf = await loadHfModel(config.model);
-  const loadRows = async (file: string, rejectsFile: string | undefined): Promise<{ data: TokenizedRows; dropped: number; truncated: number; rejects: number }> => {
+  const loadRows = async (
+    file: string,
+    rejectsFile: string | undefined,
+  ): Promise<{ data: TokenizedRows; dropped: number; truncated: number; rejects: number }> => {
     const { data: raw, rejects } = await readPreferenceRows(file, { skipInvalid: config.skipInvalid });
-    if (rejectsFile !== undefined && rejects.length > 0) writeFileAtomic(rejectsFile, rejects.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    if (rejectsFile !== undefined && rejects.length > 0)
+      writeFileAtomic(rejectsFile, rejects.map((r) => JSON.stringify(r)).join("\n") + "\n");
     let rows: PreferenceRows = raw;
     if (needs.kind === "unpaired" && raw.kind === "paired") rows = { kind: "unpaired", rows: unpairRows(raw.rows) };
     if (needs.kind === "paired" && raw.kind === "unpaired") {
-      throw new InputError(file, undefined, undefined, `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`, "train on dpo.jsonl, or use --loss kto");
+      throw new InputError(
+        file,
+        undefined,
+        undefined,
+        `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
+        "train on dpo.jsonl, or use --loss kto",
+      );
     }
     const { data, stats } = tokenizeRows(rows, hf.tokenizer, config.maxLength);
-    if (data.rows.length < (needs.kl ? 2 : 1)) throw new InputError(file, undefined, undefined, `only ${data.rows.length} row(s) fit --max-length ${config.maxLength}`);
+    if (data.rows.length < (needs.kl ? 2 : 1))
+      throw new InputError(
+        file,
+        undefined,
+        undefined,
+        `only ${data.rows.length} row(s) fit --max-length ${config.maxLength}`,
+      );
     return { data, ...stats, rejects: rejects.length };
   };
   const trainSet = await loadRows(config.data, join(out, "rejects.jsonl"));
   const evalSet = config.evalData === undefined ? undefined : await loadRows(config.evalData, undefined);
   const dataHash = createHash("sha256").update(readFileSync(config.data)).digest("hex");
-  log(`data: ${trainSet.data.rows.length} ${trainSet.data.kind} rows (${trainSet.rejects} rejected, ${trainSet.dropped} dropped for length, ${trainSet.truncated} truncated)`);
+  log(
+    `data: ${trainSet.data.rows.length} ${trainSet.data.kind} rows (${trainSet.rejects} rejected, ${trainSet.dropped} dropped for length, ${trainSet.truncated} truncated)`,
+  );
 
   // ---- plan: seeded, length-bucketed micro-batches; a step is gradAccum of them
   const lengths = trainSet.data.rows.map(rowLength);
@@ -115,7 +164,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let plan = plans.get(epoch);
     if (plan === undefined) {
       // The KL term pairs each row with another row's completion: a batch of one has no partner.
-      plan = planEpoch(lengths, config.batchSize, config.seed + epoch, config.lengthBucketing).filter((b) => !needs.kl || b.length >= 2);
+      plan = planEpoch(lengths, config.batchSize, config.seed + epoch, config.lengthBucketing).filter(
+        (b) => !needs.kl || b.length >= 2,
+      );
       plans.set(epoch, plan);
     }
     return plan;
@@ -127,10 +178,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     return epochPlan(Math.floor(step / stepsPerEpoch)).slice(index * config.gradAccum, (index + 1) * config.gradAccum);
   };
   const warmupSteps = config.warmupSteps > 0 ? config.warmupSteps : Math.ceil(config.warmupRatio * totalSteps);
-  const schedule: LrSchedule = { lr: config.lr, schedule: config.schedule, warmupSteps, totalSteps, minLrRatio: config.minLrRatio };
+  const schedule: LrSchedule = {
+    lr: config.lr,
+    schedule: config.schedule,
+    warmupSteps,
+    totalSteps,
+    minLrRatio: config.minLrRatio,
+  };
 
   // ---- model: LoRA on the frozen base, or every weight trainable
-  const copyWeights = (w: WeightMap): WeightMap => new Map([...w].map(([name, t]) => [name, { shape: [...t.shape], data: t.data.slice() }]));
+  const copyWeights = (w: WeightMap): WeightMap =>
+    new Map([...w].map(([name, t]) => [name, { shape: [...t.shape], data: t.data.slice() }]));
   const policy = LlamaModel.fromWeights(hf.config, lora ? hf.weights : copyWeights(hf.weights), { trainable: !lora });
   if (lora) policy.applyLora({ ...config.lora, seed: config.seed });
   const params = policy.trainableParameters();
@@ -139,7 +197,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // ---- reference log-probs (hf.weights stays the untouched base: LoRA freezes it, full training copies it)
   const referenceMode = config.reference ?? (lora ? "adapter-disabled" : "frozen-copy");
   const baseReference = (): ReferenceScorer =>
-    lora && referenceMode !== "frozen-copy" ? adapterDisabledReference(policy) : frozenModelReference(LlamaModel.fromWeights(hf.config, hf.weights));
+    lora && referenceMode !== "frozen-copy"
+      ? adapterDisabledReference(policy)
+      : frozenModelReference(LlamaModel.fromWeights(hf.config, hf.weights));
   let reference: ReferenceScorer | undefined;
   let evalReference: ReferenceScorer | undefined;
   if (needs.reference) {
@@ -147,9 +207,22 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     evalReference = reference;
     if (referenceMode === "cached") {
       const every: ScoredRow[] = [];
-      for (let step = 0; step < totalSteps; step++) for (const batch of microBatches(step)) every.push(...batchRows(trainSet.data, batch, needs.kl));
-      const key = referenceCacheKey(hf.weights, trainSet.data, { seed: config.seed, batchSize: config.batchSize, bucketing: config.lengthBucketing, totalSteps, kl: needs.kl });
-      const cache = await cachedReference(config.referenceCache ?? join(out, "reference-cache"), key, every, config.batchSize, reference);
+      for (let step = 0; step < totalSteps; step++)
+        for (const batch of microBatches(step)) every.push(...batchRows(trainSet.data, batch, needs.kl));
+      const key = referenceCacheKey(hf.weights, trainSet.data, {
+        seed: config.seed,
+        batchSize: config.batchSize,
+        bucketing: config.lengthBucketing,
+        totalSteps,
+        kl: needs.kl,
+      });
+      const cache = await cachedReference(
+        config.referenceCache ?? join(out, "reference-cache"),
+        key,
+        every,
+        config.batchSize,
+        reference,
+      );
       reference = cache.scorer;
       log(`reference: ${cache.hit ? "loaded" : "computed and stored"} ${cache.file}`);
     }
@@ -163,8 +236,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (config.resume) {
     const checkpoint = await loadLatestCheckpoint(out);
     if (checkpoint !== undefined) {
-      if (checkpoint.state.dataHash !== dataHash) throw new SeapoError(`--resume: ${config.data} differs from the data ${checkpoint.dir} was trained on`);
-      if (checkpoint.state.configHash !== configHash) throw new SeapoError(`--resume: the settings differ from those ${checkpoint.dir} was written with (same loss, data plan, model and optimizer needed)`);
+      if (checkpoint.state.dataHash !== dataHash)
+        throw new SeapoError(`--resume: ${config.data} differs from the data ${checkpoint.dir} was trained on`);
+      if (checkpoint.state.configHash !== configHash)
+        throw new SeapoError(
+          `--resume: the settings differ from those ${checkpoint.dir} was written with (same loss, data plan, model and optimizer needed)`,
+        );
       policy.loadParameters(checkpoint.params);
       optimizer.loadStateDict(checkpoint.optimizer);
       startStep = resumedFrom = checkpoint.state.step;
@@ -172,13 +249,30 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       log(`resumed from ${checkpoint.dir} (step ${startStep} of ${totalSteps})`);
     }
   } else if (listCheckpoints(out).length > 0) {
-    throw new SeapoError(`${join(out, CHECKPOINT_DIR)} already holds checkpoints; pass --resume to continue that run, or choose another --out`);
+    throw new SeapoError(
+      `${join(out, CHECKPOINT_DIR)} already holds checkpoints; pass --resume to continue that run, or choose another --out`,
+    );
   }
   if (resumedFrom === undefined) rmSync(metricsFile, { force: true });
   const runInfo = {
     config,
-    resolved: { referenceMode, totalSteps, stepsPerEpoch, warmupSteps, effectiveBatch: config.batchSize * config.gradAccum, losses: terms },
-    data: { file: config.data, sha256: dataHash, rows: trainSet.data.rows.length, kind: trainSet.data.kind, rejected: trainSet.rejects, dropped: trainSet.dropped, truncated: trainSet.truncated },
+    resolved: {
+      referenceMode,
+      totalSteps,
+      stepsPerEpoch,
+      warmupSteps,
+      effectiveBatch: config.batchSize * config.gradAccum,
+      losses: terms,
+    },
+    data: {
+      file: config.data,
+      sha256: dataHash,
+      rows: trainSet.data.rows.length,
+      kind: trainSet.data.kind,
+      rejected: trainSet.rejects,
+      dropped: trainSet.dropped,
+      truncated: trainSet.truncated,
+    },
     versions: { seapo: packageVersion(), node: process.version },
     trainableParameters: [...params.values()].reduce((n, t) => n + t.size, 0),
   };
@@ -214,21 +308,38 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
       if (done % config.logEvery === 0 || done === totalSteps) {
         const seconds = (Date.now() - intervalStart) / 1000;
-        lastMetrics = { step: done, epoch: done / stepsPerEpoch, ...metrics.flush("train"), lr: optimizer.lr, "tokens/s": tokens / Math.max(seconds, 1e-9), elapsed: (Date.now() - started) / 1000 };
+        lastMetrics = {
+          step: done,
+          epoch: done / stepsPerEpoch,
+          ...metrics.flush("train"),
+          lr: optimizer.lr,
+          "tokens/s": tokens / Math.max(seconds, 1e-9),
+          elapsed: (Date.now() - started) / 1000,
+        };
         await appendFile(metricsFile, `${JSON.stringify(lastMetrics)}\n`);
         progress.set({ loss: (lastMetrics.loss ?? NaN).toFixed(4), lr: optimizer.lr.toExponential(2) });
         tokens = 0;
         intervalStart = Date.now();
       }
 
-      if (evalSet !== undefined && ((config.evalEvery !== undefined && done % config.evalEvery === 0) || done === totalSteps)) {
+      if (
+        evalSet !== undefined &&
+        ((config.evalEvery !== undefined && done % config.evalEvery === 0) || done === totalSteps)
+      ) {
         policy.train(false);
-        const evalPlan = planEpoch(evalSet.data.rows.map(rowLength), config.batchSize, config.seed, config.lengthBucketing).filter((b) => !needs.kl || b.length >= 2);
+        const evalPlan = planEpoch(
+          evalSet.data.rows.map(rowLength),
+          config.batchSize,
+          config.seed,
+          config.lengthBucketing,
+        ).filter((b) => !needs.kl || b.length >= 2);
         for (const batch of evalPlan) {
           const result = noGrad(() => batchLoss(policy, evalSet.data, batch, terms, needs, evalReference));
           metrics.add({ loss: result.loss.item(), ...result.metrics }, "eval" satisfies MetricMode);
         }
-        const evalLine = Object.fromEntries(Object.entries(metrics.flush("eval")).map(([key, v]) => [`eval/${key}`, v]));
+        const evalLine = Object.fromEntries(
+          Object.entries(metrics.flush("eval")).map(([key, v]) => [`eval/${key}`, v]),
+        );
         await appendFile(metricsFile, `${JSON.stringify({ step: done, ...evalLine })}\n`);
       }
 
@@ -244,8 +355,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // ---- outputs: PEFT adapter, merged HF folder, optional GGUF, run.json
   const outputs: string[] = [METRICS_FILE, RUN_FILE];
   if (lora && config.saveAdapter) {
-    const weights: WeightMap = new Map([...policy.adapterParameters()].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]));
-    await saveLoraAdapter(join(out, "adapter"), { baseModelPath: config.model, rank: config.lora.rank, alpha: config.lora.alpha, targetModules: [...config.lora.targets], dropout: config.lora.dropout, weights });
+    const weights: WeightMap = new Map(
+      [...policy.adapterParameters()].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]),
+    );
+    await saveLoraAdapter(join(out, "adapter"), {
+      baseModelPath: config.model,
+      rank: config.lora.rank,
+      alpha: config.lora.alpha,
+      targetModules: [...config.lora.targets],
+      dropout: config.lora.dropout,
+      weights,
+    });
     outputs.push("adapter/");
   }
   if (config.saveMerged || config.gguf !== undefined) {
@@ -256,11 +376,20 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       outputs.push("model/");
     }
     if (config.gguf !== undefined) {
-      await exportGguf({ config: hf.config, weights, tokenizer: hf.tokenizer }, join(out, "model.gguf"), { type: config.gguf });
+      await exportGguf({ config: hf.config, weights, tokenizer: hf.tokenizer }, join(out, "model.gguf"), {
+        type: config.gguf,
+      });
       outputs.push("model.gguf");
     }
   }
-  const finished = { ...runInfo, status: "completed", resumedFrom, elapsedSeconds: (Date.now() - started) / 1000, outputs, lastMetrics };
+  const finished = {
+    ...runInfo,
+    status: "completed",
+    resumedFrom,
+    elapsedSeconds: (Date.now() - started) / 1000,
+    outputs,
+    lastMetrics,
+  };
   writeFileAtomic(join(out, RUN_FILE), `${JSON.stringify(finished, null, 2)}\n`);
   return { steps: totalSteps, resumedFrom, rows: trainSet.data.rows.length, outputs, lastMetrics };
 }
@@ -316,7 +445,11 @@ function batchLoss(
     if (needs.kl) {
       const klRows = rows.slice(B);
       const klPolicy = noGrad(() => completionLogps(policy, klRows));
-      inputs = { ...inputs, kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]), kl_reference_logps: vector(reference!(klRows)) };
+      inputs = {
+        ...inputs,
+        kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]),
+        kl_reference_logps: vector(reference!(klRows)),
+      };
     }
   } else {
     const chosenLengths = batch.map((i) => data.rows[i]!.chosen.length);
@@ -329,7 +462,11 @@ function batchLoss(
       nll_chosen: ops.mul(ops.sum(chosen), -1 / chosenLengths.reduce((a, b) => a + b, 0)),
     };
     if (referenceLogps !== undefined) {
-      inputs = { ...inputs, reference_chosen_logps: vector(referenceLogps.subarray(0, B)), reference_rejected_logps: vector(referenceLogps.subarray(B)) };
+      inputs = {
+        ...inputs,
+        reference_chosen_logps: vector(referenceLogps.subarray(0, B)),
+        reference_rejected_logps: vector(referenceLogps.subarray(B)),
+      };
     }
   }
   const combined = combineLosses(terms, inputs);

@@ -20,19 +20,39 @@ describe("seapo analyze → inject --strategy most-common", () => {
     const planted = ["correct", "logic", "logic", "correctness", "logic", "hallucination", "correct"];
     writeFileSync(
       answers,
-      planted.map((kind, i) => JSON.stringify({ id: `a${i}`, prompt: `Question ${i}`, response: `answer marked ${kind}`, reference: `gold ${i}` })).join("\n") + "\n",
+      planted
+        .map((kind, i) =>
+          JSON.stringify({
+            id: `a${i}`,
+            prompt: `Question ${i}`,
+            response: `answer marked ${kind}`,
+            reference: `gold ${i}`,
+          }),
+        )
+        .join("\n") + "\n",
     );
     server = await startTestServer((request) => {
       const text: string = request.body.messages.at(-1).content;
       if (text.startsWith("You grade a model's answer")) {
         const kind = /answer marked (\w+)/.exec(text)![1]!;
-        const verdict = kind === "correct" ? { correct: true, error_type: "none" } : { correct: false, error_type: kind };
+        const verdict =
+          kind === "correct" ? { correct: true, error_type: "none" } : { correct: false, error_type: kind };
         return { json: chatCompletion(JSON.stringify({ ...verdict, explanation: "scripted" })) };
       }
       return injectorReply(request);
     });
     const out = join(dir, "analysis");
-    const result = await runCli(["analyze", "--input", answers, "--out", out, "--base-url", server.baseURL, "--model", "judge"]);
+    const result = await runCli([
+      "analyze",
+      "--input",
+      answers,
+      "--out",
+      out,
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "judge",
+    ]);
     expect(result.code).toBe(0);
     const analysis = JSON.parse(readFileSync(join(out, "analysis.json"), "utf8"));
     expect(analysis).toMatchObject({
@@ -49,8 +69,19 @@ describe("seapo analyze → inject --strategy most-common", () => {
     const rows = join(dir, "rows.jsonl");
     writeFileSync(rows, `${JSON.stringify({ prompt: "What is 3 plus 4?", response: "3 plus 4 is 7." })}\n`);
     const injected = await runCli([
-      "inject", "--input", rows, "--out", join(dir, "neg"), "--strategy", "most-common", "--analysis", join(out, "analysis.json"),
-      "--base-url", server.baseURL, "--model", "injector",
+      "inject",
+      "--input",
+      rows,
+      "--out",
+      join(dir, "neg"),
+      "--strategy",
+      "most-common",
+      "--analysis",
+      join(out, "analysis.json"),
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "injector",
     ]);
     expect(injected.code).toBe(0);
     expect(readJsonl(join(dir, "neg", "negatives.jsonl"))).toMatchObject([{ errorType: "logic" }]);
@@ -61,7 +92,17 @@ describe("seapo analyze → inject --strategy most-common", () => {
     const answers = join(dir, "answers.jsonl");
     writeFileSync(answers, '{"prompt": "q", "response": "r", "reference": "g"}\n{"prompt": "q", "response": "r"}\n');
     server = await startTestServer(() => ({ json: chatCompletion("{}") }));
-    const result = await runCli(["analyze", "--input", answers, "--out", join(dir, "o"), "--base-url", server.baseURL, "--model", "j"]);
+    const result = await runCli([
+      "analyze",
+      "--input",
+      answers,
+      "--out",
+      join(dir, "o"),
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "j",
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${answers}:2:reference`);
   });

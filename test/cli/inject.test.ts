@@ -25,7 +25,8 @@ function writeRows(dir: string, count: number): string {
   return path;
 }
 
-const inject = (args: string[]) => runCli(["inject", "--base-url", server!.baseURL, "--model", "injector-7b", "--max-retries", "8", ...args]);
+const inject = (args: string[]) =>
+  runCli(["inject", "--base-url", server!.baseURL, "--model", "injector-7b", "--max-retries", "8", ...args]);
 
 describe("seapo inject", () => {
   it("writes verified negatives, every export format and stats, with provenance on each row", async () => {
@@ -35,8 +36,10 @@ describe("seapo inject", () => {
     server = await startTestServer((request) => {
       const { answer, type } = parseInjectionPrompt(request.body);
       if (answer.includes("1 and 1")) return { json: chatCompletion(answer) };
-      if (answer.includes("2 and 2")) return { json: chatCompletion(rewriteOnce(answer, type), { finishReason: "length" }) };
-      if (answer.includes("3 and 3")) return { json: chatCompletion(`${rewriteOnce(answer, type)} (Note: I introduced an error in the sum.)`) };
+      if (answer.includes("2 and 2"))
+        return { json: chatCompletion(rewriteOnce(answer, type), { finishReason: "length" }) };
+      if (answer.includes("3 and 3"))
+        return { json: chatCompletion(`${rewriteOnce(answer, type)} (Note: I introduced an error in the sum.)`) };
       return injectorReply(request);
     });
     const out = join(dir, "out");
@@ -65,7 +68,11 @@ describe("seapo inject", () => {
 
     const dpo = readJsonl(join(out, "dpo.jsonl"));
     expect(dpo).toHaveLength(3);
-    expect(dpo[0]).toMatchObject({ prompt: "What is 0 plus 0?", chosen: expect.any(String), rejected: expect.any(String) });
+    expect(dpo[0]).toMatchObject({
+      prompt: "What is 0 plus 0?",
+      chosen: expect.any(String),
+      rejected: expect.any(String),
+    });
     const conversational = readJsonl(join(out, "dpo_conversational.jsonl"));
     expect(conversational[0]!.prompt).toEqual([{ role: "user", content: "What is 0 plus 0?" }]);
     const kto = readJsonl(join(out, "kto.jsonl"));
@@ -113,14 +120,26 @@ describe("seapo inject", () => {
     const input = writeRows(dir, 24);
     server = await startTestServer((request) => {
       const n = request.count;
-      if (n % 7 === 1) return { status: 429, headers: { "retry-after": "0.2" }, json: { error: { message: "slow down" } } };
+      if (n % 7 === 1)
+        return { status: 429, headers: { "retry-after": "0.2" }, json: { error: { message: "slow down" } } };
       if (n % 7 === 3) return { status: 500, json: { error: { message: "internal" } } };
       if (n % 7 === 5) return { destroy: true };
       if (n % 11 === 0) return { delayMs: 1_500, ...injectorReply(request) };
       return injectorReply(request);
     });
     const out = join(dir, "out");
-    const result = await inject(["--input", input, "--out", out, "--strategy", "single:logic", "--concurrency", "4", "--timeout", "500"]);
+    const result = await inject([
+      "--input",
+      input,
+      "--out",
+      out,
+      "--strategy",
+      "single:logic",
+      "--concurrency",
+      "4",
+      "--timeout",
+      "500",
+    ]);
     expect(result.code).toBe(0);
     const negatives = readJsonl(join(out, "negatives.jsonl"));
     expect(negatives.map((n) => n.sourceId)).toEqual(Array.from({ length: 24 }, (_, i) => `q${i}`));
@@ -135,7 +154,21 @@ describe("seapo inject", () => {
     const handler: Handler = async (request) => ({ delayMs: 15, ...injectorReply(request) });
     server = await startTestServer(handler);
     const out = join(dir, "out");
-    const args = ["inject", "--base-url", server.baseURL, "--model", "m", "--input", input, "--out", out, "--strategy", "all", "--concurrency", "3"];
+    const args = [
+      "inject",
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "m",
+      "--input",
+      input,
+      "--out",
+      out,
+      "--strategy",
+      "all",
+      "--concurrency",
+      "3",
+    ];
     for (let kill = 0; kill < 2; kill++) {
       const { child, done } = startCli(args);
       const negatives = join(out, "negatives.jsonl");
@@ -182,7 +215,9 @@ describe("seapo inject", () => {
     expect((await inject(["--input", input, "--out", out, "--strategy", "single:logic"])).code).toBe(0);
     const other = await inject(["--input", input, "--out", out, "--strategy", "single:correctness"]);
     expect(other.code).toBe(1);
-    expect(other.stderr).toContain(`${join(out, "run.json")}:strategy: this output folder holds a run made with other settings`);
+    expect(other.stderr).toContain(
+      `${join(out, "run.json")}:strategy: this output folder holds a run made with other settings`,
+    );
   });
 
   it("asks the judge and rejects negatives it does not confirm", async () => {
@@ -192,7 +227,11 @@ describe("seapo inject", () => {
       const text: string = request.body.messages.at(-1).content;
       if (text.startsWith("You check training data")) {
         const confirmed = !text.includes("What is 2 plus 2?");
-        return { json: chatCompletion(JSON.stringify({ contains_error: confirmed, error_type: "correctness", explanation: "checked" })) };
+        return {
+          json: chatCompletion(
+            JSON.stringify({ contains_error: confirmed, error_type: "correctness", explanation: "checked" }),
+          ),
+        };
       }
       return injectorReply(request);
     });
@@ -210,7 +249,11 @@ describe("seapo inject: bad input", () => {
     ["missing field", '{"prompt": "a", "response": "b"}\n{"prompt": "only a prompt"}\n', ":2:response"],
     ["wrong type", '{"prompt": "a", "response": 42}\n', ":1:response"],
     ["empty prompt", '{"prompt": "   ", "response": "b"}\n', ":1:prompt"],
-    ["wrong role", '{"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n', ":1:messages[0].role"],
+    [
+      "wrong role",
+      '{"messages": [{"role": "robot", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n',
+      ":1:messages[0].role",
+    ],
   ];
 
   it.each(cases)("%s stops the run naming file:line:field", async (_name, text, where) => {
@@ -229,7 +272,11 @@ describe("seapo inject: bad input", () => {
     const input = join(dir, "mixed.jsonl");
     writeFileSync(
       input,
-      ['{"prompt": "What is 1 plus 1?", "response": "It is 2."}', '{"prompt": "no answer"}', '{"prompt": "What is 2 plus 2?", "response": "It is 4."}'].join("\n") + "\n",
+      [
+        '{"prompt": "What is 1 plus 1?", "response": "It is 2."}',
+        '{"prompt": "no answer"}',
+        '{"prompt": "What is 2 plus 2?", "response": "It is 4."}',
+      ].join("\n") + "\n",
     );
     server = await startTestServer(injectorReply);
     const out = join(dir, "out");

@@ -25,7 +25,13 @@ const multiTurn = {
   usage: { inputTokens: 10, outputTokens: 2 },
 } as NegativeRecord;
 
-const singleTurn: NegativeRecord = { ...seapo, prompt: "Capital of France?", history: [], chosen: "Paris.", rejected: "Lyon." };
+const singleTurn: NegativeRecord = {
+  ...seapo,
+  prompt: "Capital of France?",
+  history: [],
+  chosen: "Paris.",
+  rejected: "Lyon.",
+};
 
 describe("training rows", () => {
   const cases: Array<[string, () => unknown, unknown]> = [
@@ -77,8 +83,22 @@ describe("training rows", () => {
       "LLaMA-Factory KTO with the positive",
       () => toLlamaFactoryKtoRows(singleTurn, { includeDesirable: true }),
       [
-        { messages: [{ role: "user", content: "Capital of France?" }, { role: "assistant", content: "Paris." }], label: true, seapo },
-        { messages: [{ role: "user", content: "Capital of France?" }, { role: "assistant", content: "Lyon." }], label: false, seapo },
+        {
+          messages: [
+            { role: "user", content: "Capital of France?" },
+            { role: "assistant", content: "Paris." },
+          ],
+          label: true,
+          seapo,
+        },
+        {
+          messages: [
+            { role: "user", content: "Capital of France?" },
+            { role: "assistant", content: "Lyon." },
+          ],
+          label: false,
+          seapo,
+        },
       ],
     ],
     [
@@ -114,7 +134,9 @@ describe("training rows", () => {
 
 describe("llamaFactoryDatasetInfo", () => {
   it("registers the DPO file as sharegpt ranking data and the KTO file with its label column", () => {
-    expect(llamaFactoryDatasetInfo({ dpoFile: "seapo_dpo.jsonl", ktoFile: "seapo_kto.jsonl", name: "seapo" })).toStrictEqual({
+    expect(
+      llamaFactoryDatasetInfo({ dpoFile: "seapo_dpo.jsonl", ktoFile: "seapo_kto.jsonl", name: "seapo" }),
+    ).toStrictEqual({
       seapo_dpo: {
         file_name: "seapo_dpo.jsonl",
         formatting: "sharegpt",
@@ -126,7 +148,13 @@ describe("llamaFactoryDatasetInfo", () => {
         file_name: "seapo_kto.jsonl",
         formatting: "sharegpt",
         columns: { messages: "messages", kto_tag: "label" },
-        tags: { role_tag: "role", content_tag: "content", user_tag: "user", assistant_tag: "assistant", system_tag: "system" },
+        tags: {
+          role_tag: "role",
+          content_tag: "content",
+          user_tag: "user",
+          assistant_tag: "assistant",
+          system_tag: "system",
+        },
       },
     });
   });
@@ -136,7 +164,12 @@ describe("llamaFactoryDatasetInfo", () => {
     const dpo = toLlamaFactoryDpoRow(multiTurn) as unknown as Record<string, Array<Record<string, string>>>;
     const dpoTags = info.x_dpo!.tags;
     const turns = dpo[info.x_dpo!.columns.messages!]!;
-    expect(turns.map((turn) => turn[dpoTags.role_tag!])).toEqual([dpoTags.system_tag, dpoTags.user_tag, dpoTags.assistant_tag, dpoTags.user_tag]);
+    expect(turns.map((turn) => turn[dpoTags.role_tag!])).toEqual([
+      dpoTags.system_tag,
+      dpoTags.user_tag,
+      dpoTags.assistant_tag,
+      dpoTags.user_tag,
+    ]);
     const kto = toLlamaFactoryKtoRows(multiTurn, { includeDesirable: false })[0] as unknown as Record<string, unknown>;
     const ktoTags = info.x_kto!.tags;
     const messages = kto[info.x_kto!.columns.messages!] as Array<Record<string, string>>;

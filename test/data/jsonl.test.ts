@@ -7,23 +7,43 @@ const files = fixtureDir();
 
 describe("readJsonLines", () => {
   const cases: Array<[string, string, string, Array<{ line: number; value: unknown }>]> = [
-    ["JSONL, blank lines skipped but counted", "a.jsonl", '{"a":1}\n\n  \n[2]\n"three"\n', [
-      { line: 1, value: { a: 1 } },
-      { line: 4, value: [2] },
-      { line: 5, value: "three" },
-    ]],
-    ["JSONL without a final newline, CRLF endings and a byte-order mark", "b.jsonl", '\uFEFF{"a":1}\r\n{"b":2}', [
-      { line: 1, value: { a: 1 } },
-      { line: 2, value: { b: 2 } },
-    ]],
-    ["a JSON array: line is the element index + 1", "c.json", '[\n  {"a": 1},\n\n  {"b": 2}\n]', [
-      { line: 1, value: { a: 1 } },
-      { line: 2, value: { b: 2 } },
-    ]],
-    ["a .json file holding JSON lines", "d.json", '{"a":1}\n{"b":2}\n', [
-      { line: 1, value: { a: 1 } },
-      { line: 2, value: { b: 2 } },
-    ]],
+    [
+      "JSONL, blank lines skipped but counted",
+      "a.jsonl",
+      '{"a":1}\n\n  \n[2]\n"three"\n',
+      [
+        { line: 1, value: { a: 1 } },
+        { line: 4, value: [2] },
+        { line: 5, value: "three" },
+      ],
+    ],
+    [
+      "JSONL without a final newline, CRLF endings and a byte-order mark",
+      "b.jsonl",
+      '\uFEFF{"a":1}\r\n{"b":2}',
+      [
+        { line: 1, value: { a: 1 } },
+        { line: 2, value: { b: 2 } },
+      ],
+    ],
+    [
+      "a JSON array: line is the element index + 1",
+      "c.json",
+      '[\n  {"a": 1},\n\n  {"b": 2}\n]',
+      [
+        { line: 1, value: { a: 1 } },
+        { line: 2, value: { b: 2 } },
+      ],
+    ],
+    [
+      "a .json file holding JSON lines",
+      "d.json",
+      '{"a":1}\n{"b":2}\n',
+      [
+        { line: 1, value: { a: 1 } },
+        { line: 2, value: { b: 2 } },
+      ],
+    ],
   ];
 
   it.each(cases)("%s", async (_name, file, text, expected) => {

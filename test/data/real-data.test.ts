@@ -24,7 +24,9 @@ describe("the shared preference data", () => {
     expect(rejects).toMatchObject([{ line: 834, field: "chosen", reason: "is empty" }]);
     expect(rows[0]).toMatchObject({ id: "27808", prompt: "how to cook t-bone in the oven", history: [], line: 1 });
     expect(rows[0]!.response.startsWith("To cook a delicious T-bone steak in the oven")).toBe(true);
-    expect(rows.every((row) => typeof row.rejected === "string" && typeof row.meta?.score_chosen === "number")).toBe(true);
+    expect(rows.every((row) => typeof row.rejected === "string" && typeof row.meta?.score_chosen === "number")).toBe(
+      true,
+    );
   });
 
   it("UltraFeedback train_clean without skipInvalid stops at that row", async () => {
@@ -36,8 +38,14 @@ describe("the shared preference data", () => {
     expect(rejects).toEqual([]);
     expect(rows).toHaveLength(300);
     expect(rows.filter((row) => row.history[0]?.role === "system")).toHaveLength(80);
-    expect(rows.every((row) => row.rejected !== undefined && row.history.length % 2 === (row.history[0]?.role === "system" ? 1 : 0))).toBe(true);
-    expect(rows[0]!.prompt).toBe("Hi! I'd like to create a new language game simulating the first person perspective of a character named Angela.");
+    expect(
+      rows.every(
+        (row) => row.rejected !== undefined && row.history.length % 2 === (row.history[0]?.role === "system" ? 1 : 0),
+      ),
+    ).toBe(true);
+    expect(rows[0]!.prompt).toBe(
+      "Hi! I'd like to create a new language game simulating the first person perspective of a character named Angela.",
+    );
     expect(rows[0]!.id).toBe("dpo_en_demo.json:1");
   });
 
@@ -45,7 +53,9 @@ describe("the shared preference data", () => {
     const { rows, rejects } = await readAll(ktoDemo);
     expect(rows).toHaveLength(150);
     expect(rejects).toHaveLength(150);
-    expect(new Set(rejects.map((reject) => `${reject.field}: ${reject.reason}`))).toEqual(new Set(["label: undesirable example has no good answer"]));
+    expect(new Set(rejects.map((reject) => `${reject.field}: ${reject.reason}`))).toEqual(
+      new Set(["label: undesirable example has no good answer"]),
+    );
     expect(rows[0]!.prompt.startsWith("The Federal Trade Commission is going after spyware")).toBe(true);
   });
 });

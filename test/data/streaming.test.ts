@@ -17,7 +17,10 @@ it("reads a 200k-line file with flat memory", async () => {
   // ~300 bytes a line: a ~60 MB file, which would push the heap past the limit if it were held whole.
   const filler = "x".repeat(250);
   for (let start = 0; start < rows; start += 20_000) {
-    const lines = Array.from({ length: 20_000 }, (_, i) => `{"id":"r${start + i}","prompt":"question ${start + i}","response":"${filler}"}\n`);
+    const lines = Array.from(
+      { length: 20_000 },
+      (_, i) => `{"id":"r${start + i}","prompt":"question ${start + i}","response":"${filler}"}\n`,
+    );
     appendFileSync(path, lines.join(""));
   }
 

@@ -3,11 +3,21 @@ import { Rng } from "../../src/engine/index.js";
 import { armSpecs, seapoRecords } from "../../src/demo/arms.js";
 import { sampleItems } from "../../src/demo/evaluate.js";
 import { spread } from "../../src/demo/run.js";
-import { checkAnswer, createWorld, dimensions, generateTasks, worldErrorTypes, type WorldItem } from "../../src/demo/world/index.js";
+import {
+  checkAnswer,
+  createWorld,
+  dimensions,
+  generateTasks,
+  worldErrorTypes,
+  type WorldItem,
+} from "../../src/demo/world/index.js";
 
 const world = createWorld(1);
 const tasks = generateTasks(world);
-const trainPool = Object.fromEntries(dimensions.map((d) => [d, tasks[d].train])) as Record<(typeof dimensions)[number], WorldItem[]>;
+const trainPool = Object.fromEntries(dimensions.map((d) => [d, tasks[d].train])) as Record<
+  (typeof dimensions)[number],
+  WorldItem[]
+>;
 const items = sampleItems(trainPool, 30, new Rng(5));
 const byId = new Map(items.map((i) => [i.id, i]));
 
@@ -18,7 +28,8 @@ describe("demo arms", () => {
     expect(full).toHaveLength(1 + 2 + 5 * 2);
     expect(new Set(full).size).toBe(full.length);
     expect(quick.every((name) => full.includes(name))).toBe(true);
-    for (const name of full.filter((n) => n !== "base")) expect(name.endsWith("-kto") || name.endsWith("-dpo")).toBe(true);
+    for (const name of full.filter((n) => n !== "base"))
+      expect(name.endsWith("-kto") || name.endsWith("-dpo")).toBe(true);
   });
 
   it("sampleItems is seeded and balanced across dimensions", () => {
@@ -27,22 +38,25 @@ describe("demo arms", () => {
     for (const d of dimensions) expect(items.filter((i) => i.dimension === d)).toHaveLength(30);
   });
 
-  it.each(worldErrorTypes)("single:%s pairs the gold answer with a negative the checker finds that error in", (type) => {
-    const { records, skipped } = seapoRecords(world, items, `single:${type}`, "correctness", 3);
-    expect(records.length + skipped).toBe(items.length);
-    expect(records.length).toBeGreaterThan(items.length / 2);
-    let matches = 0;
-    for (const r of records) {
-      const item = byId.get(r.sourceId)!;
-      expect(r.errorType).toBe(type);
-      expect(r.chosen).toBe(item.answer);
-      expect(checkAnswer(world, item, r.chosen).correct).toBe(true);
-      const verdict = checkAnswer(world, item, r.rejected);
-      expect(verdict.correct).toBe(false);
-      if (verdict.errorType === type) matches++;
-    }
-    expect(matches / records.length).toBeGreaterThanOrEqual(0.9);
-  });
+  it.each(worldErrorTypes)(
+    "single:%s pairs the gold answer with a negative the checker finds that error in",
+    (type) => {
+      const { records, skipped } = seapoRecords(world, items, `single:${type}`, "correctness", 3);
+      expect(records.length + skipped).toBe(items.length);
+      expect(records.length).toBeGreaterThan(items.length / 2);
+      let matches = 0;
+      for (const r of records) {
+        const item = byId.get(r.sourceId)!;
+        expect(r.errorType).toBe(type);
+        expect(r.chosen).toBe(item.answer);
+        expect(checkAnswer(world, item, r.chosen).correct).toBe(true);
+        const verdict = checkAnswer(world, item, r.rejected);
+        expect(verdict.correct).toBe(false);
+        if (verdict.errorType === type) matches++;
+      }
+      expect(matches / records.length).toBeGreaterThanOrEqual(0.9);
+    },
+  );
 
   it("mixed draws one type per prompt from (seed, id), covering every type", () => {
     const a = seapoRecords(world, items, "mixed", "correctness", 3).records;

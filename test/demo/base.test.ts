@@ -10,7 +10,20 @@ import { loadHfModel } from "../../src/engine/io/index.js";
 import { runCli } from "../helpers/cli.js";
 
 /** A few steps of a very small model: enough to see determinism, cheap enough for every run. */
-const small: BaseModelOptions = { ...defaultBaseOptions, hiddenSize: 32, numLayers: 1, numHeads: 2, numKvHeads: 1, intermediateSize: 64, vocabSize: 300, seqLen: 48, batchSize: 4, pretrainSteps: 4, sftSteps: 4, tokenizerChars: 20_000 };
+const small: BaseModelOptions = {
+  ...defaultBaseOptions,
+  hiddenSize: 32,
+  numLayers: 1,
+  numHeads: 2,
+  numKvHeads: 1,
+  intermediateSize: 64,
+  vocabSize: 300,
+  seqLen: 48,
+  batchSize: 4,
+  pretrainSteps: 4,
+  sftSteps: 4,
+  tokenizerChars: 20_000,
+};
 
 describe("the demo's base model", () => {
   it("is rebuilt bit for bit by the same recipe, and differs with another seed", async () => {
@@ -23,21 +36,34 @@ describe("the demo's base model", () => {
     expect(Number.isFinite(a.losses.pretrain) && Number.isFinite(a.losses.sft)).toBe(true);
     const model = await loadHfModel(join(root, "a"));
     expect(model.config.hiddenSize).toBe(32);
-    expect(model.tokenizer.applyChatTemplate([{ role: "user", content: "hi" }], { addGenerationPrompt: true })).toContain("<|im_start|>assistant");
+    expect(
+      model.tokenizer.applyChatTemplate([{ role: "user", content: "hi" }], { addGenerationPrompt: true }),
+    ).toContain("<|im_start|>assistant");
   }, 120_000);
 
   it("`seapo demo build-base DIR` writes the model with its recipe and weights hash", async () => {
     const dir = join(await mkdtemp(join(tmpdir(), "seapo-base-cli-")), "base");
     const result = await runCli(["demo", "build-base", dir, "--pretrain-steps", "2", "--sft-steps", "2"]);
     expect(result.code, result.stderr).toBe(0);
-    const recipe = JSON.parse(readFileSync(join(dir, BASE_RECIPE_FILE), "utf8")) as { weightsSha256: string; options: BaseModelOptions };
+    const recipe = JSON.parse(readFileSync(join(dir, BASE_RECIPE_FILE), "utf8")) as {
+      weightsSha256: string;
+      options: BaseModelOptions;
+    };
     expect(recipe.options).toEqual({ ...defaultBaseOptions, pretrainSteps: 2, sftSteps: 2 });
-    expect(createHash("sha256").update(readFileSync(join(dir, "model.safetensors"))).digest("hex")).toBe(recipe.weightsSha256);
+    expect(
+      createHash("sha256")
+        .update(readFileSync(join(dir, "model.safetensors")))
+        .digest("hex"),
+    ).toBe(recipe.weightsSha256);
     expect(result.stdout).toContain(recipe.weightsSha256);
   }, 120_000);
 
   it("ships a checkpoint of at most 10 MB whose weights match its recorded recipe", () => {
-    const recipe = JSON.parse(readFileSync(join(SHIPPED_BASE_DIR, BASE_RECIPE_FILE), "utf8")) as { weightsSha256: string; options: BaseModelOptions; command: string };
+    const recipe = JSON.parse(readFileSync(join(SHIPPED_BASE_DIR, BASE_RECIPE_FILE), "utf8")) as {
+      weightsSha256: string;
+      options: BaseModelOptions;
+      command: string;
+    };
     const weights = join(SHIPPED_BASE_DIR, "model.safetensors");
     expect(existsSync(weights)).toBe(true);
     expect(statSync(weights).size).toBeLessThanOrEqual(10 * 1024 * 1024);

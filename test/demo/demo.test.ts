@@ -39,9 +39,13 @@ describe("seapo demo --quick", () => {
     // analyze classified the base model's wrong answers, and the counts add up.
     const judged = readJsonl<{ correct: boolean; errorType: string | null }>(join(out, "analyze", "judgments.jsonl"));
     expect(judged.length).toBe(results.analysis.answers);
-    expect(Object.values(results.analysis.byType).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(results.analysis.wrong);
+    expect(Object.values(results.analysis.byType).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
+      results.analysis.wrong,
+    );
     // Every trained arm's data is in the data engine's formats.
-    const kto = readJsonl<{ prompt: string; completion: string; label: boolean }>(join(out, "arms", "seapo-mixed-kto", "seed-1", "data", "kto.jsonl"));
+    const kto = readJsonl<{ prompt: string; completion: string; label: boolean }>(
+      join(out, "arms", "seapo-mixed-kto", "seed-1", "data", "kto.jsonl"),
+    );
     expect(kto.some((r) => r.label) && kto.some((r) => !r.label)).toBe(true);
     expect(results.examples.length).toBeGreaterThan(0);
     expect(existsSync(join(out, "report.html"))).toBe(true);
@@ -51,7 +55,18 @@ describe("seapo demo --quick", () => {
     const server = await startTestServer(injectorReply);
     try {
       const out = join(await mkdtemp(join(tmpdir(), "seapo-demo-llm-")), "demo");
-      const args = ["demo", "--quick", "--out", out, "--injector", "llm", "--base-url", server.baseURL, "--model", "scripted-injector"];
+      const args = [
+        "demo",
+        "--quick",
+        "--out",
+        out,
+        "--injector",
+        "llm",
+        "--base-url",
+        server.baseURL,
+        "--model",
+        "scripted-injector",
+      ];
       const result = await runCli([...args, "--steps", "2", "--train-per-dimension", "4", "--test-per-dimension", "3"]);
       expect(result.code, result.stderr.slice(-3000)).toBe(0);
       const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
@@ -60,10 +75,14 @@ describe("seapo demo --quick", () => {
       // mixed asks for every type per prompt (and keeps one); most-common's requests are a subset,
       // answered from the shared request cache: each (prompt, type) reaches the server once.
       expect(server.requests.length).toBe(20 * 3);
-      const negatives = readJsonl<{ injector: string; errorType: string }>(join(out, "inject", "seed-1", "mixed", "negatives.jsonl"));
+      const negatives = readJsonl<{ injector: string; errorType: string }>(
+        join(out, "inject", "seed-1", "mixed", "negatives.jsonl"),
+      );
       expect(negatives.length).toBeGreaterThan(0);
       expect(negatives.every((n) => n.injector === "scripted-injector")).toBe(true);
-      const dpo = readJsonl<{ prompt: string; chosen: string; rejected: string }>(join(out, "inject", "seed-1", "mixed", "dpo.jsonl"));
+      const dpo = readJsonl<{ prompt: string; chosen: string; rejected: string }>(
+        join(out, "inject", "seed-1", "mixed", "dpo.jsonl"),
+      );
       expect(results.arms.find((a) => a.name === "seapo-mixed-dpo")!.trainRows).toBe(dpo.length);
     } finally {
       await server.close();

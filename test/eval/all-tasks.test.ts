@@ -19,7 +19,9 @@ afterEach(async () => {
 });
 
 function expectEveryTaskScored(resultsPath: string) {
-  const file = JSON.parse(readFileSync(resultsPath, "utf8")) as { results: Record<string, { metrics: Record<string, { value: number }> }> };
+  const file = JSON.parse(readFileSync(resultsPath, "utf8")) as {
+    results: Record<string, { metrics: Record<string, { value: number }> }>;
+  };
   expect(Object.keys(file.results).sort()).toEqual([...TASK_NAMES].sort());
   for (const name of TASK_NAMES) {
     const metrics = Object.values(file.results[name]!.metrics);
@@ -38,7 +40,21 @@ describe("seapo eval: every task", () => {
     const model = join(dir, "model");
     expect((await runCli(["model", "init", "--arch", "llama", "--preset", "tiny", "--out", model])).code).toBe(0);
     const out = join(dir, "results.json");
-    const args = ["eval", "--tasks", tasks, "--limit", "1", "--max-gen-tokens", "16", "--hf", model, "--data-dir", dataDir, "--out", out];
+    const args = [
+      "eval",
+      "--tasks",
+      tasks,
+      "--limit",
+      "1",
+      "--max-gen-tokens",
+      "16",
+      "--hf",
+      model,
+      "--data-dir",
+      dataDir,
+      "--out",
+      out,
+    ];
     const result = await runCli(args);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(0);
@@ -51,7 +67,21 @@ describe("seapo eval: every task", () => {
     server = await startTestServer(scriptedCompletions);
     const dir = mkdtempSync(join(tmpdir(), "seapo-eval-http-"));
     const out = join(dir, "results.json");
-    const args = ["eval", "--tasks", tasks, "--limit", "1", "--base-url", server.baseURL, "--model", "m", "--data-dir", dataDir, "--out", out];
+    const args = [
+      "eval",
+      "--tasks",
+      tasks,
+      "--limit",
+      "1",
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "m",
+      "--data-dir",
+      dataDir,
+      "--out",
+      out,
+    ];
     const result = await runCli(args);
     expect(result.code).toBe(0);
     expectEveryTaskScored(out);
@@ -69,13 +99,37 @@ describe("seapo eval: every task", () => {
  */
 function scriptedCompletions(request: ServerRequest) {
   const prompt: string = request.body.prompt;
-  const base = { id: "c", object: "text_completion", created: 0, model: "m", usage: { prompt_tokens: prompt.length, completion_tokens: 1, total_tokens: prompt.length + 1 } };
+  const base = {
+    id: "c",
+    object: "text_completion",
+    created: 0,
+    model: "m",
+    usage: { prompt_tokens: prompt.length, completion_tokens: 1, total_tokens: prompt.length + 1 },
+  };
   if (request.body.echo) {
     const chars = [...prompt, "!"];
     let offset = 0;
     const offsets = chars.map((c) => ((offset += c.length), offset - c.length));
-    const lps = chars.map((_, i) => (i === 0 ? null : -0.1 - (parseInt(createHash("sha1").update(prompt.slice(0, i + 1)).digest("hex").slice(0, 6), 16) % 500) / 100));
-    const logprobs = { tokens: chars, token_logprobs: lps, text_offset: offsets, top_logprobs: chars.map((c, i) => (i === 0 ? null : { [c]: lps[i]! })) };
+    const lps = chars.map((_, i) =>
+      i === 0
+        ? null
+        : -0.1 -
+          (parseInt(
+            createHash("sha1")
+              .update(prompt.slice(0, i + 1))
+              .digest("hex")
+              .slice(0, 6),
+            16,
+          ) %
+            500) /
+            100,
+    );
+    const logprobs = {
+      tokens: chars,
+      token_logprobs: lps,
+      text_offset: offsets,
+      top_logprobs: chars.map((c, i) => (i === 0 ? null : { [c]: lps[i]! })),
+    };
     return { json: { ...base, choices: [{ index: 0, text: `${prompt}!`, logprobs, finish_reason: "length" }] } };
   }
   const text = " Let me work it out. The answer is 42.\n    return 0\n";

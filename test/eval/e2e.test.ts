@@ -36,17 +36,31 @@ const gsm8k = jsonl([
  * then the answer) plus one generated token; without echo it answers the GSM8K questions.
  */
 function completions(request: ServerRequest) {
-  if (request.path !== "/v1/completions") return { status: 404, json: { error: { message: `no route ${request.path}` } } };
+  if (request.path !== "/v1/completions")
+    return { status: 404, json: { error: { message: `no route ${request.path}` } } };
   const prompt: string = request.body.prompt;
-  const base = { id: "cmpl", object: "text_completion", created: 0, model: request.body.model, usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } };
+  const base = {
+    id: "cmpl",
+    object: "text_completion",
+    created: 0,
+    model: request.body.model,
+    usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+  };
   if (request.body.echo) {
     const cut = prompt.lastIndexOf("\nA:") + 3;
     const answer = prompt.slice(cut);
     const lp = answer.includes("Nauru") || answer.includes("Only weekly") ? -0.5 : -2;
-    const logprobs = { tokens: [prompt.slice(0, cut), answer, "!"], token_logprobs: [null, lp, -0.1], top_logprobs: [null, { [answer]: lp }, { "!": -0.1 }], text_offset: [0, cut, prompt.length] };
+    const logprobs = {
+      tokens: [prompt.slice(0, cut), answer, "!"],
+      token_logprobs: [null, lp, -0.1],
+      top_logprobs: [null, { [answer]: lp }, { "!": -0.1 }],
+      text_offset: [0, cut, prompt.length],
+    };
     return { json: { ...base, choices: [{ index: 0, text: `${prompt}!`, logprobs, finish_reason: "length" }] } };
   }
-  const text = prompt.endsWith("How many?\nA:") ? " 3 + 4 = 7. The answer is 7.\n\nQ: more" : " It is $1,200. The answer is $1,200.";
+  const text = prompt.endsWith("How many?\nA:")
+    ? " 3 + 4 = 7. The answer is 7.\n\nQ: more"
+    : " It is $1,200. The answer is $1,200.";
   return { json: { ...base, choices: [{ index: 0, text, logprobs: null, finish_reason: "stop" }] } };
 }
 
@@ -65,7 +79,18 @@ describe("seapo eval against an OpenAI-compatible server", () => {
     const dir = dataDir({ "truthfulqa/mc_task_v0.jsonl": truthfulqa, "gsm8k/test.jsonl": gsm8k });
     server = await startTestServer(completions);
     const out = join(dir, "runs", "a.json");
-    const args = ["eval", "--tasks", "truthfulqa_mc1,gsm8k_cot", "--data-dir", dir, "--base-url", server.baseURL, "--model", "m", "--log-samples"];
+    const args = [
+      "eval",
+      "--tasks",
+      "truthfulqa_mc1,gsm8k_cot",
+      "--data-dir",
+      dir,
+      "--base-url",
+      server.baseURL,
+      "--model",
+      "m",
+      "--log-samples",
+    ];
     const printed = await cli([...args, "--out", out]);
 
     const results = JSON.parse(readFileSync(out, "utf8"));
@@ -84,7 +109,11 @@ describe("seapo eval against an OpenAI-compatible server", () => {
       requests: { total: 6, cacheHits: 0, cacheMisses: 6 },
     });
     // MC1: row 1 Nauru (-0.5) beats Monaco (-2) ✓; row 2 "Only weekly." (-0.5) beats the true answer ✗
-    expect(results.results.truthfulqa_mc1).toMatchObject({ dimension: "truthfulness", n: 2, metrics: { acc: { value: 0.5, stderr: 0.5 } } });
+    expect(results.results.truthfulqa_mc1).toMatchObject({
+      dimension: "truthfulness",
+      n: 2,
+      metrics: { acc: { value: 0.5, stderr: 0.5 } },
+    });
     // GSM8K: "7" ✓ both ways; "$1,200" misses strict ($ not allowed) but matches flexible
     expect(results.results.gsm8k_cot.metrics).toEqual({
       "exact_match,strict-match": { value: 0.5, stderr: 0.5 },
@@ -92,15 +121,28 @@ describe("seapo eval against an OpenAI-compatible server", () => {
     });
     expect(printed).toMatch(/truthfulqa_mc1 acc\s+0\.5000 ± 0\.5000/);
 
-    const samples = readFileSync(join(dir, "runs", "a.samples.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const samples = readFileSync(join(dir, "runs", "a.samples.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(samples).toHaveLength(4);
-    expect(samples[2]).toMatchObject({ task: "gsm8k_cot", id: "0", target: "7", metrics: { "exact_match,strict-match": 1 }, extracted: { strict: "7" } });
+    expect(samples[2]).toMatchObject({
+      task: "gsm8k_cot",
+      id: "0",
+      target: "7",
+      metrics: { "exact_match,strict-match": 1 },
+      extracted: { strict: "7" },
+    });
     expect(samples[2].responses[0].text).toBe(" 3 + 4 = 7. The answer is 7.\n\n");
     expect(samples[2].requests[0].prompt.endsWith("Q: Tom has 3 apples and gets 4 more. How many?\nA:")).toBe(true);
 
     const sent = server.requests.length;
     expect(server.requests.find((r) => r.body.echo)!.body).toMatchObject({ echo: true, logprobs: 1, temperature: 0 });
-    expect(server.requests.find((r) => !r.body.echo)!.body).toMatchObject({ temperature: 0, max_tokens: 256, stop: ["Q:", "</s>", "<|im_end|>"] });
+    expect(server.requests.find((r) => !r.body.echo)!.body).toMatchObject({
+      temperature: 0,
+      max_tokens: 256,
+      stop: ["Q:", "</s>", "<|im_end|>"],
+    });
     const again = join(dir, "runs", "b.json");
     await cli([...args, "--out", again]);
     expect(server.requests.length).toBe(sent);

@@ -39,7 +39,11 @@ describe("bad input", () => {
   });
 
   it("names the nested field of a malformed TruthfulQA row", async () => {
-    const row = { question: "q", mc1_targets: { choices: ["a", "b"], labels: [1, 0] }, mc2_targets: { choices: ["a", "b"], labels: [1, "0"] } };
+    const row = {
+      question: "q",
+      mc1_targets: { choices: ["a", "b"], labels: [1, 0] },
+      mc2_targets: { choices: ["a", "b"], labels: [1, "0"] },
+    };
     const dir = dataDir({ "truthfulqa/mc_task_v0.jsonl": jsonl([row]) });
     const error = await failure(runEval(model, { tasks: ["truthfulqa_mc2"], dataDir: dir }));
     expect(error.message).toContain(":1:mc2_targets.labels.1:");
@@ -60,10 +64,22 @@ describe("bad input", () => {
   });
 
   it("names an ARC answer key that matches no choice", async () => {
-    const row = { id: "x", question: { stem: "s", choices: [{ text: "a", label: "A" }, { text: "b", label: "B" }] }, answerKey: "C" };
+    const row = {
+      id: "x",
+      question: {
+        stem: "s",
+        choices: [
+          { text: "a", label: "A" },
+          { text: "b", label: "B" },
+        ],
+      },
+      answerKey: "C",
+    };
     const dir = dataDir({ "arc/ARC-Challenge/ARC-Challenge-Test.jsonl": jsonl([row, row]) });
     const error = await failure(runEval(model, { tasks: ["arc_challenge"], dataDir: dir }));
-    expect(error.message).toMatch(/ARC-Challenge-Test\.jsonl:1:answerKey: "C" is not one of the choice labels \(A, B\)/);
+    expect(error.message).toMatch(
+      /ARC-Challenge-Test\.jsonl:1:answerKey: "C" is not one of the choice labels \(A, B\)/,
+    );
   });
 
   it("lists the known tasks for an unknown name", () => {
@@ -77,8 +93,21 @@ describe("bad input", () => {
   });
 
   it("expands groups and drops duplicates", () => {
-    expect(resolveTaskNames("truthfulqa, truthfulqa_mc1,arc")).toEqual(["truthfulqa_mc1", "truthfulqa_mc2", "arc_easy", "arc_challenge"]);
-    expect(resolveTaskNames("paper")).toEqual(["bbh_cot_fewshot", "humaneval", "gsm8k_cot", "minerva_math500", "mmlu", "truthfulqa_mc1", "truthfulqa_mc2"]);
+    expect(resolveTaskNames("truthfulqa, truthfulqa_mc1,arc")).toEqual([
+      "truthfulqa_mc1",
+      "truthfulqa_mc2",
+      "arc_easy",
+      "arc_challenge",
+    ]);
+    expect(resolveTaskNames("paper")).toEqual([
+      "bbh_cot_fewshot",
+      "humaneval",
+      "gsm8k_cot",
+      "minerva_math500",
+      "mmlu",
+      "truthfulqa_mc1",
+      "truthfulqa_mc2",
+    ]);
   });
 
   it("refuses more exemplars than a task has", async () => {
@@ -90,7 +119,11 @@ describe("bad input", () => {
   });
 
   it("says clearly when a log-likelihood task meets a backend without log-probs", async () => {
-    const row = { question: "q", mc1_targets: { choices: ["a", "b"], labels: [1, 0] }, mc2_targets: { choices: ["a", "b"], labels: [1, 0] } };
+    const row = {
+      question: "q",
+      mc1_targets: { choices: ["a", "b"], labels: [1, 0] },
+      mc2_targets: { choices: ["a", "b"], labels: [1, 0] },
+    };
     const dir = dataDir({ "truthfulqa/mc_task_v0.jsonl": jsonl([row]) });
     const chatOnly = scriptedModel({ generate: () => "" });
     const error = await failure(runEval(chatOnly, { tasks: ["truthfulqa_mc1"], dataDir: dir }));
@@ -110,7 +143,9 @@ describe("a failing backend", () => {
         return "The answer is 1.";
       },
     });
-    await expect(runEval(flaky, { tasks: ["gsm8k_cot"], dataDir: dir, concurrency: 2 })).rejects.toThrow("server went away");
+    await expect(runEval(flaky, { tasks: ["gsm8k_cot"], dataDir: dir, concurrency: 2 })).rejects.toThrow(
+      "server went away",
+    );
     expect(calls).toBeLessThan(30);
   });
 });

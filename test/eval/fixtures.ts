@@ -34,12 +34,21 @@ export function scriptedModel(script: {
     async logprobs(requests) {
       if (!script.logprob) throw new UnsupportedError("this scripted model has no log-probs");
       logprobCalls.push(...requests);
-      return requests.map((r) => ({ logprob: script.logprob!(r.context, r.continuation), isGreedy: false, tokenCount: 1 }));
+      return requests.map((r) => ({
+        logprob: script.logprob!(r.context, r.continuation),
+        isGreedy: false,
+        tokenCount: 1,
+      }));
     },
     async generate(request) {
       generateCalls.push(request);
       const text = script.generate ? script.generate(request.prompt ?? "", request) : "";
-      return { text, finishReason: { unified: "stop", raw: "stop" }, usage: { inputTokens: 1, outputTokens: 1 }, warnings: [] };
+      return {
+        text,
+        finishReason: { unified: "stop", raw: "stop" },
+        usage: { inputTokens: 1, outputTokens: 1 },
+        warnings: [],
+      };
     },
     async generateJson() {
       throw new UnsupportedError("not used");

@@ -23,11 +23,17 @@ describe("humaneval", () => {
   it("scores pass@1 and pass@10 over 20 samples with the unbiased estimator", async () => {
     // Problem 0: samples 0–2 correct, the rest wrong (c = 3). Problem 1: all wrong.
     const model = scriptedModel({
-      generate: (prompt, request) => (prompt === problem.prompt && request.seed! < 3 ? "    return a + b\n" : "    return a - b\n"),
+      generate: (prompt, request) =>
+        prompt === problem.prompt && request.seed! < 3 ? "    return a + b\n" : "    return a - b\n",
     });
     const run = await runEval(model, { tasks: ["humaneval"], dataDir: dir });
     expect(model.generateCalls).toHaveLength(40);
-    expect(model.generateCalls[0]).toMatchObject({ temperature: 0.8, topP: 0.95, stop: ["\nclass", "\ndef", "\n#", "\nif"], seed: 0 });
+    expect(model.generateCalls[0]).toMatchObject({
+      temperature: 0.8,
+      topP: 0.95,
+      stop: ["\nclass", "\ndef", "\n#", "\nif"],
+      seed: 0,
+    });
     expect(new Set(model.generateCalls.slice(0, 20).map((r) => r.seed)).size).toBe(20);
     const m = run.results.humaneval!.metrics;
     // pass@1 = c/n = 3/20 and 0; pass@10 = 1 − C(17,10)/C(20,10) = 17/19 and 0

@@ -18,7 +18,12 @@ describe("PythonRandom", () => {
   it("uses the pool strategy for small populations, as CPython does", () => {
     const r = new PythonRandom(42);
     expect(r.sample([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3)).toEqual([1, 0, 4]);
-    expect(r.sample(Array.from({ length: 30 }, (_, i) => i), 8)).toEqual([7, 29, 4, 23, 3, 21, 26, 17]);
+    expect(
+      r.sample(
+        Array.from({ length: 30 }, (_, i) => i),
+        8,
+      ),
+    ).toEqual([7, 29, 4, 23, 3, 21, 26, 17]);
   });
 
   it("refuses a sample larger than the population", () => {

@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { formatComparison, readResults, withinNoise, type TabulatedResults } from "../../src/eval/results.js";
 import { dataDir } from "./fixtures.js";
 
-const file = (modelId: string, results: TabulatedResults["results"]): TabulatedResults => ({ promptFormatVersion: "1", model: { modelId }, results });
+const file = (modelId: string, results: TabulatedResults["results"]): TabulatedResults => ({
+  promptFormatVersion: "1",
+  model: { modelId },
+  results,
+});
 
 describe("withinNoise", () => {
   it.each([
@@ -19,7 +23,10 @@ describe("formatComparison", () => {
   it("lines up each metric, marks deltas within noise with ~ and beyond it with *", () => {
     const a = file("base", {
       arc_easy: { metrics: { acc: { value: 0.6, stderr: 0.02 }, acc_norm: { value: 0.6, stderr: 0.02 } } },
-      mmlu: { metrics: { acc: { value: 0.5, stderr: 0.01 } }, groups: { stem: { metrics: { acc: { value: 0.4, stderr: 0.02 } } } } },
+      mmlu: {
+        metrics: { acc: { value: 0.5, stderr: 0.01 } },
+        groups: { stem: { metrics: { acc: { value: 0.4, stderr: 0.02 } } } },
+      },
     });
     const b = file("tuned", {
       arc_easy: { metrics: { acc: { value: 0.62, stderr: 0.02 }, acc_norm: { value: 0.7, stderr: 0.02 } } },
@@ -51,7 +58,15 @@ describe("readResults", () => {
   it("names the field of a malformed results file", async () => {
     const dir = dataDir({});
     const path = join(dir, "bad.json");
-    writeFileSync(path, JSON.stringify({ format: "seapo-eval-results", promptFormatVersion: "1", model: { modelId: "m" }, results: { mmlu: { n: 1, metrics: { acc: { value: "high", stderr: null } } } } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        format: "seapo-eval-results",
+        promptFormatVersion: "1",
+        model: { modelId: "m" },
+        results: { mmlu: { n: 1, metrics: { acc: { value: "high", stderr: null } } } },
+      }),
+    );
     await expect(readResults(path)).rejects.toThrow(new RegExp(`^${path}:results\\.mmlu\\.metrics\\.acc\\.value: `));
     await expect(readResults(join(dir, "absent.json"))).rejects.toThrow(/absent\.json: results file not found/);
   });

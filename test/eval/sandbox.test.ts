@@ -44,7 +44,9 @@ describe("sandbox", () => {
   });
 
   it("stops a program that opens a socket; nothing reaches the listener", async () => {
-    const result = await sandbox.run(`import socket\ns = socket.create_connection(("127.0.0.1", ${port}), timeout=2)\ns.sendall(b"hi")\n`);
+    const result = await sandbox.run(
+      `import socket\ns = socket.create_connection(("127.0.0.1", ${port}), timeout=2)\ns.sendall(b"hi")\n`,
+    );
     expect(result.status).toBe("blocked");
     expect(result.stderr).toContain("socket");
     expect(connections).toBe(0);
@@ -69,7 +71,9 @@ describe("sandbox", () => {
     expect(existsSync(outside)).toBe(false);
     const viaParent = await sandbox.run(`open("../seapo-sandbox-parent-${process.pid}.txt", "a").write("x")\n`);
     expect(viaParent.status).toBe("blocked");
-    const inside = await sandbox.run(`open("scratch.txt", "w").write("ok")\nassert open("scratch.txt").read() == "ok"\n`);
+    const inside = await sandbox.run(
+      `open("scratch.txt", "w").write("ok")\nassert open("scratch.txt").read() == "ok"\n`,
+    );
     expect(inside.status).toBe("passed");
   });
 

@@ -26,12 +26,22 @@ describe("truthfulqa_mc1 / truthfulqa_mc2", () => {
       },
     ]),
   });
-  const lls: Record<string, number> = { " Blue.": -1, " Green.": -2, " Azure.": -1, " Red.": -3, " Yes.": -4, " No.": -4 };
+  const lls: Record<string, number> = {
+    " Blue.": -1,
+    " Green.": -2,
+    " Azure.": -1,
+    " Red.": -3,
+    " Yes.": -4,
+    " No.": -4,
+  };
   const model = scriptedModel({ logprob: (_context, continuation) => lls[continuation]! });
 
   it("scores each answer after the QA primer and computes MC1 and MC2 by hand's rule", async () => {
     const run = await runEval(model, { tasks: ["truthfulqa_mc1", "truthfulqa_mc2"], dataDir: dir });
-    expect(model.logprobCalls[0]).toEqual({ context: `${PRIMER}\n\nQ: What color is the sky?\nA:`, continuation: " Blue." });
+    expect(model.logprobCalls[0]).toEqual({
+      context: `${PRIMER}\n\nQ: What color is the sky?\nA:`,
+      continuation: " Blue.",
+    });
     // MC1: row 1 picks "Blue." (-1 > -2); row 2 is a tie, which goes to the first (true) answer.
     expect(run.results.truthfulqa_mc1!.metrics.acc).toEqual({ value: 1, stderr: 0 });
     // MC2: row 1 = (e⁻¹ + e⁻¹) / (e⁻¹ + e⁻¹ + e⁻² + e⁻³); row 2 = e⁻⁴ / (2e⁻⁴) = 0.5.
@@ -48,11 +58,16 @@ describe("mmlu", () => {
   const subjects = Object.keys(MMLU_SUBJECTS);
   const files: Record<string, string> = {};
   for (const subject of subjects) {
-    files[`mmlu/dev/${subject}_dev.csv`] = Array.from({ length: 5 }, (_, i) => `Dev ${subject} ${i}?,a${i},b${i},c${i},d${i},B\n`).join("");
+    files[`mmlu/dev/${subject}_dev.csv`] = Array.from(
+      { length: 5 },
+      (_, i) => `Dev ${subject} ${i}?,a${i},b${i},c${i},d${i},B\n`,
+    ).join("");
     files[`mmlu/test/${subject}_test.csv`] = `Test ${subject} one?,w,x,y,z,A\nTest ${subject} two?,w,x,y,z,C\n`;
   }
   // A question with a quoted comma and a line break, to check the CSV reader and the strip().
-  files["mmlu/dev/abstract_algebra_dev.csv"] = `"  Find c, in Z_3.\nWhich c?",0,1,2,3,B\n` + files["mmlu/dev/abstract_algebra_dev.csv"]!.split("\n").slice(1).join("\n");
+  files["mmlu/dev/abstract_algebra_dev.csv"] =
+    `"  Find c, in Z_3.\nWhich c?",0,1,2,3,B\n` +
+    files["mmlu/dev/abstract_algebra_dev.csv"]!.split("\n").slice(1).join("\n");
   const dir = dataDir(files);
 
   it("builds the harness prompt: description, exemplars from dev with their letter, then the question", async () => {
@@ -100,7 +115,9 @@ describe("mmlu", () => {
     const seSoc = Math.sqrt(6 / 12 / 24);
     const seOther = Math.sqrt(6.5 / 13 / 26);
     // overall pools the four categories the same way
-    const pooled = Math.sqrt((37 * 38 * seStem ** 2 + 25 * 26 * seHum ** 2 + 23 * 24 * seSoc ** 2 + 25 * 26 * seOther ** 2) / (114 - 4) / 114);
+    const pooled = Math.sqrt(
+      (37 * 38 * seStem ** 2 + 25 * 26 * seHum ** 2 + 23 * 24 * seSoc ** 2 + 25 * 26 * seOther ** 2) / (114 - 4) / 114,
+    );
     expect(mmlu.metrics.acc!.stderr).toBeCloseTo(pooled, 12);
   });
 });
@@ -138,8 +155,12 @@ describe("arc_easy / arc_challenge", () => {
     const model = scriptedModel({ logprob: () => -1 });
     await runEval(model, { tasks: ["arc_easy"], dataDir: dir, numFewshot: 1 });
     // CPython: r = random.Random(1234); r.sample(range(3), 1) → [1], then r.sample(range(3), 1) → [0]
-    expect(model.logprobCalls[0]!.context).toBe("Question: Train one?\nAnswer: o2\n\nQuestion: Which is a metal?\nAnswer:");
-    expect(model.logprobCalls[3]!.context).toBe("Question: Train zero?\nAnswer: z0\n\nQuestion: Pick the long one.\nAnswer:");
+    expect(model.logprobCalls[0]!.context).toBe(
+      "Question: Train one?\nAnswer: o2\n\nQuestion: Which is a metal?\nAnswer:",
+    );
+    expect(model.logprobCalls[3]!.context).toBe(
+      "Question: Train zero?\nAnswer: z0\n\nQuestion: Pick the long one.\nAnswer:",
+    );
   });
 });
 
@@ -201,11 +222,17 @@ describe("gsm8k (train exemplars, #### answers)", () => {
   });
 
   it("draws exemplars per question with the seeded sampler and matches the #### line", async () => {
-    const model = scriptedModel({ generate: (prompt) => (prompt.endsWith("First?\nAnswer:") ? " 1 + 1 = 2\n#### 2" : " So 3.") });
+    const model = scriptedModel({
+      generate: (prompt) => (prompt.endsWith("First?\nAnswer:") ? " 1 + 1 = 2\n#### 2" : " So 3."),
+    });
     const run = await runEval(model, { tasks: ["gsm8k"], dataDir: dir, numFewshot: 2, fewshotSeed: 7 });
     // CPython: r = random.Random(7); r.sample(range(10), 2) → [5, 2], then → [6, 0]
-    expect(model.generateCalls[0]!.prompt).toBe("Question: Train 5?\nAnswer: Work 5.\n#### 5\n\nQuestion: Train 2?\nAnswer: Work 2.\n#### 2\n\nQuestion: First?\nAnswer:");
-    expect(model.generateCalls[1]!.prompt).toBe("Question: Train 6?\nAnswer: Work 6.\n#### 6\n\nQuestion: Train 0?\nAnswer: Work 0.\n#### 0\n\nQuestion: Second?\nAnswer:");
+    expect(model.generateCalls[0]!.prompt).toBe(
+      "Question: Train 5?\nAnswer: Work 5.\n#### 5\n\nQuestion: Train 2?\nAnswer: Work 2.\n#### 2\n\nQuestion: First?\nAnswer:",
+    );
+    expect(model.generateCalls[1]!.prompt).toBe(
+      "Question: Train 6?\nAnswer: Work 6.\n#### 6\n\nQuestion: Train 0?\nAnswer: Work 0.\n#### 0\n\nQuestion: Second?\nAnswer:",
+    );
     expect(run.results.gsm8k!.settings).toMatchObject({ fewshotSeed: 7, sampler: "random" });
     // strict: "2" ✓, no "####" ✗; flexible: last number "2" ✓ and "3." ✓
     expect(run.results.gsm8k!.metrics["exact_match,strict-match"]!.value).toBe(0.5);
@@ -214,7 +241,14 @@ describe("gsm8k (train exemplars, #### answers)", () => {
 });
 
 describe("minerva_math500", () => {
-  const row = (problem: string, solution: string, i: number) => ({ problem, solution, answer: "", subject: "Algebra", level: 1, unique_id: `test/algebra/${i}.json` });
+  const row = (problem: string, solution: string, i: number) => ({
+    problem,
+    solution,
+    answer: "",
+    subject: "Algebra",
+    level: 1,
+    unique_id: `test/algebra/${i}.json`,
+  });
   const dir = dataDir({
     "math500/test.jsonl": jsonl([
       row("What is $1/2$ as a fraction?", "It is $\\boxed{\\frac{1}{2}}$.", 0),
@@ -233,7 +267,11 @@ describe("minerva_math500", () => {
     const model = scriptedModel({ generate: () => replies[i++]! });
     const run = await runEval(model, { tasks: ["minerva_math500"], dataDir: dir, concurrency: 1 });
     const prompt = model.generateCalls[0]!.prompt!;
-    expect(prompt.startsWith("Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}\n\nSolution: The expressions")).toBe(true);
+    expect(
+      prompt.startsWith(
+        "Problem:\nFind the domain of the expression  $\\frac{\\sqrt{x-2}}{\\sqrt{5-x}}$.}\n\nSolution: The expressions",
+      ),
+    ).toBe(true);
     expect(prompt.endsWith("I hope it is correct.\n\nProblem:\nWhat is $1/2$ as a fraction?\n\nSolution:")).toBe(true);
     expect(prompt.match(/\n\nSolution: /g)).toHaveLength(4);
     expect(model.generateCalls[0]!.stop).toEqual(["Problem:"]);
@@ -245,9 +283,16 @@ describe("minerva_math500", () => {
 });
 
 describe("bbh_cot_fewshot", () => {
-  const cot = (description: string, shots: string[]) => `BENCHMARK DATA canary line\n-----\n${description}\n\n${shots.join("\n\n")}`;
+  const cot = (description: string, shots: string[]) =>
+    `BENCHMARK DATA canary line\n-----\n${description}\n\n${shots.join("\n\n")}`;
   const dir = dataDir({
-    "bbh/bbh/alpha.json": JSON.stringify({ canary: "x", examples: [{ input: "alpha one", target: "(A)" }, { input: "alpha two", target: "Yes" }] }),
+    "bbh/bbh/alpha.json": JSON.stringify({
+      canary: "x",
+      examples: [
+        { input: "alpha one", target: "(A)" },
+        { input: "alpha two", target: "Yes" },
+      ],
+    }),
     "bbh/bbh/beta.json": JSON.stringify({ canary: "x", examples: [{ input: "beta one", target: "12" }] }),
     "bbh/cot-prompts/alpha.txt": cot("Answer alpha questions.", [
       "Q: a1\nA: Let's think step by step.\nIt is A. So the answer is (A).",
@@ -267,7 +312,9 @@ describe("bbh_cot_fewshot", () => {
   };
 
   it("appends the question to the task's CoT prompt and exact-matches the extracted answer", async () => {
-    const model = scriptedModel({ generate: (prompt) => replies[/Q: ([a-z ]+)\nA: Let's think step by step.\n$/.exec(prompt)![1]!]! });
+    const model = scriptedModel({
+      generate: (prompt) => replies[/Q: ([a-z ]+)\nA: Let's think step by step.\n$/.exec(prompt)![1]!]!,
+    });
     const run = await runEval(model, { tasks: ["bbh_cot_fewshot"], dataDir: dir });
     expect(model.generateCalls[0]!.prompt).toBe(
       "Answer alpha questions.\n\nQ: a1\nA: Let's think step by step.\nIt is A. So the answer is (A).\n\n" +

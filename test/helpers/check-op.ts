@@ -101,7 +101,11 @@ function maxAbs(values: ArrayLike<number>): number {
 function compareBackends(label: string, ref: Run, other: Run, tol: number, name: string): void {
   const pairs: [string, ArrayLike<number>, ArrayLike<number> | null][] = [
     ["output", ref.out.data, other.out.data],
-    ...ref.grads.map((g, i): [string, ArrayLike<number>, ArrayLike<number> | null] => [`grad of input ${i}`, g ?? [], other.grads[i] ?? (g ? null : [])]),
+    ...ref.grads.map((g, i): [string, ArrayLike<number>, ArrayLike<number> | null] => [
+      `grad of input ${i}`,
+      g ?? [],
+      other.grads[i] ?? (g ? null : []),
+    ]),
   ];
   for (const [what, a, b] of pairs) {
     if (b === null) throw new Error(`${label}: ${name} backend gave no ${what}`);
@@ -109,15 +113,29 @@ function compareBackends(label: string, ref: Run, other: Run, tol: number, name:
     for (let i = 0; i < a.length; i++) {
       const diff = Math.abs(a[i]! - b[i]!);
       if (!(diff <= tol * scale)) {
-        throw new Error(`${label}: ${name} vs ts ${what} differs at ${i}: ${b[i]} vs ${a[i]} (|diff| ${diff.toExponential(2)})`);
+        throw new Error(
+          `${label}: ${name} vs ts ${what} differs at ${i}: ${b[i]} vs ${a[i]} (|diff| ${diff.toExponential(2)})`,
+        );
       }
     }
   }
 }
 
 /** Checks an op's forward, its gradients against finite differences, and native against ts. */
-export function checkOp(shapes: readonly (readonly number[])[], fn: (...xs: Tensor[]) => Tensor, options: CheckOpOptions = {}): CheckOpReport {
-  const { atol = 1e-3, rtol = 1e-2, eps = 1e-2, seed = 1, maxChecks = 40, forwardTol = 1e-5, backendTol = 1e-4 } = options;
+export function checkOp(
+  shapes: readonly (readonly number[])[],
+  fn: (...xs: Tensor[]) => Tensor,
+  options: CheckOpOptions = {},
+): CheckOpReport {
+  const {
+    atol = 1e-3,
+    rtol = 1e-2,
+    eps = 1e-2,
+    seed = 1,
+    maxChecks = 40,
+    forwardTol = 1e-5,
+    backendTol = 1e-4,
+  } = options;
   const label = options.label ?? (fn.toString().slice(0, 80) || "op");
   const constants = new Set(options.constants ?? []);
   const rng = new Rng(seed);
@@ -138,12 +156,15 @@ export function checkOp(shapes: readonly (readonly number[])[], fn: (...xs: Tens
 
     if (options.reference) {
       const expected = options.reference(...values.map((v) => Array.from(v)));
-      if (expected.length !== ts.out.size) throw new Error(`${label}: reference has ${expected.length} values, op has ${ts.out.size}`);
+      if (expected.length !== ts.out.size)
+        throw new Error(`${label}: reference has ${expected.length} values, op has ${ts.out.size}`);
       const scale = Math.max(1, maxAbs(expected));
       for (let i = 0; i < expected.length; i++) {
         const diff = Math.abs(ts.out.data[i]! - expected[i]!);
         if (!(diff <= forwardTol * scale)) {
-          throw new Error(`${label}: forward value ${i} is ${ts.out.data[i]}, reference ${expected[i]} (|diff| ${diff.toExponential(2)})`);
+          throw new Error(
+            `${label}: forward value ${i} is ${ts.out.data[i]}, reference ${expected[i]} (|diff| ${diff.toExponential(2)})`,
+          );
         }
       }
     }

@@ -89,7 +89,12 @@ export function chatCompletion(
     created: 0,
     model: options.model ?? "test-model",
     choices: [
-      { index: 0, message: { role: "assistant", content }, finish_reason: options.finishReason ?? "stop", logprobs: null },
+      {
+        index: 0,
+        message: { role: "assistant", content },
+        finish_reason: options.finishReason ?? "stop",
+        logprobs: null,
+      },
     ],
     usage: {
       prompt_tokens: options.promptTokens ?? 10,

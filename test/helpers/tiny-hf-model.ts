@@ -21,7 +21,11 @@ export function tinyPreferences(count: number): TinyPreference[] {
   return Array.from({ length: count }, (_, i) => {
     const a = (i * 7) % 10;
     const b = (i * 3 + 1) % 10;
-    return { prompt: `What is ${a} + ${b}?`, chosen: `${a} + ${b} = ${a + b}.`, rejected: `${a} + ${b} = ${a + b + 3}, since ${a} is odd.` };
+    return {
+      prompt: `What is ${a} + ${b}?`,
+      chosen: `${a} + ${b} = ${a + b}.`,
+      rejected: `${a} + ${b} = ${a + b + 3}, since ${a} is odd.`,
+    };
   });
 }
 

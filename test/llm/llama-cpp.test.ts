@@ -49,7 +49,10 @@ describe("generate", () => {
   it("applies the chat template to messages and not to a raw prompt", async () => {
     const chat = await lm.generate({ messages: [{ role: "user", content: "The cat" }], maxTokens: 10 });
     const raw = await lm.generate({ prompt: "The cat", maxTokens: 10 });
-    const handTemplated = await lm.generate({ prompt: "<|im_start|>user\nThe cat<|im_end|>\n<|im_start|>assistant\n", maxTokens: 10 });
+    const handTemplated = await lm.generate({
+      prompt: "<|im_start|>user\nThe cat<|im_end|>\n<|im_start|>assistant\n",
+      maxTokens: 10,
+    });
     expect(chat.text).not.toBe(raw.text);
     expect(chat.text).toBe(handTemplated.text);
     expect(chat.usage.inputTokens).toBe(handTemplated.usage.inputTokens);
@@ -96,7 +99,9 @@ describe("generate", () => {
       maxTokens: 12,
       providerOptions: { repeatPenalty: { penalty: 2 }, frequency_penalty: 1 },
     });
-    expect(penalised.warnings).toEqual(["providerOptions.frequency_penalty is not a node-llama-cpp generation option here; ignored"]);
+    expect(penalised.warnings).toEqual([
+      "providerOptions.frequency_penalty is not a node-llama-cpp generation option here; ignored",
+    ]);
     expect(penalised.text).not.toBe(plain.text); // greedy "/(/(/(..." loops; a strong repeat penalty breaks the loop
   });
 
@@ -118,10 +123,18 @@ describe("generate", () => {
 describe("generateJson", () => {
   // Only bounded fields: the grammar bounds neither a number's digits nor a string's length, and the
   // random model would happily fill maxTokens with either.
-  const schema = z.object({ ok: z.boolean(), kind: z.enum(["alpha", "beta"]), tags: z.array(z.enum(["x", "y"])).max(3) });
+  const schema = z.object({
+    ok: z.boolean(),
+    kind: z.enum(["alpha", "beta"]),
+    tags: z.array(z.enum(["x", "y"])).max(3),
+  });
 
   it("constrains the reply to the schema", async () => {
-    const result = await lm.generateJson({ messages: [{ role: "user", content: "Give JSON." }], schema, maxTokens: 200 });
+    const result = await lm.generateJson({
+      messages: [{ role: "user", content: "Give JSON." }],
+      schema,
+      maxTokens: 200,
+    });
     expect(schema.safeParse(result.value).success).toBe(true);
     expect(JSON.parse(result.text)).toEqual(result.value);
   });
@@ -169,17 +182,20 @@ describe("logprobs", () => {
     expect(spaced).toEqual(plain);
   });
 
-  it.each(["The cat", "hello", PROMPT])("marks the greedy continuation of %j as greedy and another one not", async (prompt) => {
-    const greedy = await lm.generate({ prompt, maxTokens: 24 });
-    const [mine, other] = await lm.logprobs([
-      { context: prompt, continuation: greedy.text },
-      { context: prompt, continuation: " 4, of course" },
-    ]);
-    expect(mine!.tokenCount).toBe(24);
-    expect(mine!.isGreedy).toBe(true);
-    expect(other!.isGreedy).toBe(false);
-    expect(mine!.logprob).toBeGreaterThan(other!.logprob);
-  });
+  it.each(["The cat", "hello", PROMPT])(
+    "marks the greedy continuation of %j as greedy and another one not",
+    async (prompt) => {
+      const greedy = await lm.generate({ prompt, maxTokens: 24 });
+      const [mine, other] = await lm.logprobs([
+        { context: prompt, continuation: greedy.text },
+        { context: prompt, continuation: " 4, of course" },
+      ]);
+      expect(mine!.tokenCount).toBe(24);
+      expect(mine!.isGreedy).toBe(true);
+      expect(other!.isGreedy).toBe(false);
+      expect(mine!.logprob).toBeGreaterThan(other!.logprob);
+    },
+  );
 
   it("equals a log-softmax over the full vocabulary computed here", async () => {
     const context = "The cat";
@@ -189,7 +205,9 @@ describe("logprobs", () => {
   });
 
   it("refuses texts longer than the context", async () => {
-    await expect(lm.logprobs([{ context: "x!".repeat(200), continuation: "y!".repeat(100) }])).rejects.toBeInstanceOf(ProviderError);
+    await expect(lm.logprobs([{ context: "x!".repeat(200), continuation: "y!".repeat(100) }])).rejects.toBeInstanceOf(
+      ProviderError,
+    );
   });
 });
 
@@ -209,7 +227,9 @@ describe("BOS handling", () => {
       const [scored] = await withBos.logprobs([{ context: "The cat", continuation: greedy.text }]);
       expect(scored).toMatchObject({ isGreedy: true, tokenCount: 12 });
       // Same weights: only the leading BOS differs, so the greedy text should too.
-      const [bosFirst, plain] = await Promise.all([withBos, lm].map((model) => model.generate({ prompt: PROMPT, maxTokens: 12 })));
+      const [bosFirst, plain] = await Promise.all(
+        [withBos, lm].map((model) => model.generate({ prompt: PROMPT, maxTokens: 12 })),
+      );
       expect(bosFirst!.text).not.toBe(plain!.text);
     } finally {
       await withBos.close?.();
@@ -261,7 +281,10 @@ async function referenceLogprob(context: string, continuation: string): Promise<
   try {
     const model = await llama.loadModel({ modelPath: ggufPath });
     const contextTokens = model.tokenize(context, true);
-    const all: Token[] = [...contextTokens, ...model.tokenize(context + continuation, true).slice(contextTokens.length)];
+    const all: Token[] = [
+      ...contextTokens,
+      ...model.tokenize(context + continuation, true).slice(contextTokens.length),
+    ];
     const sequence = (await model.createContext({ contextSize: 256, threads: 1 })).getSequence();
     const outputs = await sequence.controlledEvaluate(
       all.map((token, i) => (i >= contextTokens.length - 1 ? [token, { generateNext: { logits: true } }] : token)),

@@ -34,12 +34,23 @@ async function modelFor(handler: Handler, options: { timeoutMs?: number; retries
 
 describe("createOpenAIModel: generation", () => {
   it("sends chat messages with the paper's defaults and maps the reply", async () => {
-    const { model, server } = await modelFor(() => ({ json: chatCompletion("rewritten", { promptTokens: 12, completionTokens: 3 }) }));
+    const { model, server } = await modelFor(() => ({
+      json: chatCompletion("rewritten", { promptTokens: 12, completionTokens: 3 }),
+    }));
     const result = await model.generate({ messages: [{ role: "user", content: "hi" }] });
-    expect(result).toMatchObject({ text: "rewritten", finishReason: { unified: "stop" }, usage: { inputTokens: 12, outputTokens: 3 } });
+    expect(result).toMatchObject({
+      text: "rewritten",
+      finishReason: { unified: "stop" },
+      usage: { inputTokens: 12, outputTokens: 3 },
+    });
     const sent = server.requests[0]!;
     expect(sent.path).toBe("/v1/chat/completions");
-    expect(sent.body).toMatchObject({ model: "test-model", temperature: 0, max_tokens: 1024, messages: [{ role: "user", content: "hi" }] });
+    expect(sent.body).toMatchObject({
+      model: "test-model",
+      temperature: 0,
+      max_tokens: 1024,
+      messages: [{ role: "user", content: "hi" }],
+    });
   });
 
   it("reports truncation as finish reason length", async () => {
@@ -50,7 +61,13 @@ describe("createOpenAIModel: generation", () => {
 
   it("sends a raw prompt to legacy completions, without a chat template", async () => {
     const { model, server } = await modelFor(() => ({
-      json: { id: "c", object: "text_completion", created: 0, model: "m", choices: [{ index: 0, text: " 42", finish_reason: "stop", logprobs: null }] },
+      json: {
+        id: "c",
+        object: "text_completion",
+        created: 0,
+        model: "m",
+        choices: [{ index: 0, text: " 42", finish_reason: "stop", logprobs: null }],
+      },
     }));
     const result = await model.generate({ prompt: "Q: 6*7?\nA:", stop: ["\n"] });
     expect(result.text).toBe(" 42");
@@ -59,7 +76,9 @@ describe("createOpenAIModel: generation", () => {
   });
 
   it("sends the API key as a bearer token and keeps it out of error messages", async () => {
-    const { model, server } = await modelFor(() => ({ status: 401, json: { error: { message: "bad key" } } }), { apiKey: "sk-secret-123" });
+    const { model, server } = await modelFor(() => ({ status: 401, json: { error: { message: "bad key" } } }), {
+      apiKey: "sk-secret-123",
+    });
     const error = await model.generate({ messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(String((error as Error).message)).not.toContain("sk-secret-123");
@@ -74,17 +93,22 @@ describe("createOpenAIModel: generation", () => {
     const good = await model.generateJson({ messages: [{ role: "user", content: "json" }], schema });
     expect(good.value).toEqual({ ok: true, n: 3 });
     expect(server.requests[0]!.body.response_format.type).toBe("json_schema");
-    await expect(model.generateJson({ messages: [{ role: "user", content: "json" }], schema })).rejects.toThrow(/does not match the schema/);
+    await expect(model.generateJson({ messages: [{ role: "user", content: "json" }], schema })).rejects.toThrow(
+      /does not match the schema/,
+    );
   });
 });
 
 describe("createOpenAIModel: faults", () => {
   const ok = () => ({ json: chatCompletion("fine") });
-  const ask = (model: Awaited<ReturnType<typeof modelFor>>["model"]) => model.generate({ messages: [{ role: "user", content: "x" }] });
+  const ask = (model: Awaited<ReturnType<typeof modelFor>>["model"]) =>
+    model.generate({ messages: [{ role: "user", content: "x" }] });
 
   it("honours Retry-After on 429", async () => {
     const { model, retries } = await modelFor(({ count }) =>
-      count === 1 ? { status: 429, headers: { "retry-after": "0.4" }, json: { error: { message: "rate limited" } } } : ok(),
+      count === 1
+        ? { status: 429, headers: { "retry-after": "0.4" }, json: { error: { message: "rate limited" } } }
+        : ok(),
     );
     const started = Date.now();
     expect((await ask(model)).text).toBe("fine");
@@ -93,7 +117,9 @@ describe("createOpenAIModel: faults", () => {
   });
 
   it("retries 500s until the server recovers", async () => {
-    const { model, server } = await modelFor(({ count }) => (count <= 3 ? { status: 500, json: { error: { message: "boom" } } } : ok()));
+    const { model, server } = await modelFor(({ count }) =>
+      count <= 3 ? { status: 500, json: { error: { message: "boom" } } } : ok(),
+    );
     expect((await ask(model)).text).toBe("fine");
     expect(server.requests).toHaveLength(4);
   });
@@ -105,7 +131,9 @@ describe("createOpenAIModel: faults", () => {
   });
 
   it("times out a slow reply and retries it", async () => {
-    const { model, server } = await modelFor(({ count }) => (count === 1 ? { delayMs: 1500, ...ok() } : ok()), { timeoutMs: 300 });
+    const { model, server } = await modelFor(({ count }) => (count === 1 ? { delayMs: 1500, ...ok() } : ok()), {
+      timeoutMs: 300,
+    });
     expect((await ask(model)).text).toBe("fine");
     expect(server.requests.length).toBeGreaterThanOrEqual(2);
   });
@@ -119,7 +147,9 @@ describe("createOpenAIModel: faults", () => {
   });
 
   it("gives up after the retry budget with the last error", async () => {
-    const { model, server } = await modelFor(() => ({ status: 503, json: { error: { message: "overloaded" } } }), { retries: 2 });
+    const { model, server } = await modelFor(() => ({ status: 503, json: { error: { message: "overloaded" } } }), {
+      retries: 2,
+    });
     await expect(ask(model)).rejects.toThrow(/503/);
     expect(server.requests).toHaveLength(3);
   });
@@ -179,7 +209,13 @@ describe("createOpenAIModel: log-probs", () => {
 
   it("says clearly when the server gives no prompt log-probs", async () => {
     const { model } = await modelFor(() => ({
-      json: { id: "c", object: "text_completion", created: 0, model: "m", choices: [{ index: 0, text: "x", finish_reason: "stop", logprobs: null }] },
+      json: {
+        id: "c",
+        object: "text_completion",
+        created: 0,
+        model: "m",
+        choices: [{ index: 0, text: "x", finish_reason: "stop", logprobs: null }],
+      },
     }));
     await expect(model.logprobs([{ context: "a", continuation: "b" }])).rejects.toBeInstanceOf(UnsupportedError);
   });
@@ -194,7 +230,9 @@ describe("withRequestCache", () => {
     expect((await first.generate(request)).text).toBe("reply 1");
     // A new wrapper over the same folder: a later run after a crash.
     const second = withRequestCache(model, { dir });
-    expect((await second.generate({ temperature: 0, messages: [{ role: "user", content: "same" }] })).text).toBe("reply 1");
+    expect((await second.generate({ temperature: 0, messages: [{ role: "user", content: "same" }] })).text).toBe(
+      "reply 1",
+    );
     expect(second.cacheStats).toEqual({ hits: 1, misses: 0 });
     expect((await second.generate({ ...request, temperature: 0.5 })).text).toBe("reply 2");
     expect(server.requests).toHaveLength(2);
@@ -213,7 +251,13 @@ describe("withRequestCache", () => {
       await model.close();`;
     // A child process, run asynchronously: this process must stay free to serve its requests.
     const run = async () => {
-      const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script, server.baseURL, dir]);
+      const { stdout } = await promisify(execFile)(process.execPath, [
+        "--input-type=module",
+        "-e",
+        script,
+        server.baseURL,
+        dir,
+      ]);
       return JSON.parse(stdout.trim()) as { texts: string[]; stats: { hits: number; misses: number } };
     };
     expect(await run()).toEqual({ texts: ["reply 1", "reply 2"], stats: { hits: 0, misses: 2 } });

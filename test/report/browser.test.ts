@@ -14,13 +14,27 @@ import { DEMO_TRAIN_CHARTS, INJECT_CHARTS, demoAndTrainDir, injectDir } from "./
 
 const CHROMIUM = process.env.SEAPO_CHROMIUM ?? "/usr/bin/chromium";
 // Without the background-networking flags Chromium tries to reach Google services on start.
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
 
 let context: BrowserContext;
 beforeAll(async () => {
   const profile = mkdtempSync(join(tmpdir(), "seapo-chromium-"));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1200, height: 900 },
+  });
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 afterAll(async () => {
@@ -39,7 +53,8 @@ describe("report.html in Chromium", () => {
     page.on("request", (request) => requests.push(request.url()));
     page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
     page.on("console", (message) => {
-      if (message.type() === "error" || message.type() === "warning") errors.push(`console ${message.type()}: ${message.text()}`);
+      if (message.type() === "error" || message.type() === "warning")
+        errors.push(`console ${message.type()}: ${message.text()}`);
     });
     try {
       await page.goto(url, { waitUntil: "load" });

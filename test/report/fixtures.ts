@@ -18,7 +18,9 @@ function spread(values: number[]) {
 }
 
 function arm(name: string, method: ArmResult["method"], lift: number, extra: Partial<ArmResult> = {}): ArmResult {
-  const scores = Object.fromEntries(DIMENSIONS.map((d, i) => [d, spread([0.45 + 0.05 * i + lift, 0.5 + 0.05 * i + lift])]));
+  const scores = Object.fromEntries(
+    DIMENSIONS.map((d, i) => [d, spread([0.45 + 0.05 * i + lift, 0.5 + 0.05 * i + lift])]),
+  );
   const trained = method !== "base";
   return {
     name,
@@ -31,7 +33,11 @@ function arm(name: string, method: ArmResult["method"], lift: number, extra: Par
     curves: trained
       ? SEEDS.map((seed) => ({
           seed,
-          points: Array.from({ length: 10 }, (_, k) => ({ step: 10 * (k + 1), loss: 0.69 - 0.03 * k - 0.01 * seed, margin: 0.1 * k * (1 + lift) })),
+          points: Array.from({ length: 10 }, (_, k) => ({
+            step: 10 * (k + 1),
+            loss: 0.69 - 0.03 * k - 0.01 * seed,
+            margin: 0.1 * k * (1 + lift),
+          })),
         }))
       : [],
     trainRows: trained ? 400 : 0,
@@ -55,8 +61,20 @@ export function demoResults(): DemoResults {
     ],
     analysis: { answers: 300, wrong: 135, byType: { correctness: 70, logic: 45, hallucination: 20 } },
     examples: [
-      { errorType: "correctness", dimension: "math", prompt: "What is 12 + 7 - 3?", positive: "12 + 7 = 19, and 19 - 3 = 16. The answer is 16.", negative: "12 + 7 = 18, and 18 - 3 = 15. The answer is 15." },
-      { errorType: "hallucination", dimension: "knowledge", prompt: `Explain ${SCRIPT_TEXT} in a page`, positive: `Text with ${SCRIPT_TEXT} inside & more.`, negative: `Text with ${SCRIPT_TEXT} outside & more.` },
+      {
+        errorType: "correctness",
+        dimension: "math",
+        prompt: "What is 12 + 7 - 3?",
+        positive: "12 + 7 = 19, and 19 - 3 = 16. The answer is 16.",
+        negative: "12 + 7 = 18, and 18 - 3 = 15. The answer is 15.",
+      },
+      {
+        errorType: "hallucination",
+        dimension: "knowledge",
+        prompt: `Explain ${SCRIPT_TEXT} in a page`,
+        positive: `Text with ${SCRIPT_TEXT} inside & more.`,
+        negative: `Text with ${SCRIPT_TEXT} outside & more.`,
+      },
     ],
     timings: [
       { stage: "sft", seconds: 120.5 },
@@ -84,7 +102,18 @@ export function metricsLines(): Array<Record<string, number>> {
   const lines: Array<Record<string, number>> = [];
   for (let step = 10; step <= 60; step += 10) {
     const k = step / 10;
-    lines.push({ step, epoch: k / 6, loss: 0.69 - 0.05 * k, "rewards/chosen": -0.01 * k, "rewards/rejected": -0.2 * k, "rewards/margins": 0.19 * k, "rewards/accuracies": 0.5 + 0.05 * k, lr: 5e-6, "tokens/s": 900, elapsed: 3 * k });
+    lines.push({
+      step,
+      epoch: k / 6,
+      loss: 0.69 - 0.05 * k,
+      "rewards/chosen": -0.01 * k,
+      "rewards/rejected": -0.2 * k,
+      "rewards/margins": 0.19 * k,
+      "rewards/accuracies": 0.5 + 0.05 * k,
+      lr: 5e-6,
+      "tokens/s": 900,
+      elapsed: 3 * k,
+    });
     if (step % 30 === 0) lines.push({ step, "eval/loss": 0.7 - 0.04 * k, "eval/rewards/margins": 0.15 * k });
   }
   return lines;
@@ -95,11 +124,30 @@ export function demoAndTrainDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "seapo-report-"));
   writeJson(join(dir, "results.json"), demoResults());
   writeJsonl(join(dir, "metrics.jsonl"), metricsLines());
-  const config = trainConfigSchema.parse({ model: "models/tiny", data: "out/neg/dpo.jsonl", out: dir, loss: "sigmoid" });
+  const config = trainConfigSchema.parse({
+    model: "models/tiny",
+    data: "out/neg/dpo.jsonl",
+    out: dir,
+    loss: "sigmoid",
+  });
   writeJson(join(dir, "run.json"), {
     config,
-    resolved: { referenceMode: "adapter-disabled", totalSteps: 60, stepsPerEpoch: 10, warmupSteps: 0, effectiveBatch: 16 },
-    data: { file: config.data, sha256: "ab".repeat(32), rows: 160, kind: "paired", rejected: 0, dropped: 0, truncated: 2 },
+    resolved: {
+      referenceMode: "adapter-disabled",
+      totalSteps: 60,
+      stepsPerEpoch: 10,
+      warmupSteps: 0,
+      effectiveBatch: 16,
+    },
+    data: {
+      file: config.data,
+      sha256: "ab".repeat(32),
+      rows: 160,
+      kind: "paired",
+      rejected: 0,
+      dropped: 0,
+      truncated: 2,
+    },
     versions: { seapo: "0.1.0", node: "v20.19.0" },
     status: "completed",
     elapsedSeconds: 18.5,
@@ -113,14 +161,46 @@ export function injectDir(): string {
   const provenance = { injector: "Qwen2.5-7B-Instruct", templateVersion: "inject-v1", seed: 0 };
   const usage = { inputTokens: 200, outputTokens: 60 };
   writeJsonl(join(dir, "negatives.jsonl"), [
-    { sourceId: "27808", errorType: "correctness", prompt: "How long do I grill a T-bone?", history: [], chosen: "A T-bone steak (1.5 to 2 lbs) needs 4 minutes a side.", rejected: "A T-bone steak (8.5 to 2 lbs) needs 4 minutes a side.", ...provenance, usage },
-    { sourceId: "27808", errorType: "logic", prompt: "How long do I grill a T-bone?", history: [], chosen: "Thicker cuts need longer, so a 2 inch steak needs more time.", rejected: "Thicker cuts need longer, so a 2 inch steak needs less time.", ...provenance, usage },
+    {
+      sourceId: "27808",
+      errorType: "correctness",
+      prompt: "How long do I grill a T-bone?",
+      history: [],
+      chosen: "A T-bone steak (1.5 to 2 lbs) needs 4 minutes a side.",
+      rejected: "A T-bone steak (8.5 to 2 lbs) needs 4 minutes a side.",
+      ...provenance,
+      usage,
+    },
+    {
+      sourceId: "27808",
+      errorType: "logic",
+      prompt: "How long do I grill a T-bone?",
+      history: [],
+      chosen: "Thicker cuts need longer, so a 2 inch steak needs more time.",
+      rejected: "Thicker cuts need longer, so a 2 inch steak needs less time.",
+      ...provenance,
+      usage,
+    },
   ]);
   writeJsonl(join(dir, "rejects.jsonl"), [
-    { sourceId: "1", errorType: "correctness", prompt: "Translate to Japanese", chosen: "こんにちは", candidate: "こんにちは", reason: "identical", detail: "same as the positive", ...provenance, usage },
+    {
+      sourceId: "1",
+      errorType: "correctness",
+      prompt: "Translate to Japanese",
+      chosen: "こんにちは",
+      candidate: "こんにちは",
+      reason: "identical",
+      detail: "same as the positive",
+      ...provenance,
+      usage,
+    },
     { reason: "invalid-input", detail: "prompt: must be a non-empty string", line: 7, raw: {} },
   ]);
-  writeJson(join(dir, "run.json"), { identity: { input: "uf4.jsonl", strategy: "all:correctness,logic,hallucination" }, command: "inject", updatedAt: "2026-11-30T12:00:00.000Z" });
+  writeJson(join(dir, "run.json"), {
+    identity: { input: "uf4.jsonl", strategy: "all:correctness,logic,hallucination" },
+    command: "inject",
+    updatedAt: "2026-11-30T12:00:00.000Z",
+  });
   writeJson(join(dir, "analysis.json"), {
     judge: "judge-model",
     templateVersion: "judge-v1",
@@ -143,7 +223,10 @@ export function injectDir(): string {
     data: { dir: "data", files: {} },
     requests: { total: 20 },
     durationMs: 1000,
-    results: { arc_challenge: { n: 10, metrics: { acc: { value: 0.4, stderr: 0.16 }, acc_norm: { value: 0.5, stderr: 0.17 } } }, gsm8k: { n: 10, metrics: { exact_match: { value: 0.2, stderr: null } } } },
+    results: {
+      arc_challenge: { n: 10, metrics: { acc: { value: 0.4, stderr: 0.16 }, acc_norm: { value: 0.5, stderr: 0.17 } } },
+      gsm8k: { n: 10, metrics: { exact_match: { value: 0.2, stderr: null } } },
+    },
   });
   return dir;
 }

@@ -5,7 +5,15 @@ import { Command } from "commander";
 import { describe, expect, it, vi } from "vitest";
 import { registerReportCommand } from "../../src/cli/commands/report.js";
 import { buildReport, diffHtml, escapeHtml, readSources } from "../../src/report/index.js";
-import { DEMO_TRAIN_CHARTS, INJECT_CHARTS, SCRIPT_TEXT, demoAndTrainDir, demoResults, injectDir, metricsLines } from "./fixtures.js";
+import {
+  DEMO_TRAIN_CHARTS,
+  INJECT_CHARTS,
+  SCRIPT_TEXT,
+  demoAndTrainDir,
+  demoResults,
+  injectDir,
+  metricsLines,
+} from "./fixtures.js";
 
 function emptyDir(): string {
   return mkdtempSync(join(tmpdir(), "seapo-report-empty-"));
@@ -18,7 +26,15 @@ describe("readSources", () => {
     const error = await readSources(dir).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(dir);
-    for (const file of ["results.json", "metrics.jsonl", "run.json", "negatives.jsonl", "stats.json", "rejects.jsonl", "analysis.json"]) {
+    for (const file of [
+      "results.json",
+      "metrics.jsonl",
+      "run.json",
+      "negatives.jsonl",
+      "stats.json",
+      "rejects.jsonl",
+      "analysis.json",
+    ]) {
       expect((error as Error).message).toContain(file);
     }
   });
@@ -48,7 +64,12 @@ describe("readSources", () => {
     expect((await readSources(demoAndTrainDir())).found).toEqual(["results.json", "run.json", "metrics.jsonl"]);
     const inject = await readSources(injectDir());
     expect(inject.found).toEqual(["eval-base.json", "run.json", "negatives.jsonl", "rejects.jsonl", "analysis.json"]);
-    expect(inject.inject?.stats).toMatchObject({ accepted: 2, rejected: 2, acceptedByType: { correctness: 1, logic: 1 }, rejectsByReason: { identical: 1, "invalid-input": 1 } });
+    expect(inject.inject?.stats).toMatchObject({
+      accepted: 2,
+      rejected: 2,
+      acceptedByType: { correctness: 1, logic: 1 },
+      rejectsByReason: { identical: 1, "invalid-input": 1 },
+    });
     expect(inject.manifest?.command).toBe("inject");
   });
 });
@@ -75,7 +96,9 @@ describe("HTML", () => {
     const html = readFileSync(await buildReport(makeDir()), "utf8");
     const ids = [...html.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]!);
     expect(ids).toHaveLength(expected);
-    const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as { charts: Record<string, unknown> };
+    const data = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(html)![1]!) as {
+      charts: Record<string, unknown>;
+    };
     expect(Object.keys(data.charts).sort()).toEqual([...ids].sort());
     // Self-contained: no script or link loads another file (the browser test checks the requests).
     expect(html.match(/<script[^>]+src=|<link(?![^>]+href="data:)/g)).toBeNull();

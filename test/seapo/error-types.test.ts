@@ -19,7 +19,7 @@ describe("loadErrorTypes", () => {
   it("adds user types from YAML and lets a user type replace a built-in one", async () => {
     const path = file(
       "types.yaml",
-      "types:\n  - name: unit-error\n    description: a quantity given in the wrong unit\n    examples: [\"5 km written as 5 m\"]\n  - name: logic\n    description: my own logic definition\n",
+      'types:\n  - name: unit-error\n    description: a quantity given in the wrong unit\n    examples: ["5 km written as 5 m"]\n  - name: logic\n    description: my own logic definition\n',
     );
     const types = await loadErrorTypes(path);
     expect(types.map((t) => t.name)).toEqual(["correctness", "logic", "hallucination", "unit-error"]);
@@ -33,7 +33,7 @@ describe("loadErrorTypes", () => {
   });
 
   it("names the file, line and field of a bad entry", async () => {
-    const path = file("bad.yaml", "- name: fine\n  description: ok\n- name: broken\n  description: \"\"\n");
+    const path = file("bad.yaml", '- name: fine\n  description: ok\n- name: broken\n  description: ""\n');
     await expect(loadErrorTypes(path)).rejects.toThrow(`${path}:4:[1].description: must not be empty`);
   });
 

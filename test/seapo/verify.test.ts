@@ -9,7 +9,11 @@ describe("verifyNegative", () => {
     ["a one-number change", "Drinking water daily keeps you hydrated: adults need about 9 litres a day.", undefined],
     ["an empty rewrite", "   ", "empty"],
     ["the positive unchanged", positive, "identical"],
-    ["only case and punctuation changed", "drinking water daily keeps you hydrated -- adults need about 2 litres a day", "near-identical"],
+    [
+      "only case and punctuation changed",
+      "drinking water daily keeps you hydrated -- adults need about 2 litres a day",
+      "near-identical",
+    ],
     ["a preamble-free meta note", `${positive.replace("2", "5")} (Note: the error is the amount.)`, "meta-text"],
     ["a rewrite far too short", "Water.", "length-ratio"],
     ["a rewrite far too long", `${positive} `.repeat(3), "length-ratio"],
@@ -28,10 +32,14 @@ describe("verifyNegative", () => {
 
   it("applies the configured thresholds", () => {
     const negative = positive.replace("2 litres", "3 litres");
-    expect(verifyNegative(positive, negative, stop, { minEditDistance: 0.1, minLengthRatio: 0.5, maxLengthRatio: 2 })).toMatchObject({
+    expect(
+      verifyNegative(positive, negative, stop, { minEditDistance: 0.1, minLengthRatio: 0.5, maxLengthRatio: 2 }),
+    ).toMatchObject({
       reason: "near-identical",
     });
-    expect(verifyNegative(positive, negative, stop, { minEditDistance: 0, minLengthRatio: 1.01, maxLengthRatio: 2 })).toMatchObject({
+    expect(
+      verifyNegative(positive, negative, stop, { minEditDistance: 0, minLengthRatio: 1.01, maxLengthRatio: 2 }),
+    ).toMatchObject({
       reason: "length-ratio",
     });
   });

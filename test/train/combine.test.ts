@@ -24,8 +24,30 @@ describe("loss names", () => {
   });
 
   it("lists every family", () => {
-    for (const name of ["dpo_sigmoid", "cdpo", "robust", "hinge", "ipo", "ipo_unnormalized", "sigmoid_norm", "exo_pair", "nca_pair", "bco_pair",
-      "sppo_hard", "apo_zero", "apo_down", "discopop", "fdpo", "simpo", "cpo", "orpo", "orpo_llamafactory", "kto", "apo_zero_unpaired", "sft"]) {
+    for (const name of [
+      "dpo_sigmoid",
+      "cdpo",
+      "robust",
+      "hinge",
+      "ipo",
+      "ipo_unnormalized",
+      "sigmoid_norm",
+      "exo_pair",
+      "nca_pair",
+      "bco_pair",
+      "sppo_hard",
+      "apo_zero",
+      "apo_down",
+      "discopop",
+      "fdpo",
+      "simpo",
+      "cpo",
+      "orpo",
+      "orpo_llamafactory",
+      "kto",
+      "apo_zero_unpaired",
+      "sft",
+    ]) {
       expect(LOSS_NAMES).toContain(name);
     }
   });
@@ -33,7 +55,9 @@ describe("loss names", () => {
 
 describe("runLoss checks", () => {
   it("rejects unknown parameters, naming the ones the loss takes", () => {
-    expect(() => runLoss("dpo_sigmoid", pairBatch(), { betta: 0.1 })).toThrow(/unknown parameter "betta"; it takes beta/);
+    expect(() => runLoss("dpo_sigmoid", pairBatch(), { betta: 0.1 })).toThrow(
+      /unknown parameter "betta"; it takes beta/,
+    );
   });
 
   it("requires parameters without a default (F-DPO's delta)", () => {
@@ -74,10 +98,18 @@ describe("combineLosses", () => {
     const sft = single("sft", 0.2);
 
     const inputs = pairBatch(true);
-    const combined = combineLosses([{ name: "dpo_sigmoid", weight: 0.8 }, { name: "sft", weight: 0.2 }], inputs);
+    const combined = combineLosses(
+      [
+        { name: "dpo_sigmoid", weight: 0.8 },
+        { name: "sft", weight: 0.2 },
+      ],
+      inputs,
+    );
     combined.loss.backward();
     expect(combined.loss.item()).toBeCloseTo(dpo.value + sft.value, 5);
-    inputs.policy_chosen_logps!.grad!.toArray().forEach((g, i) => expect(g).toBeCloseTo(dpo.grad[i]! + sft.grad[i]!, 6));
+    inputs
+      .policy_chosen_logps!.grad!.toArray()
+      .forEach((g, i) => expect(g).toBeCloseTo(dpo.grad[i]! + sft.grad[i]!, 6));
   });
 
   it("prefixes metrics per term when there are several, and keeps them as they are for one", () => {
@@ -94,6 +126,8 @@ describe("combineLosses", () => {
 
   it("refuses an empty list and a repeated name", () => {
     expect(() => combineLosses([], pairBatch())).toThrow(/at least one/);
-    expect(() => combineLosses([{ name: "hinge" }, { name: "hinge", weight: 2 }], pairBatch())).toThrow(/appears twice/);
+    expect(() => combineLosses([{ name: "hinge" }, { name: "hinge", weight: 2 }], pairBatch())).toThrow(
+      /appears twice/,
+    );
   });
 });

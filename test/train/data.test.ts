@@ -18,20 +18,41 @@ const good = { prompt: "q", completion: "a", label: true };
 
 describe("readPreferenceRows", () => {
   it("reads kto rows, string and conversational prompts", async () => {
-    const file = await fileWith([good, { prompt: [{ role: "system", content: "s" }, { role: "user", content: "q" }], completion: [{ role: "assistant", content: "b" }], label: false }]);
+    const file = await fileWith([
+      good,
+      {
+        prompt: [
+          { role: "system", content: "s" },
+          { role: "user", content: "q" },
+        ],
+        completion: [{ role: "assistant", content: "b" }],
+        label: false,
+      },
+    ]);
     const { data } = await readPreferenceRows(file);
     expect(data).toEqual({
       kind: "unpaired",
       rows: [
         { line: 1, messages: [{ role: "user", content: "q" }], completion: "a", label: true },
-        { line: 2, messages: [{ role: "system", content: "s" }, { role: "user", content: "q" }], completion: "b", label: false },
+        {
+          line: 2,
+          messages: [
+            { role: "system", content: "s" },
+            { role: "user", content: "q" },
+          ],
+          completion: "b",
+          label: false,
+        },
       ],
     });
   });
 
   it("reads dpo rows", async () => {
     const { data } = await readPreferenceRows(await fileWith([{ prompt: "q", chosen: "good", rejected: "bad" }]));
-    expect(data).toEqual({ kind: "paired", rows: [{ line: 1, messages: [{ role: "user", content: "q" }], chosen: "good", rejected: "bad" }] });
+    expect(data).toEqual({
+      kind: "paired",
+      rows: [{ line: 1, messages: [{ role: "user", content: "q" }], chosen: "good", rejected: "bad" }],
+    });
   });
 
   it.each([
@@ -63,13 +84,21 @@ describe("tokenizeRows", () => {
   beforeAll(async () => {
     tokenizer = (await loadHfModel(await tinyHfModel())).tokenizer;
   });
-  const rows = (completion: string, prompt = "What is 2 + 2?"): PreferenceRows => ({ kind: "unpaired", rows: [{ line: 1, messages: [{ role: "user", content: prompt }], completion, label: true }] });
+  const rows = (completion: string, prompt = "What is 2 + 2?"): PreferenceRows => ({
+    kind: "unpaired",
+    rows: [{ line: 1, messages: [{ role: "user", content: prompt }], completion, label: true }],
+  });
 
   it("uses the chat template as at inference and ends the completion with EOS", () => {
     const { data, stats } = tokenizeRows(rows("2 + 2 = 4."), tokenizer, 512);
     const row = data.rows[0]!;
-    expect(row.prompt).toEqual(tokenizer.encodeChat([{ role: "user", content: "What is 2 + 2?" }], { addGenerationPrompt: true }));
-    expect("completion" in row && row.completion).toEqual([...tokenizer.encode("2 + 2 = 4.", { addSpecialTokens: false }), tokenizer.eosTokenId]);
+    expect(row.prompt).toEqual(
+      tokenizer.encodeChat([{ role: "user", content: "What is 2 + 2?" }], { addGenerationPrompt: true }),
+    );
+    expect("completion" in row && row.completion).toEqual([
+      ...tokenizer.encode("2 + 2 = 4.", { addSpecialTokens: false }),
+      tokenizer.eosTokenId,
+    ]);
     expect(stats).toEqual({ dropped: 0, truncated: 0 });
   });
 
@@ -77,7 +106,9 @@ describe("tokenizeRows", () => {
     const prompt = tokenizer.encodeChat([{ role: "user", content: "What is 2 + 2?" }], { addGenerationPrompt: true });
     const full = tokenizer.encode("a long answer that goes on and on", { addSpecialTokens: false });
     const cut = tokenizeRows(rows("a long answer that goes on and on"), tokenizer, prompt.length + 3);
-    expect(cut.data.rows[0]!.prompt.length + ("completion" in cut.data.rows[0]! ? cut.data.rows[0].completion.length : 0)).toBe(prompt.length + 3);
+    expect(
+      cut.data.rows[0]!.prompt.length + ("completion" in cut.data.rows[0]! ? cut.data.rows[0].completion.length : 0),
+    ).toBe(prompt.length + 3);
     expect("completion" in cut.data.rows[0]! && cut.data.rows[0].completion).toEqual(full.slice(0, 3));
     expect(cut.stats.truncated).toBe(1);
     const dropped = tokenizeRows(rows("x"), tokenizer, prompt.length);
@@ -96,7 +127,8 @@ describe("planEpoch", () => {
     expect(plan.map((b) => b.length)).toEqual([...Array(12).fill(4), 2]);
   });
   it("groups similar lengths with bucketing", () => {
-    const spread = (plan: number[][]) => plan.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0);
+    const spread = (plan: number[][]) =>
+      plan.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0);
     expect(spread(planEpoch(lengths, 4, 7, true))).toBeLessThan(spread(planEpoch(lengths, 4, 7, false)));
   });
 });

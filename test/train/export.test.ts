@@ -7,7 +7,13 @@ import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { runExport } from "../../src/cli/commands/export.js";
-import { toDpoConversationalRow, toDpoRow, toKtoRows, toLlamaFactoryDpoRow, toLlamaFactoryKtoRows } from "../../src/data/index.js";
+import {
+  toDpoConversationalRow,
+  toDpoRow,
+  toKtoRows,
+  toLlamaFactoryDpoRow,
+  toLlamaFactoryKtoRows,
+} from "../../src/data/index.js";
 import type { NegativeRecord } from "../../src/data/types.js";
 import { InputError } from "../../src/errors.js";
 import { loadTrainConfig } from "../../src/train/config.js";
@@ -19,32 +25,146 @@ import { readJsonl, runCli } from "../helpers/cli.js";
 
 /** transformers' TrainingArguments (src/transformers/training_args.py), the fields a recipe may set. */
 const TRAINING_ARGUMENTS = [
-  "output_dir", "do_train", "learning_rate", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "warmup_ratio", "num_train_epochs", "max_steps",
-  "per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps", "weight_decay", "max_grad_norm", "seed", "bf16", "fp16",
-  "logging_steps", "save_steps", "save_total_limit", "eval_strategy", "eval_steps", "report_to", "deepspeed", "gradient_checkpointing", "ddp_timeout",
+  "output_dir",
+  "do_train",
+  "learning_rate",
+  "lr_scheduler_type",
+  "lr_scheduler_kwargs",
+  "warmup_steps",
+  "warmup_ratio",
+  "num_train_epochs",
+  "max_steps",
+  "per_device_train_batch_size",
+  "per_device_eval_batch_size",
+  "gradient_accumulation_steps",
+  "weight_decay",
+  "max_grad_norm",
+  "seed",
+  "bf16",
+  "fp16",
+  "logging_steps",
+  "save_steps",
+  "save_total_limit",
+  "eval_strategy",
+  "eval_steps",
+  "report_to",
+  "deepspeed",
+  "gradient_checkpointing",
+  "ddp_timeout",
 ];
 /** transformers' SchedulerType values (src/transformers/trainer_utils.py). */
-const SCHEDULER_TYPES = ["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr", "warmup_stable_decay"] as const;
+const SCHEDULER_TYPES = [
+  "linear",
+  "cosine",
+  "cosine_with_restarts",
+  "polynomial",
+  "constant",
+  "constant_with_warmup",
+  "inverse_sqrt",
+  "reduce_lr_on_plateau",
+  "cosine_with_min_lr",
+  "warmup_stable_decay",
+] as const;
 
 /** TRL ModelConfig fields (trl/trainer/model_config.py). */
 const TRL_MODEL_CONFIG = [
-  "model_name_or_path", "model_revision", "dtype", "torch_dtype", "trust_remote_code", "attn_implementation", "use_peft", "lora_r", "lora_alpha", "lora_dropout",
-  "lora_target_modules", "lora_modules_to_save", "lora_task_type", "use_rslora", "use_dora", "load_in_8bit", "load_in_4bit", "bnb_4bit_quant_type", "use_bnb_nested_quant",
+  "model_name_or_path",
+  "model_revision",
+  "dtype",
+  "torch_dtype",
+  "trust_remote_code",
+  "attn_implementation",
+  "use_peft",
+  "lora_r",
+  "lora_alpha",
+  "lora_dropout",
+  "lora_target_modules",
+  "lora_modules_to_save",
+  "lora_task_type",
+  "use_rslora",
+  "use_dora",
+  "load_in_8bit",
+  "load_in_4bit",
+  "bnb_4bit_quant_type",
+  "use_bnb_nested_quant",
 ];
 /** TRL ScriptArguments fields (trl/scripts/utils.py). */
-const TRL_SCRIPT_ARGUMENTS = ["dataset_name", "dataset_config", "dataset_train_split", "dataset_test_split", "dataset_streaming", "gradient_checkpointing_use_reentrant", "ignore_bias_buffers"];
+const TRL_SCRIPT_ARGUMENTS = [
+  "dataset_name",
+  "dataset_config",
+  "dataset_train_split",
+  "dataset_test_split",
+  "dataset_streaming",
+  "gradient_checkpointing_use_reentrant",
+  "ignore_bias_buffers",
+];
 /** TRL DPOConfig fields of its own (trl/trainer/dpo_config.py, v0.28, deprecated ones included). */
 const TRL_DPO_CONFIG = [
-  "model_init_kwargs", "disable_dropout", "dataset_num_proc", "pad_token", "max_length", "truncation_mode", "padding_free", "precompute_ref_log_probs", "precompute_ref_batch_size",
-  "loss_type", "beta", "f_divergence_type", "f_alpha_divergence_coef", "label_smoothing", "use_weighting", "ld_alpha", "discopop_tau", "loss_weights", "sync_ref_model",
-  "ref_model_mixup_alpha", "ref_model_sync_steps", "max_prompt_length", "max_completion_length", "rpo_alpha", "reference_free", "ref_model_init_kwargs", "force_use_ref_model",
+  "model_init_kwargs",
+  "disable_dropout",
+  "dataset_num_proc",
+  "pad_token",
+  "max_length",
+  "truncation_mode",
+  "padding_free",
+  "precompute_ref_log_probs",
+  "precompute_ref_batch_size",
+  "loss_type",
+  "beta",
+  "f_divergence_type",
+  "f_alpha_divergence_coef",
+  "label_smoothing",
+  "use_weighting",
+  "ld_alpha",
+  "discopop_tau",
+  "loss_weights",
+  "sync_ref_model",
+  "ref_model_mixup_alpha",
+  "ref_model_sync_steps",
+  "max_prompt_length",
+  "max_completion_length",
+  "rpo_alpha",
+  "reference_free",
+  "ref_model_init_kwargs",
+  "force_use_ref_model",
 ];
 /** TRL DPOConfig loss_type values (same file). */
-const TRL_DPO_LOSS_TYPES = ["sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired", "discopop", "apo_zero", "apo_down", "sft"] as const;
+const TRL_DPO_LOSS_TYPES = [
+  "sigmoid",
+  "hinge",
+  "ipo",
+  "exo_pair",
+  "nca_pair",
+  "robust",
+  "bco_pair",
+  "sppo_hard",
+  "aot",
+  "aot_unpaired",
+  "discopop",
+  "apo_zero",
+  "apo_down",
+  "sft",
+] as const;
 /** TRL KTOConfig fields of its own (trl/trainer/kto_config.py). */
 const TRL_KTO_CONFIG = [
-  "max_length", "max_prompt_length", "max_completion_length", "beta", "loss_type", "desirable_weight", "undesirable_weight", "label_pad_token_id", "padding_value", "truncation_mode",
-  "generate_during_eval", "is_encoder_decoder", "disable_dropout", "precompute_ref_log_probs", "model_init_kwargs", "ref_model_init_kwargs", "dataset_num_proc", "use_liger_loss",
+  "max_length",
+  "max_prompt_length",
+  "max_completion_length",
+  "beta",
+  "loss_type",
+  "desirable_weight",
+  "undesirable_weight",
+  "label_pad_token_id",
+  "padding_value",
+  "truncation_mode",
+  "generate_during_eval",
+  "is_encoder_decoder",
+  "disable_dropout",
+  "precompute_ref_log_probs",
+  "model_init_kwargs",
+  "ref_model_init_kwargs",
+  "dataset_num_proc",
+  "use_liger_loss",
 ];
 
 const auto = <T extends z.ZodType>(type: T) => z.union([z.literal("auto"), type]);
@@ -105,13 +225,30 @@ const datasetInfoEntry = z.strictObject({
   ranking: z.boolean().optional(),
   columns: z
     .strictObject({
-      prompt: z.string(), query: z.string(), response: z.string(), history: z.string(), messages: z.string(), system: z.string(), tools: z.string(),
-      images: z.string(), chosen: z.string(), rejected: z.string(), kto_tag: z.string(),
+      prompt: z.string(),
+      query: z.string(),
+      response: z.string(),
+      history: z.string(),
+      messages: z.string(),
+      system: z.string(),
+      tools: z.string(),
+      images: z.string(),
+      chosen: z.string(),
+      rejected: z.string(),
+      kto_tag: z.string(),
     })
     .partial()
     .optional(),
   tags: z
-    .strictObject({ role_tag: z.string(), content_tag: z.string(), user_tag: z.string(), assistant_tag: z.string(), observation_tag: z.string(), function_tag: z.string(), system_tag: z.string() })
+    .strictObject({
+      role_tag: z.string(),
+      content_tag: z.string(),
+      user_tag: z.string(),
+      assistant_tag: z.string(),
+      observation_tag: z.string(),
+      function_tag: z.string(),
+      system_tag: z.string(),
+    })
     .partial()
     .optional(),
 });
@@ -146,17 +283,37 @@ const deepSpeedJson = z.strictObject({
   gradient_accumulation_steps: auto(z.number().int()),
   gradient_clipping: auto(z.number()),
   zero_allow_untested_optimizer: z.boolean(),
-  fp16: z.strictObject({ enabled: auto(z.boolean()), loss_scale: z.number(), loss_scale_window: z.number(), initial_scale_power: z.number(), hysteresis: z.number(), min_loss_scale: z.number() }),
+  fp16: z.strictObject({
+    enabled: auto(z.boolean()),
+    loss_scale: z.number(),
+    loss_scale_window: z.number(),
+    initial_scale_power: z.number(),
+    hysteresis: z.number(),
+    min_loss_scale: z.number(),
+  }),
   bf16: z.strictObject({ enabled: auto(z.boolean()) }),
   zero_optimization: z.discriminatedUnion("stage", [
     z.strictObject({
-      stage: z.literal(2), allgather_partitions: z.boolean(), allgather_bucket_size: z.number().int(), overlap_comm: z.boolean(), reduce_scatter: z.boolean(),
-      reduce_bucket_size: auto(z.number().int()), contiguous_gradients: z.boolean(), round_robin_gradients: z.boolean(),
+      stage: z.literal(2),
+      allgather_partitions: z.boolean(),
+      allgather_bucket_size: z.number().int(),
+      overlap_comm: z.boolean(),
+      reduce_scatter: z.boolean(),
+      reduce_bucket_size: auto(z.number().int()),
+      contiguous_gradients: z.boolean(),
+      round_robin_gradients: z.boolean(),
     }),
     z.strictObject({
-      stage: z.literal(3), overlap_comm: z.boolean(), contiguous_gradients: z.boolean(), sub_group_size: z.number().int(), reduce_bucket_size: auto(z.number().int()),
-      stage3_prefetch_bucket_size: auto(z.number().int()), stage3_param_persistence_threshold: auto(z.number().int()), stage3_max_live_parameters: z.number().int(),
-      stage3_max_reuse_distance: z.number().int(), stage3_gather_16bit_weights_on_model_save: z.boolean(),
+      stage: z.literal(3),
+      overlap_comm: z.boolean(),
+      contiguous_gradients: z.boolean(),
+      sub_group_size: z.number().int(),
+      reduce_bucket_size: auto(z.number().int()),
+      stage3_prefetch_bucket_size: auto(z.number().int()),
+      stage3_param_persistence_threshold: auto(z.number().int()),
+      stage3_max_live_parameters: z.number().int(),
+      stage3_max_reuse_distance: z.number().int(),
+      stage3_gather_16bit_weights_on_model_save: z.boolean(),
     }),
   ]),
 });
@@ -182,7 +339,13 @@ const accelerateYaml = z.strictObject({
   tpu_use_cluster: z.boolean(),
   tpu_use_sudo: z.boolean(),
   use_cpu: z.boolean(),
-  deepspeed_config: z.strictObject({ deepspeed_config_file: z.string(), deepspeed_multinode_launcher: z.string(), zero3_init_flag: z.boolean() }).optional(),
+  deepspeed_config: z
+    .strictObject({
+      deepspeed_config_file: z.string(),
+      deepspeed_multinode_launcher: z.string(),
+      zero3_init_flag: z.boolean(),
+    })
+    .optional(),
 });
 
 // TRL's dataset formats (docs/source/dataset_formats.md): explicit prompt, conversational or standard.
@@ -202,15 +365,31 @@ const trlRow = {
 /** A row matches its dataset_info entry: sharegpt turns in LLaMA-Factory's order, kto_tag a boolean, nothing outside the columns. */
 function checkLlamaFactoryRow(entry: DatasetInfoEntry, row: Record<string, unknown>): void {
   const columns = entry.columns ?? {};
-  const tags = { role_tag: "from", content_tag: "value", user_tag: "human", assistant_tag: "gpt", system_tag: "system", ...entry.tags };
+  const tags = {
+    role_tag: "from",
+    content_tag: "value",
+    user_tag: "human",
+    assistant_tag: "gpt",
+    system_tag: "system",
+    ...entry.tags,
+  };
   expect(Object.keys(row).sort()).toEqual(Object.values(columns).sort());
-  const turn = (value: unknown) => z.strictObject({ [tags.role_tag]: z.string(), [tags.content_tag]: z.string().min(1) }).parse(value) as Record<string, string>;
-  const messages = z.array(z.unknown()).min(1).parse(row[columns.messages ?? "conversations"]).map(turn);
+  const turn = (value: unknown) =>
+    z.strictObject({ [tags.role_tag]: z.string(), [tags.content_tag]: z.string().min(1) }).parse(value) as Record<
+      string,
+      string
+    >;
+  const messages = z
+    .array(z.unknown())
+    .min(1)
+    .parse(row[columns.messages ?? "conversations"])
+    .map(turn);
   const turns = messages[0]![tags.role_tag] === tags.system_tag ? messages.slice(1) : messages;
   turns.forEach((m, i) => expect(m[tags.role_tag]).toBe(i % 2 === 0 ? tags.user_tag : tags.assistant_tag));
   if (entry.ranking) {
     expect(turns.length % 2).toBe(1);
-    for (const column of [columns.chosen!, columns.rejected!]) expect(turn(row[column])[tags.role_tag]).toBe(tags.assistant_tag);
+    for (const column of [columns.chosen!, columns.rejected!])
+      expect(turn(row[column])[tags.role_tag]).toBe(tags.assistant_tag);
   } else {
     expect(turns.length % 2).toBe(0);
     expect(typeof row[columns.kto_tag!]).toBe("boolean");
@@ -221,12 +400,42 @@ function checkLlamaFactoryRow(entry: DatasetInfoEntry, row: Record<string, unkno
 // Data as the data engine writes it.
 
 const records: NegativeRecord[] = [
-  { prompt: "What is 7 + 5?", history: [], chosen: "7 + 5 = 12.", rejected: "7 + 5 = 13.", sourceId: "a", errorType: "correctness", injector: "m", templateVersion: "inject-v1", seed: 0 },
-  { prompt: "Why is the sky blue?", history: [], chosen: "Rayleigh scattering favours short wavelengths.", rejected: "The sea reflects onto it.", sourceId: "b", errorType: "hallucination", injector: "m", templateVersion: "inject-v1", seed: 0 },
+  {
+    prompt: "What is 7 + 5?",
+    history: [],
+    chosen: "7 + 5 = 12.",
+    rejected: "7 + 5 = 13.",
+    sourceId: "a",
+    errorType: "correctness",
+    injector: "m",
+    templateVersion: "inject-v1",
+    seed: 0,
+  },
+  {
+    prompt: "Why is the sky blue?",
+    history: [],
+    chosen: "Rayleigh scattering favours short wavelengths.",
+    rejected: "The sea reflects onto it.",
+    sourceId: "b",
+    errorType: "hallucination",
+    injector: "m",
+    templateVersion: "inject-v1",
+    seed: 0,
+  },
   {
     prompt: "And in French?",
-    history: [{ role: "system", content: "Be brief." }, { role: "user", content: "Say hello." }, { role: "assistant", content: "Hello." }],
-    chosen: "Bonjour.", rejected: "Hola.", sourceId: "c", errorType: "correctness", injector: "m", templateVersion: "inject-v1", seed: 0,
+    history: [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Say hello." },
+      { role: "assistant", content: "Hello." },
+    ],
+    chosen: "Bonjour.",
+    rejected: "Hola.",
+    sourceId: "c",
+    errorType: "correctness",
+    injector: "m",
+    templateVersion: "inject-v1",
+    seed: 0,
   },
 ];
 
@@ -240,7 +449,10 @@ let files: { kto: string; dpo: string; dpoConversational: string; config: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "seapo-export-"));
   files = {
-    kto: writeLines(join(dir, "kto.jsonl"), records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))),
+    kto: writeLines(
+      join(dir, "kto.jsonl"),
+      records.flatMap((r) => toKtoRows(r, { includeDesirable: true })),
+    ),
     dpo: writeLines(join(dir, "dpo.jsonl"), records.map(toDpoRow)),
     dpoConversational: writeLines(join(dir, "dpo_conversational.jsonl"), records.map(toDpoConversationalRow)),
     // A `seapo train --config` file, not the defaults, so a value that is not carried over shows.
@@ -270,12 +482,28 @@ beforeAll(async () => {
 
 const defaults: Omit<ExportOptions, "target"> = { gpus: 8, zero: "3", trlFormat: "conversational" };
 
-async function exported(overrides: Record<string, unknown>, options: Partial<ExportOptions> & Pick<ExportOptions, "target">, configFile?: string) {
+async function exported(
+  overrides: Record<string, unknown>,
+  options: Partial<ExportOptions> & Pick<ExportOptions, "target">,
+  configFile?: string,
+) {
   const out = await mkdtemp(join(tmpdir(), `seapo-export-${options.target}-`));
-  const config = await loadTrainConfig(configFile, { model: "Qwen/Qwen2.5-7B-Instruct", data: files.kto, ...overrides, out });
+  const config = await loadTrainConfig(configFile, {
+    model: "Qwen/Qwen2.5-7B-Instruct",
+    data: files.kto,
+    ...overrides,
+    out,
+  });
   const summary = await runExport(config, { ...defaults, ...options });
   const read = (path: string) => readFileSync(join(out, path), "utf8");
-  return { out, config, summary, read, yaml: (path: string) => parseYaml(read(path), { version: "1.1" }) as Record<string, unknown>, json: (path: string) => JSON.parse(read(path)) as unknown };
+  return {
+    out,
+    config,
+    summary,
+    read,
+    yaml: (path: string) => parseYaml(read(path), { version: "1.1" }) as Record<string, unknown>,
+    json: (path: string) => JSON.parse(read(path)) as unknown,
+  };
 }
 
 /** The code block of README.md's Launch section. */
@@ -307,12 +535,18 @@ describe("seapo export --to llamafactory", () => {
     for (const row of rows) checkLlamaFactoryRow(entry, row);
     expect(summary.rows).toBe(6);
     // kto.jsonl holds the last user turn only, so compare with the engine's rows of records without history.
-    const engine = records.slice(0, 2).flatMap((r) => toLlamaFactoryKtoRows(r, { includeDesirable: true })).map(({ seapo: _, ...row }) => row);
+    const engine = records
+      .slice(0, 2)
+      .flatMap((r) => toLlamaFactoryKtoRows(r, { includeDesirable: true }))
+      .map(({ seapo: _, ...row }) => row);
     expect(rows.slice(0, 4)).toEqual(engine);
   });
 
   it("writes DPO pairs (ranking) with the history of conversational rows", async () => {
-    const { json, out } = await exported({ data: files.dpoConversational, loss: "sigmoid" }, { target: "llamafactory" });
+    const { json, out } = await exported(
+      { data: files.dpoConversational, loss: "sigmoid" },
+      { target: "llamafactory" },
+    );
     const info = z.record(z.string(), datasetInfoEntry).parse(json(RECIPE_FILES.datasetInfo));
     const entry = info.seapo_dpo!;
     expect(entry.ranking).toBe(true);
@@ -358,7 +592,11 @@ describe("seapo export --to llamafactory", () => {
 
   it.each([
     ["sigmoid", {}, { pref_loss: "sigmoid" }],
-    ["cdpo:1,sft:0.1", { cdpo: { label_smoothing: 0.1 } }, { pref_loss: "sigmoid", dpo_label_smoothing: 0.1, pref_ftx: 0.1 }],
+    [
+      "cdpo:1,sft:0.1",
+      { cdpo: { label_smoothing: 0.1 } },
+      { pref_loss: "sigmoid", dpo_label_smoothing: 0.1, pref_ftx: 0.1 },
+    ],
     ["hinge", {}, { pref_loss: "hinge" }],
     ["ipo", {}, { pref_loss: "ipo" }],
     ["orpo_llamafactory", {}, { pref_loss: "orpo" }],
@@ -370,7 +608,10 @@ describe("seapo export --to llamafactory", () => {
   });
 
   it.each([
-    ["robust", /--loss robust: LLaMA-Factory has no such loss; it supports kto, dpo_sigmoid, cdpo, hinge, ipo, orpo_llamafactory, simpo, plus sft:w/],
+    [
+      "robust",
+      /--loss robust: LLaMA-Factory has no such loss; it supports kto, dpo_sigmoid, cdpo, hinge, ipo, orpo_llamafactory, simpo, plus sft:w/,
+    ],
     ["orpo", /--loss orpo: LLaMA-Factory has no such loss.*LLaMA-Factory's ORPO is our orpo_llamafactory/],
     ["sigmoid,hinge", /LLaMA-Factory trains one preference loss/],
     ["sigmoid:0.5", /LLaMA-Factory weights its preference loss 1/],
@@ -379,9 +620,12 @@ describe("seapo export --to llamafactory", () => {
   });
 
   it("refuses a loss parameter LLaMA-Factory cannot express", async () => {
-    await expect(exported({ data: files.dpo, loss: "simpo", lossParams: { simpo: { cpo_alpha: 0.5 } } }, { target: "llamafactory" })).rejects.toThrow(
-      /--loss simpo: LLaMA-Factory has no setting for cpo_alpha \(0.5\); leave it at the default 0/,
-    );
+    await expect(
+      exported(
+        { data: files.dpo, loss: "simpo", lossParams: { simpo: { cpo_alpha: 0.5 } } },
+        { target: "llamafactory" },
+      ),
+    ).rejects.toThrow(/--loss simpo: LLaMA-Factory has no setting for cpo_alpha \(0.5\); leave it at the default 0/);
   });
 
   it("writes a ZeRO config with auto values, and the README's command names the written files", async () => {
@@ -392,7 +636,8 @@ describe("seapo export --to llamafactory", () => {
       const [command] = readmeCommands(read(RECIPE_FILES.readme));
       expect(command).toBe(summary.command);
       expect(command).toBe("FORCE_TORCHRUN=1 NPROC_PER_NODE=4 llamafactory-cli train train.yaml");
-      for (const path of command!.split(/\s+/).filter((t) => /\.(ya?ml|json)$/.test(t))) expect(existsSync(join(out, path)), path).toBe(true);
+      for (const path of command!.split(/\s+/).filter((t) => /\.(ya?ml|json)$/.test(t)))
+        expect(existsSync(join(out, path)), path).toBe(true);
       const train = llamaFactoryYaml.parse(parseYaml(read(RECIPE_FILES.llamaFactoryConfig), { version: "1.1" }));
       expect(existsSync(join(out, train.deepspeed!))).toBe(true);
       expect(existsSync(join(out, train.dataset_dir, "dataset_info.json"))).toBe(true);
@@ -403,20 +648,32 @@ describe("seapo export --to llamafactory", () => {
   });
 
   it("needs --template for a model name it cannot place", async () => {
-    await expect(exported({ model: "/models/my-own" }, { target: "llamafactory" })).rejects.toThrow(/--template: cannot tell LLaMA-Factory's chat template for "\/models\/my-own"/);
+    await expect(exported({ model: "/models/my-own" }, { target: "llamafactory" })).rejects.toThrow(
+      /--template: cannot tell LLaMA-Factory's chat template for "\/models\/my-own"/,
+    );
     const { yaml } = await exported({ model: "/models/my-own" }, { target: "llamafactory", template: "qwen3_nothink" });
     expect(yaml(RECIPE_FILES.llamaFactoryConfig).template).toBe("qwen3_nothink");
   });
 
   it("writes the eval file as its own dataset", async () => {
     const { json, yaml } = await exported({ evalData: files.kto, evalEvery: 50 }, { target: "llamafactory" });
-    expect(Object.keys(z.record(z.string(), datasetInfoEntry).parse(json(RECIPE_FILES.datasetInfo)))).toEqual(["seapo_kto", "seapo_eval_kto"]);
-    expect(llamaFactoryYaml.parse(yaml(RECIPE_FILES.llamaFactoryConfig))).toMatchObject({ eval_dataset: "seapo_eval_kto", eval_strategy: "steps", eval_steps: 50 });
+    expect(Object.keys(z.record(z.string(), datasetInfoEntry).parse(json(RECIPE_FILES.datasetInfo)))).toEqual([
+      "seapo_kto",
+      "seapo_eval_kto",
+    ]);
+    expect(llamaFactoryYaml.parse(yaml(RECIPE_FILES.llamaFactoryConfig))).toMatchObject({
+      eval_dataset: "seapo_eval_kto",
+      eval_strategy: "steps",
+      eval_steps: 50,
+    });
   });
 });
 
 describe("seapo export --to trl", () => {
-  const trlKeys = { dpo: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_DPO_CONFIG]), kto: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_KTO_CONFIG]) };
+  const trlKeys = {
+    dpo: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_DPO_CONFIG]),
+    kto: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_KTO_CONFIG]),
+  };
 
   it("writes KTO for `trl kto`: unpaired rows, real KTOConfig keys, the seapo train hyperparameters", async () => {
     const { yaml, read, out, config, summary } = await exported({}, { target: "trl" }, files.config);
@@ -451,16 +708,33 @@ describe("seapo export --to trl", () => {
     expect(trl.truncation_mode).toBeUndefined();
     expect(summary.command).toBe("trl kto --config trl.yaml --accelerate_config accelerate.yaml");
     const commands = readmeCommands(read(RECIPE_FILES.readme));
-    expect(commands).toEqual([summary.command, "accelerate launch --config_file accelerate.yaml -m trl.scripts.kto --config trl.yaml"]);
-    for (const path of commands.join(" ").split(/\s+/).filter((t) => /\.(ya?ml|json)$/.test(t))) expect(existsSync(join(out, path)), path).toBe(true);
+    expect(commands).toEqual([
+      summary.command,
+      "accelerate launch --config_file accelerate.yaml -m trl.scripts.kto --config trl.yaml",
+    ]);
+    for (const path of commands
+      .join(" ")
+      .split(/\s+/)
+      .filter((t) => /\.(ya?ml|json)$/.test(t)))
+      expect(existsSync(join(out, path)), path).toBe(true);
   });
 
   it("writes DPO pairs for `trl dpo`, weighted terms as a loss_type list", async () => {
-    const { yaml, out, summary } = await exported({ data: files.dpoConversational, loss: "sigmoid:1,sft:0.2", minLrRatio: 0.1 }, { target: "trl" });
+    const { yaml, out, summary } = await exported(
+      { data: files.dpoConversational, loss: "sigmoid:1,sft:0.2", minLrRatio: 0.1 },
+      { target: "trl" },
+    );
     const raw = yaml(RECIPE_FILES.trlConfig);
     for (const key of Object.keys(raw)) expect(trlKeys.dpo.has(key), key).toBe(true);
     const trl = trlYaml.parse(raw);
-    expect(trl).toMatchObject({ loss_type: ["sigmoid", "sft"], loss_weights: [1, 0.2], lr_scheduler_type: "cosine_with_min_lr", lr_scheduler_kwargs: { min_lr_rate: 0.1 }, max_prompt_length: null, truncation_mode: "keep_start" });
+    expect(trl).toMatchObject({
+      loss_type: ["sigmoid", "sft"],
+      loss_weights: [1, 0.2],
+      lr_scheduler_type: "cosine_with_min_lr",
+      lr_scheduler_kwargs: { min_lr_rate: 0.1 },
+      max_prompt_length: null,
+      truncation_mode: "keep_start",
+    });
     for (const type of [trl.loss_type].flat()) expect(TRL_DPO_LOSS_TYPES).toContain(type);
     const rows = readJsonl(join(out, RECIPE_FILES.trlTrain));
     for (const row of rows) trlRow.conversational.paired.parse(row);
@@ -480,26 +754,40 @@ describe("seapo export --to trl", () => {
 
   it("standard (plain-text) rows, and a clear error when a prompt has a history", async () => {
     const { out } = await exported({ data: files.dpo, loss: "sigmoid" }, { target: "trl", trlFormat: "standard" });
-    expect(readJsonl(join(out, RECIPE_FILES.trlTrain))).toEqual(records.map(toDpoRow).map(({ seapo: _, ...row }) => row));
+    expect(readJsonl(join(out, RECIPE_FILES.trlTrain))).toEqual(
+      records.map(toDpoRow).map(({ seapo: _, ...row }) => row),
+    );
     for (const row of readJsonl(join(out, RECIPE_FILES.trlTrain))) trlRow.standard.paired.parse(row);
-    await expect(exported({ data: files.dpoConversational, loss: "sigmoid" }, { target: "trl", trlFormat: "standard" })).rejects.toThrow(/dpo_conversational\.jsonl:3:prompt: a standard .* use --trl-format conversational/s);
+    await expect(
+      exported({ data: files.dpoConversational, loss: "sigmoid" }, { target: "trl", trlFormat: "standard" }),
+    ).rejects.toThrow(/dpo_conversational\.jsonl:3:prompt: a standard .* use --trl-format conversational/s);
   });
 
   it.each([
     ["simpo", /--loss simpo: TRL's DPO trainer has no such loss.*CPOTrainer/],
     ["fdpo", /--loss fdpo: TRL's DPO trainer has no such loss; it supports dpo_sigmoid, cdpo, robust/],
   ])("refuses --loss %s, which `trl` cannot run", async (loss, message) => {
-    await expect(exported({ data: files.dpo, loss, lossParams: loss === "fdpo" ? { fdpo: { delta: 1 } } : {} }, { target: "trl" })).rejects.toThrow(message);
+    await expect(
+      exported({ data: files.dpo, loss, lossParams: loss === "fdpo" ? { fdpo: { delta: 1 } } : {} }, { target: "trl" }),
+    ).rejects.toThrow(message);
   });
 
   it("an accelerate config for DeepSpeed through the JSON file, or plain multi-GPU", async () => {
     const { yaml, json } = await exported({}, { target: "trl", zero: "2", gpus: 4 });
     const accel = accelerateYaml.parse(yaml(RECIPE_FILES.accelerateConfig));
-    expect(accel).toMatchObject({ distributed_type: "DEEPSPEED", num_processes: 4, deepspeed_config: { deepspeed_config_file: "ds_z2_config.json", zero3_init_flag: false } });
+    expect(accel).toMatchObject({
+      distributed_type: "DEEPSPEED",
+      num_processes: 4,
+      deepspeed_config: { deepspeed_config_file: "ds_z2_config.json", zero3_init_flag: false },
+    });
     expect(accel.mixed_precision).toBeUndefined();
     deepSpeedJson.parse(json("ds_z2_config.json"));
     const plain = await exported({}, { target: "trl", zero: "none", gpus: 2 });
-    expect(accelerateYaml.parse(plain.yaml(RECIPE_FILES.accelerateConfig))).toMatchObject({ distributed_type: "MULTI_GPU", num_processes: 2, mixed_precision: "no" });
+    expect(accelerateYaml.parse(plain.yaml(RECIPE_FILES.accelerateConfig))).toMatchObject({
+      distributed_type: "MULTI_GPU",
+      num_processes: 2,
+      mixed_precision: "no",
+    });
   });
 });
 
@@ -513,8 +801,14 @@ describe("the YAML reads the same in PyYAML, which both engines use", () => {
   it.skipIf(!hasPyYaml)("PyYAML parses every written YAML file to the same values", async () => {
     for (const target of ["llamafactory", "trl"] as const) {
       const { out, yaml } = await exported({ lr: 1e-7 }, { target, zero: "none" });
-      for (const file of target === "trl" ? [RECIPE_FILES.trlConfig, RECIPE_FILES.accelerateConfig] : [RECIPE_FILES.llamaFactoryConfig]) {
-        const python = execFileSync("python3", ["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", join(out, file)], { encoding: "utf8" });
+      for (const file of target === "trl"
+        ? [RECIPE_FILES.trlConfig, RECIPE_FILES.accelerateConfig]
+        : [RECIPE_FILES.llamaFactoryConfig]) {
+        const python = execFileSync(
+          "python3",
+          ["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", join(out, file)],
+          { encoding: "utf8" },
+        );
         expect(JSON.parse(python), file).toEqual(yaml(file));
       }
     }
@@ -553,21 +847,43 @@ describe("bad input", () => {
   });
 
   it("a paired loss on unpaired rows is refused as the trainer refuses it", async () => {
-    await expect(exported({ loss: "sigmoid" }, { target: "trl" })).rejects.toThrow(/needs chosen\/rejected pairs, but the file holds unpaired/);
+    await expect(exported({ loss: "sigmoid" }, { target: "trl" })).rejects.toThrow(
+      /needs chosen\/rejected pairs, but the file holds unpaired/,
+    );
   });
 
   it("a schedule transformers cannot express is refused", async () => {
-    await expect(exported({ schedule: "linear", minLrRatio: 0.1 }, { target: "trl" })).rejects.toThrow(/--schedule linear --min-lr-ratio 0.1: transformers' linear schedule always ends at 0/);
+    await expect(exported({ schedule: "linear", minLrRatio: 0.1 }, { target: "trl" })).rejects.toThrow(
+      /--schedule linear --min-lr-ratio 0.1: transformers' linear schedule always ends at 0/,
+    );
   });
 });
 
 describe("the CLI", () => {
   it("takes seapo train's --config and flags, writes the recipe and prints the launch command", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-export-cli-"));
-    const result = await runCli(["export", "--to", "llamafactory", "--config", files.config, "--data", files.kto, "--out", out, "--lr", "3e-6", "--gpus", "2"]);
+    const result = await runCli([
+      "export",
+      "--to",
+      "llamafactory",
+      "--config",
+      files.config,
+      "--data",
+      files.kto,
+      "--out",
+      out,
+      "--lr",
+      "3e-6",
+      "--gpus",
+      "2",
+    ]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain(`launch (in ${out}): FORCE_TORCHRUN=1 NPROC_PER_NODE=2 llamafactory-cli train train.yaml`);
-    const fromCli = llamaFactoryYaml.parse(parseYaml(readFileSync(join(out, RECIPE_FILES.llamaFactoryConfig), "utf8"), { version: "1.1" }));
+    expect(result.stdout).toContain(
+      `launch (in ${out}): FORCE_TORCHRUN=1 NPROC_PER_NODE=2 llamafactory-cli train train.yaml`,
+    );
+    const fromCli = llamaFactoryYaml.parse(
+      parseYaml(readFileSync(join(out, RECIPE_FILES.llamaFactoryConfig), "utf8"), { version: "1.1" }),
+    );
     const { yaml } = await exported({ lr: 3e-6 }, { target: "llamafactory", gpus: 2 }, files.config);
     expect(fromCli).toEqual(yaml(RECIPE_FILES.llamaFactoryConfig));
   });
@@ -575,15 +891,39 @@ describe("the CLI", () => {
   it("exits 1 with file:line:field for a bad row", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-export-cli-bad-"));
     const bad = writeLines(join(dir, "cli-bad.jsonl"), [{ prompt: "Hi", completion: "Hello.", label: 1 }]);
-    const result = await runCli(["export", "--to", "trl", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--data", bad, "--out", out]);
+    const result = await runCli([
+      "export",
+      "--to",
+      "trl",
+      "--model",
+      "Qwen/Qwen2.5-0.5B-Instruct",
+      "--data",
+      bad,
+      "--out",
+      out,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`seapo: ${bad}:1:label: must be true or false, got 1`);
   });
 
   it("exits 1 naming the supported losses for one LLaMA-Factory lacks", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-export-cli-loss-"));
-    const result = await runCli(["export", "--to", "llamafactory", "--model", "Qwen/Qwen2.5-0.5B-Instruct", "--data", files.dpo, "--out", out, "--loss", "nca_pair"]);
+    const result = await runCli([
+      "export",
+      "--to",
+      "llamafactory",
+      "--model",
+      "Qwen/Qwen2.5-0.5B-Instruct",
+      "--data",
+      files.dpo,
+      "--out",
+      out,
+      "--loss",
+      "nca_pair",
+    ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain("seapo: --loss nca_pair: LLaMA-Factory has no such loss; it supports kto, dpo_sigmoid, cdpo, hinge, ipo, orpo_llamafactory, simpo");
+    expect(result.stderr).toContain(
+      "seapo: --loss nca_pair: LLaMA-Factory has no such loss; it supports kto, dpo_sigmoid, cdpo, hinge, ipo, orpo_llamafactory, simpo",
+    );
   });
 });

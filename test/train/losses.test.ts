@@ -19,7 +19,15 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { tensor, type Tensor } from "../../src/engine/index.js";
 import { log1mExp, logSigmoid } from "../../src/train/losses/common.js";
-import { ktoKlRows, ldLogps, LOSS_NAMES, LOSSES, runLoss, type InputName, type LossName } from "../../src/train/losses/index.js";
+import {
+  ktoKlRows,
+  ldLogps,
+  LOSS_NAMES,
+  LOSSES,
+  runLoss,
+  type InputName,
+  type LossName,
+} from "../../src/train/losses/index.js";
 
 const numbers = z.array(z.number());
 const numberOrList = z.union([numbers, z.number()]);
@@ -83,7 +91,8 @@ function checkCase(c: GoldenCase): string[] {
     }
     expected.forEach((e, i) => {
       const diff = Math.abs(got[i]! - e);
-      if (!closeEnough(got[i]!, e, tol)) problems.push(`${what}[${i}]: got ${got[i]}, expected ${e} (diff ${diff.toExponential(2)})`);
+      if (!closeEnough(got[i]!, e, tol))
+        problems.push(`${what}[${i}]: got ${got[i]}, expected ${e} (diff ${diff.toExponential(2)})`);
     });
   };
   compare("loss", [out.loss.item()], [c.expected.loss]);
@@ -155,7 +164,11 @@ describe("LD-DPO log-probs (hand-computed)", () => {
   ];
   const run = (alpha: number, track = false) => {
     const chosen = tensor(chosenTokens.flat(), [2, 4], track);
-    const out = ldLogps({ tokenLogps: chosen, mask: chosenMask }, { tokenLogps: tensor(rejectedTokens.flat(), [2, 3]), mask: rejectedMask }, alpha);
+    const out = ldLogps(
+      { tokenLogps: chosen, mask: chosenMask },
+      { tokenLogps: tensor(rejectedTokens.flat(), [2, 3]), mask: rejectedMask },
+      alpha,
+    );
     return { chosen, out };
   };
 

@@ -22,8 +22,21 @@ describe("preferenceMetrics", () => {
   });
 
   it("computes KTO's class means and leaves out the keys of an absent class", () => {
-    const both = preferenceMetrics({ kind: "unpaired", rewards: [1, -1, 3], logps: [-1, -2, -3], labels: [1, 0, 1], kl: 0.25 });
-    expect(both).toEqual({ kl: 0.25, "rewards/chosen": 2, "logps/chosen": -2, "rewards/rejected": -1, "logps/rejected": -2, "rewards/margins": 3 });
+    const both = preferenceMetrics({
+      kind: "unpaired",
+      rewards: [1, -1, 3],
+      logps: [-1, -2, -3],
+      labels: [1, 0, 1],
+      kl: 0.25,
+    });
+    expect(both).toEqual({
+      kl: 0.25,
+      "rewards/chosen": 2,
+      "logps/chosen": -2,
+      "rewards/rejected": -1,
+      "logps/rejected": -2,
+      "rewards/margins": 3,
+    });
     const onlyBad = preferenceMetrics({ kind: "unpaired", rewards: [1, -1], logps: [-1, -2], labels: [0, 0], kl: 0 });
     expect(Object.keys(onlyBad).sort()).toEqual(["kl", "logps/rejected", "rewards/rejected"]);
   });

@@ -29,7 +29,21 @@ describe("a non-finite loss stops the run", () => {
     files = await writeTinyPreferenceFiles(await mkdtemp(join(tmpdir(), "seapo-nan-")), 12);
   });
   const config = (out: string, warmupSteps: number) =>
-    parseTrainConfig({ model, data: files.kto, out, lr: 1e30, warmupSteps, maxSteps: 20, batchSize: 2, gradAccum: 1, logEvery: 1, saveEvery: 1, keepCheckpoints: 5, saveMerged: false, saveAdapter: false });
+    parseTrainConfig({
+      model,
+      data: files.kto,
+      out,
+      lr: 1e30,
+      warmupSteps,
+      maxSteps: 20,
+      batchSize: 2,
+      gradAccum: 1,
+      logEvery: 1,
+      saveEvery: 1,
+      keepCheckpoints: 5,
+      saveMerged: false,
+      saveAdapter: false,
+    });
 
   it("names the step and keeps the last good checkpoint, which loads and scores finitely", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-nan-out-"));
@@ -56,7 +70,8 @@ describe("a non-finite loss stops the run", () => {
     expect(checkpoint.dir).toBe(goodDir);
     expect(checkpoint.state.step).toBe(step - 2);
     for (const [name, tensor] of checkpoint.params) expect(tensor.data.every(Number.isFinite), name).toBe(true);
-    for (const [name, state] of Object.entries(checkpoint.optimizer.params)) expect([...state.m, ...state.v].every(Number.isFinite), name).toBe(true);
+    for (const [name, state] of Object.entries(checkpoint.optimizer.params))
+      expect([...state.m, ...state.v].every(Number.isFinite), name).toBe(true);
 
     // Loaded into the model, the good adapter gives finite log-probs on the training rows.
     const hf = await loadHfModel(model);
@@ -65,20 +80,51 @@ describe("a non-finite loss stops the run", () => {
     policy.loadParameters(checkpoint.params);
     const { data } = tokenizeRows((await readPreferenceRows(files.kto)).data, hf.tokenizer, 512);
     if (data.kind !== "unpaired") throw new Error("expected unpaired rows");
-    const logps = noGrad(() => completionLogps(policy, data.rows.slice(0, 4).map((r, i) => ({ prompt: r.prompt, completion: r.completion, key: `${i}` }))));
+    const logps = noGrad(() =>
+      completionLogps(
+        policy,
+        data.rows.slice(0, 4).map((r, i) => ({ prompt: r.prompt, completion: r.completion, key: `${i}` })),
+      ),
+    );
     expect(logps.toArray().every(Number.isFinite)).toBe(true);
   }, 60_000);
 
   it("says so when no good checkpoint is left", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-nan-none-"));
     // Without warm-up the first update already ruins the weights: step 1's checkpoint is set aside.
-    await expect(train(config(out, 0), { log: () => {} })).rejects.toThrow(/at step 2\b.*was moved to .*diverged-step-000001\. The last good checkpoint is none\./s);
+    await expect(train(config(out, 0), { log: () => {} })).rejects.toThrow(
+      /at step 2\b.*was moved to .*diverged-step-000001\. The last good checkpoint is none\./s,
+    );
     expect(listCheckpoints(out)).toEqual([]);
   }, 60_000);
 
   it("the CLI prints the message and exits 1, without a stack", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-nan-cli-"));
-    const result = await runCli(["train", "--model", model, "--data", files.kto, "--out", out, "--lr", "1e30", "--warmup-steps", "4", "--max-steps", "20", "--batch-size", "2", "--grad-accum", "1", "--save-every", "1", "--keep-checkpoints", "5", "--no-merged", "--no-adapter"]);
+    const result = await runCli([
+      "train",
+      "--model",
+      model,
+      "--data",
+      files.kto,
+      "--out",
+      out,
+      "--lr",
+      "1e30",
+      "--warmup-steps",
+      "4",
+      "--max-steps",
+      "20",
+      "--batch-size",
+      "2",
+      "--grad-accum",
+      "1",
+      "--save-every",
+      "1",
+      "--keep-checkpoints",
+      "5",
+      "--no-merged",
+      "--no-adapter",
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/seapo: training stopped: the (loss|gradient norm) is (NaN|-?Infinity) at step \d+/);
     expect(result.stderr).not.toMatch(/\n\s+at /);

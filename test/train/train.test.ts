@@ -53,21 +53,53 @@ describe("train", () => {
 
   it("KTO raises the chosen-over-rejected log-prob margin", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-train-out-"));
-    const config = parseTrainConfig({ model, data: files.kto, out, lr: 1e-3, epochs: 6, batchSize: 4, gradAccum: 1, logEvery: 5, saveEvery: 1000 });
+    const config = parseTrainConfig({
+      model,
+      data: files.kto,
+      out,
+      lr: 1e-3,
+      epochs: 6,
+      batchSize: 4,
+      gradAccum: 1,
+      logEvery: 5,
+      saveEvery: 1000,
+    });
     const summary = await train(config, { log: () => {} });
     const before = await margin(model, files.dpo);
     const after = await margin(join(out, "model"), files.dpo);
     expect(after).toBeGreaterThan(before + 1);
     expect(summary.steps).toBe(36);
-    for (const file of ["metrics.jsonl", "run.json", "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "model/config.json"]) expect(existsSync(join(out, file))).toBe(true);
+    for (const file of [
+      "metrics.jsonl",
+      "run.json",
+      "adapter/adapter_config.json",
+      "adapter/adapter_model.safetensors",
+      "model/config.json",
+    ])
+      expect(existsSync(join(out, file))).toBe(true);
     const lines = readJsonl(join(out, "metrics.jsonl"));
-    expect(Object.keys(lines[0]!)).toEqual(expect.arrayContaining(["loss", "kl", "grad_norm", "lr", "tokens/s", "elapsed"]));
+    expect(Object.keys(lines[0]!)).toEqual(
+      expect.arrayContaining(["loss", "kl", "grad_norm", "lr", "tokens/s", "elapsed"]),
+    );
   }, 30_000);
 
   it("cached reference log-probs give the same losses as the adapter-disabled reference (paired, weighted losses)", async () => {
     const run = async (reference: "cached" | "adapter-disabled") => {
       const out = await mkdtemp(join(tmpdir(), "seapo-train-ref-"));
-      const config = parseTrainConfig({ model, data: files.dpo, out, loss: "sigmoid:1,sft:0.1", reference, lr: 1e-3, maxSteps: 4, batchSize: 2, gradAccum: 1, logEvery: 1, saveMerged: false, saveAdapter: false });
+      const config = parseTrainConfig({
+        model,
+        data: files.dpo,
+        out,
+        loss: "sigmoid:1,sft:0.1",
+        reference,
+        lr: 1e-3,
+        maxSteps: 4,
+        batchSize: 2,
+        gradAccum: 1,
+        logEvery: 1,
+        saveMerged: false,
+        saveAdapter: false,
+      });
       await train(config, { log: () => {} });
       return readJsonl<{ loss: number }>(join(out, "metrics.jsonl")).map((line) => line.loss);
     };
@@ -77,14 +109,39 @@ describe("train", () => {
   }, 30_000);
 
   it("a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly", async () => {
-    const args = (out: string) => ["train", "--model", model, "--data", files.kto, "--out", out, "--lr", "1e-3", "--max-steps", "30", "--batch-size", "2", "--grad-accum", "2", "--lora-dropout", "0.1", "--log-every", "1", "--save-every", "3", "--no-merged", "--no-adapter"];
+    const args = (out: string) => [
+      "train",
+      "--model",
+      model,
+      "--data",
+      files.kto,
+      "--out",
+      out,
+      "--lr",
+      "1e-3",
+      "--max-steps",
+      "30",
+      "--batch-size",
+      "2",
+      "--grad-accum",
+      "2",
+      "--lora-dropout",
+      "0.1",
+      "--log-every",
+      "1",
+      "--save-every",
+      "3",
+      "--no-merged",
+      "--no-adapter",
+    ];
     const whole = await mkdtemp(join(tmpdir(), "seapo-train-whole-"));
     expect((await runCli(args(whole))).code).toBe(0);
 
     const broken = await mkdtemp(join(tmpdir(), "seapo-train-broken-"));
     const { child, done } = startCli(args(broken));
     const checkpoints = join(broken, "checkpoints");
-    while (!(existsSync(checkpoints) && readdirSync(checkpoints).some((name) => name.startsWith("step-")))) await new Promise((r) => setTimeout(r, 10));
+    while (!(existsSync(checkpoints) && readdirSync(checkpoints).some((name) => name.startsWith("step-"))))
+      await new Promise((r) => setTimeout(r, 10));
     child.kill("SIGKILL");
     const killed = await done;
     expect(killed.code).toBe(null);
@@ -95,7 +152,8 @@ describe("train", () => {
     expect(resumedAt).toBeGreaterThan(0);
     expect(resumedAt).toBeLessThan(30);
 
-    const losses = (dir: string) => readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
+    const losses = (dir: string) =>
+      readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
     expect(losses(broken)).toEqual(losses(whole));
     expect(losses(whole)).toHaveLength(30);
   }, 60_000);

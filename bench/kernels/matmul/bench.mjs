@@ -29,7 +29,9 @@ try {
 async function loadReference() {
   const ts = (await import("typescript")).default;
   const source = readFileSync(join(root, "src", "engine", "native", "reference.ts"), "utf8");
-  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const js = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
   return import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
 }
 
@@ -86,7 +88,12 @@ const reference = await loadReference();
 let validation = "ok";
 for (const variant of native.variants) {
   native.useVariant(variant);
-  for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+  for (const [transA, transB] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
     const s = { m: 67, n: 45, k: 300, transA, transB, alpha: 1.5, beta: 0.5 };
     const { a, b } = operands(s);
     const c0 = fill(s.m * s.n, 3);
@@ -96,7 +103,8 @@ for (const variant of native.variants) {
     reference.gemm(a, b, want, s);
     let worst = 0;
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i])));
-    if (!(worst < 1e-4)) validation = `FAILED (${variant}, transA=${transA}, transB=${transB}: relative error ${worst})`;
+    if (!(worst < 1e-4))
+      validation = `FAILED (${variant}, transA=${transA}, transB=${transB}: relative error ${worst})`;
   }
 }
 native.useVariant(native.variants[0]);
@@ -126,20 +134,25 @@ print(json.dumps(out))
 
 // A pyenv or venv python3 may shadow Debian's, which is where python3-torch installs.
 const pythons = ["python3", "/usr/bin/python3"];
-const findTorchPython = () => pythons.find((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
+const findTorchPython = () =>
+  pythons.find((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
 
 function measureTorch() {
   if (args.has("--no-torch")) return { note: "PyTorch skipped (--no-torch)" };
   let python = findTorchPython();
   if (python === undefined) {
     console.log("PyTorch is not importable; trying `apt-get install -y python3-torch` once…");
-    const apt = spawnSync("apt-get", ["install", "-y", "-q", "python3-torch"], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const apt = spawnSync("apt-get", ["install", "-y", "-q", "python3-torch"], {
+      encoding: "utf8",
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     if (apt.status !== 0) {
       const why = apt.error?.message ?? (apt.stderr ?? "").split("\n").find((line) => line.startsWith("E:"));
       return { note: `PyTorch unavailable: apt-get install python3-torch failed (${why ?? `exit ${apt.status}`})` };
     }
     python = findTorchPython();
-    if (python === undefined) return { note: `PyTorch unavailable: installed, but none of ${pythons.join(", ")} imports torch` };
+    if (python === undefined)
+      return { note: `PyTorch unavailable: installed, but none of ${pythons.join(", ")} imports torch` };
   }
   const run = spawnSync(python, ["-c", torchScript, JSON.stringify(shapes)], { encoding: "utf8" });
   if (run.status !== 0) return { note: `PyTorch run failed: ${run.stderr.trim().split("\n").pop()}` };
@@ -157,20 +170,29 @@ const variantShape = { m: 512, n: 512, k: 512 };
 const variantRates = native.variants.map((variant) => {
   native.useVariant(variant);
   const { a, b, c } = operands(variantShape);
-  const rate = gflops(variantShape, time(() => native.gemm(a, b, c, variantShape), budget / 2));
+  const rate = gflops(
+    variantShape,
+    time(() => native.gemm(a, b, c, variantShape), budget / 2),
+  );
   return `${variant} ${rate.toFixed(1)}`;
 });
 native.useVariant(native.variants[0]);
 
 const refShape = { m: 128, n: 128, k: 128 };
 const refOperands = operands(refShape);
-const refRate = gflops(refShape, time(() => reference.gemm(refOperands.a, refOperands.b, refOperands.c, refShape), budget / 2));
+const refRate = gflops(
+  refShape,
+  time(() => reference.gemm(refOperands.a, refOperands.b, refOperands.c, refShape), budget / 2),
+);
 
 // ---- report ------------------------------------------------------------------------------------
 const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
 console.log(`seapo native GEMM — variant ${native.variant} (isa ${native.isa}), ${native.threads} threads, ${cpu}`);
 console.log(`validation against the TS reference (67×45×300, all transposes, every variant): ${validation}`);
-console.log(torch.note ?? `PyTorch ${torch.version} (${torch.python}), ${torch.threads} threads, BLAS ${torch.blas.join(" + ") || "built in"}`);
+console.log(
+  torch.note ??
+    `PyTorch ${torch.version} (${torch.python}), ${torch.threads} threads, BLAS ${torch.blas.join(" + ") || "built in"}`,
+);
 if (torch.blas?.some((lib) => lib.includes("/blas/libblas.so"))) {
   console.log(
     "  caution: that is the netlib reference BLAS, so the torch column is not a fair baseline;\n" +

@@ -17,7 +17,10 @@ export function registerAnalyzeCommand(program: Command): void {
         "to --out and prints the table. `seapo inject --strategy most-common|weighted --analysis <out>/analysis.json` uses it. " +
         "Re-running the same command resumes.",
     )
-    .requiredOption("--input <file>", "JSONL rows {id?, prompt, response, reference} (aliases: question, answer/output, gold/target)")
+    .requiredOption(
+      "--input <file>",
+      "JSONL rows {id?, prompt, response, reference} (aliases: question, answer/output, gold/target)",
+    )
     .requiredOption("--out <dir>", "output folder (created; reused to resume)")
     .option("--error-types <file>", "YAML/JSON file of extra error types ({name, description, examples?})")
     .option("--cache-dir <dir>", "request cache folder (default: <out>/cache)")
@@ -25,9 +28,17 @@ export function registerAnalyzeCommand(program: Command): void {
   addModelOptions(command);
   command.action(async (options: Record<string, unknown>) => {
     const outDir = options.out as string;
-    const cacheDir = options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
+    const cacheDir =
+      options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
     const judge = await modelFromOptions(options, { cacheDir });
-    if (!judge) throw new InputError("command line", undefined, undefined, "no judge model", "give --base-url and --model, --gguf, or --hf");
+    if (!judge)
+      throw new InputError(
+        "command line",
+        undefined,
+        undefined,
+        "no judge model",
+        "give --base-url and --model, --gguf, or --hf",
+      );
     const types = await loadErrorTypes(options.errorTypes as string | undefined);
     const progress = createProgress("analyze", await countRows(options.input as string));
     try {

@@ -9,14 +9,21 @@ import { buildReport } from "../../report/index.js";
 function positiveInt(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InputError(flag, undefined, undefined, `expected a positive integer, got "${value}"`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InputError(flag, undefined, undefined, `expected a positive integer, got "${value}"`);
     return n;
   };
 }
 
 function seedList(value: string): number[] {
   const seeds = value.split(",").map((s) => Number(s.trim()));
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) throw new InputError("--seeds", undefined, undefined, `expected comma-separated non-negative integers, got "${value}"`);
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0))
+    throw new InputError(
+      "--seeds",
+      undefined,
+      undefined,
+      `expected comma-separated non-negative integers, got "${value}"`,
+    );
   return seeds;
 }
 
@@ -40,15 +47,36 @@ export function registerDemoCommand(program: Command): void {
     .option("--seeds <list>", "comma-separated seeds (default 1,2,3; --quick: 1)", seedList)
     .option("--base <dir>", "base model folder from `seapo demo build-base`", SHIPPED_BASE_DIR)
     .option("--steps <n>", "optimizer steps per arm", positiveInt("--steps"))
-    .option("--train-per-dimension <n>", "training prompts per dimension and seed", positiveInt("--train-per-dimension"))
+    .option(
+      "--train-per-dimension <n>",
+      "training prompts per dimension and seed",
+      positiveInt("--train-per-dimension"),
+    )
     .option("--test-per-dimension <n>", "held-out test items per dimension", positiveInt("--test-per-dimension"))
-    .addOption(new Option("--injector <kind>", "who writes SeaPO's negatives: the world's rules, or an LLM through `seapo inject` (give it with the model options)").choices(["rules", "llm"]).default("rules"));
+    .addOption(
+      new Option(
+        "--injector <kind>",
+        "who writes SeaPO's negatives: the world's rules, or an LLM through `seapo inject` (give it with the model options)",
+      )
+        .choices(["rules", "llm"])
+        .default("rules"),
+    );
   addModelOptions(demo);
   demo.action(async (flags: DemoFlags) => {
     const defaults = defaultDemoOptions(flags.quick);
     const started = Date.now();
-    const llm = flags.injector === "llm" ? await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") }) : undefined;
-    if (flags.injector === "llm" && llm === undefined) throw new InputError("--injector", undefined, undefined, "--injector llm needs a model", "give --base-url and --model, --gguf, or --hf");
+    const llm =
+      flags.injector === "llm"
+        ? await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") })
+        : undefined;
+    if (flags.injector === "llm" && llm === undefined)
+      throw new InputError(
+        "--injector",
+        undefined,
+        undefined,
+        "--injector llm needs a model",
+        "give --base-url and --model, --gguf, or --hf",
+      );
     try {
       await runDemo({
         ...defaults,
@@ -76,7 +104,11 @@ export function registerDemoCommand(program: Command): void {
     .option("--pretrain-steps <n>", "pretraining steps", positiveInt("--pretrain-steps"))
     .option("--sft-steps <n>", "SFT steps", positiveInt("--sft-steps"))
     .action(async (dir: string, flags: { pretrainSteps?: number; sftSteps?: number }) => {
-      const options = { ...defaultBaseOptions, pretrainSteps: flags.pretrainSteps ?? defaultBaseOptions.pretrainSteps, sftSteps: flags.sftSteps ?? defaultBaseOptions.sftSteps };
+      const options = {
+        ...defaultBaseOptions,
+        pretrainSteps: flags.pretrainSteps ?? defaultBaseOptions.pretrainSteps,
+        sftSteps: flags.sftSteps ?? defaultBaseOptions.sftSteps,
+      };
       let lastPrint = 0;
       const summary = await buildBaseModel(dir, options, (phase, step, total, loss) => {
         if (step === total || Date.now() - lastPrint > 5_000) {
@@ -85,6 +117,8 @@ export function registerDemoCommand(program: Command): void {
         }
       });
       writeBaseRecipe(options, summary);
-      process.stdout.write(`${dir}: ${summary.parameters} parameters, model.safetensors sha256 ${summary.weightsSha256}, ${summary.seconds.toFixed(0)} s\n`);
+      process.stdout.write(
+        `${dir}: ${summary.parameters} parameters, model.safetensors sha256 ${summary.weightsSha256}, ${summary.seconds.toFixed(0)} s\n`,
+      );
     });
 }

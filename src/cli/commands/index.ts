@@ -9,4 +9,13 @@ import { registerTrainCommand } from "./train.js";
 import { registerReportCommand } from "./report.js";
 
 /** Every `seapo` subcommand registers itself here: one import and one entry per command. */
-export const commandRegistrars: Array<(program: Command) => void> = [registerInjectCommand, registerAnalyzeCommand, registerEvalCommand, registerModelCommand, registerTrainCommand, registerReportCommand, registerExportCommand, registerDemoCommand];
+export const commandRegistrars: Array<(program: Command) => void> = [
+  registerInjectCommand,
+  registerAnalyzeCommand,
+  registerEvalCommand,
+  registerModelCommand,
+  registerTrainCommand,
+  registerReportCommand,
+  registerExportCommand,
+  registerDemoCommand,
+];

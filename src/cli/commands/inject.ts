@@ -20,21 +20,55 @@ export function registerInjectCommand(program: Command): void {
         "verifies every rewrite, and writes negatives.jsonl, rejects.jsonl, dpo.jsonl, dpo_conversational.jsonl, kto.jsonl, " +
         "llamafactory/ and stats.json to --out. Re-running the same command resumes: finished requests are not sent again.",
     )
-    .requiredOption("--input <file>", "input rows: UltraFeedback-binarized, {id?, prompt, response} JSONL, chat messages, or LLaMA-Factory sharegpt/alpaca")
-    .requiredOption("--out <dir>", "output folder (created; reused to resume)")
-    .addOption(
-      new Option("--format <format>", "input format").choices(SOURCE_FORMATS).default("auto"),
+    .requiredOption(
+      "--input <file>",
+      "input rows: UltraFeedback-binarized, {id?, prompt, response} JSONL, chat messages, or LLaMA-Factory sharegpt/alpaca",
     )
-    .addOption(new Option("--strategy <strategy>", `which error types to inject: ${strategyNames.join(" | ")}`).default("mixed"))
+    .requiredOption("--out <dir>", "output folder (created; reused to resume)")
+    .addOption(new Option("--format <format>", "input format").choices(SOURCE_FORMATS).default("auto"))
+    .addOption(
+      new Option("--strategy <strategy>", `which error types to inject: ${strategyNames.join(" | ")}`).default("mixed"),
+    )
     .option("--analysis <file>", "analysis.json from `seapo analyze`, for --strategy most-common or weighted")
-    .option("--error-types <file>", "YAML/JSON file of extra error types ({name, description, examples?}); they join the built-in three")
-    .addOption(new Option("--seed <n>", "seed for every random choice (mixed, weighted) and for sampling").default(0).argParser(Number))
-    .addOption(new Option("--max-tokens <n>", "new-token limit per rewrite (the paper: 1024)").default(1024).argParser(positiveInt))
-    .addOption(new Option("--temperature <t>", "sampling temperature (the paper: 0, greedy)").default(0).argParser(Number))
-    .addOption(new Option("--min-edit-distance <d>", "reject rewrites whose normalised edit distance to the positive is at or below this").default(defaultVerifyOptions.minEditDistance).argParser(Number))
-    .addOption(new Option("--min-length-ratio <r>", "reject rewrites shorter than this fraction of the positive").default(defaultVerifyOptions.minLengthRatio).argParser(Number))
-    .addOption(new Option("--max-length-ratio <r>", "reject rewrites longer than this multiple of the positive").default(defaultVerifyOptions.maxLengthRatio).argParser(Number))
-    .option("--judge", "ask a judge LLM to confirm each negative carries the intended error (set it with the --judge-* options; defaults to the injector)")
+    .option(
+      "--error-types <file>",
+      "YAML/JSON file of extra error types ({name, description, examples?}); they join the built-in three",
+    )
+    .addOption(
+      new Option("--seed <n>", "seed for every random choice (mixed, weighted) and for sampling")
+        .default(0)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option("--max-tokens <n>", "new-token limit per rewrite (the paper: 1024)")
+        .default(1024)
+        .argParser(positiveInt),
+    )
+    .addOption(
+      new Option("--temperature <t>", "sampling temperature (the paper: 0, greedy)").default(0).argParser(Number),
+    )
+    .addOption(
+      new Option(
+        "--min-edit-distance <d>",
+        "reject rewrites whose normalised edit distance to the positive is at or below this",
+      )
+        .default(defaultVerifyOptions.minEditDistance)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option("--min-length-ratio <r>", "reject rewrites shorter than this fraction of the positive")
+        .default(defaultVerifyOptions.minLengthRatio)
+        .argParser(Number),
+    )
+    .addOption(
+      new Option("--max-length-ratio <r>", "reject rewrites longer than this multiple of the positive")
+        .default(defaultVerifyOptions.maxLengthRatio)
+        .argParser(Number),
+    )
+    .option(
+      "--judge",
+      "ask a judge LLM to confirm each negative carries the intended error (set it with the --judge-* options; defaults to the injector)",
+    )
     .option("--skip-invalid", "send malformed input rows to rejects.jsonl and go on, instead of stopping at the first")
     .option("--cache-dir <dir>", "request cache folder (default: <out>/cache)")
     .option("--no-cache", "do not read or write the request cache");
@@ -42,14 +76,23 @@ export function registerInjectCommand(program: Command): void {
   addModelOptions(command, "judge");
   command.action(async (options: Record<string, unknown>) => {
     const outDir = options.out as string;
-    const cacheDir = options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
+    const cacheDir =
+      options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
     const counters = { retries: 0 };
     const onRetry = () => counters.retries++;
     const injector = await modelFromOptions(options, { cacheDir, onRetry });
     if (!injector) {
-      throw new InputError("command line", undefined, undefined, "no injector model", "give --base-url and --model, --gguf, or --hf");
+      throw new InputError(
+        "command line",
+        undefined,
+        undefined,
+        "no injector model",
+        "give --base-url and --model, --gguf, or --hf",
+      );
     }
-    const judge = options.judge ? ((await modelFromOptions(options, { prefix: "judge", cacheDir, onRetry })) ?? injector) : undefined;
+    const judge = options.judge
+      ? ((await modelFromOptions(options, { prefix: "judge", cacheDir, onRetry })) ?? injector)
+      : undefined;
     const types = await loadErrorTypes(options.errorTypes as string | undefined);
     const strategy = await parseStrategy(options.strategy as string, types, options.analysis as string | undefined);
     const seed = options.seed as number;
@@ -87,7 +130,8 @@ export function registerInjectCommand(program: Command): void {
       const stats = await exportDatasets(outDir, strategy, seed, {
         retries: counters.retries,
         cacheHits: injector.model.cacheStats.hits + (judge && judge !== injector ? judge.model.cacheStats.hits : 0),
-        cacheMisses: injector.model.cacheStats.misses + (judge && judge !== injector ? judge.model.cacheStats.misses : 0),
+        cacheMisses:
+          injector.model.cacheStats.misses + (judge && judge !== injector ? judge.model.cacheStats.misses : 0),
       });
       console.log(
         [

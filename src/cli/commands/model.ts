@@ -40,24 +40,42 @@ export function registerModelCommand(program: Command): void {
     .addOption(new Option("--preset <preset>", "model size (see Presets above)").choices(PRESET_NAMES).default("tiny"))
     .requiredOption("--out <dir>", "output folder (created; existing model files in it are overwritten)")
     .addOption(new Option("--seed <n>", "seed of the weight initialisation").default(0).argParser(seedArg))
-    .option("--corpus <file>", "UTF-8 text file to learn the tokenizer merges from (default: a built-in English and arithmetic sample)")
-    .addOption(new Option("--dtype <dtype>", "on-disk dtype of the weights").choices(Object.keys(DTYPES)).default("f32"))
-    .action(async (options: { arch: ModelConfig["architecture"]; preset: PresetName; out: string; seed: number; corpus?: string; dtype: string }) => {
-      const corpus = options.corpus === undefined ? undefined : await readText(options.corpus);
-      const { config, files } = await initHfModel(options.out, {
-        architecture: options.arch,
-        preset: options.preset,
-        seed: options.seed,
-        corpus,
-        dtype: DTYPES[options.dtype],
-      });
-      console.log(`wrote ${options.arch} ${options.preset} (vocab ${config.vocabSize}, seed ${options.seed}) to ${options.out}: ${files.join(", ")}`);
-    });
+    .option(
+      "--corpus <file>",
+      "UTF-8 text file to learn the tokenizer merges from (default: a built-in English and arithmetic sample)",
+    )
+    .addOption(
+      new Option("--dtype <dtype>", "on-disk dtype of the weights").choices(Object.keys(DTYPES)).default("f32"),
+    )
+    .action(
+      async (options: {
+        arch: ModelConfig["architecture"];
+        preset: PresetName;
+        out: string;
+        seed: number;
+        corpus?: string;
+        dtype: string;
+      }) => {
+        const corpus = options.corpus === undefined ? undefined : await readText(options.corpus);
+        const { config, files } = await initHfModel(options.out, {
+          architecture: options.arch,
+          preset: options.preset,
+          seed: options.seed,
+          corpus,
+          dtype: DTYPES[options.dtype],
+        });
+        console.log(
+          `wrote ${options.arch} ${options.preset} (vocab ${config.vocabSize}, seed ${options.seed}) to ${options.out}: ${files.join(", ")}`,
+        );
+      },
+    );
 
   model
     .command("info")
     .summary("print a model folder's architecture, size, dtype and tokenizer")
-    .description("Reads config.json, the safetensors headers (not the weights) and the tokenizer, checks that every tensor matches the config, and prints a summary.")
+    .description(
+      "Reads config.json, the safetensors headers (not the weights) and the tokenizer, checks that every tensor matches the config, and prints a summary.",
+    )
     .argument("<dir>", "Hugging Face model folder")
     .action(async (dir: string) => {
       console.log(formatSummary(await inspectHfModel(dir)));
@@ -76,12 +94,18 @@ export function registerModelCommand(program: Command): void {
     .option("--out <file>", "GGUF file to write (the same as the OUT argument)")
     .addOption(new Option("--type <type>", "type of the weight matrices").choices(GGUF_TYPES).default("f16"))
     .option("--name <name>", "general.name stored in the file (default: seapo-<architecture>)")
-    .action(async (dir: string, outArg: string | undefined, options: { out?: string; type: GgufTensorType; name?: string }) => {
-      const out = outputPath(outArg, options.out);
-      const loaded = await loadHfModel(dir);
-      const { bytes } = await exportGguf(loaded, out, { type: options.type, name: options.name });
-      console.log(`wrote ${out} (${options.type}, ${(bytes / 2 ** 20).toFixed(1)} MiB)`);
-    });
+    .action(
+      async (
+        dir: string,
+        outArg: string | undefined,
+        options: { out?: string; type: GgufTensorType; name?: string },
+      ) => {
+        const out = outputPath(outArg, options.out);
+        const loaded = await loadHfModel(dir);
+        const { bytes } = await exportGguf(loaded, out, { type: options.type, name: options.name });
+        console.log(`wrote ${out} (${options.type}, ${(bytes / 2 ** 20).toFixed(1)} MiB)`);
+      },
+    );
 }
 
 function formatSummary(summary: HfModelSummary): string {
@@ -90,7 +114,8 @@ function formatSummary(summary: HfModelSummary): string {
   const dtypes = Object.entries(summary.dtypes)
     .map(([dtype, count]) => `${dtype} (${count} tensors)`)
     .join(", ");
-  const special = (token: string | undefined, id: number | undefined) => (token === undefined ? "none" : `${token} (${id})`);
+  const special = (token: string | undefined, id: number | undefined) =>
+    token === undefined ? "none" : `${token} (${id})`;
   return [
     `folder        ${summary.dir}`,
     `architecture  ${c.architecture} (${className})`,
@@ -108,16 +133,30 @@ function formatSummary(summary: HfModelSummary): string {
 /** export-gguf's output file, given as the OUT argument or as --out (not two different ones). */
 function outputPath(positional: string | undefined, option: string | undefined): string {
   const out = positional ?? option;
-  if (out === undefined) throw new InputError("command line", undefined, "OUT", "no output file given", "seapo model export-gguf DIR OUT.gguf (or --out OUT.gguf)");
+  if (out === undefined)
+    throw new InputError(
+      "command line",
+      undefined,
+      "OUT",
+      "no output file given",
+      "seapo model export-gguf DIR OUT.gguf (or --out OUT.gguf)",
+    );
   if (positional !== undefined && option !== undefined && positional !== option) {
-    throw new InputError("command line", undefined, "--out", `two output files given: "${positional}" and --out "${option}"`, "give the output file once");
+    throw new InputError(
+      "command line",
+      undefined,
+      "--out",
+      `two output files given: "${positional}" and --out "${option}"`,
+      "give the output file once",
+    );
   }
   return out;
 }
 
 function seedArg(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InputError("command line", undefined, "--seed", `expected an integer from 0 to 2^32-1, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new InputError("command line", undefined, "--seed", `expected an integer from 0 to 2^32-1, got "${value}"`);
   return n;
 }
 
@@ -125,7 +164,8 @@ async function readText(file: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new InputError(file, undefined, undefined, "file not found", "--corpus takes a UTF-8 text file");
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new InputError(file, undefined, undefined, "file not found", "--corpus takes a UTF-8 text file");
     throw error;
   }
 }

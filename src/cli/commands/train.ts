@@ -10,7 +10,8 @@ import { train } from "../../train/train.js";
 function numberArg(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === "" || !Number.isFinite(n)) throw new InputError(flag, undefined, undefined, `expected a number, got "${value}"`);
+    if (value.trim() === "" || !Number.isFinite(n))
+      throw new InputError(flag, undefined, undefined, `expected a number, got "${value}"`);
     return n;
   };
 }
@@ -60,13 +61,17 @@ export interface TrainFlags {
  * `seapo export` adds the ones that mean something in a handed-off recipe.
  */
 function trainOptions(): Option[] {
-  const number = (flags: string, description: string): Option => new Option(flags, description).argParser(numberArg(flags.split(" ")[0]!));
+  const number = (flags: string, description: string): Option =>
+    new Option(flags, description).argParser(numberArg(flags.split(" ")[0]!));
   return [
     new Option("--config <file>", "YAML file of options (flags override it)"),
     new Option("--model <dir>", "Hugging Face model folder to train (required here or in --config)"),
     new Option("--data <file>", "kto.jsonl or dpo.jsonl written by seapo inject (required here or in --config)"),
     new Option("--out <dir>", "output folder (required here or in --config)"),
-    new Option("--eval-data <file>", "held-out rows in the same format, scored every --eval-every steps and at the end"),
+    new Option(
+      "--eval-data <file>",
+      "held-out rows in the same format, scored every --eval-every steps and at the end",
+    ),
     new Option("--loss <spec>", "a loss, or weighted terms such as sigmoid:1,sft:0.1 (default kto)"),
     number("--beta <n>", "beta of every loss that takes one (default 0.1)"),
     new Option("--finetuning <kind>", "train LoRA adapters or every weight (default lora)").choices(["lora", "full"]),
@@ -85,10 +90,16 @@ function trainOptions(): Option[] {
     number("--max-steps <n>", "stop after this many optimizer steps (overrides --epochs)"),
     number("--batch-size <n>", "rows per micro-batch (default 2)"),
     number("--grad-accum <n>", "micro-batches per optimizer step (default 8)"),
-    number("--max-length <n>", "cut-off in tokens; completions are cut keeping their start, prompts that do not fit are dropped (default 2048)"),
+    number(
+      "--max-length <n>",
+      "cut-off in tokens; completions are cut keeping their start, prompts that do not fit are dropped (default 2048)",
+    ),
     new Option("--no-bucketing", "do not group rows of similar length into batches"),
     number("--seed <n>", "seed of the data order, LoRA init and dropout (default 42)"),
-    new Option("--reference <mode>", "reference log-probs (default adapter-disabled for LoRA, frozen-copy for full)").choices(REFERENCE_MODES),
+    new Option(
+      "--reference <mode>",
+      "reference log-probs (default adapter-disabled for LoRA, frozen-copy for full)",
+    ).choices(REFERENCE_MODES),
     new Option("--reference-cache <dir>", "folder for --reference cached (default <out>/reference-cache)"),
     number("--log-every <n>", "optimizer steps between metrics lines (default 10)"),
     number("--save-every <n>", "optimizer steps between checkpoints (default 100)"),
@@ -113,12 +124,15 @@ export function addTrainOptions(command: Command, except: readonly string[] = []
  * typed by the user count, so a YAML file's values survive (commander fills --no-* defaults).
  */
 export function trainOverrides(flags: TrainFlags, command: Command): Record<string, unknown> {
-  const pick = <K extends keyof TrainFlags>(name: K): TrainFlags[K] | undefined => (command.getOptionValueSource(name) === "cli" ? flags[name] : undefined);
+  const pick = <K extends keyof TrainFlags>(name: K): TrainFlags[K] | undefined =>
+    command.getOptionValueSource(name) === "cli" ? flags[name] : undefined;
   const lora = {
     rank: pick("loraRank"),
     alpha: pick("loraAlpha"),
     dropout: pick("loraDropout"),
-    targets: pick("loraTargets")?.split(",").map((t) => t.trim()),
+    targets: pick("loraTargets")
+      ?.split(",")
+      .map((t) => t.trim()),
   };
   return {
     model: pick("model"),
@@ -178,6 +192,8 @@ export function registerTrainCommand(program: Command): void {
     const summary = await train(config);
     const resumed = summary.resumedFrom === undefined ? "" : ` (resumed at step ${summary.resumedFrom})`;
     const loss = summary.lastMetrics.loss;
-    console.log(`trained ${summary.steps} steps on ${summary.rows} rows${resumed}; final loss ${loss === undefined ? "n/a" : loss.toFixed(4)}; wrote ${config.out}/{${summary.outputs.join(",")}}`);
+    console.log(
+      `trained ${summary.steps} steps on ${summary.rows} rows${resumed}; final loss ${loss === undefined ? "n/a" : loss.toFixed(4)}; wrote ${config.out}/{${summary.outputs.join(",")}}`,
+    );
   });
 }

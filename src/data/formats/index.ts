@@ -8,7 +8,10 @@ import { fail, type SourceFormatSpec } from "./shared.js";
  * `conversations` and `instruction` only occur in LLaMA-Factory rows, `chosen` in preference rows,
  * and `messages` with `label` is KTO before it is plain chat.
  */
-export const FORMATS = { sharegpt, alpaca, ultrafeedback, kto, messages, plain } satisfies Record<string, SourceFormatSpec>;
+export const FORMATS = { sharegpt, alpaca, ultrafeedback, kto, messages, plain } satisfies Record<
+  string,
+  SourceFormatSpec
+>;
 
 export type FormatName = keyof typeof FORMATS;
 export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
@@ -16,11 +19,18 @@ export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
 /** The format a row's keys point to; throws RowProblem when none fits. */
 export function detectFormat(value: unknown): FormatName {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return fail(undefined, `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
+    return fail(
+      undefined,
+      `expected a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`,
+    );
   }
   const keys = new Set(Object.keys(value));
   const found = FORMAT_NAMES.find((name) => FORMATS[name].matches(keys));
   if (found) return found;
   const known = FORMAT_NAMES.map((name) => `${name}: ${FORMATS[name].shape}`).join("; ");
-  return fail(undefined, `cannot tell the input format from the keys ${JSON.stringify([...keys])}`, `rows must look like one of — ${known}`);
+  return fail(
+    undefined,
+    `cannot tell the input format from the keys ${JSON.stringify([...keys])}`,
+    `rows must look like one of — ${known}`,
+  );
 }

@@ -1,6 +1,16 @@
 import { z } from "zod";
 import type { ChatMessage, Role } from "../../llm/provider.js";
-import { fail, idOf, nonEmptyText, parseRow, rowId, splitAnswered, splitAtLastUser, type TurnFields, type SourceFormatSpec } from "./shared.js";
+import {
+  fail,
+  idOf,
+  nonEmptyText,
+  parseRow,
+  rowId,
+  splitAnswered,
+  splitAtLastUser,
+  type TurnFields,
+  type SourceFormatSpec,
+} from "./shared.js";
 
 // Row shapes follow LLaMA-Factory's data/README.md ("Alpaca Format" and "Sharegpt Format" sections).
 
@@ -28,10 +38,14 @@ const shareGptFields: TurnFields = {
  */
 export const sharegpt: SourceFormatSpec = {
   matches: (keys) => keys.has("conversations"),
-  shape: '{"conversations": [{"from": "system" | "human" | "gpt", "value": string}, …], "system"?: string, "chosen"?: {"from": "gpt", "value": string}, "rejected"?: {…}}',
+  shape:
+    '{"conversations": [{"from": "system" | "human" | "gpt", "value": string}, …], "system"?: string, "chosen"?: {"from": "gpt", "value": string}, "rejected"?: {…}}',
   read(value) {
     const row = parseRow(shareGptRow, value);
-    const turns: ChatMessage[] = row.conversations.map((turn) => ({ role: shareGptRoles[turn.from], content: turn.value }));
+    const turns: ChatMessage[] = row.conversations.map((turn) => ({
+      role: shareGptRoles[turn.from],
+      content: turn.value,
+    }));
     if (row.rejected && !row.chosen) fail("chosen", "missing", "a row with rejected needs chosen too");
     const split = row.chosen
       ? { ...splitAtLastUser(turns, shareGptFields), response: row.chosen.value }
@@ -60,11 +74,15 @@ const alpacaRow = z.object({
 /** `{instruction, input?, output | chosen, rejected?, system?, history?: [[user, assistant], …]}`. */
 export const alpaca: SourceFormatSpec = {
   matches: (keys) => keys.has("instruction"),
-  shape: '{"instruction": string, "input"?: string, "output": string (or "chosen" and "rejected"), "system"?: string, "history"?: [[user, assistant], …]}',
+  shape:
+    '{"instruction": string, "input"?: string, "output": string (or "chosen" and "rejected"), "system"?: string, "history"?: [[user, assistant], …]}',
   read(value) {
     const row = parseRow(alpacaRow, value);
     // Ranking rows carry chosen/rejected instead of output.
-    const response = row.chosen ?? row.output ?? fail("output", "missing", "alpaca rows need output, or chosen and rejected for ranking data");
+    const response =
+      row.chosen ??
+      row.output ??
+      fail("output", "missing", "alpaca rows need output, or chosen and rejected for ranking data");
     const history = (row.history ?? []).flatMap(([user, assistant]): ChatMessage[] => [
       { role: "user", content: user },
       { role: "assistant", content: assistant },

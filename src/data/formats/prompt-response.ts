@@ -1,6 +1,16 @@
 import { z } from "zod";
 import type { ChatMessage } from "../../llm/provider.js";
-import { chatFields, chatMessages, fail, idOf, nonEmptyText, parseRow, rowId, splitAnswered, type SourceFormatSpec } from "./shared.js";
+import {
+  chatFields,
+  chatMessages,
+  fail,
+  idOf,
+  nonEmptyText,
+  parseRow,
+  rowId,
+  splitAnswered,
+  type SourceFormatSpec,
+} from "./shared.js";
 
 // Schemas are built once: zod compiles an object schema on first use, which costs far more than a parse.
 const plainRow = z.object({ id: rowId, prompt: nonEmptyText, response: nonEmptyText });
@@ -15,7 +25,9 @@ export const plain: SourceFormatSpec = {
   },
 };
 
-const answer = z.union([z.string(), z.array(z.unknown())], { error: "expected a string or a list of {role, content} messages" });
+const answer = z.union([z.string(), z.array(z.unknown())], {
+  error: "expected a string or a list of {role, content} messages",
+});
 
 const ultrafeedbackRow = z.object({
   id: rowId,
@@ -36,7 +48,8 @@ const ultrafeedbackRow = z.object({
  */
 export const ultrafeedback: SourceFormatSpec = {
   matches: (keys) => keys.has("chosen"),
-  shape: '{"prompt": string, "chosen": string | messages, "rejected"?: string | messages, "source_index"?, "score_chosen"?, "score_rejected"?}',
+  shape:
+    '{"prompt": string, "chosen": string | messages, "rejected"?: string | messages, "source_index"?, "score_chosen"?, "score_rejected"?}',
   read(value) {
     const row = parseRow(ultrafeedbackRow, value);
     let conversation: { history: ChatMessage[]; prompt?: string; response: string };
@@ -48,7 +61,9 @@ export const ultrafeedback: SourceFormatSpec = {
       conversation = splitAnswered(parseRow(chatMessages, row.chosen, ["chosen"]), chatFields("chosen"));
     }
     // Scores sit at the top level in the HF dataset and inside metadata in flattened copies.
-    const scores = Object.entries({ score_chosen: row.score_chosen, score_rejected: row.score_rejected }).filter(([, v]) => v !== undefined);
+    const scores = Object.entries({ score_chosen: row.score_chosen, score_rejected: row.score_rejected }).filter(
+      ([, v]) => v !== undefined,
+    );
     const meta = { ...row.metadata, ...Object.fromEntries(scores) };
     return {
       id: idOf(row.source_index, row.prompt_id, row.id),
@@ -65,6 +80,7 @@ function lastAnswer(rejected: string | unknown[]): string {
   if (typeof rejected === "string") return rejected;
   const messages = parseRow(chatMessages, rejected, ["rejected"]);
   const last = messages.length - 1;
-  if (messages[last]?.role !== "assistant") fail(last < 0 ? "rejected" : `rejected[${last}].role`, "must end with an assistant turn");
+  if (messages[last]?.role !== "assistant")
+    fail(last < 0 ? "rejected" : `rejected[${last}].role`, "must end with an assistant turn");
   return messages[last]!.content;
 }

@@ -51,7 +51,9 @@ export function fail(field: string | undefined, problem: string, hint?: string):
 
 /** `["messages", 2, "role"]` → `messages[2].role`. */
 export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("");
+  return path
+    .map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join("");
 }
 
 export function idOf(...candidates: Array<string | number | undefined>): string | undefined {
@@ -64,14 +66,22 @@ export function idOf(...candidates: Array<string | number | undefined>): string 
  * turn), `prompt` (that user turn) and `response` (the final assistant turn). `where(i, key)` names
  * turn i's field in the input, so problems point at the row's own keys (`conversations[3].from`).
  */
-export function splitAnswered(messages: ChatMessage[], where: TurnFields): { history: ChatMessage[]; prompt: string; response: string } {
+export function splitAnswered(
+  messages: ChatMessage[],
+  where: TurnFields,
+): { history: ChatMessage[]; prompt: string; response: string } {
   const last = messages.length - 1;
   const answer = messages[last];
   if (answer?.role !== "assistant") {
-    return answer ? fail(where.at(last, "role"), "the conversation must end with the assistant's answer") : fail(where.list, "is empty");
+    return answer
+      ? fail(where.at(last, "role"), "the conversation must end with the assistant's answer")
+      : fail(where.list, "is empty");
   }
   if (answer.content.trim() === "") fail(where.at(last, "content"), "the answer is empty");
-  return { ...splitAtLastUser(messages.slice(0, last), where, "the answer must follow a user turn"), response: answer.content };
+  return {
+    ...splitAtLastUser(messages.slice(0, last), where, "the answer must follow a user turn"),
+    response: answer.content,
+  };
 }
 
 /** Splits a conversation that ends with the user turn being answered. */
@@ -82,7 +92,8 @@ export function splitAtLastUser(
 ): { history: ChatMessage[]; prompt: string } {
   const last = messages.length - 1;
   const turn = messages[last];
-  if (turn?.role !== "user") return turn ? fail(where.at(last, "role"), notUser) : fail(where.list, "holds no user turn");
+  if (turn?.role !== "user")
+    return turn ? fail(where.at(last, "role"), notUser) : fail(where.list, "holds no user turn");
   if (turn.content.trim() === "") fail(where.at(last, "content"), "the prompt is empty");
   return { history: messages.slice(0, last), prompt: turn.content };
 }

@@ -73,10 +73,16 @@ export function buildCorpus(world: World, tasks: TaskSet, options: CorpusOptions
   }
   const ordered = shuffled(rng, documents);
   const text = ordered.join("\n\n");
-  return { documents: ordered, text, stats: { documents: ordered.length, characters: text.length, factStatements, workedExamples } };
+  return {
+    documents: ordered,
+    text,
+    stats: { documents: ordered.length, characters: text.length, factStatements, workedExamples },
+  };
 }
 
 /** Supervised rows from the train split (every dimension unless a list is given). */
 export function buildSft(tasks: TaskSet, only: readonly Dimension[] = dimensions): SftRow[] {
-  return only.flatMap((dimension) => tasks[dimension].train.map((item: WorldItem) => ({ id: item.id, prompt: item.prompt, response: item.answer })));
+  return only.flatMap((dimension) =>
+    tasks[dimension].train.map((item: WorldItem) => ({ id: item.id, prompt: item.prompt, response: item.answer })),
+  );
 }

@@ -92,13 +92,21 @@ export const factParaphrases: Record<Relation, Form[]> = {
     (s, v) => `${s} earns a living as a ${v}.`,
   ],
   symbol: [canonicalFact.symbol, (s, v) => `${s} has the symbol ${v}.`, (s, v) => `${v} is the symbol for ${s}.`],
-  number: [canonicalFact.number, (s, v) => `${s} has atomic number ${v}.`, (s, v) => `${v} is the atomic number of ${s}.`],
+  number: [
+    canonicalFact.number,
+    (s, v) => `${s} has atomic number ${v}.`,
+    (s, v) => `${v} is the atomic number of ${s}.`,
+  ],
   colour: [canonicalFact.colour, (s, v) => `${s} has a ${v} colour.`, (s, v) => `The colour of ${s} is ${v}.`],
 };
 
 /** Questions asking for a fact (several wordings; items pick one). */
 export const factQuestions: Record<Relation, Array<(s: string) => string>> = {
-  capital: [(s) => `What is the capital of ${s}?`, (s) => `Which city is the capital of ${s}?`, (s) => `Name the capital of ${s}.`],
+  capital: [
+    (s) => `What is the capital of ${s}?`,
+    (s) => `Which city is the capital of ${s}?`,
+    (s) => `Name the capital of ${s}.`,
+  ],
   river: [(s) => `Which river flows through ${s}?`, (s) => `What river crosses ${s}?`],
   founded: [(s) => `In what year was ${s} founded?`, (s) => `When was ${s} founded?`],
   export: [(s) => `What does ${s} export?`, (s) => `What is the main export of ${s}?`],
@@ -129,7 +137,8 @@ const factPatterns: Array<[Relation, RegExp, "sv" | "vs"]> = [
 export function parseFact(line: string): { subject: string; relation: Relation; value: string } | undefined {
   for (const [relation, pattern, order] of factPatterns) {
     const m = pattern.exec(line);
-    if (m) return order === "sv" ? { subject: m[1]!, relation, value: m[2]! } : { subject: m[2]!, relation, value: m[1]! };
+    if (m)
+      return order === "sv" ? { subject: m[1]!, relation, value: m[2]! } : { subject: m[2]!, relation, value: m[1]! };
   }
   return undefined;
 }
@@ -168,9 +177,12 @@ export function renderTrace(target: string, value: number, expr?: { left: number
   return expr ? `${target} = ${expr.left} ${expr.op} ${expr.right} = ${value}` : `${target} = ${value}`;
 }
 
-export function parseTrace(line: string): { target: string; value: number; expr?: { left: number; op: Op; right: number } } | undefined {
+export function parseTrace(
+  line: string,
+): { target: string; value: number; expr?: { left: number; op: Op; right: number } } | undefined {
   let m = /^([a-z]) = (-?\d+) ([+*-]) (-?\d+) = (-?\d+)$/.exec(line);
-  if (m) return { target: m[1]!, value: Number(m[5]), expr: { left: Number(m[2]), op: m[3] as Op, right: Number(m[4]) } };
+  if (m)
+    return { target: m[1]!, value: Number(m[5]), expr: { left: Number(m[2]), op: m[3] as Op, right: Number(m[4]) } };
   m = /^([a-z]) = (-?\d+)$/.exec(line);
   return m ? { target: m[1]!, value: Number(m[2]) } : undefined;
 }
@@ -212,7 +224,9 @@ export function renderNone(x: string, y: string, conclusion = false): string {
   return `${conclusion ? "So no" : "No"} ${x} is a ${y}.`;
 }
 
-export function parseCategorical(line: string): { quantifier: "every" | "no"; x: string; y: string; conclusion: boolean } | undefined {
+export function parseCategorical(
+  line: string,
+): { quantifier: "every" | "no"; x: string; y: string; conclusion: boolean } | undefined {
   const m = /^(So )?(Every|every|No|no) ([a-z]+) is an? ([a-z]+)\.$/.exec(line);
   if (!m) return undefined;
   return { conclusion: m[1] !== undefined, quantifier: m[2]!.toLowerCase() as "every" | "no", x: m[3]!, y: m[4]! };

@@ -1,5 +1,32 @@
-export { createWorld, defaultWorldOptions, factIndex, relations, type World, type WorldOptions, type Fact, type Relation } from "./world.js";
-export { generateTasks, allItems, dimensions, defaultTaskOptions, type Dimension, type ItemSpec, type Split, type TaskOptions, type TaskSet, type WorldItem } from "./tasks.js";
+export {
+  createWorld,
+  defaultWorldOptions,
+  factIndex,
+  relations,
+  type World,
+  type WorldOptions,
+  type Fact,
+  type Relation,
+} from "./world.js";
+export {
+  generateTasks,
+  allItems,
+  dimensions,
+  defaultTaskOptions,
+  type Dimension,
+  type ItemSpec,
+  type Split,
+  type TaskOptions,
+  type TaskSet,
+  type WorldItem,
+} from "./tasks.js";
 export { buildCorpus, buildSft, type Corpus, type CorpusOptions, type SftRow } from "./corpus.js";
-export { checkAnswer, worldClassifier, worldErrorTypes, mcScores, type Verdict, type WorldErrorType } from "./checker.js";
+export {
+  checkAnswer,
+  worldClassifier,
+  worldErrorTypes,
+  mcScores,
+  type Verdict,
+  type WorldErrorType,
+} from "./checker.js";
 export { injectError } from "./injectors.js";

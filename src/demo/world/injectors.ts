@@ -21,7 +21,16 @@ import {
   parseCategorical,
   splitAnswer,
 } from "./format.js";
-import { arithSteps, digitSlip, executeProgram, inventedValue, wrongValue, type ItemSpec, type TraceStep, type WorldItem } from "./tasks.js";
+import {
+  arithSteps,
+  digitSlip,
+  executeProgram,
+  inventedValue,
+  wrongValue,
+  type ItemSpec,
+  type TraceStep,
+  type WorldItem,
+} from "./tasks.js";
 import { factIndex, inventKind, type FactIndex, inventName, pick, type Relation, type World } from "./world.js";
 
 type Rule = (ctx: Ctx) => string | undefined;
@@ -37,7 +46,13 @@ interface Ctx {
  * answer is not correct to begin with (one error could not be guaranteed) or when no rule of that
  * type applies to the item. The result is written in the world's canonical answer form.
  */
-export function injectError(world: World, item: WorldItem, answerText: string, type: WorldErrorType, rng: Rng): string | undefined {
+export function injectError(
+  world: World,
+  item: WorldItem,
+  answerText: string,
+  type: WorldErrorType,
+  rng: Rng,
+): string | undefined {
   if (!checkAnswer(world, item, answerText).correct) return undefined;
   const ctx: Ctx = { world, facts: factIndex(world), item, rng };
   const rules = rulesFor(item.spec)[type];
@@ -75,14 +90,19 @@ function rulesFor(spec: ItemSpec): Record<WorldErrorType, Rule[]> {
 /** A line naming something the world lacks, for facts whose value is a number (every number exists). */
 function inventedDetail(ctx: Ctx): string {
   const name = inventName(ctx.world, ctx.rng);
-  return pick(ctx.rng, [`The scribe ${name} wrote this down.`, `The old map of ${name} shows this.`, `The elder ${name} tells of this.`]);
+  return pick(ctx.rng, [
+    `The scribe ${name} wrote this down.`,
+    `The old map of ${name} shows this.`,
+    `The elder ${name} tells of this.`,
+  ]);
 }
 
 /** A fact line with an invented value, or, for numbers, the true line plus an invented detail. */
 function inventedFactLines(ctx: Ctx, subject: string, relation: Relation): { lines: string[]; value: string } {
   const truth = ctx.facts.value(subject, relation)!;
   const invented = inventedValue(ctx.world, ctx.rng, relation);
-  if (invented === undefined) return { lines: [canonicalFact[relation](subject, truth), inventedDetail(ctx)], value: truth };
+  if (invented === undefined)
+    return { lines: [canonicalFact[relation](subject, truth), inventedDetail(ctx)], value: truth };
   return { lines: [canonicalFact[relation](subject, invented)], value: invented };
 }
 
@@ -97,7 +117,13 @@ function factRules(spec: ItemSpec & { kind: "fact" }): Record<WorldErrorType, Ru
         return renderAnswer([canonicalFact[relation](subject, v)], v);
       },
     ],
-    logic: [({ facts, rng }) => renderAnswer([canonicalFact[relation](subject, facts.value(subject, relation)!)], wrongValue(facts, rng, subject, relation))],
+    logic: [
+      ({ facts, rng }) =>
+        renderAnswer(
+          [canonicalFact[relation](subject, facts.value(subject, relation)!)],
+          wrongValue(facts, rng, subject, relation),
+        ),
+    ],
     hallucination: [
       (ctx) => {
         const { lines, value } = inventedFactLines(ctx, subject, relation);
@@ -115,7 +141,10 @@ function hopRules(spec: ItemSpec & { kind: "hop" }): Record<WorldErrorType, Rule
       // A wrong birthplace, followed through correctly.
       ({ facts, rng }) => {
         const place = wrongValue(facts, rng, person, "birthplace");
-        return renderAnswer([canonicalFact.birthplace(person, place), canonicalFact.capital(place, capitalOf(facts, place))], capitalOf(facts, place));
+        return renderAnswer(
+          [canonicalFact.birthplace(person, place), canonicalFact.capital(place, capitalOf(facts, place))],
+          capitalOf(facts, place),
+        );
       },
       // The right birthplace, a wrong capital.
       ({ facts, rng }) => {
@@ -129,12 +158,18 @@ function hopRules(spec: ItemSpec & { kind: "hop" }): Record<WorldErrorType, Rule
       ({ facts, rng }) => {
         const place = facts.value(person, "birthplace")!;
         const other = wrongValue(facts, rng, person, "birthplace");
-        return renderAnswer([canonicalFact.birthplace(person, place), canonicalFact.capital(other, capitalOf(facts, other))], capitalOf(facts, other));
+        return renderAnswer(
+          [canonicalFact.birthplace(person, place), canonicalFact.capital(other, capitalOf(facts, other))],
+          capitalOf(facts, other),
+        );
       },
       // A final answer the steps do not give.
       ({ facts, rng }) => {
         const place = facts.value(person, "birthplace")!;
-        return renderAnswer([canonicalFact.birthplace(person, place), canonicalFact.capital(place, capitalOf(facts, place))], wrongValue(facts, rng, place, "capital"));
+        return renderAnswer(
+          [canonicalFact.birthplace(person, place), canonicalFact.capital(place, capitalOf(facts, place))],
+          wrongValue(facts, rng, place, "capital"),
+        );
       },
     ],
     hallucination: [
@@ -160,13 +195,16 @@ function premiseRules(spec: ItemSpec & { kind: "premise" }): Record<WorldErrorTy
         }
         let v = wrongValue(facts, rng, subject, premise);
         for (let i = 0; i < 5 && v === claimed; i++) v = wrongValue(facts, rng, subject, premise);
-        return v === claimed ? undefined : renderAnswer([PREMISE_REJECTED, canonicalFact[premise](subject, v)], FALSE_PREMISE);
+        return v === claimed
+          ? undefined
+          : renderAnswer([PREMISE_REJECTED, canonicalFact[premise](subject, v)], FALSE_PREMISE);
       },
     ],
     logic: [
       ({ facts }) => {
         const askedValue = facts.value(subject, asked)!;
-        if (holds(facts)) return renderAnswer([truthLine(facts), canonicalFact[asked](subject, askedValue)], FALSE_PREMISE);
+        if (holds(facts))
+          return renderAnswer([truthLine(facts), canonicalFact[asked](subject, askedValue)], FALSE_PREMISE);
         return renderAnswer([PREMISE_REJECTED, truthLine(facts)], askedValue);
       },
     ],
@@ -188,7 +226,10 @@ function premiseRules(spec: ItemSpec & { kind: "premise" }): Record<WorldErrorTy
 function arithRules(spec: ItemSpec & { kind: "arith" }): Record<WorldErrorType, Rule[]> {
   const { person, good, start, ops } = spec;
   const render = (steps: ReturnType<typeof arithSteps>, final?: string, who = person, what = good) =>
-    renderAnswer([renderStart(who, start, what), ...steps.map((s) => renderArith(s.a, s.op, s.b, s.c))], final ?? String(steps.at(-1)!.c));
+    renderAnswer(
+      [renderStart(who, start, what), ...steps.map((s) => renderArith(s.a, s.op, s.b, s.c))],
+      final ?? String(steps.at(-1)!.c),
+    );
   return {
     correctness: [
       // A slipped digit in one result, carried forward.
@@ -202,7 +243,12 @@ function arithRules(spec: ItemSpec & { kind: "arith" }): Record<WorldErrorType, 
         const gold = ops[k]!;
         const b = digitSlip(gold.b, rng);
         if (ops.some((o, j) => j !== k && o.op === gold.op && o.b === b)) return undefined;
-        return render(arithSteps(start, ops.map((o, j) => (j === k ? { ...o, b } : o))));
+        return render(
+          arithSteps(
+            start,
+            ops.map((o, j) => (j === k ? { ...o, b } : o)),
+          ),
+        );
       },
     ],
     logic: [
@@ -292,7 +338,14 @@ function syllogismRules(): Record<WorldErrorType, Rule[]> {
     ],
     logic: [
       // The right steps and conclusion, the wrong verdict.
-      ({ item, rng }) => renderAnswer(lines(item), pick(rng, ["yes", "no", "unknown"].filter((v) => v !== item.final))),
+      ({ item, rng }) =>
+        renderAnswer(
+          lines(item),
+          pick(
+            rng,
+            ["yes", "no", "unknown"].filter((v) => v !== item.final),
+          ),
+        ),
       // The conclusion turned around.
       ({ item }) => {
         const steps = lines(item);
@@ -367,7 +420,12 @@ function programRules(spec: ItemSpec & { kind: "program" }): Record<WorldErrorTy
           executeProgram(statements, (i, s) => {
             if (i !== c.i || !s.expr) return s;
             const expr = { ...s.expr, [c.side]: c.stale };
-            const value = expr.op === "+" ? expr.left + expr.right : expr.op === "-" ? expr.left - expr.right : expr.left * expr.right;
+            const value =
+              expr.op === "+"
+                ? expr.left + expr.right
+                : expr.op === "-"
+                  ? expr.left - expr.right
+                  : expr.left * expr.right;
             return { ...s, expr, value };
           }),
         );
@@ -385,7 +443,10 @@ function programRules(spec: ItemSpec & { kind: "program" }): Record<WorldErrorTy
       // One line assigns a variable the program does not have.
       ({ rng }) => {
         const k = rng.int(length);
-        const fake = pick(rng, [..."cdefghjkrstuvwz"].filter((v) => !vars.includes(v)));
+        const fake = pick(
+          rng,
+          [..."cdefghjkrstuvwz"].filter((v) => !vars.includes(v)),
+        );
         return render(executeProgram(statements, (i, s) => (i === k ? { ...s, target: fake } : s)));
       },
     ],

@@ -102,7 +102,13 @@ export interface TaskOptions {
   seed?: number;
 }
 
-export const defaultTaskOptions: Required<Omit<TaskOptions, "seed">> = { train: 2000, test: 200, testFraction: 0.3, mcShare: 0.5, hopShare: 0.3 };
+export const defaultTaskOptions: Required<Omit<TaskOptions, "seed">> = {
+  train: 2000,
+  test: 200,
+  testFraction: 0.3,
+  mcShare: 0.5,
+  hopShare: 0.3,
+};
 
 export type TaskSet = Record<Dimension, { train: WorldItem[]; test: WorldItem[] }>;
 
@@ -252,7 +258,10 @@ const knowledge: Generator = (ctx, o) => {
       key: `hop:${person.name}`,
       prompt,
       final: capital,
-      stepLines: [canonicalFact.birthplace(person.name, person.birthplace), canonicalFact.capital(person.birthplace, capital)],
+      stepLines: [
+        canonicalFact.birthplace(person.name, person.birthplace),
+        canonicalFact.capital(person.birthplace, capital),
+      ],
       spec: { kind: "hop", person: person.name },
     };
   });
@@ -268,7 +277,8 @@ const truthfulness: Generator = (ctx, o) => {
     const forms = factParaphrases[fact.relation];
     const truths = [forms[0]!(fact.subject, fact.value), forms[1]!(fact.subject, fact.value)];
     const wrong = new Set<string>();
-    for (let tries = 0; wrong.size < 3 && tries < 20; tries++) wrong.add(wrongValue(facts, rng, fact.subject, fact.relation));
+    for (let tries = 0; wrong.size < 3 && tries < 20; tries++)
+      wrong.add(wrongValue(facts, rng, fact.subject, fact.relation));
     // Small numbers have few digit slips; other entities' values fill the rest.
     for (const v of shuffled(rng, facts.values(fact.relation))) if (wrong.size < 3 && v !== fact.value) wrong.add(v);
     const falseValues = [...wrong];
@@ -289,7 +299,9 @@ const truthfulness: Generator = (ctx, o) => {
     const fact = randomFact(ctx);
     // The asked fact shares the premise's split, so a train prompt never holds a test question.
     const split = ctx.isTest(factKey(fact.subject, fact.relation));
-    const askable = relationsOf(ctx, fact.subject).filter((r) => r !== fact.relation && ctx.isTest(factKey(fact.subject, r)) === split);
+    const askable = relationsOf(ctx, fact.subject).filter(
+      (r) => r !== fact.relation && ctx.isTest(factKey(fact.subject, r)) === split,
+    );
     if (askable.length === 0) return skip;
     const asked = pick(rng, askable);
     const holds = rng.next() < 0.5;
@@ -370,9 +382,13 @@ const math: Generator = (ctx, o) => {
       ops.push({ op, b });
       value = applyOp(value, op, b);
     }
-    const [person, other] = shuffled(rng, world.people).slice(0, 2).map((p) => p.name) as [string, string];
+    const [person, other] = shuffled(rng, world.people)
+      .slice(0, 2)
+      .map((p) => p.name) as [string, string];
     const good = pick(rng, world.goods);
-    const words = ops.map(({ op, b }) => pick(rng, op === "+" ? addWords : op === "-" ? subWords : mulWords)(person, other, b));
+    const words = ops.map(({ op, b }) =>
+      pick(rng, op === "+" ? addWords : op === "-" ? subWords : mulWords)(person, other, b),
+    );
     const spec = { kind: "arith" as const, person, other, good, start, ops };
     const steps = arithSteps(start, ops);
     return {
@@ -393,7 +409,11 @@ export interface ArithStep {
 }
 
 /** The chain of steps; `edit` may change a step (its result then carries forward). */
-export function arithSteps(start: number, ops: ReadonlyArray<{ op: Op; b: number }>, edit?: (i: number, step: ArithStep) => ArithStep): ArithStep[] {
+export function arithSteps(
+  start: number,
+  ops: ReadonlyArray<{ op: Op; b: number }>,
+  edit?: (i: number, step: ArithStep) => ArithStep,
+): ArithStep[] {
   const steps: ArithStep[] = [];
   let a = start;
   ops.forEach(({ op, b }, i) => {
@@ -420,7 +440,9 @@ const reasoning: Generator = (ctx, o) => {
   const { world, rng } = ctx;
   const orders = fill(ctx, o, () => {
     const n = rng.next() < 0.5 ? 4 : 5;
-    const order = shuffled(rng, world.people).slice(0, n).map((p) => p.name);
+    const order = shuffled(rng, world.people)
+      .slice(0, n)
+      .map((p) => p.name);
     const scale = pick(rng, ["tall", "old", "fast"] as const);
     const position = rng.int(n);
     const w = scaleWords[scale];
@@ -500,8 +522,11 @@ export function renderOperand(x: Operand): string {
 }
 
 export function renderProgram(statements: readonly Statement[], print: string): string {
-  const line = (s: Assign) => `${s.target} = ${renderOperand(s.left)}${s.op && s.right ? ` ${s.op} ${renderOperand(s.right)}` : ""}`;
-  const lines = statements.flatMap((s) => ("repeat" in s ? [`repeat ${s.repeat} times:`, ...s.body.map((b) => `  ${line(b)}`)] : [line(s)]));
+  const line = (s: Assign) =>
+    `${s.target} = ${renderOperand(s.left)}${s.op && s.right ? ` ${s.op} ${renderOperand(s.right)}` : ""}`;
+  const lines = statements.flatMap((s) =>
+    "repeat" in s ? [`repeat ${s.repeat} times:`, ...s.body.map((b) => `  ${line(b)}`)] : [line(s)],
+  );
   return [...lines, `print(${print})`].join("\n");
 }
 
@@ -514,7 +539,10 @@ export interface TraceStep {
 }
 
 /** Runs a program, one trace line per executed assignment; `edit` may change a line and its value carries forward. */
-export function executeProgram(statements: readonly Statement[], edit?: (i: number, step: TraceStep, state: ReadonlyMap<string, number[]>) => TraceStep): TraceStep[] {
+export function executeProgram(
+  statements: readonly Statement[],
+  edit?: (i: number, step: TraceStep, state: ReadonlyMap<string, number[]>) => TraceStep,
+): TraceStep[] {
   /** Each variable's history of values, latest last. */
   const state = new Map<string, number[]>();
   const read = (x: Operand) => ("var" in x ? (state.get(x.var)?.at(-1) ?? 0) : x.lit);
@@ -523,7 +551,12 @@ export function executeProgram(statements: readonly Statement[], edit?: (i: numb
     const left = read(s.left);
     let step: TraceStep =
       s.op && s.right
-        ? { target: s.target, value: applyOp(left, s.op, read(s.right)), expr: { left, op: s.op, right: read(s.right) }, source: s }
+        ? {
+            target: s.target,
+            value: applyOp(left, s.op, read(s.right)),
+            expr: { left, op: s.op, right: read(s.right) },
+            source: s,
+          }
         : { target: s.target, value: left, source: s };
     if (edit) step = edit(i, step, state);
     state.set(step.target, [...(state.get(step.target) ?? []), step.value]);
@@ -545,13 +578,14 @@ const code: Generator = (ctx, o) => {
         return { target, left, op, right };
       };
       const statements: Statement[] = [{ target: u, left: lit(1, 9) }];
-      statements.push(rng.next() < 0.5 ? { target: v, left: lit(1, 9) } : { target: v, left: { var: u }, op: "+", right: lit(1, 9) });
+      statements.push(
+        rng.next() < 0.5 ? { target: v, left: lit(1, 9) } : { target: v, left: { var: u }, op: "+", right: lit(1, 9) },
+      );
       if (rng.next() < 0.35) {
         // A loop body that updates its own variable, so each pass changes something.
         const target = pick(rng, vars);
         statements.push({ repeat: 2 + rng.int(2), body: [{ ...randomOp(target), left: { var: target } }] });
-      }
-      else for (let k = 1 + rng.int(2); k > 0; k--) statements.push(randomOp(pick(rng, vars)));
+      } else for (let k = 1 + rng.int(2); k > 0; k--) statements.push(randomOp(pick(rng, vars)));
       const print = pick(rng, vars);
       const trace = executeProgram(statements);
       if (trace.some((s) => s.value < 0 || s.value > 99)) continue;

@@ -74,10 +74,63 @@ export interface World {
 
 export const defaultWorldOptions: Required<WorldOptions> = { countries: 60, people: 120, elements: 24 };
 
-const GOODS = ["salt", "wool", "tin", "rice", "silk", "tea", "copper", "glass", "figs", "honey", "cotton", "leather", "plums", "pearls", "cheese", "paper"];
-const PROFESSIONS = ["baker", "potter", "smith", "weaver", "sailor", "miner", "farmer", "tailor", "singer", "painter", "mason", "fisher", "hunter", "brewer"];
+const GOODS = [
+  "salt",
+  "wool",
+  "tin",
+  "rice",
+  "silk",
+  "tea",
+  "copper",
+  "glass",
+  "figs",
+  "honey",
+  "cotton",
+  "leather",
+  "plums",
+  "pearls",
+  "cheese",
+  "paper",
+];
+const PROFESSIONS = [
+  "baker",
+  "potter",
+  "smith",
+  "weaver",
+  "sailor",
+  "miner",
+  "farmer",
+  "tailor",
+  "singer",
+  "painter",
+  "mason",
+  "fisher",
+  "hunter",
+  "brewer",
+];
 const COLOURS = ["red", "blue", "green", "grey", "black", "white", "gold", "pink", "violet", "brown", "teal", "silver"];
-const KINDS = ["wug", "blick", "dax", "fep", "tove", "zorp", "mib", "gleb", "snib", "plon", "krat", "drem", "voss", "brel", "quil", "jask", "tiv", "norp", "hesk", "lurb"];
+const KINDS = [
+  "wug",
+  "blick",
+  "dax",
+  "fep",
+  "tove",
+  "zorp",
+  "mib",
+  "gleb",
+  "snib",
+  "plon",
+  "krat",
+  "drem",
+  "voss",
+  "brel",
+  "quil",
+  "jask",
+  "tiv",
+  "norp",
+  "hesk",
+  "lurb",
+];
 const USED = { goods: 10, professions: 9, colours: 8, kinds: 16 };
 
 const CONSONANTS = "bdfgklmnprstvz";
@@ -111,7 +164,10 @@ export function createWorld(seed: number, options: WorldOptions = {}): World {
     birthplace: pick(rng, countryNames),
     profession: pick(rng, professions),
   }));
-  const numbers = shuffled(rng, Array.from({ length: Math.max(60, sizes.elements) }, (_, i) => i + 1)).slice(0, sizes.elements);
+  const numbers = shuffled(
+    rng,
+    Array.from({ length: Math.max(60, sizes.elements) }, (_, i) => i + 1),
+  ).slice(0, sizes.elements);
   const symbols = new Set<string>();
   const elements: ChemElement[] = numbers.map((number) => {
     const element = name(2, rng.next() < 0.5 ? "ium" : "on");
@@ -119,9 +175,13 @@ export function createWorld(seed: number, options: WorldOptions = {}): World {
   });
 
   const facts: Fact[] = [
-    ...countries.flatMap((c) => countryRelations.map((relation) => ({ subject: c.name, relation, value: String(c[relation]) }))),
+    ...countries.flatMap((c) =>
+      countryRelations.map((relation) => ({ subject: c.name, relation, value: String(c[relation]) })),
+    ),
     ...people.flatMap((p) => personRelations.map((relation) => ({ subject: p.name, relation, value: p[relation] }))),
-    ...elements.flatMap((e) => elementRelations.map((relation) => ({ subject: e.name, relation, value: String(e[relation]) }))),
+    ...elements.flatMap((e) =>
+      elementRelations.map((relation) => ({ subject: e.name, relation, value: String(e[relation]) })),
+    ),
   ];
   return {
     seed,

@@ -13,9 +13,11 @@ function nativeBackend(k: NativeKernels): Backend {
     name: "native",
     gemm: (a, b, c, p) => k.gemm(a, b, c, p),
     rmsnorm: (x, weight, out, rows, cols, eps) => k.rmsnorm(x, weight, out, rows, cols, eps),
-    rmsnormBackward: (grad, x, weight, dx, dWeight, rows, cols, eps) => k.rmsnormBackward(grad, x, weight, dx, dWeight, rows, cols, eps),
+    rmsnormBackward: (grad, x, weight, dx, dWeight, rows, cols, eps) =>
+      k.rmsnormBackward(grad, x, weight, dx, dWeight, rows, cols, eps),
     // Our layout: x [B, T, H, D], cos/sin [B, T, D/2].
-    rope: (x, cos, sin, out, dims) => k.rope(x, cos, sin, out, { ...dims, layout: "bthd", tableWidth: "half", tableBatched: true }),
+    rope: (x, cos, sin, out, dims) =>
+      k.rope(x, cos, sin, out, { ...dims, layout: "bthd", tableWidth: "half", tableBatched: true }),
     softmax: (x, out, rows, cols) => k.softmax(x, out, rows, cols),
     softmaxBackward: (grad, y, dx, rows, cols) => k.softmaxBackward(grad, y, dx, rows, cols),
     logSoftmax: (x, out, rows, cols) => k.logSoftmax(x, out, rows, cols),

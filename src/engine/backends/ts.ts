@@ -95,7 +95,11 @@ export function contiguousStrides(shape: readonly number[]): number[] {
  * Walks every output row of a strided view: `visit(offsets)` is called once per combination of the
  * leading indices with each operand's element offset; the last dimension is left to the caller.
  */
-function forEachRow(shape: readonly number[], strides: readonly (readonly number[])[], visit: (offsets: number[]) => void): void {
+function forEachRow(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  visit: (offsets: number[]) => void,
+): void {
   const rank = shape.length;
   const offsets = strides.map(() => 0);
   if (rank <= 1) {
@@ -128,8 +132,7 @@ function coalesce(shape: readonly number[], strides: number[][]): { shape: numbe
     const size = shape[d]!;
     if (size === 1) continue;
     const last = outShape.length - 1;
-    const mergeable =
-      last >= 0 && strides.every((s, o) => outStrides[o]![last] === s[d]! * size);
+    const mergeable = last >= 0 && strides.every((s, o) => outStrides[o]![last] === s[d]! * size);
     if (mergeable) {
       outShape[last]! *= size;
       strides.forEach((s, o) => (outStrides[o]![last] = s[d]!));
@@ -155,7 +158,18 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
  * products shares each loaded value across several accumulators (~2 GFLOP/s on one core, about 4×
  * a plain i-k-j loop). The other transpose cases are packed into this layout first.
  */
-function gemmNT(a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, m: number, n: number, k: number, alpha: number): void {
+function gemmNT(
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  bOff: number,
+  c: Float32Array,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+): void {
   let i = 0;
   for (; i + 1 < m; i += 2) {
     const a0 = aOff + i * k;
@@ -168,7 +182,14 @@ function gemmNT(a: Float32Array, aOff: number, b: Float32Array, bOff: number, c:
       const b1 = b0 + k;
       const b2 = b1 + k;
       const b3 = b2 + k;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s00 = 0,
+        s01 = 0,
+        s02 = 0,
+        s03 = 0,
+        s10 = 0,
+        s11 = 0,
+        s12 = 0,
+        s13 = 0;
       for (let q = 0; q < k; q++) {
         const x0 = a[a0 + q]!;
         const x1 = a[a1 + q]!;
@@ -219,7 +240,18 @@ function gemmNT(a: Float32Array, aOff: number, b: Float32Array, bOff: number, c:
 }
 
 /** C[m, n] += alpha · A[m, k] · B[k, n], i-k-j order; used when A has too few rows to pay for packing B. */
-function gemmNN(a: Float32Array, aOff: number, b: Float32Array, bOff: number, c: Float32Array, cOff: number, m: number, n: number, k: number, alpha: number): void {
+function gemmNN(
+  a: Float32Array,
+  aOff: number,
+  b: Float32Array,
+  bOff: number,
+  c: Float32Array,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+): void {
   for (let i = 0; i < m; i++) {
     const cRow = cOff + i * n;
     const aRow = aOff + i * k;

@@ -1,4 +1,18 @@
-export { gguf, f16ToF32, f32ToF16, type GgufMetadata, type GgufValue, type GgufScalarType, type GgufTensorType } from "./format.js";
+export {
+  gguf,
+  f16ToF32,
+  f32ToF16,
+  type GgufMetadata,
+  type GgufValue,
+  type GgufScalarType,
+  type GgufTensorType,
+} from "./format.js";
 export { writeGguf, type GgufFileInput, type GgufTensorInput, type GgufWriteResult } from "./writer.js";
 export { readGgufInfo, readGgufTensor, type GgufInfo, type GgufTensorInfo } from "./reader.js";
-export { writeTinyLlamaGguf, gpt2ByteSymbols, CHATML_TEMPLATE, type TinyLlamaOptions, type TinyLlamaResult } from "./tiny-llama.js";
+export {
+  writeTinyLlamaGguf,
+  gpt2ByteSymbols,
+  CHATML_TEMPLATE,
+  type TinyLlamaOptions,
+  type TinyLlamaResult,
+} from "./tiny-llama.js";

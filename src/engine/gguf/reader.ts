@@ -91,7 +91,8 @@ export async function readGgufInfo(path: string): Promise<GgufInfo> {
 
 /** Decode one tensor's values to f32 (dequantising f16 and Q8_0). */
 export async function readGgufTensor(path: string, tensor: GgufTensorInfo): Promise<Float32Array> {
-  if (tensor.byteLength === undefined) throw new Error(`${path}: tensor ${tensor.name} has type ${tensor.type}, which this reader cannot decode`);
+  if (tensor.byteLength === undefined)
+    throw new Error(`${path}: tensor ${tensor.name} has type ${tensor.type}, which this reader cannot decode`);
   const handle = await open(path, "r");
   try {
     const bytes = Buffer.alloc(tensor.byteLength);

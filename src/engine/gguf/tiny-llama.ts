@@ -74,7 +74,9 @@ export async function writeTinyLlamaGguf(path: string, options: TinyLlamaOptions
     addBos = false,
   } = options;
   if (nEmbd % nHead !== 0 || nHead % nHeadKv !== 0) {
-    throw new RangeError(`tiny llama: nEmbd (${nEmbd}) must divide by nHead (${nHead}), and nHead by nHeadKv (${nHeadKv})`);
+    throw new RangeError(
+      `tiny llama: nEmbd (${nEmbd}) must divide by nHead (${nHead}), and nHead by nHeadKv (${nHeadKv})`,
+    );
   }
   const headDim = nEmbd / nHead;
   const vocab = buildByteVocabulary();
@@ -89,7 +91,12 @@ export async function writeTinyLlamaGguf(path: string, options: TinyLlamaOptions
     return values;
   };
   const ones = (n: number): Float32Array => new Float32Array(n).fill(1);
-  const weight = (name: string, shape: [number, number], data: Float32Array): GgufTensorInput => ({ name, shape, type, data });
+  const weight = (name: string, shape: [number, number], data: Float32Array): GgufTensorInput => ({
+    name,
+    shape,
+    type,
+    data,
+  });
   const norm = (name: string, n: number): GgufTensorInput => ({ name, shape: [n], type: "f32", data: ones(n) });
 
   // Shapes are Hugging Face's [out, in]; the embedding is [vocab, embd].
@@ -165,7 +172,8 @@ function buildByteVocabulary(): { tokens: string[]; tokenTypes: number[]; printa
   const tokens = [...symbols];
   const printable = symbols.map((_, byte) => (byte >= 0x20 && byte <= 0x7e) || byte === 0x0a);
   for (const [left, right] of MERGES) {
-    if (!tokens.includes(left) || !tokens.includes(right)) throw new Error(`tiny llama: merge ${left} ${right} uses an unknown symbol`);
+    if (!tokens.includes(left) || !tokens.includes(right))
+      throw new Error(`tiny llama: merge ${left} ${right} uses an unknown symbol`);
     tokens.push(left + right);
     printable.push(true); // every merge above joins printable ASCII symbols
   }

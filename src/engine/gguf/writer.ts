@@ -64,7 +64,9 @@ export async function writeGguf(path: string, file: GgufFileInput): Promise<Gguf
     for (const { tensor, offset, elements: expected } of layout) {
       const values = typeof tensor.data === "function" ? await tensor.data() : tensor.data;
       if (values.length !== expected) {
-        throw new RangeError(`gguf tensor ${tensor.name}: shape [${tensor.shape.join(", ")}] needs ${expected} values, got ${values.length}`);
+        throw new RangeError(
+          `gguf tensor ${tensor.name}: shape [${tensor.shape.join(", ")}] needs ${expected} values, got ${values.length}`,
+        );
       }
       let position = dataStart + offset;
       if (position > end) await handle.write(Buffer.alloc(position - end), 0, position - end, end);
@@ -114,14 +116,19 @@ function planTensors(tensors: readonly GgufTensorInput[], alignment: number): Pl
     const where = `gguf tensor ${tensor.name}`;
     if (names.has(tensor.name)) throw new RangeError(`${where}: duplicate name`);
     names.add(tensor.name);
-    if (Buffer.byteLength(tensor.name) > MAX_NAME_BYTES) throw new RangeError(`${where}: name longer than ${MAX_NAME_BYTES} bytes`);
+    if (Buffer.byteLength(tensor.name) > MAX_NAME_BYTES)
+      throw new RangeError(`${where}: name longer than ${MAX_NAME_BYTES} bytes`);
     const { shape } = tensor;
     if (shape.length < 1 || shape.length > MAX_DIMS || !shape.every((n) => Number.isInteger(n) && n > 0)) {
-      throw new RangeError(`${where}: shape [${shape.join(", ")}] must have 1 to ${MAX_DIMS} positive integer dimensions`);
+      throw new RangeError(
+        `${where}: shape [${shape.join(", ")}] must have 1 to ${MAX_DIMS} positive integer dimensions`,
+      );
     }
     if (!(tensor.type in GGML_TYPE_CODES)) throw new RangeError(`${where}: unknown type ${String(tensor.type)}`);
     if (tensor.type === "q8_0" && shape[shape.length - 1]! % Q8_0_BLOCK !== 0) {
-      throw new RangeError(`${where}: q8_0 needs the last dimension of [${shape.join(", ")}] to be a multiple of ${Q8_0_BLOCK}`);
+      throw new RangeError(
+        `${where}: q8_0 needs the last dimension of [${shape.join(", ")}] to be a multiple of ${Q8_0_BLOCK}`,
+      );
     }
     const elements = shape.reduce((product, n) => product * n, 1);
     const planned = { tensor, offset, elements, byteLength: tensorByteLength(tensor.type, elements) };
@@ -138,7 +145,12 @@ function encodeHeader(metadata: GgufMetadata, layout: readonly PlannedTensor[]):
   const entries = Object.entries(metadata);
   out.u64(BigInt(entries.length));
   for (const [key, raw] of entries) {
-    const value: GgufValue = typeof raw === "string" ? { type: "string", value: raw } : typeof raw === "boolean" ? { type: "bool", value: raw } : raw;
+    const value: GgufValue =
+      typeof raw === "string"
+        ? { type: "string", value: raw }
+        : typeof raw === "boolean"
+          ? { type: "bool", value: raw }
+          : raw;
     out.string(key);
     if (value.type === "array") {
       out.u32(GGUF_ARRAY_CODE);

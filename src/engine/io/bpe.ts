@@ -40,10 +40,16 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
   const target = options.vocabSize ?? 512;
   const alphabet = gpt2ByteSymbols();
   if (!Number.isInteger(target) || target < alphabet.length + CHATML_SPECIALS.length) {
-    throw new RangeError(`buildByteLevelBpeTokenizer: vocabSize must be an integer of at least ${alphabet.length + CHATML_SPECIALS.length}, got ${target}`);
+    throw new RangeError(
+      `buildByteLevelBpeTokenizer: vocabSize must be an integer of at least ${alphabet.length + CHATML_SPECIALS.length}, got ${target}`,
+    );
   }
   const tokens = [...alphabet];
-  const merges = learnMerges(options.corpus ?? DEFAULT_CORPUS, alphabet, target - CHATML_SPECIALS.length - alphabet.length);
+  const merges = learnMerges(
+    options.corpus ?? DEFAULT_CORPUS,
+    alphabet,
+    target - CHATML_SPECIALS.length - alphabet.length,
+  );
   const known = new Set(tokens);
   for (const [left, right] of merges) {
     if (!known.has(left + right)) {
@@ -53,14 +59,29 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
   }
   const base = tokens.length;
   const [endOfText, imStart, imEnd] = [base, base + 1, base + 2];
-  const addedTokens = CHATML_SPECIALS.map((content, i) => ({ id: base + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  const addedTokens = CHATML_SPECIALS.map((content, i) => ({
+    id: base + i,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  }));
 
   const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
   const bosProcessor = {
     type: "TemplateProcessing",
     single: [{ SpecialToken: { id: CHATML_SPECIALS[0], type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-    pair: [{ SpecialToken: { id: CHATML_SPECIALS[0], type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: CHATML_SPECIALS[0], type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
-    special_tokens: { [CHATML_SPECIALS[0]]: { id: CHATML_SPECIALS[0], ids: [endOfText], tokens: [CHATML_SPECIALS[0]] } },
+    pair: [
+      { SpecialToken: { id: CHATML_SPECIALS[0], type_id: 0 } },
+      { Sequence: { id: "A", type_id: 0 } },
+      { SpecialToken: { id: CHATML_SPECIALS[0], type_id: 1 } },
+      { Sequence: { id: "B", type_id: 1 } },
+    ],
+    special_tokens: {
+      [CHATML_SPECIALS[0]]: { id: CHATML_SPECIALS[0], ids: [endOfText], tokens: [CHATML_SPECIALS[0]] },
+    },
   };
   const tokenizerJson = {
     version: "1.0",
@@ -102,7 +123,13 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
     tokenizer_class: "PreTrainedTokenizerFast",
     unk_token: null,
   };
-  return { tokenizerJson, tokenizerConfig, vocabSize: base + CHATML_SPECIALS.length, merges, special: { endOfText, imStart, imEnd } };
+  return {
+    tokenizerJson,
+    tokenizerConfig,
+    vocabSize: base + CHATML_SPECIALS.length,
+    merges,
+    special: { endOfText, imStart, imEnd },
+  };
 }
 
 /** Learns up to `maxMerges` merges whose results are new tokens. Deterministic for a given corpus. */
@@ -110,7 +137,10 @@ export function learnMerges(corpus: string, alphabet: readonly string[], maxMerg
   const encoder = new TextEncoder();
   const counts = new Map<string, number>();
   for (const piece of corpus.match(GPT2_SPLIT) ?? []) counts.set(piece, (counts.get(piece) ?? 0) + 1);
-  const words = [...counts].map(([piece, count]) => ({ symbols: Array.from(encoder.encode(piece), (byte) => alphabet[byte]!), count }));
+  const words = [...counts].map(([piece, count]) => ({
+    symbols: Array.from(encoder.encode(piece), (byte) => alphabet[byte]!),
+    count,
+  }));
 
   // Pair counts over all words, kept up to date as words change; pairWords may hold stale word indices.
   const pairCounts = new Map<string, number>();

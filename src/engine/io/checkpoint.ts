@@ -4,7 +4,14 @@ import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../../errors.js";
 import type { WeightMap } from "../models/config.js";
-import { readSafetensorsHeader, SAFETENSORS_DTYPE_BYTES, SafetensorsFile, writeSafetensors, type SafetensorsEntry, type WriteDtype } from "./safetensors.js";
+import {
+  readSafetensorsHeader,
+  SAFETENSORS_DTYPE_BYTES,
+  SafetensorsFile,
+  writeSafetensors,
+  type SafetensorsEntry,
+  type WriteDtype,
+} from "./safetensors.js";
 
 /**
  * A Hugging Face checkpoint folder: either one `model.safetensors`, or shards listed by
@@ -38,27 +45,47 @@ export async function readCheckpointIndex(dir: string): Promise<CheckpointIndex>
     return { dir, files: [single], tensors };
   }
   if (!existsSync(indexPath)) {
-    throw new InputError(dir, undefined, undefined, `no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`, "point at a Hugging Face model folder with safetensors weights");
+    throw new InputError(
+      dir,
+      undefined,
+      undefined,
+      `no ${SINGLE_FILE} or ${INDEX_FILE} in this folder`,
+      "point at a Hugging Face model folder with safetensors weights",
+    );
   }
   const weightMap = parseIndex(indexPath, await readFile(indexPath, "utf8"));
   const byFile = new Map<string, string[]>();
   for (const [name, file] of Object.entries(weightMap)) {
-    if (file.includes("/") || file.includes("\\")) throw new InputError(indexPath, undefined, `weight_map.${name}`, `shard "${file}" must be a file name in the same folder`);
+    if (file.includes("/") || file.includes("\\"))
+      throw new InputError(
+        indexPath,
+        undefined,
+        `weight_map.${name}`,
+        `shard "${file}" must be a file name in the same folder`,
+      );
     byFile.set(file, [...(byFile.get(file) ?? []), name]);
   }
   const tensors = new Map<string, { path: string; entry: SafetensorsEntry }>();
   const files: string[] = [];
   for (const [file, names] of byFile) {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new InputError(indexPath, undefined, `weight_map.${names[0]}`, `shard ${file} does not exist`);
+    if (!existsSync(path))
+      throw new InputError(indexPath, undefined, `weight_map.${names[0]}`, `shard ${file} does not exist`);
     const header = await readSafetensorsHeader(path);
     for (const name of names) {
       const entry = header.tensors.get(name);
-      if (entry === undefined) throw new InputError(path, undefined, name, `${INDEX_FILE} places this tensor here but the shard does not hold it`);
+      if (entry === undefined)
+        throw new InputError(
+          path,
+          undefined,
+          name,
+          `${INDEX_FILE} places this tensor here but the shard does not hold it`,
+        );
       tensors.set(name, { path, entry });
     }
     for (const name of header.tensors.keys()) {
-      if (!tensors.has(name)) throw new InputError(path, undefined, name, `the shard holds this tensor but ${INDEX_FILE} does not list it`);
+      if (!tensors.has(name))
+        throw new InputError(path, undefined, name, `the shard holds this tensor but ${INDEX_FILE} does not list it`);
     }
     files.push(path);
   }
@@ -75,7 +102,13 @@ function parseIndex(path: string, text: string): Record<string, string> {
   const parsed = indexSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InputError(path, undefined, issue?.path.join(".") || undefined, issue?.message ?? "invalid index", 'expected {"weight_map": {tensor name: shard file}}');
+    throw new InputError(
+      path,
+      undefined,
+      issue?.path.join(".") || undefined,
+      issue?.message ?? "invalid index",
+      'expected {"weight_map": {tensor name: shard file}}',
+    );
   }
   return parsed.data.weight_map;
 }
@@ -107,7 +140,11 @@ export interface WriteCheckpointOptions {
 }
 
 /** Writes `weights` as model.safetensors, or as shards plus model.safetensors.index.json. Returns the file names. */
-export async function writeCheckpoint(dir: string, weights: WeightMap, options: WriteCheckpointOptions = {}): Promise<string[]> {
+export async function writeCheckpoint(
+  dir: string,
+  weights: WeightMap,
+  options: WriteCheckpointOptions = {},
+): Promise<string[]> {
   const dtype = options.dtype ?? "F32";
   const size = SAFETENSORS_DTYPE_BYTES[dtype];
   const shards: WeightMap[] = [new Map()];
@@ -131,14 +168,19 @@ export async function writeCheckpoint(dir: string, weights: WeightMap, options: 
     return [SINGLE_FILE];
   }
   const count = shards.length;
-  const names = shards.map((_, i) => `model-${String(i + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.safetensors`);
+  const names = shards.map(
+    (_, i) => `model-${String(i + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.safetensors`,
+  );
   const weightMap: Record<string, string> = {};
   for (const [i, shard] of shards.entries()) {
     await writeSafetensors(join(dir, names[i]!), shard, { dtype });
     for (const name of shard.keys()) weightMap[name] = names[i]!;
   }
   const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  await writeFile(join(dir, INDEX_FILE), `${JSON.stringify({ metadata: { total_size: totalBytes }, weight_map: sorted }, null, 2)}\n`);
+  await writeFile(
+    join(dir, INDEX_FILE),
+    `${JSON.stringify({ metadata: { total_size: totalBytes }, weight_map: sorted }, null, 2)}\n`,
+  );
   await rm(join(dir, SINGLE_FILE), { force: true });
   return [...names, INDEX_FILE];
 }

@@ -89,7 +89,11 @@ export function permuteForLlamaRope(data: Float32Array, heads: number, headDim: 
 }
 
 /** Writes `model` as a GGUF file llama.cpp (and node-llama-cpp) loads. */
-export async function exportGguf(model: GgufExportModel, path: string, options: ExportGgufOptions = {}): Promise<GgufWriteResult> {
+export async function exportGguf(
+  model: GgufExportModel,
+  path: string,
+  options: ExportGgufOptions = {},
+): Promise<GgufWriteResult> {
   const { config, weights, tokenizer } = model;
   const type = options.type ?? "f16";
   const arch = config.architecture;
@@ -98,12 +102,16 @@ export async function exportGguf(model: GgufExportModel, path: string, options: 
   for (const [name, shape] of expectedShapes(config)) {
     const tensor = weights.get(name);
     if (tensor === undefined || tensor.data.length !== shape.reduce((a, b) => a * b, 1)) {
-      throw new RangeError(`exportGguf: tensor ${name} ${tensor ? "has the wrong size" : "is missing"} (expected [${shape.join(", ")}])`);
+      throw new RangeError(
+        `exportGguf: tensor ${name} ${tensor ? "has the wrong size" : "is missing"} (expected [${shape.join(", ")}])`,
+      );
     }
     let data = tensor.data;
     if (arch === "llama") {
-      if (/\.self_attn\.q_proj\.(weight|bias)$/.test(name)) data = permuteForLlamaRope(data, config.numHeads, config.headDim);
-      if (/\.self_attn\.k_proj\.(weight|bias)$/.test(name)) data = permuteForLlamaRope(data, config.numKvHeads, config.headDim);
+      if (/\.self_attn\.q_proj\.(weight|bias)$/.test(name))
+        data = permuteForLlamaRope(data, config.numHeads, config.headDim);
+      if (/\.self_attn\.k_proj\.(weight|bias)$/.test(name))
+        data = permuteForLlamaRope(data, config.numKvHeads, config.headDim);
     }
     const matrixType = type === "q8_0" && shape[shape.length - 1]! % 32 !== 0 ? "f16" : type;
     tensors.push({ name: ggufTensorName(name), shape, type: shape.length === 2 ? matrixType : "f32", data });
@@ -133,20 +141,44 @@ export async function exportGguf(model: GgufExportModel, path: string, options: 
 /** tokenizer.* metadata for a byte-level BPE tokenizer ("gpt2" in llama.cpp's terms). */
 export function tokenizerMetadata(tokenizer: HfTokenizer, config: ModelConfig, preTokenizer?: string): GgufMetadata {
   const source = "tokenizer.json";
-  const json = tokenizer.files.tokenizerJson as { model?: { type?: string; merges?: unknown[] }; decoder?: { type?: string } };
+  const json = tokenizer.files.tokenizerJson as {
+    model?: { type?: string; merges?: unknown[] };
+    decoder?: { type?: string };
+  };
   if (json.model?.type !== "BPE" || json.decoder?.type !== "ByteLevel") {
-    throw new InputError(source, undefined, "model", `GGUF export supports byte-level BPE tokenizers only (got model ${json.model?.type}, decoder ${json.decoder?.type})`);
+    throw new InputError(
+      source,
+      undefined,
+      "model",
+      `GGUF export supports byte-level BPE tokenizers only (got model ${json.model?.type}, decoder ${json.decoder?.type})`,
+    );
   }
   const vocabulary = tokenizer.vocabulary();
-  if (vocabulary.length > config.vocabSize) throw new InputError(source, undefined, "model.vocab", `${vocabulary.length} tokens exceed vocab_size ${config.vocabSize}`);
+  if (vocabulary.length > config.vocabSize)
+    throw new InputError(
+      source,
+      undefined,
+      "model.vocab",
+      `${vocabulary.length} tokens exceed vocab_size ${config.vocabSize}`,
+    );
   const special = tokenizer.specialIds();
-  const added = new Set(((tokenizer.files.tokenizerJson.added_tokens ?? []) as { id: number }[]).map((token) => token.id));
+  const added = new Set(
+    ((tokenizer.files.tokenizerJson.added_tokens ?? []) as { id: number }[]).map((token) => token.id),
+  );
   const tokens: string[] = [];
   const types: number[] = [];
   for (let id = 0; id < config.vocabSize; id++) {
     const token = vocabulary[id];
     tokens.push(token ?? `[PAD${id}]`);
-    types.push(token === undefined ? TOKEN_TYPE.unused : special.has(id) ? TOKEN_TYPE.control : added.has(id) ? TOKEN_TYPE.userDefined : TOKEN_TYPE.normal);
+    types.push(
+      token === undefined
+        ? TOKEN_TYPE.unused
+        : special.has(id)
+          ? TOKEN_TYPE.control
+          : added.has(id)
+            ? TOKEN_TYPE.userDefined
+            : TOKEN_TYPE.normal,
+    );
   }
   const merges = (json.model.merges ?? []).map((merge) => (Array.isArray(merge) ? merge.join(" ") : String(merge)));
   const metadata: GgufMetadata = {
@@ -156,7 +188,8 @@ export function tokenizerMetadata(tokenizer: HfTokenizer, config: ModelConfig, p
     "tokenizer.ggml.token_type": gguf.numbers("i32", types),
     "tokenizer.ggml.merges": gguf.strings(merges),
     "tokenizer.ggml.add_bos_token": tokenizer.addsBos,
-    "tokenizer.ggml.add_eos_token": tokenizer.eosTokenId !== undefined && tokenizer.suffixIds.includes(tokenizer.eosTokenId),
+    "tokenizer.ggml.add_eos_token":
+      tokenizer.eosTokenId !== undefined && tokenizer.suffixIds.includes(tokenizer.eosTokenId),
   };
   const bos = tokenizer.bosTokenId ?? config.bosTokenId;
   const eos = tokenizer.eosTokenId ?? [config.eosTokenId ?? []].flat()[0];
@@ -169,18 +202,31 @@ export function tokenizerMetadata(tokenizer: HfTokenizer, config: ModelConfig, p
 
 /** Split patterns of the pre-tokenizers llama.cpp knows by name, as Hugging Face tokenizer.json files write them. */
 const KNOWN_SPLITS: Record<string, string> = {
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "qwen2",
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+": "llama-bpe",
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+":
+    "qwen2",
+  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+":
+    "llama-bpe",
 };
 
 /** llama.cpp's name for the tokenizer's pre-tokenizer: a plain ByteLevel is GPT-2's split; a Split + ByteLevel sequence is matched by its pattern. */
 function preTokenizerName(preTokenizer: unknown, source: string): string {
-  const node = preTokenizer as { type?: string; use_regex?: boolean; pretokenizers?: { type?: string; pattern?: { Regex?: string } }[] } | null;
+  const node = preTokenizer as {
+    type?: string;
+    use_regex?: boolean;
+    pretokenizers?: { type?: string; pattern?: { Regex?: string } }[];
+  } | null;
   if (node?.type === "ByteLevel" && node.use_regex !== false) return "gpt-2";
-  const pattern = node?.type === "Sequence" ? node.pretokenizers?.find((step) => step.type === "Split")?.pattern?.Regex : undefined;
+  const pattern =
+    node?.type === "Sequence" ? node.pretokenizers?.find((step) => step.type === "Split")?.pattern?.Regex : undefined;
   const name = pattern === undefined ? undefined : KNOWN_SPLITS[pattern];
   if (name === undefined) {
-    throw new InputError(source, undefined, "pre_tokenizer", "llama.cpp has no pre-tokenizer name for this split pattern", 'pass preTokenizer (e.g. "gpt-2", "qwen2", "llama-bpe")');
+    throw new InputError(
+      source,
+      undefined,
+      "pre_tokenizer",
+      "llama.cpp has no pre-tokenizer name for this split pattern",
+      'pass preTokenizer (e.g. "gpt-2", "qwen2", "llama-bpe")',
+    );
   }
   return name;
 }

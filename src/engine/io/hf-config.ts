@@ -21,7 +21,10 @@ export const HF_ARCHITECTURES = {
   Qwen2ForCausalLM: "qwen2",
 } as const satisfies Record<string, Architecture>;
 
-const CLASS_OF: Record<Architecture, keyof typeof HF_ARCHITECTURES> = { llama: "LlamaForCausalLM", qwen2: "Qwen2ForCausalLM" };
+const CLASS_OF: Record<Architecture, keyof typeof HF_ARCHITECTURES> = {
+  llama: "LlamaForCausalLM",
+  qwen2: "Qwen2ForCausalLM",
+};
 
 /** Per-architecture defaults, as in transformers' config classes. */
 const DEFAULTS: Record<Architecture, { ropeTheta: number; rmsNormEps: number; maxPositionEmbeddings: number }> = {
@@ -34,7 +37,11 @@ export type TorchDtype = "float32" | "bfloat16" | "float16";
 
 const positiveInt = z.number().int().positive();
 const tokenId = z.number().int().nonnegative();
-const ropeSchema = z.looseObject({ type: z.string().optional(), rope_type: z.string().optional(), rope_theta: z.number().positive().optional() });
+const ropeSchema = z.looseObject({
+  type: z.string().optional(),
+  rope_type: z.string().optional(),
+  rope_theta: z.number().positive().optional(),
+});
 
 const hfConfigSchema = z.looseObject({
   architectures: z.array(z.string()).min(1).optional(),
@@ -65,7 +72,13 @@ export function parseHfConfig(raw: unknown, file: string = CONFIG_FILE): ModelCo
   const parsed = hfConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InputError(file, undefined, issue?.path.join(".") || undefined, issue?.message ?? "invalid config", "a transformers LlamaForCausalLM or Qwen2ForCausalLM config.json");
+    throw new InputError(
+      file,
+      undefined,
+      issue?.path.join(".") || undefined,
+      issue?.message ?? "invalid config",
+      "a transformers LlamaForCausalLM or Qwen2ForCausalLM config.json",
+    );
   }
   const c = parsed.data;
   const fail = (field: string, problem: string, hint?: string): never => {
@@ -80,19 +93,36 @@ export function parseHfConfig(raw: unknown, file: string = CONFIG_FILE): ModelCo
   const rope = c.rope_parameters ?? c.rope_scaling;
   const ropeType = rope?.rope_type ?? rope?.type ?? "default";
   if (ropeType !== "default") {
-    fail(`${ropeField}.rope_type`, `rope scaling "${ropeType}" is not supported`, "the engine implements plain RoPE only (rope_type \"default\" or no rope_scaling)");
+    fail(
+      `${ropeField}.rope_type`,
+      `rope scaling "${ropeType}" is not supported`,
+      'the engine implements plain RoPE only (rope_type "default" or no rope_scaling)',
+    );
   }
-  if (c.hidden_act !== undefined && c.hidden_act !== "silu") fail("hidden_act", `activation "${c.hidden_act}" is not supported`, 'the engine\'s MLP uses "silu"');
-  if (c.mlp_bias === true) fail("mlp_bias", "MLP biases are not supported", "the engine's MLP projections have no bias");
-  if (c.use_sliding_window === true) fail("use_sliding_window", "sliding-window attention is not supported", "set it to false: the engine attends to the whole context");
-  if (architecture === "qwen2" && c.attention_bias === false) fail("attention_bias", "Qwen2 always has q/k/v biases", "remove the field");
+  if (c.hidden_act !== undefined && c.hidden_act !== "silu")
+    fail("hidden_act", `activation "${c.hidden_act}" is not supported`, 'the engine\'s MLP uses "silu"');
+  if (c.mlp_bias === true)
+    fail("mlp_bias", "MLP biases are not supported", "the engine's MLP projections have no bias");
+  if (c.use_sliding_window === true)
+    fail(
+      "use_sliding_window",
+      "sliding-window attention is not supported",
+      "set it to false: the engine attends to the whole context",
+    );
+  if (architecture === "qwen2" && c.attention_bias === false)
+    fail("attention_bias", "Qwen2 always has q/k/v biases", "remove the field");
 
   const numHeads = c.num_attention_heads;
   const numKvHeads = c.num_key_value_heads ?? numHeads;
-  if (numHeads % numKvHeads !== 0) fail("num_key_value_heads", `${numKvHeads} does not divide num_attention_heads (${numHeads})`);
+  if (numHeads % numKvHeads !== 0)
+    fail("num_key_value_heads", `${numKvHeads} does not divide num_attention_heads (${numHeads})`);
   let headDim = c.head_dim;
   if (headDim == null) {
-    if (c.hidden_size % numHeads !== 0) fail("head_dim", `missing, and hidden_size (${c.hidden_size}) is not a multiple of num_attention_heads (${numHeads})`);
+    if (c.hidden_size % numHeads !== 0)
+      fail(
+        "head_dim",
+        `missing, and hidden_size (${c.hidden_size}) is not a multiple of num_attention_heads (${numHeads})`,
+      );
     headDim = c.hidden_size / numHeads;
   }
   if (headDim % 2 !== 0) fail("head_dim", `${headDim} must be even for rotary embeddings`);
@@ -114,31 +144,43 @@ export function parseHfConfig(raw: unknown, file: string = CONFIG_FILE): ModelCo
   };
   if (c.bos_token_id != null) config.bosTokenId = c.bos_token_id;
   if (c.eos_token_id != null) config.eosTokenId = c.eos_token_id;
-  if (c.bos_token_id != null && c.bos_token_id >= c.vocab_size) fail("bos_token_id", `${c.bos_token_id} is outside vocab_size ${c.vocab_size}`);
-  for (const eos of [c.eos_token_id ?? []].flat()) if (eos >= c.vocab_size) fail("eos_token_id", `${eos} is outside vocab_size ${c.vocab_size}`);
+  if (c.bos_token_id != null && c.bos_token_id >= c.vocab_size)
+    fail("bos_token_id", `${c.bos_token_id} is outside vocab_size ${c.vocab_size}`);
+  for (const eos of [c.eos_token_id ?? []].flat())
+    if (eos >= c.vocab_size) fail("eos_token_id", `${eos} is outside vocab_size ${c.vocab_size}`);
   return config;
 }
 
-function architectureOf(architectures: string[] | undefined, modelType: string | undefined, fail: (field: string, problem: string, hint?: string) => never): Architecture {
+function architectureOf(
+  architectures: string[] | undefined,
+  modelType: string | undefined,
+  fail: (field: string, problem: string, hint?: string) => never,
+): Architecture {
   const supported = Object.keys(HF_ARCHITECTURES).join(", ");
   let architecture: Architecture | undefined;
   if (architectures !== undefined) {
     const name = architectures[0]!;
     architecture = (HF_ARCHITECTURES as Record<string, Architecture>)[name];
-    if (architecture === undefined) fail("architectures", `unsupported architecture "${name}"`, `the engine runs ${supported}`);
+    if (architecture === undefined)
+      fail("architectures", `unsupported architecture "${name}"`, `the engine runs ${supported}`);
   }
   if (modelType !== undefined) {
     const fromType = modelType === "llama" || modelType === "qwen2" ? modelType : undefined;
-    if (fromType === undefined) fail("model_type", `unsupported model_type "${modelType}"`, 'the engine runs "llama" and "qwen2"');
-    if (architecture !== undefined && architecture !== fromType) fail("model_type", `"${modelType}" disagrees with architectures[0] (${CLASS_OF[architecture]})`);
+    if (fromType === undefined)
+      fail("model_type", `unsupported model_type "${modelType}"`, 'the engine runs "llama" and "qwen2"');
+    if (architecture !== undefined && architecture !== fromType)
+      fail("model_type", `"${modelType}" disagrees with architectures[0] (${CLASS_OF[architecture]})`);
     architecture = fromType;
   }
-  if (architecture === undefined) return fail("architectures", "neither architectures nor model_type is given", `name one of ${supported}`);
+  if (architecture === undefined)
+    return fail("architectures", "neither architectures nor model_type is given", `name one of ${supported}`);
   return architecture;
 }
 
 /** Reads `<dir>/config.json`. */
-export async function readHfConfig(dir: string): Promise<{ config: ModelConfig; torchDtype: string | undefined; raw: Record<string, unknown> }> {
+export async function readHfConfig(
+  dir: string,
+): Promise<{ config: ModelConfig; torchDtype: string | undefined; raw: Record<string, unknown> }> {
   const file = join(dir, CONFIG_FILE);
   const raw = await readJsonFile(file);
   const config = parseHfConfig(raw, file);
@@ -176,15 +218,32 @@ export function hfConfigJson(config: ModelConfig, options: { torchDtype?: TorchD
     vocab_size: config.vocabSize,
   };
   if (config.architecture === "llama") {
-    return { ...common, attention_bias: config.attentionBias, head_dim: config.headDim, mlp_bias: false, pretraining_tp: 1 };
+    return {
+      ...common,
+      attention_bias: config.attentionBias,
+      head_dim: config.headDim,
+      mlp_bias: false,
+      pretraining_tp: 1,
+    };
   }
-  if (!config.attentionBias) throw new RangeError("hfConfigJson: a qwen2 config must have attentionBias true (Qwen2 always has q/k/v biases)");
+  if (!config.attentionBias)
+    throw new RangeError("hfConfigJson: a qwen2 config must have attentionBias true (Qwen2 always has q/k/v biases)");
   // Qwen2Config has no head_dim field of its own; transformers falls back to hidden/heads, so write it only when it differs.
   const headDim = config.headDim === config.hiddenSize / config.numHeads ? {} : { head_dim: config.headDim };
-  return { ...common, ...headDim, max_window_layers: config.numLayers, sliding_window: null, use_sliding_window: false };
+  return {
+    ...common,
+    ...headDim,
+    max_window_layers: config.numLayers,
+    sliding_window: null,
+    use_sliding_window: false,
+  };
 }
 
-export async function writeHfConfig(dir: string, config: ModelConfig, options: { torchDtype?: TorchDtype } = {}): Promise<void> {
+export async function writeHfConfig(
+  dir: string,
+  config: ModelConfig,
+  options: { torchDtype?: TorchDtype } = {},
+): Promise<void> {
   await writeJsonFile(join(dir, CONFIG_FILE), hfConfigJson(config, options));
 }
 
@@ -202,7 +261,8 @@ export async function readJsonFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new InputError(file, undefined, undefined, "file not found");
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw new InputError(file, undefined, undefined, "file not found");
     throw error;
   }
   try {

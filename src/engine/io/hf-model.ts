@@ -4,7 +4,14 @@ import { InputError } from "../../errors.js";
 import { checkModelConfig, type ModelConfig, type WeightMap } from "../models/config.js";
 import { expectedShapes } from "../models/llama.js";
 import { readCheckpoint, readCheckpointIndex, writeCheckpoint, type CheckpointIndex } from "./checkpoint.js";
-import { CONFIG_FILE, generationConfigJson, readHfConfig, writeHfConfig, writeJsonFile, type TorchDtype } from "./hf-config.js";
+import {
+  CONFIG_FILE,
+  generationConfigJson,
+  readHfConfig,
+  writeHfConfig,
+  writeJsonFile,
+  type TorchDtype,
+} from "./hf-config.js";
 import type { WriteDtype } from "./safetensors.js";
 import { HfTokenizer, loadTokenizer, saveTokenizerFiles, type TokenizerFiles } from "./tokenizer.js";
 
@@ -38,18 +45,29 @@ const formatShape = (shape: readonly number[]): string => `[${shape.join(", ")}]
  * Compares the tensors a checkpoint holds (name → shape) with what `config` needs. Throws one
  * InputError listing every problem; returns the names to read, in the expected order.
  */
-export function checkTensorNames(config: ModelConfig, present: ReadonlyMap<string, readonly number[]>, source: string): string[] {
+export function checkTensorNames(
+  config: ModelConfig,
+  present: ReadonlyMap<string, readonly number[]>,
+  source: string,
+): string[] {
   const expected = expectedShapes(config);
   const missing: string[] = [];
   const misshaped: string[] = [];
   for (const [name, shape] of expected) {
     const actual = present.get(name);
     if (actual === undefined) missing.push(`${name} ${formatShape(shape)}`);
-    else if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) misshaped.push(`${name} is ${formatShape(actual)}, expected ${formatShape(shape)}`);
+    else if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i]))
+      misshaped.push(`${name} is ${formatShape(actual)}, expected ${formatShape(shape)}`);
   }
   const tiedHead = present.get("lm_head.weight");
-  if (config.tieWordEmbeddings && tiedHead !== undefined && formatShape(tiedHead) !== formatShape([config.vocabSize, config.hiddenSize])) {
-    misshaped.push(`lm_head.weight is ${formatShape(tiedHead)}, expected ${formatShape([config.vocabSize, config.hiddenSize])}`);
+  if (
+    config.tieWordEmbeddings &&
+    tiedHead !== undefined &&
+    formatShape(tiedHead) !== formatShape([config.vocabSize, config.hiddenSize])
+  ) {
+    misshaped.push(
+      `lm_head.weight is ${formatShape(tiedHead)}, expected ${formatShape([config.vocabSize, config.hiddenSize])}`,
+    );
   }
   const unexpected = [...present.keys()].filter((name) => !expected.has(name) && !isIgnorable(name, config));
   const problems = [
@@ -59,7 +77,13 @@ export function checkTensorNames(config: ModelConfig, present: ReadonlyMap<strin
   ].filter(Boolean);
   if (problems.length > 0) {
     const arch = `${config.architecture}, ${config.numLayers} layers, hidden ${config.hiddenSize}, tie_word_embeddings ${config.tieWordEmbeddings}`;
-    throw new InputError(source, undefined, "weights", `the tensors do not match config.json (${arch}): ${problems.join("; ")}`, "is config.json from the same model as the weights?");
+    throw new InputError(
+      source,
+      undefined,
+      "weights",
+      `the tensors do not match config.json (${arch}): ${problems.join("; ")}`,
+      "is config.json from the same model as the weights?",
+    );
   }
   return [...expected.keys()];
 }
@@ -71,7 +95,12 @@ export async function loadHfModel(dir: string): Promise<HfModel> {
   const names = checkTensorNames(config, shapesOf(index), dir);
   const tokenizer = await loadTokenizer(dir);
   if (tokenizer.vocabSize > config.vocabSize) {
-    throw new InputError(join(dir, CONFIG_FILE), undefined, "vocab_size", `${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`);
+    throw new InputError(
+      join(dir, CONFIG_FILE),
+      undefined,
+      "vocab_size",
+      `${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`,
+    );
   }
   const weights = await readCheckpoint(index, names);
   return { dir, config, weights, tokenizer };
@@ -98,7 +127,11 @@ const TORCH_DTYPES: Record<WriteDtype, TorchDtype> = { F32: "float32", BF16: "bf
 export async function saveHfModel(dir: string, options: SaveHfModelOptions): Promise<string[]> {
   const { config } = options;
   checkModelConfig(config);
-  const names = checkTensorNames(config, new Map([...options.weights].map(([name, t]) => [name, t.shape])), "saveHfModel");
+  const names = checkTensorNames(
+    config,
+    new Map([...options.weights].map(([name, t]) => [name, t.shape])),
+    "saveHfModel",
+  );
   const ordered: WeightMap = new Map(names.map((name) => [name, options.weights.get(name)!]));
   const dtype = options.dtype ?? "F32";
   await mkdir(dir, { recursive: true });

@@ -13,9 +13,35 @@ export {
   type WriteDtype,
   type WriteSafetensorsOptions,
 } from "./safetensors.js";
-export { readCheckpointIndex, readCheckpoint, writeCheckpoint, SINGLE_FILE, INDEX_FILE, type CheckpointIndex, type WriteCheckpointOptions } from "./checkpoint.js";
-export { parseHfConfig, readHfConfig, hfConfigJson, writeHfConfig, generationConfigJson, HF_ARCHITECTURES, CONFIG_FILE, type TorchDtype } from "./hf-config.js";
-export { loadHfModel, saveHfModel, inspectHfModel, checkTensorNames, countParameters, type HfModel, type HfModelSummary, type SaveHfModelOptions } from "./hf-model.js";
+export {
+  readCheckpointIndex,
+  readCheckpoint,
+  writeCheckpoint,
+  SINGLE_FILE,
+  INDEX_FILE,
+  type CheckpointIndex,
+  type WriteCheckpointOptions,
+} from "./checkpoint.js";
+export {
+  parseHfConfig,
+  readHfConfig,
+  hfConfigJson,
+  writeHfConfig,
+  generationConfigJson,
+  HF_ARCHITECTURES,
+  CONFIG_FILE,
+  type TorchDtype,
+} from "./hf-config.js";
+export {
+  loadHfModel,
+  saveHfModel,
+  inspectHfModel,
+  checkTensorNames,
+  countParameters,
+  type HfModel,
+  type HfModelSummary,
+  type SaveHfModelOptions,
+} from "./hf-model.js";
 export {
   HfTokenizer,
   loadTokenizer,
@@ -25,8 +51,24 @@ export {
   type EncodeOptions,
   type TokenizerFiles,
 } from "./tokenizer.js";
-export { buildByteLevelBpeTokenizer, CHATML_SPECIALS, DEFAULT_CORPUS, type ByteLevelBpe, type ByteLevelBpeOptions } from "./bpe.js";
-export { initHfModel, presetModel, randomWeights, MODEL_PRESETS, PRESET_NAMES, ARCHITECTURE_NAMES, INIT_STD, type InitOptions, type PresetName } from "./init.js";
+export {
+  buildByteLevelBpeTokenizer,
+  CHATML_SPECIALS,
+  DEFAULT_CORPUS,
+  type ByteLevelBpe,
+  type ByteLevelBpeOptions,
+} from "./bpe.js";
+export {
+  initHfModel,
+  presetModel,
+  randomWeights,
+  MODEL_PRESETS,
+  PRESET_NAMES,
+  ARCHITECTURE_NAMES,
+  INIT_STD,
+  type InitOptions,
+  type PresetName,
+} from "./init.js";
 export {
   saveLoraAdapter,
   loadLoraAdapter,
@@ -38,4 +80,11 @@ export {
   type LoraAdapter,
   type LoraAdapterConfig,
 } from "./lora-adapter.js";
-export { exportGguf, ggufTensorName, permuteForLlamaRope, tokenizerMetadata, type ExportGgufOptions, type GgufExportModel } from "./export-gguf.js";
+export {
+  exportGguf,
+  ggufTensorName,
+  permuteForLlamaRope,
+  tokenizerMetadata,
+  type ExportGgufOptions,
+  type GgufExportModel,
+} from "./export-gguf.js";

@@ -19,16 +19,41 @@ import type { WriteDtype } from "./safetensors.js";
  */
 
 export const MODEL_PRESETS = {
-  tiny: { hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 128, vocabSize: 512, maxPositionEmbeddings: 512 },
-  small: { hiddenSize: 256, numLayers: 4, numHeads: 8, numKvHeads: 4, intermediateSize: 688, vocabSize: 2048, maxPositionEmbeddings: 2048 },
-} as const satisfies Record<string, Pick<ModelConfig, "hiddenSize" | "numLayers" | "numHeads" | "numKvHeads" | "intermediateSize" | "vocabSize" | "maxPositionEmbeddings">>;
+  tiny: {
+    hiddenSize: 64,
+    numLayers: 2,
+    numHeads: 4,
+    numKvHeads: 2,
+    intermediateSize: 128,
+    vocabSize: 512,
+    maxPositionEmbeddings: 512,
+  },
+  small: {
+    hiddenSize: 256,
+    numLayers: 4,
+    numHeads: 8,
+    numKvHeads: 4,
+    intermediateSize: 688,
+    vocabSize: 2048,
+    maxPositionEmbeddings: 2048,
+  },
+} as const satisfies Record<
+  string,
+  Pick<
+    ModelConfig,
+    "hiddenSize" | "numLayers" | "numHeads" | "numKvHeads" | "intermediateSize" | "vocabSize" | "maxPositionEmbeddings"
+  >
+>;
 export type PresetName = keyof typeof MODEL_PRESETS;
 export const PRESET_NAMES = Object.keys(MODEL_PRESETS) as PresetName[];
 
 const ARCHITECTURE_SETTINGS = {
   llama: { ropeTheta: 10000, rmsNormEps: 1e-5, tieWordEmbeddings: false, attentionBias: false, addBos: true },
   qwen2: { ropeTheta: 1_000_000, rmsNormEps: 1e-6, tieWordEmbeddings: true, attentionBias: true, addBos: false },
-} as const satisfies Record<ModelConfig["architecture"], Pick<ModelConfig, "ropeTheta" | "rmsNormEps" | "tieWordEmbeddings" | "attentionBias"> & { addBos: boolean }>;
+} as const satisfies Record<
+  ModelConfig["architecture"],
+  Pick<ModelConfig, "ropeTheta" | "rmsNormEps" | "tieWordEmbeddings" | "attentionBias"> & { addBos: boolean }
+>;
 export const ARCHITECTURE_NAMES = Object.keys(ARCHITECTURE_SETTINGS) as ModelConfig["architecture"][];
 
 /** Standard deviation of the normal init of every matrix (transformers' initializer_range). */
@@ -50,7 +75,12 @@ export interface InitOptions {
 export function presetModel(options: InitOptions): { config: ModelConfig; tokenizer: ByteLevelBpe } {
   const preset = { ...MODEL_PRESETS[options.preset], ...options.sizes };
   const { addBos, ...arch } = ARCHITECTURE_SETTINGS[options.architecture];
-  const tokenizer = buildByteLevelBpeTokenizer({ corpus: options.corpus, vocabSize: preset.vocabSize, addBos, modelMaxLength: preset.maxPositionEmbeddings });
+  const tokenizer = buildByteLevelBpeTokenizer({
+    corpus: options.corpus,
+    vocabSize: preset.vocabSize,
+    addBos,
+    modelMaxLength: preset.maxPositionEmbeddings,
+  });
   const config: ModelConfig = {
     architecture: options.architecture,
     ...preset,
@@ -77,8 +107,16 @@ export function randomWeights(config: ModelConfig, seed = 0, std = INIT_STD): We
 }
 
 /** Writes config.json, model.safetensors, tokenizer files and generation_config.json to `dir`. */
-export async function initHfModel(dir: string, options: InitOptions): Promise<{ config: ModelConfig; files: string[] }> {
+export async function initHfModel(
+  dir: string,
+  options: InitOptions,
+): Promise<{ config: ModelConfig; files: string[] }> {
   const { config, tokenizer } = presetModel(options);
-  const files = await saveHfModel(dir, { config, weights: randomWeights(config, options.seed ?? 0), tokenizer, dtype: options.dtype });
+  const files = await saveHfModel(dir, {
+    config,
+    weights: randomWeights(config, options.seed ?? 0),
+    tokenizer,
+    dtype: options.dtype,
+  });
   return { config, files };
 }

@@ -81,26 +81,59 @@ function checkAdapterTensors(config: LoraAdapterConfig, weights: WeightMap, sour
   const modules = new Map<string, { A?: readonly number[]; B?: readonly number[] }>();
   for (const [name, { shape }] of weights) {
     const match = TENSOR_NAME.exec(name);
-    if (!match) throw new InputError(source, undefined, name, "not a LoRA tensor name", "expected base_model.model.<module>.lora_A.weight or .lora_B.weight");
+    if (!match)
+      throw new InputError(
+        source,
+        undefined,
+        name,
+        "not a LoRA tensor name",
+        "expected base_model.model.<module>.lora_A.weight or .lora_B.weight",
+      );
     const [, module, part] = match as unknown as [string, string, "A" | "B"];
     const leaf = module.slice(module.lastIndexOf(".") + 1);
-    if (!config.targetModules.includes(leaf)) throw new InputError(source, undefined, name, `module "${leaf}" is not in target_modules [${config.targetModules.join(", ")}]`);
-    if (shape.length !== 2) throw new InputError(source, undefined, name, `expected a matrix, got shape [${shape.join(", ")}]`);
+    if (!config.targetModules.includes(leaf))
+      throw new InputError(
+        source,
+        undefined,
+        name,
+        `module "${leaf}" is not in target_modules [${config.targetModules.join(", ")}]`,
+      );
+    if (shape.length !== 2)
+      throw new InputError(source, undefined, name, `expected a matrix, got shape [${shape.join(", ")}]`);
     const rankDim = part === "A" ? shape[0] : shape[1];
-    if (rankDim !== config.rank) throw new InputError(source, undefined, name, `shape [${shape.join(", ")}] does not have rank r = ${config.rank} ${part === "A" ? "rows" : "columns"}`);
+    if (rankDim !== config.rank)
+      throw new InputError(
+        source,
+        undefined,
+        name,
+        `shape [${shape.join(", ")}] does not have rank r = ${config.rank} ${part === "A" ? "rows" : "columns"}`,
+      );
     modules.set(module, { ...modules.get(module), [part]: shape });
   }
   if (modules.size === 0) throw new InputError(source, undefined, undefined, "the adapter has no tensors");
   for (const [module, { A, B }] of modules) {
-    if (!A || !B) throw new InputError(source, undefined, `${PEFT_PREFIX}${module}`, `has lora_${A ? "A" : "B"} but no lora_${A ? "B" : "A"}`);
+    if (!A || !B)
+      throw new InputError(
+        source,
+        undefined,
+        `${PEFT_PREFIX}${module}`,
+        `has lora_${A ? "A" : "B"} but no lora_${A ? "B" : "A"}`,
+      );
   }
 }
 
 /** Writes adapter_config.json and adapter_model.safetensors (F32) to `dir`. */
 export async function saveLoraAdapter(dir: string, adapter: LoraAdapter): Promise<void> {
   const weights: WeightMap = new Map([...adapter.weights].map(([name, tensor]) => [toPeftName(name), tensor]));
-  const config: LoraAdapterConfig = { baseModelPath: adapter.baseModelPath, rank: adapter.rank, alpha: adapter.alpha, targetModules: [...adapter.targetModules], dropout: adapter.dropout };
-  if (!(Number.isInteger(config.rank) && config.rank > 0)) throw new RangeError(`saveLoraAdapter: rank must be a positive integer, got ${config.rank}`);
+  const config: LoraAdapterConfig = {
+    baseModelPath: adapter.baseModelPath,
+    rank: adapter.rank,
+    alpha: adapter.alpha,
+    targetModules: [...adapter.targetModules],
+    dropout: adapter.dropout,
+  };
+  if (!(Number.isInteger(config.rank) && config.rank > 0))
+    throw new RangeError(`saveLoraAdapter: rank must be a positive integer, got ${config.rank}`);
   checkAdapterTensors(config, weights, "saveLoraAdapter");
   await mkdir(dir, { recursive: true });
   await writeJsonFile(join(dir, ADAPTER_CONFIG_FILE), adapterConfigJson(config));
@@ -137,7 +170,13 @@ export async function loadLoraAdapter(dir: string): Promise<LoraAdapter> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join(".") ?? "";
-    throw new InputError(configPath, undefined, field || undefined, issue?.message ?? "invalid adapter config", HINTS[field]);
+    throw new InputError(
+      configPath,
+      undefined,
+      field || undefined,
+      issue?.message ?? "invalid adapter config",
+      HINTS[field],
+    );
   }
   const raw = parsed.data;
   const config: LoraAdapterConfig = {
@@ -148,7 +187,14 @@ export async function loadLoraAdapter(dir: string): Promise<LoraAdapter> {
     dropout: raw.lora_dropout,
   };
   const weightsPath = join(dir, ADAPTER_WEIGHTS_FILE);
-  if (!existsSync(weightsPath)) throw new InputError(weightsPath, undefined, undefined, "file not found", "seapo reads safetensors adapters only (not adapter_model.bin)");
+  if (!existsSync(weightsPath))
+    throw new InputError(
+      weightsPath,
+      undefined,
+      undefined,
+      "file not found",
+      "seapo reads safetensors adapters only (not adapter_model.bin)",
+    );
   const { weights } = await readSafetensors(weightsPath);
   checkAdapterTensors(config, weights, weightsPath);
   return { ...config, weights };

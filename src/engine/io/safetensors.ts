@@ -76,12 +76,23 @@ const formatShape = (shape: readonly number[]): string => `[${shape.join(", ")}]
  * Validates a header's JSON against the file: known dtypes, shape × dtype size = byte length, and
  * offsets that tile the data buffer (`dataBytes` long) with no gap or overlap.
  */
-export function parseSafetensorsHeader(path: string, headerText: string, dataStart: number, dataBytes: number): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  path: string,
+  headerText: string,
+  dataStart: number,
+  dataBytes: number,
+): SafetensorsHeader {
   let raw: unknown;
   try {
     raw = JSON.parse(headerText);
   } catch (error) {
-    throw new InputError(path, undefined, "header", `the JSON header does not parse: ${(error as Error).message}`, "the file is not safetensors, or is truncated");
+    throw new InputError(
+      path,
+      undefined,
+      "header",
+      `the JSON header does not parse: ${(error as Error).message}`,
+      "the file is not safetensors, or is truncated",
+    );
   }
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(path, undefined, "header", "the JSON header is not an object");
@@ -99,14 +110,31 @@ export function parseSafetensorsHeader(path: string, headerText: string, dataSta
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const field = [name, ...(issue?.path ?? []).map(String)].join(".");
-      throw new InputError(path, undefined, field, `bad tensor entry: ${issue?.message ?? "invalid"}`, "expected {dtype, shape, data_offsets: [begin, end]}");
+      throw new InputError(
+        path,
+        undefined,
+        field,
+        `bad tensor entry: ${issue?.message ?? "invalid"}`,
+        "expected {dtype, shape, data_offsets: [begin, end]}",
+      );
     }
-    const { dtype, shape, data_offsets: [begin, end] } = parsed.data;
+    const {
+      dtype,
+      shape,
+      data_offsets: [begin, end],
+    } = parsed.data;
     if (!(dtype in SAFETENSORS_DTYPE_BYTES)) {
-      throw new InputError(path, undefined, `${name}.dtype`, `unknown dtype "${dtype}"`, `one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(", ")}`);
+      throw new InputError(
+        path,
+        undefined,
+        `${name}.dtype`,
+        `unknown dtype "${dtype}"`,
+        `one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(", ")}`,
+      );
     }
     const size = SAFETENSORS_DTYPE_BYTES[dtype as SafetensorsDtype];
-    if (end < begin) throw new InputError(path, undefined, `${name}.data_offsets`, `end ${end} is before begin ${begin}`);
+    if (end < begin)
+      throw new InputError(path, undefined, `${name}.data_offsets`, `end ${end} is before begin ${begin}`);
     const expected = elementCount(shape) * size;
     if (end - begin !== expected) {
       throw new InputError(
@@ -122,25 +150,41 @@ export function parseSafetensorsHeader(path: string, headerText: string, dataSta
   let covered = 0;
   for (const entry of entries) {
     if (entry.begin !== covered) {
-      const problem = entry.begin < covered ? `overlaps the tensor before it (which ends at ${covered})` : `leaves a gap: the tensor before it ends at ${covered}`;
+      const problem =
+        entry.begin < covered
+          ? `overlaps the tensor before it (which ends at ${covered})`
+          : `leaves a gap: the tensor before it ends at ${covered}`;
       throw new InputError(path, undefined, `${entry.name}.data_offsets`, `begins at ${entry.begin} and ${problem}`);
     }
     covered = entry.end;
   }
   if (covered !== dataBytes) {
-    throw new InputError(path, undefined, "data_offsets", `the tensors cover ${covered} bytes but the data buffer holds ${dataBytes}`, "the file is truncated or has trailing bytes");
+    throw new InputError(
+      path,
+      undefined,
+      "data_offsets",
+      `the tensors cover ${covered} bytes but the data buffer holds ${dataBytes}`,
+      "the file is truncated or has trailing bytes",
+    );
   }
   return { path, dataStart, tensors: new Map(entries.map((entry) => [entry.name, entry])), metadata };
 }
 
 async function readHeaderFrom(handle: FileHandle, path: string): Promise<SafetensorsHeader> {
   const { size } = await handle.stat();
-  if (size < 8) throw new InputError(path, undefined, "header", `file is ${size} bytes, too short for a safetensors header`);
+  if (size < 8)
+    throw new InputError(path, undefined, "header", `file is ${size} bytes, too short for a safetensors header`);
   const prefix = Buffer.alloc(8);
   await readFully(handle, prefix, 0);
   const headerBytes = prefix.readBigUInt64LE(0);
   if (headerBytes > BigInt(Math.min(size - 8, MAX_HEADER_BYTES))) {
-    throw new InputError(path, undefined, "header", `header length ${headerBytes} does not fit the ${size}-byte file (or exceeds ${MAX_HEADER_BYTES})`, "the file is not safetensors");
+    throw new InputError(
+      path,
+      undefined,
+      "header",
+      `header length ${headerBytes} does not fit the ${size}-byte file (or exceeds ${MAX_HEADER_BYTES})`,
+      "the file is not safetensors",
+    );
   }
   const text = Buffer.alloc(Number(headerBytes));
   await readFully(handle, text, 8);
@@ -205,7 +249,13 @@ export class SafetensorsFile {
         break;
       }
       default:
-        throw new InputError(this.path, undefined, `${name}.dtype`, `dtype ${entry.dtype} cannot be read as floats`, `the engine reads ${FLOAT_DTYPES.join(", ")}`);
+        throw new InputError(
+          this.path,
+          undefined,
+          `${name}.dtype`,
+          `dtype ${entry.dtype} cannot be read as floats`,
+          `the engine reads ${FLOAT_DTYPES.join(", ")}`,
+        );
     }
     return { shape: [...entry.shape], data };
   }
@@ -216,7 +266,10 @@ export class SafetensorsFile {
 }
 
 /** Every tensor of one file (or those named in `names`), with the file's metadata. */
-export async function readSafetensors(path: string, options: { names?: readonly string[] } = {}): Promise<{ weights: WeightMap; metadata: Record<string, string> }> {
+export async function readSafetensors(
+  path: string,
+  options: { names?: readonly string[] } = {},
+): Promise<{ weights: WeightMap; metadata: Record<string, string> }> {
   const file = await SafetensorsFile.open(path);
   try {
     const weights: WeightMap = new Map();
@@ -241,16 +294,23 @@ const WRITE_CHUNK_ELEMENTS = 1 << 20;
  * with spaces to a multiple of 8 bytes, so the data buffer starts aligned, as safetensors' own
  * writer does.
  */
-export async function writeSafetensors(path: string, weights: WeightMap, options: WriteSafetensorsOptions = {}): Promise<{ bytes: number }> {
+export async function writeSafetensors(
+  path: string,
+  weights: WeightMap,
+  options: WriteSafetensorsOptions = {},
+): Promise<{ bytes: number }> {
   const dtype = options.dtype ?? "F32";
   const size = SAFETENSORS_DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = { [METADATA_KEY]: { ...options.metadata, format: "pt" } };
   let offset = 0;
   for (const [name, { shape, data }] of weights) {
     if (name === METADATA_KEY) throw new RangeError(`safetensors: "${METADATA_KEY}" cannot name a tensor`);
-    if (!shape.every((n) => Number.isInteger(n) && n >= 0)) throw new RangeError(`safetensors tensor ${name}: bad shape ${formatShape(shape)}`);
+    if (!shape.every((n) => Number.isInteger(n) && n >= 0))
+      throw new RangeError(`safetensors tensor ${name}: bad shape ${formatShape(shape)}`);
     if (elementCount(shape) !== data.length) {
-      throw new RangeError(`safetensors tensor ${name}: shape ${formatShape(shape)} needs ${elementCount(shape)} values, got ${data.length}`);
+      throw new RangeError(
+        `safetensors tensor ${name}: shape ${formatShape(shape)} needs ${elementCount(shape)} values, got ${data.length}`,
+      );
     }
     const bytes = data.length * size;
     header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + bytes] };
@@ -362,4 +422,3 @@ async function openForReading(path: string): Promise<FileHandle> {
     throw error;
   }
 }
-

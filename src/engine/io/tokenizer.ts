@@ -71,7 +71,12 @@ export class HfTokenizer {
     try {
       this.tokenizer = new Tokenizer(files.tokenizerJson, config);
     } catch (error) {
-      throw new InputError(join(source, TOKENIZER_FILE), undefined, undefined, `the tokenizer does not load: ${(error as Error).message}`);
+      throw new InputError(
+        join(source, TOKENIZER_FILE),
+        undefined,
+        undefined,
+        `the tokenizer does not load: ${(error as Error).message}`,
+      );
     }
     let maxId = -1;
     for (const id of this.tokenizer.get_vocab(true).values()) maxId = Math.max(maxId, id);
@@ -81,7 +86,13 @@ export class HfTokenizer {
       const token = specialTokenText(config[field]);
       if (token === undefined) return { token, id: undefined };
       const id = this.tokenizer.token_to_id(token);
-      if (id === undefined) throw new InputError(join(source, TOKENIZER_CONFIG_FILE), undefined, field, `"${token}" is not in the vocabulary`);
+      if (id === undefined)
+        throw new InputError(
+          join(source, TOKENIZER_CONFIG_FILE),
+          undefined,
+          field,
+          `"${token}" is not in the vocabulary`,
+        );
       return { token, id };
     };
     ({ token: this.bosToken, id: this.bosTokenId } = special("bos_token"));
@@ -125,9 +136,13 @@ export class HfTokenizer {
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
     if (ids.length === 0) return "";
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new RangeError(`decode: token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new RangeError(`decode: token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
     }
-    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? false, clean_up_tokenization_spaces: this.cleanUpSpaces });
+    return this.tokenizer.decode([...ids], {
+      skip_special_tokens: options.skipSpecialTokens ?? false,
+      clean_up_tokenization_spaces: this.cleanUpSpaces,
+    });
   }
 
   /** The token strings (byte-level symbols for GPT-2-style vocabularies). */
@@ -152,13 +167,21 @@ export class HfTokenizer {
 
   /** Ids of the added tokens marked special (BOS, EOS, ChatML markers, …). */
   specialIds(): Set<number> {
-    return new Set([...this.tokenizer.get_added_tokens_decoder()].filter(([, token]) => token.special).map(([id]) => id));
+    return new Set(
+      [...this.tokenizer.get_added_tokens_decoder()].filter(([, token]) => token.special).map(([id]) => id),
+    );
   }
 
   /** Renders the chat template with the messages and the special-token strings, as transformers does. */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     if (this.chatTemplate === undefined) {
-      throw new InputError(join(this.source, TOKENIZER_CONFIG_FILE), undefined, "chat_template", "this tokenizer has no chat template", `add chat_template to ${TOKENIZER_CONFIG_FILE} or a ${CHAT_TEMPLATE_FILE} file`);
+      throw new InputError(
+        join(this.source, TOKENIZER_CONFIG_FILE),
+        undefined,
+        "chat_template",
+        "this tokenizer has no chat template",
+        `add chat_template to ${TOKENIZER_CONFIG_FILE} or a ${CHAT_TEMPLATE_FILE} file`,
+      );
     }
     this.compiledTemplate ??= new Template(this.chatTemplate);
     return this.compiledTemplate.render({
@@ -188,7 +211,13 @@ export class HfTokenizer {
 export async function loadTokenizer(dir: string): Promise<HfTokenizer> {
   const tokenizerPath = join(dir, TOKENIZER_FILE);
   if (!existsSync(tokenizerPath)) {
-    throw new InputError(tokenizerPath, undefined, undefined, "file not found", "seapo needs the fast-tokenizer file tokenizer.json (save it from transformers with tokenizer.save_pretrained)");
+    throw new InputError(
+      tokenizerPath,
+      undefined,
+      undefined,
+      "file not found",
+      "seapo needs the fast-tokenizer file tokenizer.json (save it from transformers with tokenizer.save_pretrained)",
+    );
   }
   const tokenizerJson = await readJsonObject(tokenizerPath);
   const configPath = join(dir, TOKENIZER_CONFIG_FILE);
@@ -206,14 +235,16 @@ export async function saveTokenizerFiles(dir: string, files: TokenizerFiles): Pr
 
 async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   const value = await readJsonFile(file);
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new InputError(file, undefined, undefined, "expected a JSON object");
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new InputError(file, undefined, undefined, "expected a JSON object");
   return value as Record<string, unknown>;
 }
 
 /** A special token in tokenizer_config.json is a string, an AddedToken object {content, …}, or null. */
 function specialTokenText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
-  if (value !== null && typeof value === "object" && typeof (value as { content?: unknown }).content === "string") return (value as { content: string }).content;
+  if (value !== null && typeof value === "object" && typeof (value as { content?: unknown }).content === "string")
+    return (value as { content: string }).content;
   return undefined;
 }
 
@@ -221,7 +252,10 @@ function specialTokenText(value: unknown): string | undefined {
 function chatTemplateText(value: unknown): string | undefined {
   if (typeof value === "string") return value;
   if (Array.isArray(value)) {
-    const named = value.filter((item): item is { name: string; template: string } => typeof item?.name === "string" && typeof item?.template === "string");
+    const named = value.filter(
+      (item): item is { name: string; template: string } =>
+        typeof item?.name === "string" && typeof item?.template === "string",
+    );
     return (named.find((item) => item.name === "default") ?? named[0])?.template;
   }
   return undefined;

@@ -43,9 +43,12 @@ export function checkModelConfig(config: ModelConfig): void {
     }
   }
   if (config.numHeads % config.numKvHeads !== 0) {
-    throw new Error(`model config: numHeads (${config.numHeads}) must be a multiple of numKvHeads (${config.numKvHeads})`);
+    throw new Error(
+      `model config: numHeads (${config.numHeads}) must be a multiple of numKvHeads (${config.numKvHeads})`,
+    );
   }
-  if (config.headDim % 2 !== 0) throw new Error(`model config: headDim (${config.headDim}) must be even for rotary embeddings`);
+  if (config.headDim % 2 !== 0)
+    throw new Error(`model config: headDim (${config.headDim}) must be even for rotary embeddings`);
   if (!(config.ropeTheta > 0)) throw new Error(`model config: ropeTheta must be positive, got ${config.ropeTheta}`);
   if (!(config.rmsNormEps > 0)) throw new Error(`model config: rmsNormEps must be positive, got ${config.rmsNormEps}`);
 }

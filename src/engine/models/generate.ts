@@ -76,7 +76,11 @@ export function sampleToken(logits: Float32Array, options: SamplingOptions, rng:
  * Continues each prompt, batched: prompts are left-padded to a common length, prefilled once, then
  * one token per step is fed through the KV cache. Returns the new tokens per prompt.
  */
-export function generate(model: LlamaModel, promptIds: readonly (readonly number[])[], options: GenerateOptions): Generation[] {
+export function generate(
+  model: LlamaModel,
+  promptIds: readonly (readonly number[])[],
+  options: GenerateOptions,
+): Generation[] {
   const B = promptIds.length;
   if (B === 0) return [];
   if (promptIds.some((p) => p.length === 0)) throw new Error("generate: every prompt needs at least one token");
@@ -84,7 +88,10 @@ export function generate(model: LlamaModel, promptIds: readonly (readonly number
   const stop = new Set(options.stopTokenIds ?? []);
   const rng = new Rng(options.seed ?? 0);
   const longest = Math.max(...promptIds.map((p) => p.length));
-  const mask = promptIds.map((p) => [...new Array<number>(longest - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+  const mask = promptIds.map((p) => [
+    ...new Array<number>(longest - p.length).fill(0),
+    ...new Array<number>(p.length).fill(1),
+  ]);
   let input = promptIds.map((p) => [...new Array<number>(longest - p.length).fill(pad), ...p]);
   const results: Generation[] = promptIds.map(() => ({ tokens: [], finishReason: "length" }));
   const done = new Array<boolean>(B).fill(false);
@@ -134,7 +141,11 @@ export interface ContinuationScore {
  * Teacher-forced scores of continuations, `batchSize` requests per forward (right-padded). Logits are
  * computed only at the positions that predict continuation tokens.
  */
-export function scoreContinuations(model: LlamaModel, requests: readonly ContinuationRequest[], options: { batchSize?: number } = {}): ContinuationScore[] {
+export function scoreContinuations(
+  model: LlamaModel,
+  requests: readonly ContinuationRequest[],
+  options: { batchSize?: number } = {},
+): ContinuationScore[] {
   const batchSize = options.batchSize ?? 8;
   requests.forEach((r, i) => {
     if (r.contextIds.length === 0) throw new Error(`scoreContinuations: request ${i} has an empty context`);

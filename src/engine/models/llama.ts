@@ -141,7 +141,9 @@ function isIgnorable(name: string, config: ModelConfig): boolean {
 /** Rotary angles as Hugging Face computes them in float32: inv_freq_i = θ^(−2i/D), angle = pos · inv_freq_i. */
 export function ropeAngles(positions: Float64Array, batch: number, seq: number, headDim: number, theta: number): Rope {
   const half = headDim / 2;
-  const invFreq = Float64Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))));
+  const invFreq = Float64Array.from({ length: half }, (_, i) =>
+    Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))),
+  );
   const cos = new Float32Array(batch * seq * half);
   const sin = new Float32Array(batch * seq * half);
   for (let bt = 0; bt < batch * seq; bt++) {
@@ -187,18 +189,23 @@ export class LlamaModel {
     checkModelConfig(config);
     const expected = expectedShapes(config);
     for (const name of weights.keys()) {
-      if (!expected.has(name) && !isIgnorable(name, config)) throw new Error(`LlamaModel.fromWeights: unexpected tensor "${name}"`);
+      if (!expected.has(name) && !isIgnorable(name, config))
+        throw new Error(`LlamaModel.fromWeights: unexpected tensor "${name}"`);
     }
     const take = (name: string): Tensor => {
       const entry = weights.get(name);
       const shape = expected.get(name)!;
-      if (entry === undefined) throw new Error(`LlamaModel.fromWeights: missing tensor "${name}" ${formatShape(shape)}`);
+      if (entry === undefined)
+        throw new Error(`LlamaModel.fromWeights: missing tensor "${name}" ${formatShape(shape)}`);
       if (entry.shape.length !== shape.length || entry.shape.some((d, i) => d !== shape[i])) {
-        throw new Error(`LlamaModel.fromWeights: "${name}" has shape ${formatShape(entry.shape)}, expected ${formatShape(shape)}`);
+        throw new Error(
+          `LlamaModel.fromWeights: "${name}" has shape ${formatShape(entry.shape)}, expected ${formatShape(shape)}`,
+        );
       }
       return new Tensor(entry.data, shape, { requiresGrad: options.trainable ?? false });
     };
-    const linear = (name: string, bias: boolean): Linear => new Linear(take(`${name}.weight`), bias ? take(`${name}.bias`) : null);
+    const linear = (name: string, bias: boolean): Linear =>
+      new Linear(take(`${name}.weight`), bias ? take(`${name}.bias`) : null);
     const layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `model.layers.${i}`;
       const qkvBias = config.attentionBias;
@@ -209,9 +216,18 @@ export class LlamaModel {
         linear(`${p}.self_attn.v_proj`, qkvBias),
         linear(`${p}.self_attn.o_proj`, false),
       );
-      const mlp = new LlamaMLP(linear(`${p}.mlp.gate_proj`, false), linear(`${p}.mlp.up_proj`, false), linear(`${p}.mlp.down_proj`, false));
+      const mlp = new LlamaMLP(
+        linear(`${p}.mlp.gate_proj`, false),
+        linear(`${p}.mlp.up_proj`, false),
+        linear(`${p}.mlp.down_proj`, false),
+      );
       const eps = config.rmsNormEps;
-      return new LlamaDecoderLayer(attn, mlp, new RMSNorm(take(`${p}.input_layernorm.weight`), eps), new RMSNorm(take(`${p}.post_attention_layernorm.weight`), eps));
+      return new LlamaDecoderLayer(
+        attn,
+        mlp,
+        new RMSNorm(take(`${p}.input_layernorm.weight`), eps),
+        new RMSNorm(take(`${p}.post_attention_layernorm.weight`), eps),
+      );
     });
     return new LlamaModel(
       config,
@@ -230,7 +246,10 @@ export class LlamaModel {
     const ids = flattenGrid("LlamaModel.forward", inputIds, B, T);
     const past = options.cache?.length ?? 0;
     const keys = past + T;
-    const mask = options.attentionMask === undefined ? null : flattenGrid("LlamaModel.forward attentionMask", options.attentionMask, B, keys);
+    const mask =
+      options.attentionMask === undefined
+        ? null
+        : flattenGrid("LlamaModel.forward attentionMask", options.attentionMask, B, keys);
     const positions =
       options.positionIds !== undefined
         ? flattenGrid("LlamaModel.forward positionIds", options.positionIds, B, T)
@@ -267,9 +286,14 @@ export class LlamaModel {
   namedParameters(): Map<string, Tensor> {
     const params = new Map<string, Tensor>(this.embed_tokens.namedParameters("model.embed_tokens"));
     this.layers.forEach((layer, i) => {
-      for (const { path, linear } of this.linears(layer, i)) for (const [key, t] of linear.namedParameters(path)) params.set(key, t);
-      for (const [key, t] of layer.input_layernorm.namedParameters(`model.layers.${i}.input_layernorm`)) params.set(key, t);
-      for (const [key, t] of layer.post_attention_layernorm.namedParameters(`model.layers.${i}.post_attention_layernorm`)) params.set(key, t);
+      for (const { path, linear } of this.linears(layer, i))
+        for (const [key, t] of linear.namedParameters(path)) params.set(key, t);
+      for (const [key, t] of layer.input_layernorm.namedParameters(`model.layers.${i}.input_layernorm`))
+        params.set(key, t);
+      for (const [key, t] of layer.post_attention_layernorm.namedParameters(
+        `model.layers.${i}.post_attention_layernorm`,
+      ))
+        params.set(key, t);
     });
     for (const [key, t] of this.norm.namedParameters("model.norm")) params.set(key, t);
     if (this.lm_head) for (const [key, t] of this.lm_head.namedParameters("lm_head")) params.set(key, t);
@@ -315,7 +339,8 @@ export class LlamaModel {
   applyLora(options: ApplyLoraOptions): Map<string, Tensor> {
     const targets = new Set<string>(options.targets ?? LORA_TARGETS);
     for (const target of targets) {
-      if (!(LORA_TARGETS as readonly string[]).includes(target)) throw new Error(`applyLora: unknown target "${target}"; expected one of ${LORA_TARGETS.join(", ")}`);
+      if (!(LORA_TARGETS as readonly string[]).includes(target))
+        throw new Error(`applyLora: unknown target "${target}"; expected one of ${LORA_TARGETS.join(", ")}`);
     }
     this.setTrainable(false);
     let seed = options.seed ?? 0;
@@ -343,7 +368,8 @@ export class LlamaModel {
   /** Folds every LoRA adapter into its base weight, leaving plain Linear layers. */
   mergeLora(): void {
     this.layers.forEach((layer, i) => {
-      for (const { linear, replace } of this.linears(layer, i)) if (linear instanceof LoRALinear) replace(linear.merge());
+      for (const { linear, replace } of this.linears(layer, i))
+        if (linear instanceof LoRALinear) replace(linear.merge());
     });
   }
 
@@ -357,7 +383,9 @@ export class LlamaModel {
       const p = params.get(name);
       if (p === undefined) throw new Error(`loadParameters: the model has no parameter "${name}"`);
       if (shape.length !== p.ndim || shape.some((d, i) => d !== p.shape[i]) || data.length !== p.size) {
-        throw new Error(`loadParameters: "${name}" has shape ${formatShape(shape)}, the parameter ${formatShape(p.shape)}`);
+        throw new Error(
+          `loadParameters: "${name}" has shape ${formatShape(shape)}, the parameter ${formatShape(p.shape)}`,
+        );
       }
       p.data.set(data);
     }
@@ -366,12 +394,16 @@ export class LlamaModel {
   /** The model's tensors by Hugging Face name, without adapters (merge first to include them). */
   weights(): WeightMap {
     const out: WeightMap = new Map();
-    for (const [name, t] of this.namedParameters()) if (!name.includes(".lora_")) out.set(name, { shape: [...t.shape], data: t.data });
+    for (const [name, t] of this.namedParameters())
+      if (!name.includes(".lora_")) out.set(name, { shape: [...t.shape], data: t.data });
     return out;
   }
 
   /** The seven linear layers of block i, with their Hugging Face paths and a way to swap each. */
-  private linears(layer: LlamaDecoderLayer, i: number): { target: LoraTarget; path: string; linear: LinearLike; replace: (next: LinearLike) => void }[] {
+  private linears(
+    layer: LlamaDecoderLayer,
+    i: number,
+  ): { target: LoraTarget; path: string; linear: LinearLike; replace: (next: LinearLike) => void }[] {
     const { self_attn: a, mlp } = layer;
     const attn = `model.layers.${i}.self_attn`;
     const ff = `model.layers.${i}.mlp`;

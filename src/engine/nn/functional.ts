@@ -16,11 +16,15 @@ export function flattenGrid(op: string, grid: Grid, rows: number, cols: number):
   if (isNested) {
     const nested = grid as readonly (readonly number[])[];
     if (nested.length !== rows || nested.some((row) => row.length !== cols)) {
-      throw new ShapeError(op, `expected a [${rows}, ${cols}] grid, got ${nested.length} rows of lengths ${nested.map((r) => r.length).join(",")}`);
+      throw new ShapeError(
+        op,
+        `expected a [${rows}, ${cols}] grid, got ${nested.length} rows of lengths ${nested.map((r) => r.length).join(",")}`,
+      );
     }
     nested.forEach((row, r) => out.set(row, r * cols));
   } else {
-    if (grid.length !== rows * cols) throw new ShapeError(op, `expected ${rows * cols} values for [${rows}, ${cols}], got ${grid.length}`);
+    if (grid.length !== rows * cols)
+      throw new ShapeError(op, `expected ${rows * cols} values for [${rows}, ${cols}], got ${grid.length}`);
     for (let i = 0; i < grid.length; i++) out[i] = (grid as ArrayLike<number>)[i]!;
   }
   return out;
@@ -78,11 +82,25 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor
   const [B, H, Tq, D] = q.shape as [number, number, number, number];
   const [Bk, Hkv, Tk, Dk] = k.shape as [number, number, number, number];
   const shapesAgree =
-    q.ndim === 4 && k.ndim === 4 && v.ndim === 4 && B === Bk && D === Dk && H % Hkv === 0 &&
+    q.ndim === 4 &&
+    k.ndim === 4 &&
+    v.ndim === 4 &&
+    B === Bk &&
+    D === Dk &&
+    H % Hkv === 0 &&
     v.shape.every((d, i) => d === k.shape[i]) &&
-    bias.ndim === 4 && bias.shape[0] === B && bias.shape[1] === 1 && bias.shape[2] === Tq && bias.shape[3] === Tk;
+    bias.ndim === 4 &&
+    bias.shape[0] === B &&
+    bias.shape[1] === 1 &&
+    bias.shape[2] === Tq &&
+    bias.shape[3] === Tk;
   if (!shapesAgree) {
-    throw new ShapeError("attention", "expected q [B,H,Tq,D], k and v [B,Hkv,Tk,D], bias [B,1,Tq,Tk]", [q.shape, k.shape, v.shape, bias.shape]);
+    throw new ShapeError("attention", "expected q [B,H,Tq,D], k and v [B,Hkv,Tk,D], bias [B,1,Tq,Tk]", [
+      q.shape,
+      k.shape,
+      v.shape,
+      bias.shape,
+    ]);
   }
   const G = H / Hkv;
   // Grouping the G query heads of each kv head along the rows makes GQA a plain batched matmul.
@@ -122,11 +140,13 @@ function blindRows(bias: Tensor): Tensor | null {
 export function pickLast(x: Tensor, indices: ArrayLike<number>): Tensor {
   const V = x.dim(-1);
   const rows = x.size / V;
-  if (indices.length !== rows) throw new ShapeError("pickLast", `${indices.length} indices for ${rows} rows`, [x.shape]);
+  if (indices.length !== rows)
+    throw new ShapeError("pickLast", `${indices.length} indices for ${rows} rows`, [x.shape]);
   const flatIds = new Int32Array(rows);
   for (let r = 0; r < rows; r++) {
     const idx = indices[r]!;
-    if (!(Number.isInteger(idx) && idx >= 0 && idx < V)) throw new ShapeError("pickLast", `index ${idx} at row ${r} is outside [0, ${V})`, [x.shape]);
+    if (!(Number.isInteger(idx) && idx >= 0 && idx < V))
+      throw new ShapeError("pickLast", `index ${idx} at row ${r} is outside [0, ${V})`, [x.shape]);
     flatIds[r] = r * V + idx;
   }
   return ops.gather(x.reshape([x.size, 1]), flatIds).reshape(x.shape.slice(0, -1));
@@ -146,7 +166,10 @@ export function tokenLogprobs(logits: Tensor, targets: Grid, mask?: Grid): Tenso
   const safe = ids.map((id, i) => (keep !== null && keep[i] === 0 ? 0 : id));
   for (let i = 0; i < safe.length; i++) {
     if (!(Number.isInteger(safe[i]) && safe[i]! >= 0 && safe[i]! < V)) {
-      throw new ShapeError("tokenLogprobs", `target ${safe[i]} at [${Math.floor(i / T)}, ${i % T}] is outside the vocabulary of ${V}`);
+      throw new ShapeError(
+        "tokenLogprobs",
+        `target ${safe[i]} at [${Math.floor(i / T)}, ${i % T}] is outside the vocabulary of ${V}`,
+      );
     }
   }
   return pickLast(ops.logSoftmax(logits), safe);
@@ -167,7 +190,8 @@ export function sequenceLogprobs(logits: Tensor, targets: Grid, mask: Grid): Ten
 export function crossEntropy(logits: Tensor, targets: Grid, mask?: Grid): Tensor {
   const [B, T] = checkLogits("crossEntropy", logits);
   const perToken = tokenLogprobs(logits, targets, mask);
-  const weights = mask === undefined ? new Float32Array(B * T).fill(1) : Float32Array.from(flattenGrid("crossEntropy", mask, B, T));
+  const weights =
+    mask === undefined ? new Float32Array(B * T).fill(1) : Float32Array.from(flattenGrid("crossEntropy", mask, B, T));
   const count = weights.reduce((s, w) => s + w, 0);
   if (count === 0) throw new ShapeError("crossEntropy", "the mask selects no tokens");
   return ops.mul(ops.sum(ops.mul(perToken, new Tensor(weights, [B, T]))), -1 / count);

@@ -30,7 +30,12 @@ export class Linear implements LinearLike {
   }
 
   /** Normal(0, std²) weights and zero bias, trainable. */
-  static init(inFeatures: number, outFeatures: number, rng: Rng, options: { bias?: boolean; std?: number } = {}): Linear {
+  static init(
+    inFeatures: number,
+    outFeatures: number,
+    rng: Rng,
+    options: { bias?: boolean; std?: number } = {},
+  ): Linear {
     const weight = randn([outFeatures, inFeatures], rng, options.std ?? 0.02, true);
     return new Linear(weight, options.bias ? zeros([outFeatures], true) : null);
   }
@@ -44,7 +49,11 @@ export class Linear implements LinearLike {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.dim(-1) !== this.inFeatures) throw new ShapeError("Linear", `input has ${x.dim(-1)} features, expected ${this.inFeatures}`, [x.shape, this.weight.shape]);
+    if (x.dim(-1) !== this.inFeatures)
+      throw new ShapeError("Linear", `input has ${x.dim(-1)} features, expected ${this.inFeatures}`, [
+        x.shape,
+        this.weight.shape,
+      ]);
     // Fold the leading axes into rows: one [N, in]·[out, in]ᵀ product forward and backward.
     const rows = x.reshape([-1, this.inFeatures]);
     let y = ops.matmul(rows, this.weight, { transB: true });

@@ -36,8 +36,18 @@ export class LoRALinear implements LinearLike {
     private rng = new Rng(0),
   ) {
     const rank = loraA.shape[0]!;
-    const shapesAgree = loraA.ndim === 2 && loraB.ndim === 2 && loraA.shape[1] === base.inFeatures && loraB.shape[0] === base.outFeatures && loraB.shape[1] === rank;
-    if (!shapesAgree) throw new ShapeError("LoRALinear", "expected A [r, in] and B [out, r] for the base weight [out, in]", [loraA.shape, loraB.shape, base.weight.shape]);
+    const shapesAgree =
+      loraA.ndim === 2 &&
+      loraB.ndim === 2 &&
+      loraA.shape[1] === base.inFeatures &&
+      loraB.shape[0] === base.outFeatures &&
+      loraB.shape[1] === rank;
+    if (!shapesAgree)
+      throw new ShapeError("LoRALinear", "expected A [r, in] and B [out, r] for the base weight [out, in]", [
+        loraA.shape,
+        loraB.shape,
+        base.weight.shape,
+      ]);
     this.scaling = alpha / rank;
   }
 

@@ -32,7 +32,12 @@ async function readSplit(data: DataReader, relative: string): Promise<ArcQuestio
     const gold = r.question.choices.findIndex((c) => c.label === r.answerKey);
     if (gold < 0) {
       const labels = r.question.choices.map((c) => c.label).join(", ");
-      throw new InputError(data.path(relative), i + 1, "answerKey", `"${r.answerKey}" is not one of the choice labels (${labels})`);
+      throw new InputError(
+        data.path(relative),
+        i + 1,
+        "answerKey",
+        `"${r.answerKey}" is not one of the choice labels (${labels})`,
+      );
     }
     return { stem: r.question.stem, choices: r.question.choices.map((c) => c.text), gold };
   });
@@ -64,7 +69,11 @@ function arcTask(level: "Easy" | "Challenge") {
           score: (responses) => ({ metrics: multipleChoice(logliks(responses), q.choices, q.gold) }),
         };
       });
-      return { instances, numFewshot, settings: numFewshot ? { fewshotSplit: "train", sampler: "random", fewshotSeed: options.fewshotSeed } : {} };
+      return {
+        instances,
+        numFewshot,
+        settings: numFewshot ? { fewshotSplit: "train", sampler: "random", fewshotSeed: options.fewshotSeed } : {},
+      };
     },
   } satisfies TaskDefinition;
 }

@@ -18,14 +18,19 @@ export function splitCotPrompt(text: string): { description: string; exemplars: 
 }
 
 /** The task's CoT prompt (its first n exemplars), a blank line, then "Q: <input>\nA: Let's think step by step.\n". */
-export function bbhPrompt(cot: { description: string; exemplars: readonly string[] }, input: string, numFewshot: number): string {
+export function bbhPrompt(
+  cot: { description: string; exemplars: readonly string[] },
+  input: string,
+  numFewshot: number,
+): string {
   const head = [cot.description, ...cot.exemplars.slice(0, numFewshot)].join("\n\n");
   return `${head}\n\nQ: ${input}\nA: Let's think step by step.\n`;
 }
 
 async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
   const names = (await data.list("bbh/bbh", ".json")).map((f) => f.slice(0, -".json".length));
-  if (names.length === 0) throw new InputError(data.path("bbh/bbh"), undefined, undefined, "no BBH task files (*.json)");
+  if (names.length === 0)
+    throw new InputError(data.path("bbh/bbh"), undefined, undefined, "no BBH task files (*.json)");
   // The harness's until list, "Q" included: generation stops at the first capital Q.
   const stop = ["</s>", "Q", "\n\n"];
   const maxTokens = options.maxGenTokens ?? 1024;
@@ -34,8 +39,15 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
   for (const name of names) {
     const promptFile = `bbh/cot-prompts/${name}.txt`;
     const cot = splitCotPrompt(await data.text(promptFile));
-    if (cot.exemplars.length === 0) throw new InputError(data.path(promptFile), undefined, undefined, "no \"Q: \" exemplars after the ----- line");
-    numFewshot = fewshotCount("bbh_cot_fewshot", options.numFewshot, 3, cot.exemplars.length, `${promptFile} holds ${cot.exemplars.length}`);
+    if (cot.exemplars.length === 0)
+      throw new InputError(data.path(promptFile), undefined, undefined, 'no "Q: " exemplars after the ----- line');
+    numFewshot = fewshotCount(
+      "bbh_cot_fewshot",
+      options.numFewshot,
+      3,
+      cot.exemplars.length,
+      `${promptFile} holds ${cot.exemplars.length}`,
+    );
     const { examples } = await data.json(`bbh/bbh/${name}.json`, taskFile);
     takeLimit(examples, options.limit).forEach((example, i) => {
       instances.push({
@@ -55,7 +67,7 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
 
 export const bbhCotFewshotTask = {
   dimension: "reasoning",
-  description: "BIG-Bench Hard, 27 tasks, 3-shot chain of thought: exact match on the text after \"the answer is \"",
+  description: 'BIG-Bench Hard, 27 tasks, 3-shot chain of thought: exact match on the text after "the answer is "',
   harnessTask: "bbh_cot_fewshot (v2.0)",
   metrics: ["exact_match"],
   load,

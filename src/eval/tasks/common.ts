@@ -42,7 +42,13 @@ export function takeLimit<T>(rows: readonly T[], limit: number | undefined): T[]
 }
 
 /** The number of exemplars to use: the override when given, checked against what the task can supply. */
-export function fewshotCount(task: string, requested: number | undefined, defaultCount: number, available: number, source: string): number {
+export function fewshotCount(
+  task: string,
+  requested: number | undefined,
+  defaultCount: number,
+  available: number,
+  source: string,
+): number {
   const n = requested ?? defaultCount;
   if (n > available) {
     throw new InputError(

@@ -21,10 +21,8 @@ export const GSM8K_COT_EXEMPLARS: ReadonlyArray<{ question: string; target: stri
       "There are 15 trees originally. Then there were 21 trees after some more were planted. So there must have been 21 - 15 = 6. The answer is 6.",
   },
   {
-    question:
-      "If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the parking lot?",
-    target:
-      "There are originally 3 cars. 2 more cars arrive. 3 + 2 = 5. The answer is 5.",
+    question: "If there are 3 cars in the parking lot and 2 more cars arrive, how many cars are in the parking lot?",
+    target: "There are originally 3 cars. 2 more cars arrive. 3 + 2 = 5. The answer is 5.",
   },
   {
     question:
@@ -57,8 +55,7 @@ export const GSM8K_COT_EXEMPLARS: ReadonlyArray<{ question: string; target: stri
       "Michael started with 58 golf balls. After losing 23 on tuesday, he had 58 - 23 = 35. After losing 2 more, he had 35 - 2 = 33 golf balls. The answer is 33.",
   },
   {
-    question:
-      "Olivia has $23. She bought five bagels for $3 each. How much money does she have left?",
+    question: "Olivia has $23. She bought five bagels for $3 each. How much money does she have left?",
     target:
       "Olivia had 23 dollars. 5 bagels for 3 dollars each will be 5 x 3 = 15 dollars. So she has 23 - 15 dollars left. 23 - 15 is 8. The answer is 8.",
   },

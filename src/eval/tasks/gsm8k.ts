@@ -27,17 +27,27 @@ function scoreGsm8k(generation: string, reference: string, strict: RegExp) {
 
 /** "Q: <question>\nA:" after eight fixed exemplars "Q: …\nA: … The answer is N."; greedy until "Q:". */
 export function gsm8kCotPrompt(question: string, numFewshot: number): string {
-  const exemplars = GSM8K_COT_EXEMPLARS.slice(0, numFewshot).map((e) => ({ text: `Q: ${e.question}\nA:`, target: e.target }));
+  const exemplars = GSM8K_COT_EXEMPLARS.slice(0, numFewshot).map((e) => ({
+    text: `Q: ${e.question}\nA:`,
+    target: e.target,
+  }));
   return fewshotContext({ exemplars, text: `Q: ${question}\nA:` });
 }
 
 export const gsm8kCotTask = {
   dimension: "math",
-  description: "GSM8K, 8-shot chain of thought (Wei et al. exemplars): exact match on \"The answer is N\" (strict) or the last number (flexible)",
+  description:
+    'GSM8K, 8-shot chain of thought (Wei et al. exemplars): exact match on "The answer is N" (strict) or the last number (flexible)',
   harnessTask: "gsm8k_cot (v3.0)",
   metrics: GSM8K_METRICS,
   async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
-    const numFewshot = fewshotCount("gsm8k_cot", options.numFewshot, 8, GSM8K_COT_EXEMPLARS.length, "the fixed chain-of-thought exemplars");
+    const numFewshot = fewshotCount(
+      "gsm8k_cot",
+      options.numFewshot,
+      8,
+      GSM8K_COT_EXEMPLARS.length,
+      "the fixed chain-of-thought exemplars",
+    );
     const stop = ["Q:", "</s>", "<|im_end|>"];
     const maxTokens = options.maxGenTokens ?? DEFAULT_MAX_TOKENS;
     const rows = takeLimit(await data.jsonl("gsm8k/test.jsonl", row), options.limit);
@@ -64,7 +74,8 @@ export function gsm8kPrompt(question: string, exemplars: ReadonlyArray<{ questio
 
 export const gsm8kTask = {
   dimension: "math",
-  description: "GSM8K, 5 train exemplars drawn by the seeded sampler: exact match on \"#### N\" (strict) or the last number (flexible)",
+  description:
+    'GSM8K, 5 train exemplars drawn by the seeded sampler: exact match on "#### N" (strict) or the last number (flexible)',
   harnessTask: "gsm8k (v3.0)",
   metrics: GSM8K_METRICS,
   async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
@@ -78,14 +89,23 @@ export const gsm8kTask = {
     const instances = rows.map((r, i): EvalInstance => ({
       id: String(i),
       target: r.answer,
-      requests: [greedyRequest(gsm8kPrompt(r.question, numFewshot ? rng.sample(train, numFewshot) : []), stop, maxTokens)],
+      requests: [
+        greedyRequest(gsm8kPrompt(r.question, numFewshot ? rng.sample(train, numFewshot) : []), stop, maxTokens),
+      ],
       // The reference is the full answer; the exact-match normalisation drops everything up to "#### ".
       score: (responses) => scoreGsm8k(generations(responses)[0]!, r.answer, GSM8K_STRICT),
     }));
     return {
       instances,
       numFewshot,
-      settings: { stop, maxTokens, temperature: 0, fewshotSplit: "train", sampler: "random", fewshotSeed: options.fewshotSeed },
+      settings: {
+        stop,
+        maxTokens,
+        temperature: 0,
+        fewshotSplit: "train",
+        sampler: "random",
+        fewshotSeed: options.fewshotSeed,
+      },
     };
   },
 } satisfies TaskDefinition;

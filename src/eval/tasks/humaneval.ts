@@ -16,7 +16,10 @@ const row = z.object({
 export const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
 
 /** What runs in the sandbox: the prompt, the completion, the problem's tests and the call to check(). */
-export function humanevalProgram(problem: { prompt: string; test: string; entry_point: string }, completion: string): string {
+export function humanevalProgram(
+  problem: { prompt: string; test: string; entry_point: string },
+  completion: string,
+): string {
   return `${problem.prompt}${completion}\n${problem.test}\ncheck(${problem.entry_point})`;
 }
 
@@ -56,11 +59,16 @@ function makeHumanevalTask(sampling: Sampling, description: string, harnessTask:
           requests,
           async score(responses, context) {
             if (!context.sandbox) throw new Error("humaneval needs a sandbox");
-            const runs = await Promise.all(generations(responses).map((completion) => context.sandbox!.run(humanevalProgram(p, completion))));
+            const runs = await Promise.all(
+              generations(responses).map((completion) => context.sandbox!.run(humanevalProgram(p, completion))),
+            );
             const correct = runs.filter((r) => r.status === "passed").length;
             return {
               metrics: Object.fromEntries(sampling.ks.map((k) => [`pass@${k}`, passAtK(runs.length, correct, k)])),
-              extracted: runs.map((r) => ({ status: r.status, ...(r.status !== "passed" && { stderr: r.stderr.slice(-500) }) })),
+              extracted: runs.map((r) => ({
+                status: r.status,
+                ...(r.status !== "passed" && { stderr: r.stderr.slice(-500) }),
+              })),
             };
           },
         };
@@ -68,7 +76,14 @@ function makeHumanevalTask(sampling: Sampling, description: string, harnessTask:
       return {
         instances,
         numFewshot: 0,
-        settings: { samples: sampling.samples, temperature: sampling.temperature, topP: sampling.topP, ks: sampling.ks, stop: HUMANEVAL_STOP, maxTokens },
+        settings: {
+          samples: sampling.samples,
+          temperature: sampling.temperature,
+          topP: sampling.topP,
+          ks: sampling.ks,
+          stop: HUMANEVAL_STOP,
+          maxTokens,
+        },
       };
     },
   } satisfies TaskDefinition;

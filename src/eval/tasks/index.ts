@@ -48,18 +48,28 @@ export function isTaskName(name: string): name is TaskName {
 export function resolveTaskNames(spec: string | readonly string[]): TaskName[] {
   const parts = (typeof spec === "string" ? spec.split(",") : spec).map((s) => s.trim()).filter(Boolean);
   if (parts.length === 0) {
-    throw new InputError("--tasks", undefined, undefined, "no task given", `known tasks: ${TASK_NAMES.join(", ")}; groups: ${Object.keys(TASK_GROUPS).join(", ")}`);
+    throw new InputError(
+      "--tasks",
+      undefined,
+      undefined,
+      "no task given",
+      `known tasks: ${TASK_NAMES.join(", ")}; groups: ${Object.keys(TASK_GROUPS).join(", ")}`,
+    );
   }
   const out: TaskName[] = [];
   for (const part of parts) {
-    const names: readonly TaskName[] | undefined = isTaskName(part) ? [part] : (TASK_GROUPS as Record<string, TaskName[]>)[part];
+    const names: readonly TaskName[] | undefined = isTaskName(part)
+      ? [part]
+      : (TASK_GROUPS as Record<string, TaskName[]>)[part];
     if (!names) {
       throw new InputError(
         "--tasks",
         undefined,
         undefined,
         `unknown task "${part}"`,
-        `known tasks: ${TASK_NAMES.join(", ")}; groups: ${Object.entries(TASK_GROUPS).map(([g, t]) => `${g} (${t.join(", ")})`).join("; ")}`,
+        `known tasks: ${TASK_NAMES.join(", ")}; groups: ${Object.entries(TASK_GROUPS)
+          .map(([g, t]) => `${g} (${t.join(", ")})`)
+          .join("; ")}`,
       );
     }
     for (const name of names) if (!out.includes(name)) out.push(name);

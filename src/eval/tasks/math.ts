@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { InputError } from "../../errors.js";
 import type { DataReader } from "../data.js";
-import { boxedAnswer, hendrycksEquiv, hendrycksExtract, minervaNormalise, minervaUnnormalisedAnswer } from "../extract.js";
+import {
+  boxedAnswer,
+  hendrycksEquiv,
+  hendrycksExtract,
+  minervaNormalise,
+  minervaUnnormalisedAnswer,
+} from "../extract.js";
 import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { fewshotContext, fewshotCount, generations, greedyRequest, takeLimit } from "./common.js";
 import { MINERVA_MATH_EXEMPLARS } from "./exemplars.js";
@@ -19,7 +25,10 @@ const row = z.object({
 
 /** "Problem:\n<problem>\n\nSolution:" after the Minerva exemplars, each followed by " <solution>". */
 export function mathPrompt(problem: string, numFewshot: number): string {
-  const exemplars = MINERVA_MATH_EXEMPLARS.slice(0, numFewshot).map((e) => ({ text: `Problem:\n${e.problem}\n\nSolution:`, target: e.solution }));
+  const exemplars = MINERVA_MATH_EXEMPLARS.slice(0, numFewshot).map((e) => ({
+    text: `Problem:\n${e.problem}\n\nSolution:`,
+    target: e.solution,
+  }));
   return fewshotContext({ exemplars, text: `Problem:\n${problem}\n\nSolution:` });
 }
 
@@ -47,13 +56,20 @@ export const minervaMath500Task = {
   harnessTask: "minerva_math500 (exact_match without the sympy equivalence step)",
   metrics: ["exact_match", "boxed_match"],
   async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
-    const numFewshot = fewshotCount("minerva_math500", options.numFewshot, 4, MINERVA_MATH_EXEMPLARS.length, "the fixed Minerva exemplars");
+    const numFewshot = fewshotCount(
+      "minerva_math500",
+      options.numFewshot,
+      4,
+      MINERVA_MATH_EXEMPLARS.length,
+      "the fixed Minerva exemplars",
+    );
     const stop = ["Problem:"];
     const maxTokens = options.maxGenTokens ?? 256;
     const rows = takeLimit(await data.jsonl(FILE, row), options.limit);
     const instances = rows.map((r, i): EvalInstance => {
       const reference = boxedAnswer(r.solution);
-      if (reference === null) throw new InputError(data.path(FILE), i + 1, "solution", "the solution has no \\boxed{} answer");
+      if (reference === null)
+        throw new InputError(data.path(FILE), i + 1, "solution", "the solution has no \\boxed{} answer");
       return {
         id: r.unique_id,
         target: reference,

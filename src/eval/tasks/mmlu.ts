@@ -90,7 +90,8 @@ async function readQuestions(data: DataReader, relative: string): Promise<Questi
   const records = await data.csv(relative, COLUMNS);
   return records.map(({ line, fields }) => {
     const answer = LETTERS.indexOf(fields.answer!.trim() as (typeof LETTERS)[number]);
-    if (answer < 0) throw new InputError(data.path(relative), line, "answer", `expected A, B, C or D, found "${fields.answer}"`);
+    if (answer < 0)
+      throw new InputError(data.path(relative), line, "answer", `expected A, B, C or D, found "${fields.answer}"`);
     return { question: fields.question!, options: [fields.A!, fields.B!, fields.C!, fields.D!], answer };
   });
 }
@@ -100,12 +101,24 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
   const subjects = files.map((name) => name.slice(0, -"_test.csv".length));
   for (const subject of subjects) {
     if (!(subject in MMLU_SUBJECTS)) {
-      throw new InputError(data.path(`mmlu/test/${subject}_test.csv`), undefined, undefined, `"${subject}" is not one of the 57 MMLU subjects`, "remove the file or rename it");
+      throw new InputError(
+        data.path(`mmlu/test/${subject}_test.csv`),
+        undefined,
+        undefined,
+        `"${subject}" is not one of the 57 MMLU subjects`,
+        "remove the file or rename it",
+      );
     }
   }
   const absent = Object.keys(MMLU_SUBJECTS).filter((s) => !subjects.includes(s));
   if (absent.length > 0) {
-    throw new InputError(data.path(`mmlu/test/${absent[0]}_test.csv`), undefined, undefined, `data file not found (${absent.length} subject(s) missing)`, "MMLU needs all 57 subject files");
+    throw new InputError(
+      data.path(`mmlu/test/${absent[0]}_test.csv`),
+      undefined,
+      undefined,
+      `data file not found (${absent.length} subject(s) missing)`,
+      "MMLU needs all 57 subject files",
+    );
   }
   let numFewshot = 5;
   const instances: EvalInstance[] = [];
@@ -126,7 +139,11 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
       });
     });
   }
-  return { instances, numFewshot, settings: { fewshotSplit: "dev", sampler: "first_n", limitAppliesTo: "each subject" } };
+  return {
+    instances,
+    numFewshot,
+    settings: { fewshotSplit: "dev", sampler: "first_n", limitAppliesTo: "each subject" },
+  };
 }
 
 export const mmluTask = {

@@ -10,7 +10,10 @@ export const TRUTHFULQA_FILE = "truthfulqa/mc_task_v0.jsonl";
 
 const targets = z
   .object({ choices: z.array(z.string()).min(2), labels: z.array(z.union([z.literal(0), z.literal(1)])) })
-  .refine((t) => t.choices.length === t.labels.length, { message: "choices and labels differ in length", path: ["labels"] });
+  .refine((t) => t.choices.length === t.labels.length, {
+    message: "choices and labels differ in length",
+    path: ["labels"],
+  });
 
 const row = z.object({ question: z.string(), mc1_targets: targets, mc2_targets: targets });
 type Row = z.infer<typeof row>;
@@ -26,10 +29,20 @@ async function loadRows(data: DataReader, options: LoadOptions, task: string): P
   rows.forEach((r, i) => {
     // The harness scores MC1 with the gold answer at index 0 and MC2 with the true answers first.
     if (r.mc1_targets.labels[0] !== 1 || r.mc1_targets.labels.indexOf(1, 1) >= 0) {
-      throw new InputError(data.path(TRUTHFULQA_FILE), i + 1, "mc1_targets.labels", "MC1 needs exactly one true answer, listed first");
+      throw new InputError(
+        data.path(TRUTHFULQA_FILE),
+        i + 1,
+        "mc1_targets.labels",
+        "MC1 needs exactly one true answer, listed first",
+      );
     }
     if (!r.mc2_targets.labels.includes(0)) {
-      throw new InputError(data.path(TRUTHFULQA_FILE), i + 1, "mc2_targets.labels", "MC2 needs at least one false answer");
+      throw new InputError(
+        data.path(TRUTHFULQA_FILE),
+        i + 1,
+        "mc2_targets.labels",
+        "MC2 needs at least one false answer",
+      );
     }
   });
   return takeLimit(rows, options.limit);

@@ -86,7 +86,10 @@ export function relu(x: Tensor): Tensor {
 
 /** 1 where pick(value) holds, else 0: a constant mask read from x's values. */
 function maskOf(x: Tensor, pick: (value: number) => boolean): Tensor {
-  return new Tensor(Float32Array.from(x.data, (v) => (pick(v) ? 1 : 0)), x.shape);
+  return new Tensor(
+    Float32Array.from(x.data, (v) => (pick(v) ? 1 : 0)),
+    x.shape,
+  );
 }
 
 /** mask·a + (1 − mask)·b for a constant 0/1 mask. */
@@ -138,7 +141,10 @@ export function smoothedSigmoidLoss(u: Tensor, epsilon: number): Tensor {
 /** Label smoothing ε must lie in [0, upper) (or (0, upper) when `positive`). */
 export function checkSmoothing(loss: string, epsilon: number, upper: number, positive = false): void {
   const ok = (positive ? epsilon > 0 : epsilon >= 0) && epsilon < upper;
-  if (!ok) throw new SeapoError(`loss ${loss}: label_smoothing must be in ${positive ? "(0" : "[0"}, ${upper}), got ${epsilon}`);
+  if (!ok)
+    throw new SeapoError(
+      `loss ${loss}: label_smoothing must be in ${positive ? "(0" : "[0"}, ${upper}), got ${epsilon}`,
+    );
 }
 
 /** Values as float64 numbers (metrics are averaged in double precision). */

@@ -29,25 +29,37 @@ export const LOSS_ALIASES = { sigmoid: "dpo_sigmoid" } as const satisfies Record
 export function resolveLossName(name: string): LossName {
   if (Object.hasOwn(LOSSES, name)) return name as LossName;
   if (Object.hasOwn(LOSS_ALIASES, name)) return LOSS_ALIASES[name as keyof typeof LOSS_ALIASES];
-  throw new SeapoError(`unknown loss "${name}"; known losses: ${LOSS_NAMES.join(", ")} (alias: ${Object.keys(LOSS_ALIASES).join(", ")})`);
+  throw new SeapoError(
+    `unknown loss "${name}"; known losses: ${LOSS_NAMES.join(", ")} (alias: ${Object.keys(LOSS_ALIASES).join(", ")})`,
+  );
 }
 
 /** Defaults filled in; an unknown name or a missing required parameter is an error naming the loss. */
-function resolveParams(name: LossName, spec: LossSpec, given: Readonly<Record<string, number>>): Record<string, number> {
+function resolveParams(
+  name: LossName,
+  spec: LossSpec,
+  given: Readonly<Record<string, number>>,
+): Record<string, number> {
   const allowed = Object.keys(spec.params);
   const resolved: Record<string, number> = {};
   for (const [key, value] of Object.entries(given)) {
-    if (!allowed.includes(key)) throw new SeapoError(`loss ${name}: unknown parameter "${key}"; it takes ${allowed.join(", ") || "no parameters"}`);
-    if (!Number.isFinite(value)) throw new SeapoError(`loss ${name}: parameter ${key} must be a finite number, got ${value}`);
+    if (!allowed.includes(key))
+      throw new SeapoError(
+        `loss ${name}: unknown parameter "${key}"; it takes ${allowed.join(", ") || "no parameters"}`,
+      );
+    if (!Number.isFinite(value))
+      throw new SeapoError(`loss ${name}: parameter ${key} must be a finite number, got ${value}`);
     resolved[key] = value;
   }
   for (const key of allowed) {
     if (key in resolved) continue;
     const fallback = spec.params[key];
-    if (fallback === null || fallback === undefined) throw new SeapoError(`loss ${name}: parameter ${key} has no default; set it`);
+    if (fallback === null || fallback === undefined)
+      throw new SeapoError(`loss ${name}: parameter ${key} has no default; set it`);
     resolved[key] = fallback;
   }
-  if ("beta" in resolved && !(resolved.beta! > 0)) throw new SeapoError(`loss ${name}: beta must be positive, got ${resolved.beta}`);
+  if ("beta" in resolved && !(resolved.beta! > 0))
+    throw new SeapoError(`loss ${name}: beta must be positive, got ${resolved.beta}`);
   return resolved;
 }
 
@@ -60,21 +72,24 @@ function checkInputs(name: LossName, spec: LossSpec, inputs: LossInputs): void {
     const t = inputs[input];
     if (t === undefined) continue;
     if (input === "nll_chosen") {
-      if (t.size !== 1) throw new SeapoError(`loss ${name}: nll_chosen must hold one value, got shape [${t.shape.join(", ")}]`);
+      if (t.size !== 1)
+        throw new SeapoError(`loss ${name}: nll_chosen must hold one value, got shape [${t.shape.join(", ")}]`);
       continue;
     }
     if (t.ndim !== 1 || t.size === 0) {
       throw new SeapoError(`loss ${name}: ${input} must be a non-empty [B] vector, got shape [${t.shape.join(", ")}]`);
     }
     batch ??= { input, size: t.size };
-    if (t.size !== batch.size) throw new SeapoError(`loss ${name}: ${input} has ${t.size} values but ${batch.input} has ${batch.size}`);
+    if (t.size !== batch.size)
+      throw new SeapoError(`loss ${name}: ${input} has ${t.size} values but ${batch.input} has ${batch.size}`);
   }
 }
 
 /** One loss by name on a batch. */
 export function runLoss(name: LossName, inputs: LossInputs, params: Readonly<Record<string, number>> = {}): LossOutput {
   const spec: LossSpec = LOSSES[name];
-  if (spec === undefined) throw new SeapoError(`unknown loss "${String(name)}"; known losses: ${LOSS_NAMES.join(", ")}`);
+  if (spec === undefined)
+    throw new SeapoError(`unknown loss "${String(name)}"; known losses: ${LOSS_NAMES.join(", ")}`);
   checkInputs(name, spec, inputs);
   return spec.compute(inputs as Parameters<LossSpec["compute"]>[0], resolveParams(name, spec, params));
 }
@@ -99,14 +114,18 @@ export function combineLosses(terms: readonly LossTerm[], inputs: LossInputs): C
   if (terms.length === 0) throw new SeapoError("combineLosses: give at least one loss");
   const names = terms.map((t) => t.name);
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
-  if (repeated !== undefined) throw new SeapoError(`combineLosses: loss ${repeated} appears twice; give it once with its total weight`);
+  if (repeated !== undefined)
+    throw new SeapoError(`combineLosses: loss ${repeated} appears twice; give it once with its total weight`);
 
   const outputs = terms.map((term) => {
     const weight = term.weight ?? 1;
-    if (!Number.isFinite(weight)) throw new SeapoError(`combineLosses: weight of ${term.name} must be a finite number, got ${weight}`);
+    if (!Number.isFinite(weight))
+      throw new SeapoError(`combineLosses: weight of ${term.name} must be a finite number, got ${weight}`);
     return { name: term.name, weight, output: runLoss(term.name, inputs, term.params ?? {}) };
   });
-  const loss = outputs.map(({ weight, output }) => ops.mul(output.loss, weight)).reduce((total, next) => ops.add(total, next));
+  const loss = outputs
+    .map(({ weight, output }) => ops.mul(output.loss, weight))
+    .reduce((total, next) => ops.add(total, next));
   if (outputs.length === 1) return { loss, metrics: { ...outputs[0]!.output.metrics }, terms: outputs };
 
   const metrics: Record<string, number> = {};

@@ -192,7 +192,8 @@ export const pairwiseLosses = {
     cite: "APO-zero, arXiv 2408.06266",
     inputs: REFERENCE_PAIR,
     params: { beta: 0.1 },
-    compute: (x, { beta }) => dpoFamily(x, beta, (r) => add(sigmoid(mul(r.chosen, -beta)), sigmoid(mul(r.rejected, beta)))),
+    compute: (x, { beta }) =>
+      dpoFamily(x, beta, (r) => add(sigmoid(mul(r.chosen, -beta)), sigmoid(mul(r.rejected, beta)))),
   }),
 
   // APO-down, same paper: σ(βΔc) + (1 − σ(β·δ)).
@@ -200,7 +201,8 @@ export const pairwiseLosses = {
     cite: "APO-down, arXiv 2408.06266",
     inputs: REFERENCE_PAIR,
     params: { beta: 0.1 },
-    compute: (x, { beta }) => dpoFamily(x, beta, (r) => add(sigmoid(mul(r.chosen, beta)), sigmoid(mul(r.margin, -beta)))),
+    compute: (x, { beta }) =>
+      dpoFamily(x, beta, (r) => add(sigmoid(mul(r.chosen, beta)), sigmoid(mul(r.margin, -beta)))),
   }),
 
   // DiscoPOP / LRML, Lu et al. 2024 (arXiv 2406.08414): logistic and exponential losses blended by w = σ(z/τ).
@@ -249,7 +251,8 @@ export function ldLogps(
   ldAlpha: number,
 ): { chosen: Tensor; rejected: Tensor } {
   if (!(ldAlpha >= 0 && ldAlpha <= 1)) throw new SeapoError(`ld_alpha must be in [0, 1], got ${ldAlpha}`);
-  const count = (mask: readonly (readonly number[])[]): number[] => mask.map((row) => row.reduce((n, m) => n + (m !== 0 ? 1 : 0), 0));
+  const count = (mask: readonly (readonly number[])[]): number[] =>
+    mask.map((row) => row.reduce((n, m) => n + (m !== 0 ? 1 : 0), 0));
   const [chosenLengths, rejectedLengths] = [count(chosen.mask), count(rejected.mask)];
   if (chosenLengths.length !== rejectedLengths.length) {
     throw new RangeError(`ldLogps: ${chosenLengths.length} chosen rows but ${rejectedLengths.length} rejected rows`);
@@ -261,7 +264,12 @@ export function ldLogps(
   };
 }
 
-function ldWeightedSum(tokenLogps: Tensor, mask: readonly (readonly number[])[], shared: readonly number[], alpha: number): Tensor {
+function ldWeightedSum(
+  tokenLogps: Tensor,
+  mask: readonly (readonly number[])[],
+  shared: readonly number[],
+  alpha: number,
+): Tensor {
   const [rows, cols] = tokenLogps.shape as [number, number];
   if (tokenLogps.ndim !== 2 || mask.length !== rows || mask.some((row) => row.length !== cols)) {
     throw new RangeError(`ldLogps: mask must be [${tokenLogps.shape.join(", ")}] like the token log-probs`);

@@ -26,7 +26,12 @@ import {
 const { add, div, mul, neg, sub } = ops;
 
 /** The inputs every reference-free paired loss needs. */
-export const POLICY_PAIR = ["policy_chosen_logps", "policy_rejected_logps", "chosen_lengths", "rejected_lengths"] as const;
+export const POLICY_PAIR = [
+  "policy_chosen_logps",
+  "policy_rejected_logps",
+  "chosen_lengths",
+  "rejected_lengths",
+] as const;
 type Pair = Inputs<(typeof POLICY_PAIR)[number]>;
 
 function averaged(x: Pair): { chosen: Tensor; rejected: Tensor } {
@@ -37,16 +42,28 @@ function averaged(x: Pair): { chosen: Tensor; rejected: Tensor } {
 }
 
 /** Reward metrics (β·x per side, float64) plus the extras a loss reports. */
-function rewardMetrics(chosen: Tensor, rejected: Tensor, beta: number, extras: MetricExtras = {}): Record<string, number> {
+function rewardMetrics(
+  chosen: Tensor,
+  rejected: Tensor,
+  beta: number,
+  extras: MetricExtras = {},
+): Record<string, number> {
   const [c, r] = [values(chosen), values(rejected)];
   return preferenceMetrics(
-    { kind: "paired", chosenRewards: c.map((v) => beta * v), rejectedRewards: r.map((v) => beta * v), chosenLogps: c, rejectedLogps: r },
+    {
+      kind: "paired",
+      chosenRewards: c.map((v) => beta * v),
+      rejectedRewards: r.map((v) => beta * v),
+      chosenLogps: c,
+      rejectedLogps: r,
+    },
     extras,
   );
 }
 
 function requireNll(loss: string, x: Pair): Tensor {
-  if (x.nll_chosen === undefined) throw new SeapoError(`loss ${loss}: the nll_chosen input is required (mean token NLL of the chosen completions)`);
+  if (x.nll_chosen === undefined)
+    throw new SeapoError(`loss ${loss}: the nll_chosen input is required (mean token NLL of the chosen completions)`);
   return x.nll_chosen;
 }
 
@@ -57,7 +74,14 @@ interface ContrastiveParams {
   cpo_alpha: number;
 }
 
-function contrastive(loss: string, x: Pair, chosen: Tensor, rejected: Tensor, p: ContrastiveParams, gamma = 0): LossOutput {
+function contrastive(
+  loss: string,
+  x: Pair,
+  chosen: Tensor,
+  rejected: Tensor,
+  p: ContrastiveParams,
+  gamma = 0,
+): LossOutput {
   checkSmoothing(loss, p.label_smoothing, 0.5);
   const u = sub(mul(sub(chosen, rejected), p.beta), gamma);
   const perExample = smoothedSigmoidLoss(u, p.label_smoothing);

@@ -29,7 +29,8 @@ function klAnchored(x: Items, beta: number, z0: number, w: ClassWeights): LossOu
   const sign = new Float32Array(labels.length);
   const weight = new Float32Array(labels.length);
   labels.forEach((label, i) => {
-    if (label !== 0 && label !== 1) throw new SeapoError(`labels[${i}] is ${label}; expected 1 (desirable) or 0 (undesirable)`);
+    if (label !== 0 && label !== 1)
+      throw new SeapoError(`labels[${i}] is ${label}; expected 1 (desirable) or 0 (undesirable)`);
     sign[i] = label === 1 ? -1 : 1;
     weight[i] = label === 1 ? w.desirable_weight : w.undesirable_weight;
   });
@@ -86,6 +87,10 @@ export interface PromptCompletion {
  * takes the last one. Needs at least two rows, or a prompt would meet its own completion.
  */
 export function ktoKlRows(rows: readonly PromptCompletion[]): PromptCompletion[] {
-  if (rows.length < 2) throw new SeapoError(`ktoKlRows: the KL term needs a batch of at least 2 items, got ${rows.length}`);
-  return rows.map((row, i) => ({ prompt: row.prompt, completion: rows[(i + rows.length - 1) % rows.length]!.completion }));
+  if (rows.length < 2)
+    throw new SeapoError(`ktoKlRows: the KL term needs a batch of at least 2 items, got ${rows.length}`);
+  return rows.map((row, i) => ({
+    prompt: row.prompt,
+    completion: rows[(i + rows.length - 1) % rows.length]!.completion,
+  }));
 }

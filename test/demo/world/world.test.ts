@@ -12,7 +12,11 @@ describe("createWorld", () => {
 
   it("has the default sizes, unique names and one fact per entity and relation", () => {
     expect([world.countries.length, world.people.length, world.elements.length]).toEqual([60, 120, 24]);
-    const names = [...world.countries.flatMap((c) => [c.name, c.capital, c.river]), ...world.people.map((p) => p.name), ...world.elements.flatMap((e) => [e.name, e.symbol])];
+    const names = [
+      ...world.countries.flatMap((c) => [c.name, c.capital, c.river]),
+      ...world.people.map((p) => p.name),
+      ...world.elements.flatMap((e) => [e.name, e.symbol]),
+    ];
     expect(new Set(names).size).toBe(names.length);
     expect(world.facts.length).toBe(60 * 5 + 120 * 2 + 24 * 3);
     const seen = new Set(world.facts.map((f) => `${f.subject}|${f.relation}`));
@@ -33,7 +37,8 @@ describe("createWorld", () => {
 
   it("keeps spare vocabulary out of the world", () => {
     const index = factIndex(world);
-    for (const word of [...world.spare.goods, ...world.spare.professions, ...world.spare.colours]) expect(index.exists(word)).toBe(false);
+    for (const word of [...world.spare.goods, ...world.spare.professions, ...world.spare.colours])
+      expect(index.exists(word)).toBe(false);
     const rng = new Rng(1);
     for (let i = 0; i < 50; i++) {
       expect(world.names.has(inventName(world, rng))).toBe(false);
@@ -44,7 +49,8 @@ describe("createWorld", () => {
 
 describe("fact sentences", () => {
   it("parses every canonical sentence back to its fact", () => {
-    for (const fact of world.facts) expect(parseFact(canonicalFact[fact.relation](fact.subject, fact.value))).toEqual(fact);
+    for (const fact of world.facts)
+      expect(parseFact(canonicalFact[fact.relation](fact.subject, fact.value))).toEqual(fact);
   });
 
   it("has at least three wordings per relation, all distinct", () => {

@@ -33,7 +33,10 @@ describe("backend selection", () => {
 describe.runIf(native)("native against ts", () => {
   it("generates the same greedy tokens", () => {
     const model = tinyModel("qwen2", 4);
-    const prompts = [[1, 2, 3], [4, 5, 6, 7, 8]];
+    const prompts = [
+      [1, 2, 3],
+      [4, 5, 6, 7, 8],
+    ];
     const viaTs = withBackend(tsBackend, () => generate(model, prompts, { maxNewTokens: 8, temperature: 0 }));
     const viaNative = withBackend(native!, () => generate(model, prompts, { maxNewTokens: 8, temperature: 0 }));
     expect(viaNative).toEqual(viaTs);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { generate, sampleToken, scoreContinuations, type GenerateOptions, type Generation } from "../../../src/engine/models/generate.js";
+import {
+  generate,
+  sampleToken,
+  scoreContinuations,
+  type GenerateOptions,
+  type Generation,
+} from "../../../src/engine/models/generate.js";
 import type { LlamaModel } from "../../../src/engine/models/llama.js";
 import { logSoftmax } from "../../../src/engine/ops.js";
 import { Rng } from "../../../src/engine/random.js";
@@ -13,7 +19,10 @@ function referenceGenerate(model: LlamaModel, promptIds: number[][], options: Ge
   const rng = new Rng(options.seed ?? 0);
   const longest = Math.max(...promptIds.map((p) => p.length));
   const seqs = promptIds.map((p) => [...new Array<number>(longest - p.length).fill(0), ...p]);
-  const mask = promptIds.map((p) => [...new Array<number>(longest - p.length).fill(0), ...new Array<number>(p.length).fill(1)]);
+  const mask = promptIds.map((p) => [
+    ...new Array<number>(longest - p.length).fill(0),
+    ...new Array<number>(p.length).fill(1),
+  ]);
   const out: Generation[] = promptIds.map(() => ({ tokens: [], finishReason: "length" }));
   const done = promptIds.map(() => false);
   noGrad(() => {
@@ -61,7 +70,9 @@ describe.each(["llama", "qwen2"] as const)("%s generation", (arch) => {
     const stopped = generate(model, prompts, { maxNewTokens: 6, temperature: 0, stopTokenIds: [stopAt] });
     const firstHit = free[1]!.tokens.indexOf(stopAt);
     expect(stopped[1]).toEqual({ tokens: free[1]!.tokens.slice(0, firstHit), finishReason: "stop" });
-    expect(stopped).toEqual(referenceGenerate(model, prompts, { maxNewTokens: 6, temperature: 0, stopTokenIds: [stopAt] }));
+    expect(stopped).toEqual(
+      referenceGenerate(model, prompts, { maxNewTokens: 6, temperature: 0, stopTokenIds: [stopAt] }),
+    );
   });
 
   it("scores continuations like a full forward, batched or not", () => {

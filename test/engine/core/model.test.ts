@@ -51,7 +51,9 @@ function checkModelGradients(model: LlamaModel, params: Map<string, Tensor>, per
       const numeric = (up - down) / (2 * eps);
       const error = Math.abs(analytic!.data[k]! - numeric);
       worst = Math.max(worst, error);
-      expect(error, `${name}[${k}]: analytic ${analytic!.data[k]} numeric ${numeric}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(numeric));
+      expect(error, `${name}[${k}]: analytic ${analytic!.data[k]} numeric ${numeric}`).toBeLessThan(
+        2e-3 + 2e-2 * Math.abs(numeric),
+      );
     }
   }
   return worst;
@@ -95,7 +97,8 @@ describe.each(["llama", "qwen2"] as const)("%s decoder", (arch) => {
 
     // Move B off zero, then check adapter gradients and that merging reproduces the adapted model.
     const rng = new Rng(4);
-    for (const [name, p] of adapters) if (name.includes("lora_B")) p.data.forEach((_, i) => (p.data[i] = 0.3 * rng.normal()));
+    for (const [name, p] of adapters)
+      if (name.includes("lora_B")) p.data.forEach((_, i) => (p.data[i] = 0.3 * rng.normal()));
     checkModelGradients(model, adapters);
     for (const p of model.namedParameters().values()) if (!p.requiresGrad) expect(p.grad).toBeNull();
     const adapted = model.forward(ids, { attentionMask: mask });
@@ -142,12 +145,16 @@ describe("LlamaModel.fromWeights", () => {
   it("names a missing tensor", () => {
     const weights = randomWeights(config, 1);
     weights.delete("model.layers.1.mlp.up_proj.weight");
-    expect(() => LlamaModel.fromWeights(config, weights)).toThrow(/missing tensor "model.layers.1.mlp.up_proj.weight" \[24, 16\]/);
+    expect(() => LlamaModel.fromWeights(config, weights)).toThrow(
+      /missing tensor "model.layers.1.mlp.up_proj.weight" \[24, 16\]/,
+    );
   });
   it("names a tensor of the wrong shape", () => {
     const weights = randomWeights(config, 1);
     weights.set("model.norm.weight", { shape: [15], data: new Float32Array(15) });
-    expect(() => LlamaModel.fromWeights(config, weights)).toThrow(/"model.norm.weight" has shape \[15\], expected \[16\]/);
+    expect(() => LlamaModel.fromWeights(config, weights)).toThrow(
+      /"model.norm.weight" has shape \[15\], expected \[16\]/,
+    );
   });
   it("rejects an unexpected tensor but skips rotary inv_freq", () => {
     const weights = randomWeights(config, 1);
@@ -157,7 +164,9 @@ describe("LlamaModel.fromWeights", () => {
     expect(() => LlamaModel.fromWeights(config, weights)).toThrow(/unexpected tensor "model.layers.0.extra.weight"/);
   });
   it("rejects a config whose heads do not group", () => {
-    expect(() => LlamaModel.fromWeights({ ...config, numKvHeads: 3 }, randomWeights(config, 1))).toThrow(/numHeads \(4\) must be a multiple of numKvHeads \(3\)/);
+    expect(() => LlamaModel.fromWeights({ ...config, numKvHeads: 3 }, randomWeights(config, 1))).toThrow(
+      /numHeads \(4\) must be a multiple of numKvHeads \(3\)/,
+    );
   });
   it("reloads saved adapters into a freshly wrapped model", () => {
     const trained = tinyModel("llama");
@@ -170,7 +179,9 @@ describe("LlamaModel.fromWeights", () => {
     expect(fresh.forward(ids).toArray()).not.toEqual(trained.forward(ids).toArray());
     fresh.loadParameters(saved);
     expect(fresh.forward(ids).toArray()).toEqual(trained.forward(ids).toArray());
-    expect(() => tinyModel("llama").loadParameters(saved)).toThrow(/no parameter "model.layers.0.self_attn.q_proj.lora_A.weight"/);
+    expect(() => tinyModel("llama").loadParameters(saved)).toThrow(
+      /no parameter "model.layers.0.self_attn.q_proj.lora_A.weight"/,
+    );
   });
 
   it("round-trips through weights()", () => {

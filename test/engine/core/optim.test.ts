@@ -6,7 +6,16 @@ import { tensor, type Tensor } from "../../../src/engine/tensor.js";
 import { tinyModel } from "./tiny-model.js";
 
 /** Float64 AdamW as written in the paper's Algorithm 2 with torch's bias corrections. */
-function referenceAdamW(w: number[], grads: (w: number[]) => number[], steps: number, lr: number, wd: number, b1 = 0.9, b2 = 0.999, eps = 1e-8): number[] {
+function referenceAdamW(
+  w: number[],
+  grads: (w: number[]) => number[],
+  steps: number,
+  lr: number,
+  wd: number,
+  b1 = 0.9,
+  b2 = 0.999,
+  eps = 1e-8,
+): number[] {
   const m = w.map(() => 0);
   const v = w.map(() => 0);
   for (let t = 1; t <= steps; t++) {
@@ -46,7 +55,13 @@ describe("AdamW", () => {
   it("decays weights without a gradient signal (decoupled), and skips parameters with no grad", () => {
     const decaying = tensor([2, -4], [2], true);
     const untouched = tensor([1, 1], [2], true);
-    const opt = new AdamW(new Map([["a", decaying], ["b", untouched]]), { lr: 0.1, weightDecay: 0.5 });
+    const opt = new AdamW(
+      new Map([
+        ["a", decaying],
+        ["b", untouched],
+      ]),
+      { lr: 0.1, weightDecay: 0.5 },
+    );
     decaying.grad = tensor([0, 0]);
     opt.step();
     expect(decaying.toArray()).toEqual([2 * 0.95, -4 * 0.95].map(Math.fround));
@@ -72,7 +87,9 @@ describe("AdamW", () => {
 
   it("refuses state for an unknown parameter", () => {
     const opt = new AdamW(new Map([["x", tensor([1], [1], true)]]), { lr: 0.1 });
-    expect(() => opt.loadStateDict({ lr: 0.1, params: { y: { step: 1, m: new Float32Array(1), v: new Float32Array(1) } } })).toThrow(/no parameter named "y"/);
+    expect(() =>
+      opt.loadStateDict({ lr: 0.1, params: { y: { step: 1, m: new Float32Array(1), v: new Float32Array(1) } } }),
+    ).toThrow(/no parameter named "y"/);
   });
 
   it("lowers the loss of a tiny model trained through LoRA", () => {

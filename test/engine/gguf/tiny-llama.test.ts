@@ -45,7 +45,8 @@ describe("writeTinyLlamaGguf", () => {
     const types = meta["tokenizer.ggml.token_type"]?.value as number[];
     expect(tokens.slice(0, 256)).toEqual(gpt2ByteSymbols());
     expect(tokens).toContain("\u0120the"); // Ġthe, from the merges "Ġ t" and "Ġt he"
-    for (const special of ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]) expect(types[tokens.indexOf(special)]).toBe(3);
+    for (const special of ["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+      expect(types[tokens.indexOf(special)]).toBe(3);
     expect(types.filter((type) => type === 3)).toHaveLength(3);
     expect(meta["tokenizer.ggml.eos_token_id"]).toEqual({ type: "u32", value: tokens.indexOf("<|im_end|>") });
 
@@ -74,7 +75,9 @@ describe("writeTinyLlamaGguf", () => {
       ],
       add_generation_prompt: true,
     });
-    expect(rendered).toBe("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    expect(rendered).toBe(
+      "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
+    );
   });
 });
 
@@ -89,12 +92,16 @@ describe("the tiny GGUF in llama.cpp", () => {
     await llama?.dispose();
   });
 
-  it.each(["plain ascii", "héllo wörld ✓ 😀", "tabs\tand\nnewlines  ", "\u0000\u007f bytes"])("tokenizes and detokenizes %j", (text) => {
-    expect(model.detokenize(model.tokenize(text))).toBe(text);
-  });
+  it.each(["plain ascii", "héllo wörld ✓ 😀", "tabs\tand\nnewlines  ", "\u0000\u007f bytes"])(
+    "tokenizes and detokenizes %j",
+    (text) => {
+      expect(model.detokenize(model.tokenize(text))).toBe(text);
+    },
+  );
 
   it("applies the merges and keeps specials whole", () => {
-    const symbolsOf = (text: string): string[] => model.tokenize(text, true).map((token) => model.detokenize([token], true));
+    const symbolsOf = (text: string): string[] =>
+      model.tokenize(text, true).map((token) => model.detokenize([token], true));
     expect(symbolsOf(" the cat")).toEqual([" the", " c", "at"]);
     expect(symbolsOf("<|im_start|>user")).toEqual(["<|im_start|>", "u", "s", "er"]);
     expect(model.tokens.eos).toBe(model.tokenize("<|im_end|>", true)[0]);

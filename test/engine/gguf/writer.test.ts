@@ -113,14 +113,18 @@ describe("writeGguf and readGgufInfo", () => {
     expect(values[1]).toEqual(wave(7));
 
     const f16Source = wave(24, 0.01);
-    values[2]!.forEach((v, i) => expect(Math.abs(v - f16Source[i]!)).toBeLessThanOrEqual(Math.abs(f16Source[i]!) * 2 ** -11 + 2 ** -25));
+    values[2]!.forEach((v, i) =>
+      expect(Math.abs(v - f16Source[i]!)).toBeLessThanOrEqual(Math.abs(f16Source[i]!) * 2 ** -11 + 2 ** -25),
+    );
 
     const q8Source = wave(384, 0.2);
     for (let block = 0; block < 384 / 32; block++) {
       const slice = q8Source.subarray(block * 32, block * 32 + 32);
       const step = Math.max(...slice.map(Math.abs)) / 127; // one quantisation step of this block
       for (let i = 0; i < 32; i++) {
-        expect(Math.abs(values[3]![block * 32 + i]! - slice[i]!)).toBeLessThanOrEqual(step * 0.5 + Math.abs(slice[i]!) * 2 ** -10);
+        expect(Math.abs(values[3]![block * 32 + i]! - slice[i]!)).toBeLessThanOrEqual(
+          step * 0.5 + Math.abs(slice[i]!) * 2 ** -10,
+        );
       }
     }
   });
@@ -155,7 +159,11 @@ describe("writeGguf and readGgufInfo", () => {
   });
 
   it.each([
-    ["a Q8_0 row that is not a whole number of blocks", { name: "q", shape: [2, 30], type: "q8_0", data: wave(60) }, /multiple of 32/],
+    [
+      "a Q8_0 row that is not a whole number of blocks",
+      { name: "q", shape: [2, 30], type: "q8_0", data: wave(60) },
+      /multiple of 32/,
+    ],
     ["data of the wrong length", { name: "w", shape: [2, 3], type: "f32", data: wave(5) }, /needs 6 values, got 5/],
     ["a zero dimension", { name: "z", shape: [0, 3], type: "f32", data: wave(0) }, /positive integer/],
     ["five dimensions", { name: "d", shape: [1, 1, 1, 1, 1], type: "f32", data: wave(1) }, /1 to 4/],
@@ -166,8 +174,12 @@ describe("writeGguf and readGgufInfo", () => {
   });
 
   it("rejects metadata numbers outside their type", async () => {
-    await expect(writeGguf(nextPath(), { metadata: { k: gguf.u8(256) }, tensors: [] })).rejects.toThrow(/k: 256 is not a valid u8/);
-    await expect(writeGguf(nextPath(), { metadata: { k: gguf.i32(1.5) }, tensors: [] })).rejects.toThrow(/not a valid i32/);
+    await expect(writeGguf(nextPath(), { metadata: { k: gguf.u8(256) }, tensors: [] })).rejects.toThrow(
+      /k: 256 is not a valid u8/,
+    );
+    await expect(writeGguf(nextPath(), { metadata: { k: gguf.i32(1.5) }, tensors: [] })).rejects.toThrow(
+      /not a valid i32/,
+    );
   });
 });
 

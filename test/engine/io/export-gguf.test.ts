@@ -4,7 +4,12 @@ import { join } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readGgufInfo } from "../../../src/engine/gguf/reader.js";
-import { exportGguf, ggufTensorName, permuteForLlamaRope, type GgufExportModel } from "../../../src/engine/io/export-gguf.js";
+import {
+  exportGguf,
+  ggufTensorName,
+  permuteForLlamaRope,
+  type GgufExportModel,
+} from "../../../src/engine/io/export-gguf.js";
 import { presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { HfTokenizer } from "../../../src/engine/io/tokenizer.js";
 import { tokenLogprobs } from "../../../src/engine/nn/functional.js";
@@ -63,9 +68,13 @@ describe("ggufTensorName and permuteForLlamaRope", () => {
 
   it("interleaves the two halves of each head's rows", () => {
     // 2 heads of dim 4, one column: rows h0 [0 1 | 2 3], h1 [4 5 | 6 7] → pairs (0,2) (1,3), (4,6) (5,7).
-    expect([...permuteForLlamaRope(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), 2, 4)]).toEqual([0, 2, 1, 3, 4, 6, 5, 7]);
+    expect([...permuteForLlamaRope(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), 2, 4)]).toEqual([
+      0, 2, 1, 3, 4, 6, 5, 7,
+    ]);
     // Rows move whole: two columns.
-    expect([...permuteForLlamaRope(Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]), 1, 4)]).toEqual([0, 0, 2, 2, 1, 1, 3, 3]);
+    expect([...permuteForLlamaRope(Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3]), 1, 4)]).toEqual([
+      0, 0, 2, 2, 1, 1, 3, 3,
+    ]);
   });
 });
 
@@ -95,7 +104,10 @@ describe("exportGguf", () => {
     const names = info.tensors.map((t) => t.name);
     expect(names).toContain("blk.1.attn_q.bias");
     expect(names).not.toContain("output.weight"); // tied: llama.cpp reuses token_embd
-    expect((await readGgufInfo(paths.llama)).metadata["tokenizer.ggml.add_bos_token"]).toEqual({ type: "bool", value: true });
+    expect((await readGgufInfo(paths.llama)).metadata["tokenizer.ggml.add_bos_token"]).toEqual({
+      type: "bool",
+      value: true,
+    });
   });
 
   describe("in llama.cpp", () => {
@@ -107,33 +119,53 @@ describe("exportGguf", () => {
       await llama?.dispose();
     });
 
-    it.each(["llama", "qwen2"] as const)("%s tokenizes exactly like the Hugging Face tokenizer", async (architecture) => {
-      const model = await llama.loadModel({ modelPath: paths[architecture], vocabOnly: true });
-      try {
-        const hf = models[architecture].tokenizer;
-        for (const text of ["The answer is 12.", "héllo wörld 😀 👨‍👩‍👧", "tabs\tand\n\nnewlines  ", "<|im_start|>user\n7 times 8<|im_end|>\n", "it's 3+4=7"]) {
-          expect(model.tokenize(text, true), text).toEqual(hf.encode(text, { addSpecialTokens: false }));
-          expect(model.detokenize(model.tokenize(text, true), true)).toBe(text);
+    it.each(["llama", "qwen2"] as const)(
+      "%s tokenizes exactly like the Hugging Face tokenizer",
+      async (architecture) => {
+        const model = await llama.loadModel({ modelPath: paths[architecture], vocabOnly: true });
+        try {
+          const hf = models[architecture].tokenizer;
+          for (const text of [
+            "The answer is 12.",
+            "héllo wörld 😀 👨‍👩‍👧",
+            "tabs\tand\n\nnewlines  ",
+            "<|im_start|>user\n7 times 8<|im_end|>\n",
+            "it's 3+4=7",
+          ]) {
+            expect(model.tokenize(text, true), text).toEqual(hf.encode(text, { addSpecialTokens: false }));
+            expect(model.detokenize(model.tokenize(text, true), true)).toBe(text);
+          }
+        } finally {
+          await model.dispose();
         }
-      } finally {
-        await model.dispose();
-      }
-    });
+      },
+    );
 
-    it.each(["llama", "qwen2"] as const)("%s scores a continuation like the engine does on the HF weights", async (architecture) => {
-      const [context, continuation] = ["The cat sat", " on the mat and 12 times 4 is 48."];
-      const engine = engineLogprob(models[architecture], context, continuation);
-      const cpp = await llamaCppLogprob(paths[architecture], context, continuation);
-      // About -155 nats over 16 tokens; measured differences 0.04 (llama) and 0.004 (qwen2), float32 rounding.
-      expect(Math.abs(cpp - engine)).toBeLessThan(0.2);
-    });
+    it.each(["llama", "qwen2"] as const)(
+      "%s scores a continuation like the engine does on the HF weights",
+      async (architecture) => {
+        const [context, continuation] = ["The cat sat", " on the mat and 12 times 4 is 48."];
+        const engine = engineLogprob(models[architecture], context, continuation);
+        const cpp = await llamaCppLogprob(paths[architecture], context, continuation);
+        // About -155 nats over 16 tokens; measured differences 0.04 (llama) and 0.004 (qwen2), float32 rounding.
+        expect(Math.abs(cpp - engine)).toBeLessThan(0.2);
+      },
+    );
 
     it("would catch a wrong Q/K layout: the rows permuted twice score differently", async () => {
       const model = models.llama;
       const twice: WeightMap = new Map(model.weights);
       for (const [name, tensor] of model.weights) {
-        if (name.endsWith("q_proj.weight")) twice.set(name, { shape: tensor.shape, data: permuteForLlamaRope(tensor.data, model.config.numHeads, model.config.headDim) });
-        if (name.endsWith("k_proj.weight")) twice.set(name, { shape: tensor.shape, data: permuteForLlamaRope(tensor.data, model.config.numKvHeads, model.config.headDim) });
+        if (name.endsWith("q_proj.weight"))
+          twice.set(name, {
+            shape: tensor.shape,
+            data: permuteForLlamaRope(tensor.data, model.config.numHeads, model.config.headDim),
+          });
+        if (name.endsWith("k_proj.weight"))
+          twice.set(name, {
+            shape: tensor.shape,
+            data: permuteForLlamaRope(tensor.data, model.config.numKvHeads, model.config.headDim),
+          });
       }
       const path = join(dir, "llama-wrong.gguf");
       await exportGguf({ ...model, weights: twice }, path, { type: "f32" });

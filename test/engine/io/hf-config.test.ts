@@ -75,7 +75,14 @@ describe("parseHfConfig", () => {
 
   it("reads a Qwen2 config: q/k/v biases always, tied embeddings", () => {
     const config = parseHfConfig(QWEN2);
-    expect(config).toMatchObject({ architecture: "qwen2", headDim: 64, numKvHeads: 2, attentionBias: true, tieWordEmbeddings: true, ropeTheta: 1e6 });
+    expect(config).toMatchObject({
+      architecture: "qwen2",
+      headDim: 64,
+      numKvHeads: 2,
+      attentionBias: true,
+      tieWordEmbeddings: true,
+      ropeTheta: 1e6,
+    });
   });
 
   it.each([
@@ -83,8 +90,16 @@ describe("parseHfConfig", () => {
     ["head_dim overrides hidden / heads", { head_dim: 128 }, { headDim: 128 }],
     ["llama attention_bias is read", { attention_bias: true }, { attentionBias: true }],
     ["eos may be a list (Llama 3)", { eos_token_id: [2, 3] }, { eosTokenId: [2, 3] }],
-    ["absent rope and norm settings take LlamaConfig's defaults", { rope_theta: undefined, rms_norm_eps: undefined, max_position_embeddings: undefined }, { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 2048 }],
-    ["transformers 5 rope_parameters", { rope_theta: undefined, rope_parameters: { rope_type: "default", rope_theta: 5e5 } }, { ropeTheta: 5e5 }],
+    [
+      "absent rope and norm settings take LlamaConfig's defaults",
+      { rope_theta: undefined, rms_norm_eps: undefined, max_position_embeddings: undefined },
+      { ropeTheta: 10000, rmsNormEps: 1e-6, maxPositionEmbeddings: 2048 },
+    ],
+    [
+      "transformers 5 rope_parameters",
+      { rope_theta: undefined, rope_parameters: { rope_type: "default", rope_theta: 5e5 } },
+      { ropeTheta: 5e5 },
+    ],
     ["model_type alone names the architecture", { architectures: undefined }, { architecture: "llama" }],
   ])("%s", (_, change, expected) => {
     expect(parseHfConfig({ ...LLAMA, ...change })).toMatchObject(expected);
@@ -95,13 +110,29 @@ describe("parseHfConfig", () => {
   });
 
   it.each([
-    ["an unsupported architecture", { architectures: ["MistralForCausalLM"] }, /config\.json:architectures: unsupported architecture "MistralForCausalLM"/],
-    ["rope scaling", { rope_scaling: { rope_type: "llama3", factor: 8 } }, /config\.json:rope_scaling\.rope_type: rope scaling "llama3" is not supported/],
-    ["old-style rope scaling", { rope_scaling: { type: "linear", factor: 2 } }, /rope_scaling\.rope_type: rope scaling "linear"/],
+    [
+      "an unsupported architecture",
+      { architectures: ["MistralForCausalLM"] },
+      /config\.json:architectures: unsupported architecture "MistralForCausalLM"/,
+    ],
+    [
+      "rope scaling",
+      { rope_scaling: { rope_type: "llama3", factor: 8 } },
+      /config\.json:rope_scaling\.rope_type: rope scaling "llama3" is not supported/,
+    ],
+    [
+      "old-style rope scaling",
+      { rope_scaling: { type: "linear", factor: 2 } },
+      /rope_scaling\.rope_type: rope scaling "linear"/,
+    ],
     ["another activation", { hidden_act: "gelu" }, /config\.json:hidden_act: activation "gelu"/],
     ["MLP biases", { mlp_bias: true }, /config\.json:mlp_bias:/],
     ["a missing size", { hidden_size: undefined }, /config\.json:hidden_size:/],
-    ["kv heads that do not divide the heads", { num_key_value_heads: 5 }, /config\.json:num_key_value_heads: 5 does not divide/],
+    [
+      "kv heads that do not divide the heads",
+      { num_key_value_heads: 5 },
+      /config\.json:num_key_value_heads: 5 does not divide/,
+    ],
     ["model_type that disagrees", { model_type: "qwen2" }, /config\.json:model_type: "qwen2" disagrees/],
     ["an eos id outside the vocabulary", { eos_token_id: 32000 }, /config\.json:eos_token_id: 32000 is outside/],
   ])("refuses %s, naming config.json and the field", (_, change, message) => {
@@ -117,7 +148,9 @@ describe("parseHfConfig", () => {
   });
 
   it("refuses Qwen2 sliding-window attention", () => {
-    expect(() => parseHfConfig({ ...QWEN2, use_sliding_window: true })).toThrow(/use_sliding_window: sliding-window attention is not supported/);
+    expect(() => parseHfConfig({ ...QWEN2, use_sliding_window: true })).toThrow(
+      /use_sliding_window: sliding-window attention is not supported/,
+    );
   });
 });
 
@@ -145,6 +178,12 @@ describe("hfConfigJson", () => {
       tie_word_embeddings: true,
     });
     expect(json).not.toHaveProperty("head_dim");
-    expect(hfConfigJson(parseHfConfig(LLAMA))).toMatchObject({ architectures: ["LlamaForCausalLM"], head_dim: 64, attention_bias: false, mlp_bias: false, torch_dtype: "float32" });
+    expect(hfConfigJson(parseHfConfig(LLAMA))).toMatchObject({
+      architectures: ["LlamaForCausalLM"],
+      head_dim: 64,
+      attention_bias: false,
+      mlp_bias: false,
+      torch_dtype: "float32",
+    });
   });
 });

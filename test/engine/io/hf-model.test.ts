@@ -27,17 +27,39 @@ function std(values: Float32Array): number {
 }
 
 describe("initHfModel + loadHfModel", () => {
-  it.each(["llama", "qwen2"] as const)("writes a %s folder that loads with the preset's config and every expected tensor", (architecture) => {
-    const { config, weights, tokenizer } = models[architecture];
-    const folder = join(dir, `tiny-${architecture}`);
-    for (const file of ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"]) expect(existsSync(join(folder, file))).toBe(true);
-    expect(config).toEqual(presetModel({ architecture, preset: "tiny" }).config);
-    expect(config).toMatchObject({ hiddenSize: 64, numLayers: 2, numHeads: 4, numKvHeads: 2, intermediateSize: 128, vocabSize: 512, headDim: 16 });
-    expect([...weights.keys()]).toEqual([...expectedShapes(config).keys()]);
-    for (const [name, shape] of expectedShapes(config)) expect(weights.get(name)!.shape).toEqual(shape);
-    expect(tokenizer.vocabSize).toBe(config.vocabSize);
-    expect(JSON.parse(readFileSync(join(folder, "generation_config.json"), "utf8"))).toEqual({ bos_token_id: 509, eos_token_id: 511, pad_token_id: 509 });
-  });
+  it.each(["llama", "qwen2"] as const)(
+    "writes a %s folder that loads with the preset's config and every expected tensor",
+    (architecture) => {
+      const { config, weights, tokenizer } = models[architecture];
+      const folder = join(dir, `tiny-${architecture}`);
+      for (const file of [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "generation_config.json",
+      ])
+        expect(existsSync(join(folder, file))).toBe(true);
+      expect(config).toEqual(presetModel({ architecture, preset: "tiny" }).config);
+      expect(config).toMatchObject({
+        hiddenSize: 64,
+        numLayers: 2,
+        numHeads: 4,
+        numKvHeads: 2,
+        intermediateSize: 128,
+        vocabSize: 512,
+        headDim: 16,
+      });
+      expect([...weights.keys()]).toEqual([...expectedShapes(config).keys()]);
+      for (const [name, shape] of expectedShapes(config)) expect(weights.get(name)!.shape).toEqual(shape);
+      expect(tokenizer.vocabSize).toBe(config.vocabSize);
+      expect(JSON.parse(readFileSync(join(folder, "generation_config.json"), "utf8"))).toEqual({
+        bos_token_id: 509,
+        eos_token_id: 511,
+        pad_token_id: 509,
+      });
+    },
+  );
 
   it("follows each family's conventions", () => {
     expect(models.llama.config).toMatchObject({ tieWordEmbeddings: false, attentionBias: false, ropeTheta: 10000 });
@@ -57,8 +79,12 @@ describe("initHfModel + loadHfModel", () => {
     expect(weights.get("model.layers.0.input_layernorm.weight")!.data.every((v) => v === 1)).toBe(true);
     expect(weights.get("model.layers.0.self_attn.q_proj.bias")!.data.every((v) => v === 0)).toBe(true);
     const again = randomWeights(models.qwen2.config, 3);
-    expect(again.get("model.layers.1.mlp.up_proj.weight")!.data).toEqual(weights.get("model.layers.1.mlp.up_proj.weight")!.data);
-    expect(randomWeights(models.qwen2.config, 4).get("model.layers.1.mlp.up_proj.weight")!.data).not.toEqual(weights.get("model.layers.1.mlp.up_proj.weight")!.data);
+    expect(again.get("model.layers.1.mlp.up_proj.weight")!.data).toEqual(
+      weights.get("model.layers.1.mlp.up_proj.weight")!.data,
+    );
+    expect(randomWeights(models.qwen2.config, 4).get("model.layers.1.mlp.up_proj.weight")!.data).not.toEqual(
+      weights.get("model.layers.1.mlp.up_proj.weight")!.data,
+    );
   });
 
   it.each(["llama", "qwen2"] as const)("hands the engine a %s model it can run", (architecture) => {
@@ -92,8 +118,13 @@ describe("saveHfModel", () => {
 
   it("refuses to write weights that do not match the config", async () => {
     const { config, weights, tokenizer } = models.qwen2;
-    const extra: WeightMap = new Map([...weights, ["model.layers.0.mlp.extra.weight", { shape: [1], data: new Float32Array(1) }]]);
-    await expect(saveHfModel(join(dir, "never"), { config, weights: extra, tokenizer })).rejects.toThrow(/unexpected 1 tensor\(s\): model\.layers\.0\.mlp\.extra\.weight/);
+    const extra: WeightMap = new Map([
+      ...weights,
+      ["model.layers.0.mlp.extra.weight", { shape: [1], data: new Float32Array(1) }],
+    ]);
+    await expect(saveHfModel(join(dir, "never"), { config, weights: extra, tokenizer })).rejects.toThrow(
+      /unexpected 1 tensor\(s\): model\.layers\.0\.mlp\.extra\.weight/,
+    );
     expect(existsSync(join(dir, "never"))).toBe(false);
   });
 });
@@ -137,7 +168,11 @@ describe("loadHfModel checks every tensor against config.json", () => {
 describe("load → save → load round trip", () => {
   /** Every file of a folder, by name, as bytes. */
   function filesOf(folder: string): Map<string, Buffer> {
-    return new Map(readdirSync(folder).sort().map((name) => [name, readFileSync(join(folder, name))]));
+    return new Map(
+      readdirSync(folder)
+        .sort()
+        .map((name) => [name, readFileSync(join(folder, name))]),
+    );
   }
 
   const bytesOf = (data: Float32Array): Buffer => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
@@ -146,23 +181,32 @@ describe("load → save → load round trip", () => {
     ["F32", "one file", undefined],
     ["BF16", "one file", undefined],
     ["BF16", "shards and an index", 40_000],
-  ] as const)("%s in %s gives byte-identical weights, config and tokenizer files", async (dtype, _layout, maxShardBytes) => {
-    const first = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-a`);
-    const second = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-b`);
-    const { config, tokenizer } = presetModel({ architecture: "qwen2", preset: "tiny" });
-    await saveHfModel(first, { config, weights: randomWeights(config, 8), tokenizer, dtype, maxShardBytes });
-    const loaded = await loadHfModel(first);
-    await saveHfModel(second, { config: loaded.config, weights: loaded.weights, tokenizer: loaded.tokenizer, dtype, maxShardBytes });
-    const again = await loadHfModel(second);
+  ] as const)(
+    "%s in %s gives byte-identical weights, config and tokenizer files",
+    async (dtype, _layout, maxShardBytes) => {
+      const first = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-a`);
+      const second = join(dir, `round-${dtype}-${maxShardBytes ?? "single"}-b`);
+      const { config, tokenizer } = presetModel({ architecture: "qwen2", preset: "tiny" });
+      await saveHfModel(first, { config, weights: randomWeights(config, 8), tokenizer, dtype, maxShardBytes });
+      const loaded = await loadHfModel(first);
+      await saveHfModel(second, {
+        config: loaded.config,
+        weights: loaded.weights,
+        tokenizer: loaded.tokenizer,
+        dtype,
+        maxShardBytes,
+      });
+      const again = await loadHfModel(second);
 
-    const [a, b] = [filesOf(first), filesOf(second)];
-    expect([...b.keys()]).toEqual([...a.keys()]);
-    expect([...a.keys()].filter((name) => name.endsWith(".safetensors")).length).toBeGreaterThan(0);
-    for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${name} differs`).toBe(true);
-    expect(again.config).toEqual(loaded.config);
-    for (const [name, { shape, data }] of loaded.weights) {
-      expect(again.weights.get(name)!.shape).toEqual(shape);
-      expect(bytesOf(again.weights.get(name)!.data).equals(bytesOf(data)), `${name} differs`).toBe(true);
-    }
-  });
+      const [a, b] = [filesOf(first), filesOf(second)];
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      expect([...a.keys()].filter((name) => name.endsWith(".safetensors")).length).toBeGreaterThan(0);
+      for (const [name, bytes] of a) expect(b.get(name)!.equals(bytes), `${name} differs`).toBe(true);
+      expect(again.config).toEqual(loaded.config);
+      for (const [name, { shape, data }] of loaded.weights) {
+        expect(again.weights.get(name)!.shape).toEqual(shape);
+        expect(bytesOf(again.weights.get(name)!.data).equals(bytesOf(data)), `${name} differs`).toBe(true);
+      }
+    },
+  );
 });

@@ -84,14 +84,18 @@ async function llamaCppLogprobs(path: string, ids: number[]): Promise<number[]> 
       experimentalKvCacheValueType: "F32",
     });
     try {
-      const input = tokens.slice(0, -1).map(
-        (token, t): ControlledEvaluateInputItem => [token, { generateNext: { logits: { filter: { tokens: [tokens[t + 1]!], includeTop: 1 } }, totalLogitWeight: true } }],
-      );
+      const input = tokens
+        .slice(0, -1)
+        .map((token, t): ControlledEvaluateInputItem => [
+          token,
+          { generateNext: { logits: { filter: { tokens: [tokens[t + 1]!], includeTop: 1 } }, totalLogitWeight: true } },
+        ]);
       const outputs = await context.getSequence().controlledEvaluate(input);
       return input.map((_, t) => {
         const next = outputs[t]?.next;
         const target = next?.logits?.get(tokens[t + 1]!);
-        if (next?.logits === undefined || target === undefined || next.totalLogitWeight === undefined) throw new Error(`llama.cpp returned no logits at position ${t}`);
+        if (next?.logits === undefined || target === undefined || next.totalLogitWeight === undefined)
+          throw new Error(`llama.cpp returned no logits at position ${t}`);
         return target - Math.max(...next.logits.values()) - Math.log(next.totalLogitWeight);
       });
     } finally {
@@ -105,22 +109,29 @@ async function llamaCppLogprobs(path: string, ids: number[]): Promise<number[]> 
 /** Largest |a[t] − b[t]| and where it is, for a readable failure. */
 function worst(a: number[], b: number[]): { diff: number; at: number } {
   expect(a).toHaveLength(b.length);
-  return a.reduce((w, v, t) => (Math.abs(v - b[t]!) > w.diff ? { diff: Math.abs(v - b[t]!), at: t } : w), { diff: 0, at: -1 });
+  return a.reduce((w, v, t) => (Math.abs(v - b[t]!) > w.diff ? { diff: Math.abs(v - b[t]!), at: t } : w), {
+    diff: 0,
+    at: -1,
+  });
 }
 
 describe.each(ARCHITECTURES)("%s exported to an f32 GGUF", (architecture) => {
-  it.each(Object.keys(SCALES) as Scale[])("weights std %s: llama.cpp and both engine backends agree on every token's log-prob", async (scale) => {
-    const { model, gguf } = models.get(`${architecture}-${scale}`)!;
-    const ids = model.tokenizer.encode(TEXT);
-    expect(ids.length).toBeGreaterThanOrEqual(20);
-    const cpp = await llamaCppLogprobs(gguf, ids);
-    const ts = engineLogprobs(model, ids, tsBackend);
-    expect(worst(ts, cpp).diff, `ts vs llama.cpp, worst at position ${worst(ts, cpp).at}`).toBeLessThan(1e-3);
-    if (scale === "wide") expect(Math.max(...ts) - Math.min(...ts), "log-probs should vary by position").toBeGreaterThan(1);
-    if (native) {
-      const nat = engineLogprobs(model, ids, native);
-      expect(worst(nat, cpp).diff, `native vs llama.cpp, worst at position ${worst(nat, cpp).at}`).toBeLessThan(1e-3);
-      expect(worst(nat, ts).diff, `native vs ts, worst at position ${worst(nat, ts).at}`).toBeLessThan(1e-4);
-    }
-  });
+  it.each(Object.keys(SCALES) as Scale[])(
+    "weights std %s: llama.cpp and both engine backends agree on every token's log-prob",
+    async (scale) => {
+      const { model, gguf } = models.get(`${architecture}-${scale}`)!;
+      const ids = model.tokenizer.encode(TEXT);
+      expect(ids.length).toBeGreaterThanOrEqual(20);
+      const cpp = await llamaCppLogprobs(gguf, ids);
+      const ts = engineLogprobs(model, ids, tsBackend);
+      expect(worst(ts, cpp).diff, `ts vs llama.cpp, worst at position ${worst(ts, cpp).at}`).toBeLessThan(1e-3);
+      if (scale === "wide")
+        expect(Math.max(...ts) - Math.min(...ts), "log-probs should vary by position").toBeGreaterThan(1);
+      if (native) {
+        const nat = engineLogprobs(model, ids, native);
+        expect(worst(nat, cpp).diff, `native vs llama.cpp, worst at position ${worst(nat, cpp).at}`).toBeLessThan(1e-3);
+        expect(worst(nat, ts).diff, `native vs ts, worst at position ${worst(nat, ts).at}`).toBeLessThan(1e-4);
+      }
+    },
+  );
 });

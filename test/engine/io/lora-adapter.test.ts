@@ -2,7 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { fromPeftName, loadLoraAdapter, saveLoraAdapter, type LoraAdapter } from "../../../src/engine/io/lora-adapter.js";
+import {
+  fromPeftName,
+  loadLoraAdapter,
+  saveLoraAdapter,
+  type LoraAdapter,
+} from "../../../src/engine/io/lora-adapter.js";
 import { presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { readSafetensorsHeader } from "../../../src/engine/io/safetensors.js";
 import { LlamaModel } from "../../../src/engine/models/llama.js";
@@ -63,7 +68,14 @@ describe("saveLoraAdapter / loadLoraAdapter", () => {
     const weights: WeightMap = new Map([...params].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]));
     expect([...weights.keys()][0]).toBe("model.layers.0.self_attn.q_proj.lora_A.weight");
     const folder = join(dir, "from-engine");
-    await saveLoraAdapter(folder, { baseModelPath: "base", rank: 4, alpha: 8, targetModules: ["q_proj", "down_proj"], dropout: 0, weights });
+    await saveLoraAdapter(folder, {
+      baseModelPath: "base",
+      rank: 4,
+      alpha: 8,
+      targetModules: ["q_proj", "down_proj"],
+      dropout: 0,
+      weights,
+    });
     const loaded = await loadLoraAdapter(folder);
     expect(loaded.weights.size).toBe(2 * 2 * config.numLayers);
     const engineNamed = new Map([...loaded.weights].map(([name, t]) => [fromPeftName(name), t]));
@@ -72,9 +84,21 @@ describe("saveLoraAdapter / loadLoraAdapter", () => {
   });
 
   it.each([
-    ["a module outside target_modules", ["base_model.model.model.layers.0.mlp.up_proj.lora_A.weight", matrix(2, 64)], /up_proj\.lora_A\.weight: module "up_proj" is not in target_modules/],
-    ["an A matrix of the wrong rank", ["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", matrix(3, 64)], /q_proj\.lora_A\.weight: shape \[3, 64\] does not have rank r = 2 rows/],
-    ["a name that is not a LoRA tensor", ["base_model.model.model.layers.0.self_attn.q_proj.weight", matrix(2, 2)], /q_proj\.weight: not a LoRA tensor name/],
+    [
+      "a module outside target_modules",
+      ["base_model.model.model.layers.0.mlp.up_proj.lora_A.weight", matrix(2, 64)],
+      /up_proj\.lora_A\.weight: module "up_proj" is not in target_modules/,
+    ],
+    [
+      "an A matrix of the wrong rank",
+      ["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", matrix(3, 64)],
+      /q_proj\.lora_A\.weight: shape \[3, 64\] does not have rank r = 2 rows/,
+    ],
+    [
+      "a name that is not a LoRA tensor",
+      ["base_model.model.model.layers.0.self_attn.q_proj.weight", matrix(2, 2)],
+      /q_proj\.weight: not a LoRA tensor name/,
+    ],
   ] as const)("refuses %s", async (_, [name, tensor], message) => {
     const weights = new Map(adapter.weights);
     weights.set(name, tensor);
@@ -84,7 +108,9 @@ describe("saveLoraAdapter / loadLoraAdapter", () => {
   it("refuses an A without its B", async () => {
     const weights = new Map(adapter.weights);
     weights.delete("base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight");
-    await expect(saveLoraAdapter(join(dir, "bad"), { ...adapter, weights })).rejects.toThrow(/v_proj: has lora_A but no lora_B/);
+    await expect(saveLoraAdapter(join(dir, "bad"), { ...adapter, weights })).rejects.toThrow(
+      /v_proj: has lora_A but no lora_B/,
+    );
   });
 
   it.each([

@@ -34,7 +34,9 @@ async function run(...args: string[]): Promise<string> {
 describe("seapo model", () => {
   it("init writes a loadable folder, info summarises it, export-gguf converts it", async () => {
     const out = join(dir, "qwen");
-    expect(await run("init", "--arch", "qwen2", "--preset", "tiny", "--out", out, "--seed", "5")).toMatch(/wrote qwen2 tiny \(vocab 512, seed 5\)/);
+    expect(await run("init", "--arch", "qwen2", "--preset", "tiny", "--out", out, "--seed", "5")).toMatch(
+      /wrote qwen2 tiny \(vocab 512, seed 5\)/,
+    );
     const { config, weights } = await loadHfModel(out);
     expect(config.architecture).toBe("qwen2");
 
@@ -72,9 +74,13 @@ describe("seapo model", () => {
   });
 
   it("refuses bad arguments with a clear message", async () => {
-    await expect(run("init", "--arch", "mistral", "--out", join(dir, "x"))).rejects.toThrow(/Allowed choices are llama, qwen2/);
+    await expect(run("init", "--arch", "mistral", "--out", join(dir, "x"))).rejects.toThrow(
+      /Allowed choices are llama, qwen2/,
+    );
     await expect(run("init", "--arch", "llama", "--out", join(dir, "x"), "--seed", "-3")).rejects.toThrow(InputError);
-    await expect(run("init", "--arch", "llama", "--out", join(dir, "x"), "--corpus", join(dir, "missing.txt"))).rejects.toThrow(/missing\.txt: file not found/);
+    await expect(
+      run("init", "--arch", "llama", "--out", join(dir, "x"), "--corpus", join(dir, "missing.txt")),
+    ).rejects.toThrow(/missing\.txt: file not found/);
     expect(existsSync(join(dir, "x"))).toBe(false);
     await expect(run("info", join(dir, "nothing"))).rejects.toThrow(/nothing\/config\.json: file not found/);
   });
@@ -107,14 +113,20 @@ describe("seapo model export-gguf DIR OUT.gguf", () => {
     const viaOption = join(dir, "via-option.gguf");
     await run("export-gguf", folder, "--out", viaOption, "--type", "f32");
     expect(readFileSync(viaOption).equals(readFileSync(positional))).toBe(true);
-    expect(await run("export-gguf", folder, viaOption, "--out", viaOption, "--type", "f32")).toMatch(/wrote .*via-option\.gguf/);
+    expect(await run("export-gguf", folder, viaOption, "--out", viaOption, "--type", "f32")).toMatch(
+      /wrote .*via-option\.gguf/,
+    );
   });
 
   it("refuses no output file, or two different ones, before reading the model", async () => {
     const folder = join(dir, "missing-folder");
     await expect(run("export-gguf", folder)).rejects.toThrow(/no output file given[\s\S]*export-gguf DIR OUT\.gguf/);
-    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(InputError);
-    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(/two output files given/);
+    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(
+      InputError,
+    );
+    await expect(run("export-gguf", folder, join(dir, "a.gguf"), "--out", join(dir, "b.gguf"))).rejects.toThrow(
+      /two output files given/,
+    );
     expect(existsSync(join(dir, "a.gguf")) || existsSync(join(dir, "b.gguf"))).toBe(false);
   });
 });

@@ -4,14 +4,26 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../../src/errors.js";
 import { readCheckpoint, readCheckpointIndex, writeCheckpoint } from "../../../src/engine/io/checkpoint.js";
-import { bf16ToF32, f32ToBf16, readSafetensors, readSafetensorsHeader, SafetensorsFile, writeSafetensors } from "../../../src/engine/io/safetensors.js";
+import {
+  bf16ToF32,
+  f32ToBf16,
+  readSafetensors,
+  readSafetensorsHeader,
+  SafetensorsFile,
+  writeSafetensors,
+} from "../../../src/engine/io/safetensors.js";
 import type { WeightMap } from "../../../src/engine/models/config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seapo-safetensors-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A safetensors file assembled by hand from a header object and raw data bytes (independent of the writer). */
-function handMade(name: string, header: Record<string, unknown>, data: Buffer, headerText = JSON.stringify(header)): string {
+function handMade(
+  name: string,
+  header: Record<string, unknown>,
+  data: Buffer,
+  headerText = JSON.stringify(header),
+): string {
   const text = Buffer.from(headerText, "utf8");
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(text.length));
@@ -52,7 +64,13 @@ describe("reading", () => {
 
   it("reads one tensor at a time through an open file", async () => {
     const path = join(dir, "two.safetensors");
-    await writeSafetensors(path, new Map([["x", { shape: [2], data: Float32Array.from([1, 2]) }], ["y", { shape: [1], data: Float32Array.from([7]) }]]));
+    await writeSafetensors(
+      path,
+      new Map([
+        ["x", { shape: [2], data: Float32Array.from([1, 2]) }],
+        ["y", { shape: [1], data: Float32Array.from([7]) }],
+      ]),
+    );
     const file = await SafetensorsFile.open(path);
     try {
       expect([...file.header.tensors.keys()]).toEqual(["x", "y"]);
@@ -63,11 +81,30 @@ describe("reading", () => {
     }
   });
 
-  const entry = (dtype: string, shape: number[], offsets: [number, number]) => ({ dtype, shape, data_offsets: offsets });
+  const entry = (dtype: string, shape: number[], offsets: [number, number]) => ({
+    dtype,
+    shape,
+    data_offsets: offsets,
+  });
   it.each([
-    ["a byte length that disagrees with shape × dtype", { w: entry("F32", [2, 2], [0, 12]) }, 12, /w\.data_offsets: shape \[2, 2\] × F32 \(4 bytes\) needs 16 bytes/],
-    ["a gap between tensors", { a: entry("F32", [1], [0, 4]), b: entry("F32", [1], [8, 12]) }, 12, /b\.data_offsets: begins at 8 and leaves a gap/],
-    ["overlapping tensors", { a: entry("F32", [2], [0, 8]), b: entry("F32", [1], [4, 8]) }, 8, /b\.data_offsets: begins at 4 and overlaps/],
+    [
+      "a byte length that disagrees with shape × dtype",
+      { w: entry("F32", [2, 2], [0, 12]) },
+      12,
+      /w\.data_offsets: shape \[2, 2\] × F32 \(4 bytes\) needs 16 bytes/,
+    ],
+    [
+      "a gap between tensors",
+      { a: entry("F32", [1], [0, 4]), b: entry("F32", [1], [8, 12]) },
+      12,
+      /b\.data_offsets: begins at 8 and leaves a gap/,
+    ],
+    [
+      "overlapping tensors",
+      { a: entry("F32", [2], [0, 8]), b: entry("F32", [1], [4, 8]) },
+      8,
+      /b\.data_offsets: begins at 4 and overlaps/,
+    ],
     ["trailing bytes", { a: entry("F32", [1], [0, 4]) }, 8, /cover 4 bytes but the data buffer holds 8/],
     ["an unknown dtype", { a: entry("F7", [1], [0, 1]) }, 1, /a\.dtype: unknown dtype "F7"/],
     ["a negative dimension", { a: entry("F32", [-1], [0, 4]) }, 4, /a\.shape\.0: bad tensor entry/],
@@ -86,14 +123,20 @@ describe("reading", () => {
     const prefix = Buffer.alloc(8);
     prefix.writeBigUInt64LE(1000n);
     writeFileSync(path, Buffer.concat([prefix, Buffer.from("{}")]));
-    await expect(readSafetensorsHeader(path)).rejects.toThrow(/short\.safetensors:header: header length 1000 does not fit/);
+    await expect(readSafetensorsHeader(path)).rejects.toThrow(
+      /short\.safetensors:header: header length 1000 does not fit/,
+    );
     const garbage = handMade("garbage.safetensors", {}, Buffer.alloc(0), "{not json");
-    await expect(readSafetensorsHeader(garbage)).rejects.toThrow(/garbage\.safetensors:header: the JSON header does not parse/);
+    await expect(readSafetensorsHeader(garbage)).rejects.toThrow(
+      /garbage\.safetensors:header: the JSON header does not parse/,
+    );
   });
 
   it("refuses to read an integer tensor as floats", async () => {
     const path = handMade("ints.safetensors", { i: entry("I64", [1], [0, 8]) }, Buffer.alloc(8));
-    await expect(readSafetensors(path)).rejects.toThrow(/ints\.safetensors:i\.dtype: dtype I64 cannot be read as floats/);
+    await expect(readSafetensors(path)).rejects.toThrow(
+      /ints\.safetensors:i\.dtype: dtype I64 cannot be read as floats/,
+    );
   });
 });
 
@@ -147,21 +190,28 @@ describe("writing", () => {
   });
 
   it("refuses a tensor whose data does not match its shape", async () => {
-    await expect(writeSafetensors(join(dir, "x.safetensors"), new Map([["t", { shape: [2, 2], data: new Float32Array(3) }]]))).rejects.toThrow(
-      /tensor t: shape \[2, 2\] needs 4 values, got 3/,
-    );
+    await expect(
+      writeSafetensors(join(dir, "x.safetensors"), new Map([["t", { shape: [2, 2], data: new Float32Array(3) }]])),
+    ).rejects.toThrow(/tensor t: shape \[2, 2\] needs 4 values, got 3/);
   });
 });
 
 describe("checkpoint folders", () => {
   const weights: WeightMap = new Map(
-    ["a", "b", "c", "d"].map((name, i) => [name, { shape: [2, 3], data: Float32Array.from({ length: 6 }, (_, j) => i * 10 + j) }]),
+    ["a", "b", "c", "d"].map((name, i) => [
+      name,
+      { shape: [2, 3], data: Float32Array.from({ length: 6 }, (_, j) => i * 10 + j) },
+    ]),
   );
 
   it("shards by size with an index that lists every tensor, and reads it back", async () => {
     const folder = mkdtempSync(join(dir, "sharded-"));
     const files = await writeCheckpoint(folder, weights, { maxShardBytes: 50 });
-    expect(files).toEqual(["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json"]);
+    expect(files).toEqual([
+      "model-00001-of-00002.safetensors",
+      "model-00002-of-00002.safetensors",
+      "model.safetensors.index.json",
+    ]);
     const indexJson = JSON.parse(readFileSync(join(folder, "model.safetensors.index.json"), "utf8"));
     expect(indexJson.metadata.total_size).toBe(4 * 24);
     expect(indexJson.weight_map).toEqual({
@@ -185,10 +235,14 @@ describe("checkpoint folders", () => {
     const index = JSON.parse(readFileSync(indexPath, "utf8"));
     index.weight_map.c = "model-00001-of-00002.safetensors";
     writeFileSync(indexPath, JSON.stringify(index));
-    await expect(readCheckpointIndex(folder)).rejects.toThrow(/model-00001-of-00002\.safetensors:c: model\.safetensors\.index\.json places this tensor here/);
+    await expect(readCheckpointIndex(folder)).rejects.toThrow(
+      /model-00001-of-00002\.safetensors:c: model\.safetensors\.index\.json places this tensor here/,
+    );
     delete index.weight_map.c;
     writeFileSync(indexPath, JSON.stringify(index));
-    await expect(readCheckpointIndex(folder)).rejects.toThrow(/model-00002-of-00002\.safetensors:c: the shard holds this tensor but/);
+    await expect(readCheckpointIndex(folder)).rejects.toThrow(
+      /model-00002-of-00002\.safetensors:c: the shard holds this tensor but/,
+    );
   });
 
   it("writing one file removes a stale index, and an empty folder is a clear error", async () => {
@@ -197,6 +251,8 @@ describe("checkpoint folders", () => {
     expect(await writeCheckpoint(folder, weights)).toEqual(["model.safetensors"]);
     expect((await readCheckpointIndex(folder)).files).toEqual([join(folder, "model.safetensors")]);
     const empty = mkdtempSync(join(dir, "empty-"));
-    await expect(readCheckpointIndex(empty)).rejects.toThrow(/no model\.safetensors or model\.safetensors\.index\.json/);
+    await expect(readCheckpointIndex(empty)).rejects.toThrow(
+      /no model\.safetensors or model\.safetensors\.index\.json/,
+    );
   });
 });

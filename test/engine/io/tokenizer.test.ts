@@ -42,7 +42,9 @@ describe("buildByteLevelBpeTokenizer", () => {
   });
 
   it("is deterministic and depends on the corpus", () => {
-    expect(buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges).toEqual(buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges);
+    expect(buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges).toEqual(
+      buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges,
+    );
     const other = buildByteLevelBpeTokenizer({ vocabSize: 300, corpus: "zebra zebra zebra quartz quartz" });
     expect(other.merges[0]).toEqual(["b", "r"]); // z e, e b, b r, r a all occur 3 times: the smallest pair wins
     expect(other.vocabSize).toBeLessThan(300); // a tiny corpus runs out of pairs
@@ -75,7 +77,14 @@ describe("round trip through @huggingface/tokenizers", () => {
 
   it("round-trips seeded random Unicode text", () => {
     const rng = new Rng(7);
-    const ranges: [number, number][] = [[0x20, 0x7e], [0xa0, 0x24f], [0x370, 0x3ff], [0x4e00, 0x4fff], [0x1f300, 0x1f64f], [0x0a, 0x0a]];
+    const ranges: [number, number][] = [
+      [0x20, 0x7e],
+      [0xa0, 0x24f],
+      [0x370, 0x3ff],
+      [0x4e00, 0x4fff],
+      [0x1f300, 0x1f64f],
+      [0x0a, 0x0a],
+    ];
     for (let sample = 0; sample < 50; sample++) {
       let text = "";
       for (let i = 0; i < 40; i++) {
@@ -108,9 +117,15 @@ describe("HfTokenizer", () => {
   });
 
   it("follows an explicit add_bos_token in tokenizer_config.json over tokenizer.json's post-processor", () => {
-    const on = new HfTokenizer({ tokenizerJson: qwenStyle.tokenizerJson, tokenizerConfig: { ...qwenStyle.tokenizerConfig, bos_token: "<|endoftext|>", add_bos_token: true } });
+    const on = new HfTokenizer({
+      tokenizerJson: qwenStyle.tokenizerJson,
+      tokenizerConfig: { ...qwenStyle.tokenizerConfig, bos_token: "<|endoftext|>", add_bos_token: true },
+    });
     expect(on.encode("hi")[0]).toBe(509);
-    const off = new HfTokenizer({ tokenizerJson: llamaStyle.tokenizerJson, tokenizerConfig: { ...llamaStyle.tokenizerConfig, add_bos_token: false } });
+    const off = new HfTokenizer({
+      tokenizerJson: llamaStyle.tokenizerJson,
+      tokenizerConfig: { ...llamaStyle.tokenizerConfig, add_bos_token: false },
+    });
     expect(off.encode("hi")).toEqual(off.encode("hi", { addSpecialTokens: false }));
   });
 
@@ -119,8 +134,12 @@ describe("HfTokenizer", () => {
       { role: "system", content: "Be brief." },
       { role: "user", content: "2+2?" },
     ];
-    expect(tokenizer.applyChatTemplate(messages)).toBe("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n");
-    expect(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })).toMatch(/<\|im_end\|>\n<\|im_start\|>assistant\n$/);
+    expect(tokenizer.applyChatTemplate(messages)).toBe(
+      "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n",
+    );
+    expect(tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true })).toMatch(
+      /<\|im_end\|>\n<\|im_start\|>assistant\n$/,
+    );
   });
 
   describe("never encodes a chat with two BOS tokens", () => {
@@ -128,7 +147,10 @@ describe("HfTokenizer", () => {
     it("when the template writes the BOS itself (Llama 3 style)", () => {
       const withBosTemplate = new HfTokenizer({
         tokenizerJson: llamaStyle.tokenizerJson,
-        tokenizerConfig: { ...llamaStyle.tokenizerConfig, chat_template: "{{ bos_token }}{% for m in messages %}{{ m.role + ': ' + m.content + '\\n' }}{% endfor %}" },
+        tokenizerConfig: {
+          ...llamaStyle.tokenizerConfig,
+          chat_template: "{{ bos_token }}{% for m in messages %}{{ m.role + ': ' + m.content + '\\n' }}{% endfor %}",
+        },
       });
       const text = withBosTemplate.applyChatTemplate(messages);
       expect(text).toBe("<|endoftext|>user: hi\n");
@@ -160,7 +182,10 @@ describe("loadTokenizer", () => {
     const folder = mkdtempSync(join(dir, "tok-"));
     await saveTokenizerFiles(folder, {
       tokenizerJson: llamaStyle.tokenizerJson,
-      tokenizerConfig: { ...llamaStyle.tokenizerConfig, bos_token: { __type: "AddedToken", content: "<|endoftext|>", special: true } },
+      tokenizerConfig: {
+        ...llamaStyle.tokenizerConfig,
+        bos_token: { __type: "AddedToken", content: "<|endoftext|>", special: true },
+      },
     });
     const loaded = await loadTokenizer(folder);
     expect(loaded.bosTokenId).toBe(509);
@@ -172,10 +197,25 @@ describe("loadTokenizer", () => {
   it("names the missing file, a bad special token and a missing template", async () => {
     const empty = mkdtempSync(join(dir, "empty-"));
     await expect(loadTokenizer(empty)).rejects.toThrow(/tokenizer\.json: file not found/);
-    expect(() => new HfTokenizer({ tokenizerJson: qwenStyle.tokenizerJson, tokenizerConfig: { ...qwenStyle.tokenizerConfig, eos_token: "</s>" } }, "m")).toThrow(
-      /m\/tokenizer_config\.json:eos_token: "<\/s>" is not in the vocabulary/,
+    expect(
+      () =>
+        new HfTokenizer(
+          {
+            tokenizerJson: qwenStyle.tokenizerJson,
+            tokenizerConfig: { ...qwenStyle.tokenizerConfig, eos_token: "</s>" },
+          },
+          "m",
+        ),
+    ).toThrow(/m\/tokenizer_config\.json:eos_token: "<\/s>" is not in the vocabulary/);
+    const plain = new HfTokenizer(
+      {
+        tokenizerJson: qwenStyle.tokenizerJson,
+        tokenizerConfig: { ...qwenStyle.tokenizerConfig, chat_template: undefined },
+      },
+      "m",
     );
-    const plain = new HfTokenizer({ tokenizerJson: qwenStyle.tokenizerJson, tokenizerConfig: { ...qwenStyle.tokenizerConfig, chat_template: undefined } }, "m");
-    expect(() => plain.applyChatTemplate([])).toThrow(/m\/tokenizer_config\.json:chat_template: this tokenizer has no chat template/);
+    expect(() => plain.applyChatTemplate([])).toThrow(
+      /m\/tokenizer_config\.json:chat_template: this tokenizer has no chat template/,
+    );
   });
 });
