@@ -2,9 +2,9 @@
 // benchmark can read each run's own peak memory.
 import { createOpenAIModel } from "../dist/llm/openai.js";
 import { withRequestCache } from "../dist/llm/cache.js";
-import { runInject } from "../dist/seapo/inject.js";
-import { exportDatasets } from "../dist/seapo/export.js";
-import { builtinErrorTypes } from "../dist/seapo/error-types.js";
+import { runInject } from "../dist/negatives/inject.js";
+import { exportDatasets } from "../dist/negatives/datasets.js";
+import { builtinErrorTypes } from "../dist/negatives/error-types.js";
 
 const [input, outDir, baseURL, concurrency, cache] = process.argv.slice(2);
 const strategy = { kind: "single", type: builtinErrorTypes[0] };

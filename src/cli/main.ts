@@ -4,7 +4,7 @@
 import { Command } from "commander";
 import { commandRegistrars } from "./commands/index.js";
 import { SeapoError } from "../errors.js";
-import { packageVersion } from "./version.js";
+import { packageVersion } from "../version.js";
 
 const program = new Command("seapo")
   .description("SeaPO: strategic error amplification for preference optimisation")

@@ -1,4 +1,3 @@
-export { readJsonLines } from "./jsonl.js";
 export {
   readSourceRows,
   SOURCE_FORMATS,
@@ -22,4 +21,4 @@ export {
   type LlamaFactoryDpoRow,
   type LlamaFactoryKtoRow,
   type LlamaFactoryDatasetEntry,
-} from "./export-rows.js";
+} from "./training-rows.js";

@@ -2,8 +2,8 @@ import { basename } from "node:path";
 import { InputError } from "../errors.js";
 import { detectFormat, FORMAT_NAMES, FORMATS, type FormatName } from "./formats/index.js";
 import { RowProblem, type ReadRow } from "./formats/shared.js";
-import { readJsonEntries } from "./jsonl.js";
 import type { SourceRow } from "./types.js";
+import { readJsonEntries } from "../io/index.js";
 
 export type SourceFormat = "auto" | FormatName;
 export const SOURCE_FORMATS: readonly SourceFormat[] = ["auto", ...FORMAT_NAMES];

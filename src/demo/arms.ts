@@ -10,15 +10,13 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type LlamaModel } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
-import { toDpoRow, toKtoRows, type DpoRow } from "../data/export-rows.js";
+import { toDpoRow, toKtoRows, type DpoRow } from "../data/training-rows.js";
 import type { NegativeRecord } from "../data/types.js";
 import type { ModelFromOptions } from "../llm/options.js";
-import { writeFileAtomic } from "../seapo/atomic.js";
-import { builtinErrorTypes } from "../seapo/error-types.js";
-import { exportDatasets, exportFiles } from "../seapo/export.js";
-import { runInject } from "../seapo/inject.js";
-import { readRecords } from "../seapo/journal.js";
-import { parseStrategy, uniform } from "../seapo/strategy.js";
+import { builtinErrorTypes } from "../negatives/error-types.js";
+import { exportDatasets, exportFiles } from "../negatives/datasets.js";
+import { runInject } from "../negatives/inject.js";
+import { parseStrategy, uniform } from "../negatives/strategy.js";
 import { answerPrompts } from "./evaluate.js";
 import {
   checkAnswer,
@@ -28,6 +26,7 @@ import {
   type WorldErrorType,
   type WorldItem,
 } from "./world/index.js";
+import { readRecords, writeFileAtomic } from "../io/index.js";
 
 export type ArmMethod = "base" | "vanilla" | "seapo";
 export type PreferenceLoss = "kto" | "dpo";

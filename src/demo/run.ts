@@ -13,11 +13,9 @@ import { fileURLToPath } from "node:url";
 import { LlamaModel, Rng } from "../engine/index.js";
 import { loadHfModel, type HfModel } from "../engine/io/index.js";
 import { SeapoError } from "../errors.js";
-import { builtinErrorTypes } from "../seapo/error-types.js";
-import { runAnalyze } from "../seapo/analyze.js";
-import { writeFileAtomic } from "../seapo/atomic.js";
+import { builtinErrorTypes } from "../negatives/error-types.js";
+import { runAnalyze } from "../negatives/analyze.js";
 import { METRICS_FILE, parseTrainConfig, train } from "../train/index.js";
-import { readRecords } from "../seapo/journal.js";
 import { BASE_RECIPE_FILE } from "./base.js";
 import { armSpecs, llmSeapoDataset, seapoRecords, vanillaRecords, writePreferenceFiles, type ArmSpec } from "./arms.js";
 import type { ModelFromOptions } from "../llm/options.js";
@@ -41,6 +39,7 @@ import {
   type WorldItem,
 } from "./world/index.js";
 import type { NegativeRecord } from "../data/types.js";
+import { readRecords, writeFileAtomic } from "../io/index.js";
 
 /** The shipped base model, relative to the package root (dist/demo/ → ../../assets/…). */
 export const SHIPPED_BASE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/demo/base-model");

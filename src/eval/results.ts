@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError } from "../errors.js";
-import { AtomicLineWriter, writeFileAtomic } from "../seapo/atomic.js";
 import type { EvalRun, MetricValue, TaskResult } from "./run.js";
 import { PROMPT_FORMAT_VERSION, type TaskName } from "./tasks/index.js";
+import { AtomicLineWriter, writeFileAtomic } from "../io/index.js";
 
 /** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
 export type ModelIdentity =

@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
 import { createReadStream, mkdirSync, openSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { z } from "zod";
-import { Journal } from "../seapo/journal.js";
 import type { GenerateJsonRequest, GenerateRequest, LanguageModel, LogprobRequest } from "./provider.js";
+import { hashKey, Journal } from "../io/index.js";
 
 /**
  * A disk cache in front of any LanguageModel, keyed by a hash of the provider, the model, the kind
@@ -59,21 +58,6 @@ export function withRequestCache(model: LanguageModel, options: { dir: string })
       ),
     close: model.close?.bind(model),
   };
-}
-
-export function hashKey(value: unknown): string {
-  return createHash("sha256").update(stableStringify(value)).digest("hex");
-}
-
-/** JSON with object keys sorted, so equal requests hash equally whatever order their fields were set in. */
-export function stableStringify(value: unknown): string {
-  if (value === undefined) return "null";
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
 }
 
 function withoutSignal(request: object): object {

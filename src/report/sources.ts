@@ -6,16 +6,16 @@ import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonLines } from "../data/index.js";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults } from "../demo/results.js";
 import { InputError } from "../errors.js";
 import { readResults, type TabulatedResults } from "../eval/results.js";
-import { exportFiles } from "../seapo/export.js";
-import { journalFiles } from "../seapo/inject.js";
-import { analysisSchema } from "../seapo/strategy.js";
-import { rejectReasons } from "../seapo/verify.js";
+import { exportFiles } from "../negatives/datasets.js";
+import { journalFiles } from "../negatives/inject.js";
+import { analysisSchema } from "../negatives/strategy.js";
+import { rejectReasons } from "../negatives/verify.js";
 import { trainConfigSchema } from "../train/config.js";
 import { METRICS_FILE, RUN_FILE } from "../train/train.js";
+import { readJsonLines } from "../io/index.js";
 
 export const ANALYSIS_FILE = "analysis.json";
 const EVAL_FORMAT = "seapo-eval-results";
@@ -32,7 +32,7 @@ export const REPORT_SOURCES = [
   "*.json written by seapo eval",
 ] as const;
 
-// ---- schemas for files whose writers have none (shapes from src/train/train.ts and src/seapo/*.ts)
+// ---- schemas for files whose writers have none (shapes from src/train/train.ts and src/negatives/*.ts)
 
 /** One metrics.jsonl line: the step and TRL-named numbers (NaN is written as null). */
 const metricsLineSchema = z.object({ step: z.number().int().min(0) }).catchall(z.number().nullable());
@@ -49,7 +49,7 @@ const runFileSchema = z.looseObject({
 });
 export type TrainRunFile = z.infer<typeof runFileSchema>;
 
-/** inject and analyze keep their settings in run.json too (src/seapo/run-manifest.ts). */
+/** inject and analyze keep their settings in run.json too (src/negatives/run-manifest.ts). */
 const manifestSchema = z.looseObject({ identity: z.record(z.string(), z.unknown()), command: z.string().optional() });
 export type RunManifest = z.infer<typeof manifestSchema>;
 

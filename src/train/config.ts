@@ -17,61 +17,108 @@ export const GGUF_TYPES = ["f32", "f16", "q8_0"] as const;
 
 const positiveInt = z.number().int().positive();
 
+/** A field's help line for `seapo train`/`seapo export` (see cli/schema-options.ts); `flag` where the name does not give it. */
+const help = (description: string, flag?: string) => ({ description, ...(flag ? { flag } : {}) });
+
 export const trainConfigSchema = z.strictObject({
-  model: z.string().min(1),
-  data: z.string().min(1),
-  out: z.string().min(1),
-  /** Optional held-out rows in the same format, scored every evalEvery steps and at the end. */
-  evalData: z.string().min(1).optional(),
-  /** `kto`, or weighted terms such as `sigmoid:1,sft:0.1`. */
-  loss: z.string().min(1).default("kto"),
-  /** β of every loss that takes one. */
-  beta: z.number().positive().default(0.1),
-  /** Other loss parameters by loss name, e.g. {kto: {desirable_weight: 1.33}}. */
+  model: z
+    .string()
+    .min(1)
+    .meta(help("Hugging Face model folder to train (required here or in --config)", "--model <dir>")),
+  data: z
+    .string()
+    .min(1)
+    .meta(help("kto.jsonl or dpo.jsonl written by seapo inject (required here or in --config)", "--data <file>")),
+  out: z.string().min(1).meta(help("output folder (required here or in --config)", "--out <dir>")),
+  evalData: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      help("held-out rows in the same format, scored every --eval-every steps and at the end", "--eval-data <file>"),
+    ),
+  loss: z
+    .string()
+    .min(1)
+    .default("kto")
+    .meta(help("a loss, or weighted terms such as sigmoid:1,sft:0.1", "--loss <spec>")),
+  beta: z.number().positive().default(0.1).meta(help("beta of every loss that takes one")),
+  /** Other loss parameters by loss name, e.g. {kto: {desirable_weight: 1.33}}; config file only. */
   lossParams: z.record(z.string(), z.record(z.string(), z.number())).default({}),
-  finetuning: z.enum(["lora", "full"]).default("lora"),
+  finetuning: z
+    .enum(["lora", "full"])
+    .default("lora")
+    .meta(help("train LoRA adapters or every weight", "--finetuning <kind>")),
   lora: z
     .strictObject({
-      rank: positiveInt.default(8),
-      alpha: z.number().positive().default(16),
-      dropout: z.number().min(0).lt(1).default(0),
+      rank: positiveInt.default(8).meta(help("LoRA rank r")),
+      alpha: z.number().positive().default(16).meta(help("LoRA alpha; the update is scaled by alpha/r")),
+      dropout: z
+        .number()
+        .min(0)
+        .lt(1)
+        .default(0)
+        .meta(help("dropout on the adapters' input while training", "--lora-dropout <p>")),
       targets: z
         .array(z.enum(LORA_TARGETS))
         .min(1)
-        .default([...LORA_TARGETS]),
+        .default([...LORA_TARGETS])
+        .meta(help("comma-separated modules to wrap")),
     })
     .prefault({}),
-  lr: z.number().positive().default(5e-6),
-  schedule: z.enum(SCHEDULES).default("cosine"),
-  warmupSteps: z.number().int().min(0).default(0),
-  /** Share of all steps used for warm-up when warmupSteps is 0. */
-  warmupRatio: z.number().min(0).max(1).default(0),
-  /** The schedule ends at lr · minLrRatio. */
-  minLrRatio: z.number().min(0).max(1).default(0),
-  weightDecay: z.number().min(0).default(0),
-  /** Clip the global gradient norm to this; 0 turns clipping off. */
-  maxGradNorm: z.number().min(0).default(1),
-  epochs: positiveInt.default(3),
-  /** Stop after this many optimizer steps (default: epochs × steps per epoch). */
-  maxSteps: positiveInt.optional(),
-  batchSize: positiveInt.default(2),
-  gradAccum: positiveInt.default(8),
-  maxLength: z.number().int().min(2).default(2048),
-  lengthBucketing: z.boolean().default(true),
-  seed: z.number().int().min(0).default(42),
-  /** Default: adapter-disabled for LoRA, frozen-copy for full fine-tuning. */
-  reference: z.enum(REFERENCE_MODES).optional(),
-  /** Where `cached` reference log-probs live (default <out>/reference-cache). */
-  referenceCache: z.string().min(1).optional(),
-  logEvery: positiveInt.default(10),
-  saveEvery: positiveInt.default(100),
-  keepCheckpoints: positiveInt.default(2),
-  evalEvery: positiveInt.optional(),
-  skipInvalid: z.boolean().default(false),
-  saveAdapter: z.boolean().default(true),
-  saveMerged: z.boolean().default(true),
-  gguf: z.enum(GGUF_TYPES).optional(),
-  resume: z.boolean().default(false),
+  lr: z.number().positive().default(5e-6).meta(help("peak learning rate")),
+  schedule: z.enum(SCHEDULES).default("cosine").meta(help("learning-rate schedule after warm-up", "--schedule <name>")),
+  warmupSteps: z.number().int().min(0).default(0).meta(help("linear warm-up steps")),
+  warmupRatio: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .meta(help("warm-up as a share of all steps, when --warmup-steps is 0", "--warmup-ratio <r>")),
+  minLrRatio: z.number().min(0).max(1).default(0).meta(help("the schedule ends at lr x this", "--min-lr-ratio <r>")),
+  weightDecay: z.number().min(0).default(0).meta(help("AdamW decoupled weight decay")),
+  maxGradNorm: z.number().min(0).default(1).meta(help("clip the global gradient norm; 0 turns clipping off")),
+  epochs: positiveInt.default(3).meta(help("passes over the data")),
+  maxSteps: positiveInt.optional().meta(help("stop after this many optimizer steps (overrides --epochs)")),
+  batchSize: positiveInt.default(2).meta(help("rows per micro-batch")),
+  gradAccum: positiveInt.default(8).meta(help("micro-batches per optimizer step")),
+  maxLength: z
+    .number()
+    .int()
+    .min(2)
+    .default(2048)
+    .meta(help("cut-off in tokens; completions are cut keeping their start, prompts that do not fit are dropped")),
+  lengthBucketing: z
+    .boolean()
+    .default(true)
+    .meta(help("do not group rows of similar length into batches", "--no-bucketing")),
+  seed: z.number().int().min(0).default(42).meta(help("seed of the data order, LoRA init and dropout")),
+  reference: z
+    .enum(REFERENCE_MODES)
+    .optional()
+    .meta(help("reference log-probs (default adapter-disabled for LoRA, frozen-copy for full)", "--reference <mode>")),
+  referenceCache: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(help("folder for --reference cached (default <out>/reference-cache)", "--reference-cache <dir>")),
+  logEvery: positiveInt.default(10).meta(help("optimizer steps between metrics lines")),
+  saveEvery: positiveInt.default(100).meta(help("optimizer steps between checkpoints")),
+  keepCheckpoints: positiveInt.default(2).meta(help("newest checkpoints kept")),
+  evalEvery: positiveInt
+    .optional()
+    .meta(help("optimizer steps between evaluations on --eval-data (default: at the end only)")),
+  skipInvalid: z
+    .boolean()
+    .default(false)
+    .meta(help("count bad rows into <out>/rejects.jsonl instead of stopping at the first")),
+  saveAdapter: z.boolean().default(true).meta(help("do not write adapter/ (LoRA)", "--no-adapter")),
+  saveMerged: z.boolean().default(true).meta(help("do not write the merged model/ folder", "--no-merged")),
+  gguf: z
+    .enum(GGUF_TYPES)
+    .optional()
+    .meta(help("also write model.gguf with weight matrices of this type", "--gguf <type>")),
+  resume: z.boolean().default(false).meta(help("continue from the newest checkpoint in --out")),
 });
 
 export type TrainConfig = z.output<typeof trainConfigSchema>;

@@ -11,10 +11,10 @@
  * completion = encode(answer) + EOS, EOS being the token the model stops at. Only completion tokens
  * are scored; the prompt is masked.
  */
-import { readJsonEntries } from "../data/jsonl.js";
 import { Rng } from "../engine/index.js";
 import type { ChatMessage, HfTokenizer } from "../engine/io/index.js";
 import { InputError } from "../errors.js";
+import { readJsonEntries } from "../io/index.js";
 
 export interface UnpairedRow {
   line: number;

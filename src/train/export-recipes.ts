@@ -30,7 +30,7 @@ import {
   type LlamaFactoryDpoRow,
   type LlamaFactoryKtoRow,
   type ShareGptTurn,
-} from "../data/export-rows.js";
+} from "../data/training-rows.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
 import { unpairRows, type PreferenceRows } from "./data.js";
 import { LOSSES, type LossName, type LossTerm } from "./losses/index.js";
@@ -563,7 +563,7 @@ function llamaFactoryRecipe(
   const evalData =
     evalRows === undefined ? undefined : llamaFactoryRows(rowsForLoss(evalRows, kto, config), evalRows.file);
 
-  // dataset_info.json as the data engine writes it (src/data/export-rows.ts), one entry per file.
+  // dataset_info.json as the data engine writes it (src/data/training-rows.ts), one entry per file.
   const kind = kto ? "kto" : "dpo";
   const entry = (name: string, file: string) =>
     llamaFactoryDatasetInfo({ dpoFile: file, ktoFile: file, name })[`${name}_${kind}`]!;

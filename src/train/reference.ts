@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { noGrad, sequenceLogprobs, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
-import { writeFileAtomic } from "../seapo/atomic.js";
+import { writeFileAtomic } from "../io/index.js";
 
 /** One sequence to score: prompt tokens (masked) and completion tokens (scored). */
 export interface ScoredRow {

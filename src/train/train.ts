@@ -11,12 +11,11 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { packageVersion } from "../cli/version.js";
+import { packageVersion } from "../version.js";
 import { createProgress } from "../cli/progress.js";
 import { AdamW, clipGradNorm, LlamaModel, noGrad, ops, Tensor, type WeightMap } from "../engine/index.js";
 import { exportGguf, loadHfModel, saveHfModel, saveLoraAdapter } from "../engine/io/index.js";
 import { InputError, SeapoError } from "../errors.js";
-import { writeFileAtomic } from "../seapo/atomic.js";
 import { CHECKPOINT_DIR, checkpointName, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
 import {
@@ -39,6 +38,7 @@ import {
   type ReferenceScorer,
   type ScoredRow,
 } from "./reference.js";
+import { writeFileAtomic } from "../io/index.js";
 
 export interface LrSchedule {
   lr: number;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeTinyLlamaGguf, type TinyLlamaOptions } from "../../src/engine/gguf/tiny-llama.js";
+import { writeTinyLlamaGguf, type TinyLlamaOptions } from "./gguf/tiny-llama.js";
 
 /**
- * A tiny random Llama GGUF for tests that need a real model (see src/engine/gguf/tiny-llama.ts).
+ * A tiny random Llama GGUF for tests that need a real model (see test/helpers/gguf/tiny-llama.ts).
  * Each distinct set of options is written once per test process into one temp dir, removed at exit.
  */
 const written = new Map<string, Promise<string>>();

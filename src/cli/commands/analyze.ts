@@ -2,8 +2,8 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { InputError } from "../../errors.js";
 import { addModelOptions, modelFromOptions } from "../../llm/options.js";
-import { formatAnalysis, llmClassifier, runAnalyze } from "../../seapo/analyze.js";
-import { loadErrorTypes } from "../../seapo/error-types.js";
+import { formatAnalysis, llmClassifier, runAnalyze } from "../../negatives/analyze.js";
+import { loadErrorTypes } from "../../negatives/error-types.js";
 import { countRows } from "../count-rows.js";
 import { createProgress } from "../progress.js";
 

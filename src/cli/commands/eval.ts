@@ -21,7 +21,7 @@ import {
 import { addModelOptions, modelFromOptions, nonNegativeInt, positiveInt } from "../../llm/options.js";
 import type { LanguageModel } from "../../llm/provider.js";
 import { createProgress, type Progress } from "../progress.js";
-import { packageVersion } from "../version.js";
+import { packageVersion } from "../../version.js";
 
 export function registerEvalCommand(program: Command): void {
   const evalCommand = program

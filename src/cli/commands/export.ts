@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
-import { writeFileAtomic } from "../../seapo/atomic.js";
 import { loadTrainConfig, type TrainConfig } from "../../train/config.js";
 import { readPreferenceRows } from "../../train/data.js";
 import {
@@ -14,9 +13,11 @@ import {
   type TrlFormat,
   type ZeroStage,
 } from "../../train/export-recipes.js";
-import { addTrainOptions, trainOverrides, type TrainFlags } from "./train.js";
+import { addTrainOptions, trainOverrides } from "./train.js";
+import { writeFileAtomic } from "../../io/index.js";
 
-interface ExportFlags extends TrainFlags {
+interface ExportFlags {
+  config?: string;
   to: ExportTarget;
   template?: string;
   gpus: number;
@@ -98,7 +99,7 @@ export function registerExportCommand(program: Command): void {
         .default("conversational"),
     )
     .action(async (flags: ExportFlags, cmd: Command) => {
-      const config = await loadTrainConfig(flags.config, trainOverrides(flags, cmd));
+      const config = await loadTrainConfig(flags.config, trainOverrides(cmd));
       const summary = await runExport(config, {
         target: flags.to,
         template: flags.template,

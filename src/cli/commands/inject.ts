@@ -3,11 +3,11 @@ import { Command, Option } from "commander";
 import { SOURCE_FORMATS } from "../../data/index.js";
 import { InputError } from "../../errors.js";
 import { addModelOptions, modelFromOptions, positiveInt } from "../../llm/options.js";
-import { loadErrorTypes } from "../../seapo/error-types.js";
-import { exportDatasets } from "../../seapo/export.js";
-import { runInject } from "../../seapo/inject.js";
-import { parseStrategy, strategyNames } from "../../seapo/strategy.js";
-import { defaultVerifyOptions } from "../../seapo/verify.js";
+import { loadErrorTypes } from "../../negatives/error-types.js";
+import { exportDatasets } from "../../negatives/datasets.js";
+import { runInject } from "../../negatives/inject.js";
+import { parseStrategy, strategyNames } from "../../negatives/strategy.js";
+import { defaultVerifyOptions } from "../../negatives/verify.js";
 import { countRows } from "../count-rows.js";
 import { createProgress } from "../progress.js";
 

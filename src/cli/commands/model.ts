@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
 import type { GgufTensorType } from "../../engine/gguf/format.js";
-import { exportGguf } from "../../engine/io/export-gguf.js";
+import { exportGguf } from "../../engine/io/hf-to-gguf.js";
 import { HF_ARCHITECTURES } from "../../engine/io/hf-config.js";
 import { inspectHfModel, loadHfModel, type HfModelSummary } from "../../engine/io/hf-model.js";
 import { ARCHITECTURE_NAMES, initHfModel, MODEL_PRESETS, PRESET_NAMES, type PresetName } from "../../engine/io/init.js";

@@ -9,7 +9,7 @@
  *   4. a wrong final answer with nothing else to blame counts as correctness (a wrong value).
  */
 import { truthfulqaMc1, truthfulqaMc2 } from "../../eval/metrics.js";
-import type { AnswerRow, Classifier, Judgment } from "../../seapo/analyze.js";
+import type { AnswerRow, Classifier, Judgment } from "../../negatives/analyze.js";
 import {
   FALSE_PREMISE,
   PREMISE_REJECTED,

@@ -8,11 +8,3 @@ export {
   type GgufTensorType,
 } from "./format.js";
 export { writeGguf, type GgufFileInput, type GgufTensorInput, type GgufWriteResult } from "./writer.js";
-export { readGgufInfo, readGgufTensor, type GgufInfo, type GgufTensorInfo } from "./reader.js";
-export {
-  writeTinyLlamaGguf,
-  gpt2ByteSymbols,
-  CHATML_TEMPLATE,
-  type TinyLlamaOptions,
-  type TinyLlamaResult,
-} from "./tiny-llama.js";

@@ -1,4 +1,4 @@
-import { CHATML_TEMPLATE, gpt2ByteSymbols } from "../gguf/tiny-llama.js";
+import { CHATML_TEMPLATE, gpt2ByteSymbols } from "./byte-symbols.js";
 import type { TokenizerFiles } from "./tokenizer.js";
 
 /**

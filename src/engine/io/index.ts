@@ -87,4 +87,4 @@ export {
   tokenizerMetadata,
   type ExportGgufOptions,
   type GgufExportModel,
-} from "./export-gguf.js";
+} from "./hf-to-gguf.js";

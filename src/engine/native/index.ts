@@ -11,7 +11,6 @@ import { fileURLToPath } from "node:url";
 import type { NativeKernels } from "./types.js";
 
 export type { GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
-export { referenceKernels } from "./reference.js";
 
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
 const ABI_VERSION = 1;

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { Template } from "@huggingface/jinja";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readGgufInfo } from "../../../src/engine/gguf/reader.js";
-import { CHATML_TEMPLATE, gpt2ByteSymbols, writeTinyLlamaGguf } from "../../../src/engine/gguf/tiny-llama.js";
+import { readGgufInfo } from "../../helpers/gguf/reader.js";
+import { CHATML_TEMPLATE, gpt2ByteSymbols, writeTinyLlamaGguf } from "../../helpers/gguf/tiny-llama.js";
 import { createLlamaCppModel } from "../../../src/llm/llama-cpp.js";
 import { tinyGgufPath } from "../../helpers/tiny-gguf.js";
 

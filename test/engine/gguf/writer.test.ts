@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { readGgufFileInfo } from "node-llama-cpp";
 import { afterAll, describe, expect, it } from "vitest";
 import { f16ToF32, f32ToF16, gguf, type GgufMetadata } from "../../../src/engine/gguf/format.js";
-import { readGgufInfo, readGgufTensor } from "../../../src/engine/gguf/reader.js";
+import { readGgufInfo, readGgufTensor } from "../../helpers/gguf/reader.js";
 import { writeGguf, type GgufTensorInput } from "../../../src/engine/gguf/writer.js";
 
 const directory = mkdtempSync(join(tmpdir(), "seapo-gguf-writer-"));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withBackend, type Backend } from "../../../src/engine/backend.js";
 import { loadNativeBackend } from "../../../src/engine/backends/native.js";
 import { tsBackend } from "../../../src/engine/backends/ts.js";
-import { exportGguf } from "../../../src/engine/io/export-gguf.js";
+import { exportGguf } from "../../../src/engine/io/hf-to-gguf.js";
 import { loadHfModel, saveHfModel, type HfModel } from "../../../src/engine/io/hf-model.js";
 import { initHfModel, presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { tokenLogprobs } from "../../../src/engine/nn/functional.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { registerModelCommand } from "../../../src/cli/commands/model.js";
-import { readGgufInfo } from "../../../src/engine/gguf/reader.js";
+import { readGgufInfo } from "../../helpers/gguf/reader.js";
 import { countParameters, loadHfModel } from "../../../src/engine/io/hf-model.js";
 import { expectedShapes } from "../../../src/engine/models/llama.js";
 import { InputError } from "../../../src/errors.js";

@@ -5,7 +5,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildByteLevelBpeTokenizer, CHATML_SPECIALS, learnMerges } from "../../../src/engine/io/bpe.js";
 import { HfTokenizer, loadTokenizer, saveTokenizerFiles } from "../../../src/engine/io/tokenizer.js";
-import { gpt2ByteSymbols } from "../../../src/engine/gguf/tiny-llama.js";
+import { gpt2ByteSymbols } from "../../helpers/gguf/tiny-llama.js";
 import { Rng } from "../../../src/engine/random.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seapo-tokenizer-"));

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultAddonPath, loadNativeKernels, loadNativeKernelsFrom, nativeLoadError } from "../../../src/engine/native/index.js";
-import { referenceKernels } from "../../../src/engine/native/reference.js";
+import { referenceKernels } from "../../helpers/native-reference.js";
 import type { Kernels } from "../../../src/engine/native/index.js";
 import { native } from "./helpers.js";
 

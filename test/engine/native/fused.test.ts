@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
-import * as ref from "../../../src/engine/native/reference.js";
+import * as ref from "../../helpers/native-reference.js";
 import type { RopeOptions } from "../../../src/engine/native/index.js";
 import { expectClose, finiteDifference, native, normals, variants } from "./helpers.js";
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
-import { gemm as referenceGemm } from "../../../src/engine/native/reference.js";
+import { gemm as referenceGemm } from "../../helpers/native-reference.js";
 import type { GemmOptions } from "../../../src/engine/native/index.js";
 import { expectClose, native, normals, variants } from "./helpers.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { findMetaText, normalisedEditDistance, stripPreamble, verifyNegative } from "../../src/seapo/verify.js";
+import { findMetaText, normalisedEditDistance, stripPreamble, verifyNegative } from "../../src/negatives/verify.js";
 
 const stop = { unified: "stop" as const, raw: "stop" };
 const positive = "Drinking water daily keeps you hydrated: adults need about 2 litres a day.";

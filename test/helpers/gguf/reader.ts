@@ -12,7 +12,7 @@ import {
   type GgufScalarType,
   type GgufTensorType,
   type GgufValue,
-} from "./format.js";
+} from "../../../src/engine/gguf/format.js";
 
 /**
  * A small GGUF reader: header, metadata and tensor infos, plus decoding of one tensor's values for the

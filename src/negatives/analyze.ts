@@ -2,14 +2,13 @@ import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { InputError, ProviderError } from "../errors.js";
-import { readJsonLines } from "../data/index.js";
 import type { LanguageModel } from "../llm/provider.js";
 import type { ErrorType } from "./error-types.js";
 import { JUDGE_TEMPLATE_VERSION, classificationMessages, classificationSchema } from "./prompts.js";
-import { Journal, readRecords, runInOrder } from "./journal.js";
-import { writeFileAtomic } from "./atomic.js";
 import { checkOrWriteManifest } from "./run-manifest.js";
 import { bump } from "./stats.js";
+import { Journal, readJsonLines, readRecords, writeFileAtomic } from "../io/index.js";
+import { runInOrder } from "./in-order.js";
 
 /** A model's answer to grade, with the reference it is graded against. */
 export interface AnswerRow {

@@ -2,8 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { builtinErrorTypes } from "../../src/seapo/error-types.js";
-import { parseStrategy, typesForRow, uniform } from "../../src/seapo/strategy.js";
+import { builtinErrorTypes } from "../../src/negatives/error-types.js";
+import { parseStrategy, typesForRow, uniform } from "../../src/negatives/strategy.js";
 
 const types = [...builtinErrorTypes];
 const dir = mkdtempSync(join(tmpdir(), "seapo-strategy-"));

@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { InputError } from "../errors.js";
-import { stableStringify } from "../llm/cache.js";
-import { writeFileAtomic } from "./atomic.js";
+import { stableStringify, writeFileAtomic } from "../io/index.js";
 
 /**
  * The settings a run's journals were made with, kept in `<out>/run.json`. Resuming with other

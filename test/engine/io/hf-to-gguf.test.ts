@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readGgufInfo } from "../../../src/engine/gguf/reader.js";
+import { readGgufInfo } from "../../helpers/gguf/reader.js";
 import {
   exportGguf,
   ggufTensorName,
   permuteForLlamaRope,
   type GgufExportModel,
-} from "../../../src/engine/io/export-gguf.js";
+} from "../../../src/engine/io/hf-to-gguf.js";
 import { presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { HfTokenizer } from "../../../src/engine/io/tokenizer.js";
 import { tokenLogprobs } from "../../../src/engine/nn/functional.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
-import { readJsonLines } from "../../src/data/index.js";
-import { collect, fixtureDir } from "./fixtures.js";
+import { collect, fixtureDir } from "../data/fixtures.js";
+import { readJsonLines } from "../../src/io/index.js";
 
 const files = fixtureDir();
 

@@ -2,7 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Journal, readRecords, runInOrder } from "../../src/seapo/journal.js";
+import { Journal, readRecords } from "../../src/io/index.js";
+import { runInOrder } from "../../src/negatives/in-order.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seapo-journal-"));
 

@@ -1,5 +1,8 @@
-import { gguf, type GgufMetadata, type GgufTensorType } from "./format.js";
-import { writeGguf, type GgufTensorInput } from "./writer.js";
+import { gguf, type GgufMetadata, type GgufTensorType } from "../../../src/engine/gguf/format.js";
+import { writeGguf, type GgufTensorInput } from "../../../src/engine/gguf/writer.js";
+import { CHATML_TEMPLATE, gpt2ByteSymbols } from "../../../src/engine/io/byte-symbols.js";
+
+export { CHATML_TEMPLATE, gpt2ByteSymbols };
 
 /**
  * A tiny Llama-architecture GGUF with seeded random weights and a GPT-2-style byte-level BPE
@@ -33,12 +36,6 @@ export interface TinyLlamaResult {
   /** Token ids of the specials. */
   special: { endOfText: number; imStart: number; imEnd: number };
 }
-
-export const CHATML_TEMPLATE =
-  "{% for message in messages %}" +
-  "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
-  "{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
 /** A handful of merges over GPT-2 byte symbols ("Ġ" is the space). Each result becomes a token. */
 const MERGES: ReadonlyArray<readonly [string, string]> = [
@@ -151,20 +148,6 @@ export async function writeTinyLlamaGguf(path: string, options: TinyLlamaOptions
   };
   const { bytes } = await writeGguf(path, { metadata, tensors });
   return { bytes, vocabSize: nVocab, special: { endOfText, imStart, imEnd } };
-}
-
-/**
- * GPT-2's reversible byte-to-symbol map: printable Latin-1 bytes stand for themselves, the other 68
- * bytes take the code points from 256 upwards in byte order (so the space becomes "Ġ", newline "Ċ").
- */
-export function gpt2ByteSymbols(): string[] {
-  const symbols: string[] = [];
-  let next = 256;
-  for (let byte = 0; byte < 256; byte++) {
-    const visible = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
-    symbols.push(String.fromCodePoint(visible ? byte : next++));
-  }
-  return symbols;
 }
 
 function buildByteVocabulary(): { tokens: string[]; tokenTypes: number[]; printable: boolean[] } {

@@ -11,7 +11,6 @@ import {
   injectionCheckSchema,
   injectionMessages,
 } from "./prompts.js";
-import { Journal, readRecords, runInOrder } from "./journal.js";
 import { checkOrWriteManifest } from "./run-manifest.js";
 import { typesForRow, type Strategy } from "./strategy.js";
 import {
@@ -21,6 +20,8 @@ import {
   type RejectReason,
   type VerifyOptions,
 } from "./verify.js";
+import { Journal, readRecords } from "../io/index.js";
+import { runInOrder } from "./in-order.js";
 
 export interface InjectOptions {
   input: string;

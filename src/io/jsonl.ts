@@ -1,4 +1,4 @@
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { InputError } from "../errors.js";
@@ -103,4 +103,21 @@ function unreadable(path: string, error: unknown): unknown {
         ? "is a directory, not a file"
         : `cannot read the file (${code})`;
   return new InputError(path, undefined, undefined, problem);
+}
+
+/**
+ * Streams the records of a JSONL file this project wrote itself (a journal, metrics): a missing
+ * file has none. Input from users goes through readJsonLines, whose errors name the line.
+ */
+export async function* readRecords<T = unknown>(path: string): AsyncGenerator<T> {
+  if (!existsSync(path)) return;
+  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as T;
+}
+
+/** Records as JSONL text: one JSON value a line, each line ended by a newline. */
+export function toJsonLines(records: Iterable<unknown>): string {
+  let text = "";
+  for (const record of records) text += `${JSON.stringify(record)}\n`;
+  return text;
 }

@@ -3,7 +3,7 @@
  * tests and benchmarks. Same signatures and size checks as the native kernels, and they also accept
  * Float64Arrays, so a test can take finite differences in double precision. Sums run in doubles.
  */
-import type { GemmOptions, Kernels, RopeOptions } from "./types.js";
+import type { GemmOptions, Kernels, RopeOptions } from "../../src/engine/native/types.js";
 
 /** Float32Array for real use; Float64Array for finite-difference checks. */
 export type Floats = Float32Array | Float64Array;
@@ -31,7 +31,8 @@ export function gemm(a: Floats, b: Floats, c: Floats, options: GemmOptions): voi
     ["c", c, strideC, m * n],
   ] as const) {
     const needed = batch === 0 || size === 0 ? 0 : (batch - 1) * stride + size;
-    if (buffer.length < needed) throw new RangeError(`gemm: ${name} has ${buffer.length} elements, needs at least ${needed}`);
+    if (buffer.length < needed)
+      throw new RangeError(`gemm: ${name} has ${buffer.length} elements, needs at least ${needed}`);
   }
   for (let t = 0; t < batch; t++) {
     const a0 = t * strideA;
@@ -108,7 +109,12 @@ export function siluMul(gate: Floats, up: Floats, out: Floats): void {
 }
 
 export function siluMulBackward(grad: Floats, gate: Floats, up: Floats, dGate: Floats, dUp: Floats): void {
-  for (const [name, buffer] of [["gate", gate], ["up", up], ["dGate", dGate], ["dUp", dUp]] as const) {
+  for (const [name, buffer] of [
+    ["gate", gate],
+    ["up", up],
+    ["dGate", dGate],
+    ["dUp", dUp],
+  ] as const) {
     expectLength("siluMulBackward", name, buffer, grad.length, "grad.length");
   }
   for (let i = 0; i < grad.length; i++) {
@@ -142,7 +148,15 @@ export function logSoftmax(x: Floats, out: Floats, rows: number, cols: number): 
   rowSoftmax("logSoftmax", x, out, rows, cols, true);
 }
 
-function rowSoftmaxBackward(kernel: string, grad: Floats, y: Floats, dx: Floats, rows: number, cols: number, log: boolean): void {
+function rowSoftmaxBackward(
+  kernel: string,
+  grad: Floats,
+  y: Floats,
+  dx: Floats,
+  rows: number,
+  cols: number,
+  log: boolean,
+): void {
   expectLength(kernel, "grad", grad, rows * cols, "rows·cols");
   expectLength(kernel, "y", y, rows * cols, "rows·cols");
   expectLength(kernel, "dx", dx, rows * cols, "rows·cols");
@@ -164,7 +178,15 @@ export function logSoftmaxBackward(grad: Floats, y: Floats, dx: Floats, rows: nu
   rowSoftmaxBackward("logSoftmaxBackward", grad, y, dx, rows, cols, true);
 }
 
-function applyRope(kernel: string, x: Floats, cos: Floats, sin: Floats, out: Floats, o: RopeOptions, adjoint: boolean): void {
+function applyRope(
+  kernel: string,
+  x: Floats,
+  cos: Floats,
+  sin: Floats,
+  out: Floats,
+  o: RopeOptions,
+  adjoint: boolean,
+): void {
   const { batch, seq, heads, half, layout = "bthd", tableWidth = "half", tableBatched = true } = o;
   const dim = 2 * half;
   const width = tableWidth === "full" ? dim : half;

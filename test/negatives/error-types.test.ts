@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadErrorTypes } from "../../src/seapo/error-types.js";
+import { loadErrorTypes } from "../../src/negatives/error-types.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seapo-types-"));
 const file = (name: string, text: string) => {

@@ -8,11 +8,10 @@ import {
   toLlamaFactoryDpoRow,
   toLlamaFactoryKtoRows,
 } from "../data/index.js";
-import { AtomicLineWriter, writeFileAtomic } from "./atomic.js";
 import { journalFiles, type NegativeLine, type RejectLine } from "./inject.js";
-import { readRecords } from "./journal.js";
 import { bump, summariseLengths } from "./stats.js";
 import { uniform, type Strategy } from "./strategy.js";
+import { AtomicLineWriter, readRecords, writeFileAtomic } from "../io/index.js";
 
 export const exportFiles = {
   dpo: "dpo.jsonl",

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError } from "../errors.js";
-import { hashKey } from "../llm/cache.js";
 import { findErrorType, type ErrorType } from "./error-types.js";
+import { hashKey } from "../io/index.js";
 
 /**
  * Which error types a prompt gets. Every random choice is a pure function of (seed, source id),
