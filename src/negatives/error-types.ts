@@ -10,8 +10,12 @@ export interface ErrorType {
   examples?: string[];
 }
 
+/** The names of the paper's three types: the one list every part of seapo (checker, demo, report) uses. */
+export const BUILTIN_ERROR_TYPES = ["correctness", "logic", "hallucination"] as const;
+export type BuiltinErrorType = (typeof BUILTIN_ERROR_TYPES)[number];
+
 /** The paper's three types, defined in our own words. */
-export const builtinErrorTypes: readonly ErrorType[] = [
+export const builtinErrorTypes: ReadonlyArray<ErrorType & { name: BuiltinErrorType }> = [
   {
     name: "correctness",
     description:
@@ -46,7 +50,7 @@ const errorTypesFileSchema = z.union([
  * examples?}, or {types: [...]}. They join the built-in ones; a user type with a built-in name replaces it.
  */
 export async function loadErrorTypes(file?: string): Promise<ErrorType[]> {
-  const types = new Map(builtinErrorTypes.map((type) => [type.name, type]));
+  const types = new Map<string, ErrorType>(builtinErrorTypes.map((type) => [type.name, type]));
   if (!file) return [...types.values()];
   let text: string;
   try {
