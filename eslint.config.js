@@ -12,4 +12,17 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
+  {
+    // Budgets that keep a file and a function readable at once (blank lines and comments do not count).
+    files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.mjs", "scripts/**/*.mjs"],
+    rules: {
+      "max-lines": ["warn", { max: 400, skipBlankLines: true, skipComments: true }],
+      "max-lines-per-function": ["warn", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
+  {
+    // A test file's describe() block holds its cases; the function budget applies to the code it calls.
+    files: ["test/**/*.ts"],
+    rules: { "max-lines-per-function": "off" },
+  },
 );
