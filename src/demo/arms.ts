@@ -13,7 +13,7 @@ import type { HfTokenizer } from "../engine/io/index.js";
 import { toDpoRow, toKtoRows, type DpoRow } from "../data/training-rows.js";
 import type { NegativeRecord } from "../data/types.js";
 import type { ModelFromOptions } from "../llm/options.js";
-import { builtinErrorTypes } from "../negatives/error-types.js";
+import { builtinErrorTypes } from "../negatives/index.js";
 import { exportDatasets, exportFiles } from "../negatives/datasets.js";
 import { runInject } from "../negatives/inject.js";
 import { parseStrategy, uniform } from "../negatives/strategy.js";
@@ -163,10 +163,8 @@ export function writePreferenceFiles(dir: string, records: readonly NegativeReco
   return { dpo, kto };
 }
 
-/** The built-in error types the world's checker knows, as the data engine describes them to an LLM. */
-export const worldTypesForInjection = builtinErrorTypes.filter((t) =>
-  (worldErrorTypes as readonly string[]).includes(t.name),
-);
+/** The error types the world's checker knows (the built-in ones), as the data engine describes them to an LLM. */
+export const worldTypesForInjection = [...builtinErrorTypes];
 
 /**
  * SeaPO pairs through the data engine's own pipeline (`--injector llm`): the gold answers go to

@@ -5,7 +5,7 @@
  */
 import { generate, scoreContinuations, type LlamaModel, type Rng } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
-import type { ErrorMix } from "./results.js";
+import { errorMixOf, type ErrorMix } from "./results.js";
 import {
   checkAnswer,
   dimensions,
@@ -104,7 +104,7 @@ export function evaluateOnWorld(
     const mine = answers.filter((a) => a.item.dimension === dimension);
     if (mine.length > 0) accuracy[dimension] = mine.filter((a) => a.correct).length / mine.length;
   }
-  const errorMix: ErrorMix = { correct: 0, correctness: 0, logic: 0, hallucination: 0 };
+  const errorMix: ErrorMix = errorMixOf(() => 0);
   for (const a of answers) errorMix[a.correct ? "correct" : (a.errorType ?? "correctness")] += 1 / answers.length;
 
   const mcItems = items.filter((i) => i.choices !== undefined);

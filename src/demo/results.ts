@@ -4,6 +4,7 @@
  * through it, so the two cannot drift apart.
  */
 import { z } from "zod";
+import { BUILTIN_ERROR_TYPES, type BuiltinErrorType } from "../negatives/index.js";
 
 /** Mean and spread (sample standard deviation; 0 with one seed) of one figure over seeds. */
 export const spreadSchema = z.strictObject({
@@ -13,14 +14,21 @@ export const spreadSchema = z.strictObject({
 });
 export type Spread = z.infer<typeof spreadSchema>;
 
+/** The keys of an error mix: `correct`, then every built-in error type in the table's order. */
+export const ERROR_MIX_KEYS = ["correct", ...BUILTIN_ERROR_TYPES] as const;
+
+const share = z.number().min(0).max(1);
 /** Share of a model's test answers that are correct or show each error type (sums to 1). */
 export const errorMixSchema = z.strictObject({
-  correct: z.number().min(0).max(1),
-  correctness: z.number().min(0).max(1),
-  logic: z.number().min(0).max(1),
-  hallucination: z.number().min(0).max(1),
+  correct: share,
+  ...(Object.fromEntries(BUILTIN_ERROR_TYPES.map((type) => [type, share])) as Record<BuiltinErrorType, typeof share>),
 });
 export type ErrorMix = z.infer<typeof errorMixSchema>;
+
+/** An error mix whose every share comes from `shareOf`, in the keys' order. */
+export function errorMixOf(shareOf: (key: keyof ErrorMix) => number): ErrorMix {
+  return Object.fromEntries(ERROR_MIX_KEYS.map((key) => [key, shareOf(key)])) as ErrorMix;
+}
 
 /** One logged training step of one seed's run. */
 export const curvePointSchema = z.strictObject({

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { LlamaModel, Rng } from "../engine/index.js";
 import { loadHfModel, type HfModel } from "../engine/io/index.js";
 import { SeapoError } from "../errors.js";
-import { builtinErrorTypes } from "../negatives/error-types.js";
+import { builtinErrorTypes } from "../negatives/index.js";
 import { runAnalyze } from "../negatives/analyze.js";
 import { METRICS_FILE, parseTrainConfig, train } from "../train/index.js";
 import { BASE_RECIPE_FILE } from "./base.js";
@@ -22,6 +22,7 @@ import type { ModelFromOptions } from "../llm/options.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
 import {
   demoResultsSchema,
+  errorMixOf,
   RESULTS_FILE,
   type ArmResult,
   type DemoResults,
@@ -106,12 +107,7 @@ function armResult(spec: ArmSpec, runs: readonly SeedScore[]): ArmResult {
     method: spec.method,
     scores,
     average: spread(averages),
-    errorMix: {
-      correct: mix("correct"),
-      correctness: mix("correctness"),
-      logic: mix("logic"),
-      hallucination: mix("hallucination"),
-    },
+    errorMix: errorMixOf(mix),
     curves: runs.map((r) => ({ seed: r.seed, points: r.curve })),
     trainRows: runs[0]?.rows ?? 0,
   };
@@ -186,13 +182,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
         )
         .join("\n") + "\n",
     );
-    const types = builtinErrorTypes.filter((t) => (worldErrorTypes as readonly string[]).includes(t.name));
     return runAnalyze({
       input,
       outDir: dir,
       classifier: worldClassifier(world, analyzeItems),
       judgeName: "world-checker",
-      types,
+      types: [...builtinErrorTypes],
     });
   });
   const mostCommon = (analysis.mostCommon ?? "correctness") as WorldErrorType;

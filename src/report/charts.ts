@@ -3,7 +3,7 @@
  * chartjs-chart-error-bars (`barWithErrorBars`: each point is {y, yMin, yMax}). A builder returns
  * undefined when it has nothing to draw, so the page never holds an empty chart.
  */
-import type { ArmResult, DemoResults, ErrorMix, Spread } from "../demo/results.js";
+import { ERROR_MIX_KEYS, type ArmResult, type DemoResults, type ErrorMix, type Spread } from "../demo/results.js";
 import type { AnalysisFile, InjectStats, MetricsLine } from "./sources.js";
 
 export interface ChartSpec {
@@ -25,13 +25,12 @@ const PALETTE = [
   "#bab0ac",
 ];
 const BASE_COLOR = "#8c8c8c";
-export const MIX_COLORS: Record<keyof ErrorMix, string> = {
-  correct: "#54a24b",
-  correctness: "#f58518",
-  logic: "#4c78a8",
-  hallucination: "#e45756",
-};
-const MIX_KEYS = Object.keys(MIX_COLORS) as Array<keyof ErrorMix>;
+/** Green for correct, then one colour per error type in the table's order. */
+const MIX_PALETTE = ["#54a24b", "#f58518", "#4c78a8", "#e45756", "#b279a2", "#72b7b2"];
+export const MIX_COLORS = Object.fromEntries(
+  ERROR_MIX_KEYS.map((key, i) => [key, MIX_PALETTE[i % MIX_PALETTE.length]!]),
+) as Record<keyof ErrorMix, string>;
+const MIX_KEYS = ERROR_MIX_KEYS;
 
 /** The base arm is grey; the others take the palette in order, the same in every chart. */
 function armColors(arms: readonly ArmResult[]): Map<string, string> {

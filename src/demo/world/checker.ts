@@ -10,6 +10,7 @@
  */
 import { truthfulqaMc1, truthfulqaMc2 } from "../../eval/metrics.js";
 import type { AnswerRow, Classifier, Judgment } from "../../negatives/analyze.js";
+import { BUILTIN_ERROR_TYPES, type BuiltinErrorType } from "../../negatives/index.js";
 import {
   FALSE_PREMISE,
   PREMISE_REJECTED,
@@ -28,8 +29,9 @@ import {
 import { generateTasks, allItems, type Assign, type ItemSpec, type WorldItem } from "./tasks.js";
 import { factIndex, type FactIndex, type World } from "./world.js";
 
-export type WorldErrorType = "correctness" | "logic" | "hallucination";
-export const worldErrorTypes: readonly WorldErrorType[] = ["correctness", "logic", "hallucination"];
+/** The checker tells apart exactly the built-in error types. */
+export type WorldErrorType = BuiltinErrorType;
+export const worldErrorTypes: readonly WorldErrorType[] = BUILTIN_ERROR_TYPES;
 
 export interface Verdict {
   correct: boolean;
