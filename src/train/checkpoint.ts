@@ -16,20 +16,30 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AdamWState, Tensor, WeightMap } from "../engine/index.js";
 import { readSafetensors, writeSafetensors } from "../engine/io/index.js";
+import { z } from "zod";
 import { SeapoError } from "../errors.js";
 
 export const CHECKPOINT_DIR = "checkpoints";
 const NAME = /^step-(\d+)$/;
 
-export interface TrainerState {
+const trainerStateSchema = z.strictObject({
   /** Optimizer steps completed. */
-  step: number;
-  totalSteps: number;
-  seed: number;
-  dataHash: string;
+  step: z.number().int().min(0),
+  totalSteps: z.number().int().min(0),
+  seed: z.number().int(),
+  dataHash: z.string(),
   /** Hash of the settings a resumed run must share (data plan, loss, model, optimizer). */
-  configHash: string;
-}
+  configHash: z.string(),
+});
+export type TrainerState = z.infer<typeof trainerStateSchema>;
+
+/** state.json of a checkpoint: the trainer state plus what AdamW needs beside its moments. */
+const stateFileSchema = trainerStateSchema.extend({
+  lr: z.number(),
+  /** Per parameter name, the optimizer steps its moments have seen. */
+  optimizerSteps: z.record(z.string(), z.number().int().min(0)),
+});
+type StateFile = z.infer<typeof stateFileSchema>;
 
 export interface Checkpoint {
   dir: string;
@@ -67,10 +77,8 @@ export async function saveCheckpoint(
     steps[name] = s.step;
   }
   await writeSafetensors(join(tmp, "optimizer.safetensors"), moments);
-  await writeFile(
-    join(tmp, "state.json"),
-    `${JSON.stringify({ ...state, lr: optimizer.lr, optimizerSteps: steps }, null, 2)}\n`,
-  );
+  const stateFile: StateFile = { ...state, lr: optimizer.lr, optimizerSteps: steps };
+  await writeFile(join(tmp, "state.json"), `${JSON.stringify(stateFile, null, 2)}\n`);
   for (const file of ["params.safetensors", "optimizer.safetensors", "state.json"]) syncFile(join(tmp, file));
 
   rmSync(final, { recursive: true, force: true });
@@ -96,10 +104,12 @@ export async function loadLatestCheckpoint(outDir: string): Promise<Checkpoint |
   const step = listCheckpoints(outDir).at(-1);
   if (step === undefined) return undefined;
   const dir = join(outDir, CHECKPOINT_DIR, checkpointName(step));
-  const raw = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as TrainerState & {
-    lr: number;
-    optimizerSteps: Record<string, number>;
-  };
+  const parsed = stateFileSchema.safeParse(JSON.parse(await readFile(join(dir, "state.json"), "utf8")));
+  if (!parsed.success)
+    throw new SeapoError(
+      `checkpoint ${dir}: state.json is not a seapo train state (${parsed.error.issues[0]!.message})`,
+    );
+  const raw = parsed.data;
   const { weights: params } = await readSafetensors(join(dir, "params.safetensors"));
   const { weights: moments } = await readSafetensors(join(dir, "optimizer.safetensors"));
   const optimizer: AdamWState = { lr: raw.lr, params: {} };
@@ -110,13 +120,7 @@ export async function loadLatestCheckpoint(outDir: string): Promise<Checkpoint |
       throw new SeapoError(`checkpoint ${dir}: optimizer state for ${name} is missing`);
     optimizer.params[name] = { step: count, m: m.data, v: v.data };
   }
-  const state: TrainerState = {
-    step: raw.step,
-    totalSteps: raw.totalSteps,
-    seed: raw.seed,
-    dataHash: raw.dataHash,
-    configHash: raw.configHash,
-  };
+  const { lr: _lr, optimizerSteps: _steps, ...state } = raw;
   return { dir, state, params, optimizer };
 }
 

@@ -1,4 +1,4 @@
-export { train, lrAt, METRICS_FILE, RUN_FILE, type LrSchedule, type TrainOptions, type TrainSummary } from "./train.js";
+export { train, lrAt, type LrSchedule, type TrainOptions, type TrainSummary } from "./train.js";
 export {
   loadTrainConfig,
   parseTrainConfig,
@@ -29,3 +29,12 @@ export {
   type TrainerState,
 } from "./checkpoint.js";
 export { completionLogps, type ScoredRow } from "./reference.js";
+export {
+  METRICS_FILE,
+  RUN_FILE,
+  metricsLineSchema,
+  trainRunFileSchema,
+  type MetricsLine,
+  type TrainRunFile,
+  type TrainRunFileInput,
+} from "./files.js";

@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { noGrad, sequenceLogprobs, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
+import { z } from "zod";
 import { writeFileAtomic } from "../io/index.js";
 
 /** One sequence to score: prompt tokens (masked) and completion tokens (scored). */
@@ -75,6 +76,9 @@ export function referenceCacheKey(weights: WeightMap, data: unknown, settings: u
   return hash.digest("hex");
 }
 
+/** A reference cache file: summed completion log-prob by row key (see batchRows in train.ts). */
+const referenceCacheSchema = z.record(z.string(), z.number());
+
 /**
  * Loads the cache file for `key`, or scores every row with `score` (in chunks of batchSize) and
  * writes it. The returned scorer looks rows up by key and fails loudly on a row it never saw.
@@ -90,7 +94,7 @@ export async function cachedReference(
   let table: Record<string, number>;
   const hit = existsSync(file);
   if (hit) {
-    table = JSON.parse(await readFile(file, "utf8")) as Record<string, number>;
+    table = referenceCacheSchema.parse(JSON.parse(await readFile(file, "utf8")));
   } else {
     table = {};
     const unique = [...new Map(rows.map((r) => [r.key, r])).values()];

@@ -38,7 +38,8 @@ import {
   type ReferenceScorer,
   type ScoredRow,
 } from "./reference.js";
-import { writeFileAtomic } from "../io/index.js";
+import { toJsonLines, writeFileAtomic } from "../io/index.js";
+import { METRICS_FILE, RUN_FILE, type MetricsLine, type TrainRunFileInput } from "./files.js";
 
 export interface LrSchedule {
   lr: number;
@@ -73,8 +74,7 @@ export interface TrainSummary {
   lastMetrics: Record<string, number>;
 }
 
-export const METRICS_FILE = "metrics.jsonl";
-export const RUN_FILE = "run.json";
+export { METRICS_FILE, RUN_FILE } from "./files.js";
 
 /** Which inputs the loss terms read decide how batches are built and what is computed. */
 function lossNeeds(terms: readonly LossTerm[]): { kind: "paired" | "unpaired"; reference: boolean; kl: boolean } {
@@ -127,8 +127,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     rejectsFile: string | undefined,
   ): Promise<{ data: TokenizedRows; dropped: number; truncated: number; rejects: number }> => {
     const { data: raw, rejects } = await readPreferenceRows(file, { skipInvalid: config.skipInvalid });
-    if (rejectsFile !== undefined && rejects.length > 0)
-      writeFileAtomic(rejectsFile, rejects.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    if (rejectsFile !== undefined && rejects.length > 0) writeFileAtomic(rejectsFile, toJsonLines(rejects));
     let rows: PreferenceRows = raw;
     if (needs.kind === "unpaired" && raw.kind === "paired") rows = { kind: "unpaired", rows: unpairRows(raw.rows) };
     if (needs.kind === "paired" && raw.kind === "unpaired") {
@@ -256,6 +255,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (resumedFrom === undefined) rmSync(metricsFile, { force: true });
   const runInfo = {
     config,
+    status: "running",
     resolved: {
       referenceMode,
       totalSteps,
@@ -275,8 +275,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     },
     versions: { seapo: packageVersion(), node: process.version },
     trainableParameters: [...params.values()].reduce((n, t) => n + t.size, 0),
-  };
-  writeFileAtomic(join(out, RUN_FILE), `${JSON.stringify({ ...runInfo, status: "running" }, null, 2)}\n`);
+  } satisfies TrainRunFileInput;
+  writeFileAtomic(join(out, RUN_FILE), `${JSON.stringify(runInfo, null, 2)}\n`);
 
   // ---- the loop
   const metrics = new MetricAccumulator();
@@ -308,15 +308,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
       if (done % config.logEvery === 0 || done === totalSteps) {
         const seconds = (Date.now() - intervalStart) / 1000;
-        lastMetrics = {
+        const line = {
           step: done,
           epoch: done / stepsPerEpoch,
           ...metrics.flush("train"),
           lr: optimizer.lr,
           "tokens/s": tokens / Math.max(seconds, 1e-9),
           elapsed: (Date.now() - started) / 1000,
-        };
-        await appendFile(metricsFile, `${JSON.stringify(lastMetrics)}\n`);
+        } satisfies MetricsLine;
+        lastMetrics = line;
+        await appendFile(metricsFile, toJsonLines([line]));
         progress.set({ loss: (lastMetrics.loss ?? NaN).toFixed(4), lr: optimizer.lr.toExponential(2) });
         tokens = 0;
         intervalStart = Date.now();
@@ -340,7 +341,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         const evalLine = Object.fromEntries(
           Object.entries(metrics.flush("eval")).map(([key, v]) => [`eval/${key}`, v]),
         );
-        await appendFile(metricsFile, `${JSON.stringify({ step: done, ...evalLine })}\n`);
+        await appendFile(metricsFile, toJsonLines([{ step: done, ...evalLine } satisfies MetricsLine]));
       }
 
       if (done % config.saveEvery === 0 && done < totalSteps) {
@@ -382,7 +383,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       outputs.push("model.gguf");
     }
   }
-  const finished = {
+  const finished: TrainRunFileInput = {
     ...runInfo,
     status: "completed",
     resumedFrom,
