@@ -18,17 +18,62 @@ afterEach(async () => {
   server = undefined;
 });
 
-function expectEveryTaskScored(resultsPath: string) {
+type Scores = Record<string, Record<string, number>>;
+
+/**
+ * Golden scores, computed once: `seapo model init`'s seeded tiny Llama on the engine, and the
+ * scripted server below. Every task runs one example (one per subject or subtask for mmlu and bbh),
+ * so most values are a count over n. Only the truthfulqa_mc2 probabilities carry float noise (the
+ * engine's kernels may sum in another order), so only they are compared with a tolerance.
+ */
+const ENGINE_SCORES: Scores = {
+  truthfulqa_mc1: { acc: 0 },
+  truthfulqa_mc2: { acc: 0.4116639468655332 },
+  mmlu: { acc: 14 / 57 },
+  arc_easy: { acc: 0, acc_norm: 1 },
+  arc_challenge: { acc: 0, acc_norm: 0 },
+  gsm8k_cot: { "exact_match,strict-match": 0, "exact_match,flexible-extract": 0 },
+  gsm8k: { "exact_match,strict-match": 0, "exact_match,flexible-extract": 0 },
+  minerva_math500: { exact_match: 0, boxed_match: 0 },
+  bbh_cot_fewshot: { exact_match: 0 },
+  humaneval: { "pass@1": 0, "pass@10": 0 },
+  humaneval_greedy: { "pass@1": 0 },
+};
+
+const SERVER_SCORES: Scores = {
+  truthfulqa_mc1: { acc: 0 },
+  truthfulqa_mc2: { acc: 0.033569218638383275 },
+  mmlu: { acc: 15 / 57 },
+  arc_easy: { acc: 0, acc_norm: 0 },
+  arc_challenge: { acc: 0, acc_norm: 0 },
+  gsm8k_cot: { "exact_match,strict-match": 1, "exact_match,flexible-extract": 1 },
+  gsm8k: { "exact_match,strict-match": 1, "exact_match,flexible-extract": 1 },
+  minerva_math500: { exact_match: 1, boxed_match: 1 },
+  bbh_cot_fewshot: { exact_match: 9 / 27 },
+  humaneval: { "pass@1": 0, "pass@10": 0 },
+  humaneval_greedy: { "pass@1": 0 },
+};
+
+/** Examples scored per task with --limit 1: mmlu has 57 subjects, bbh 27 subtasks. */
+const EXAMPLES: Record<string, number> = { mmlu: 57, bbh_cot_fewshot: 27 };
+
+/** The values with float noise, compared to the given number of decimals; the rest must be exact. */
+const NOISY = new Set(["truthfulqa_mc2 acc"]);
+
+function expectScores(resultsPath: string, golden: Scores, noise: number) {
   const file = JSON.parse(readFileSync(resultsPath, "utf8")) as {
-    results: Record<string, { metrics: Record<string, { value: number }> }>;
+    results: Record<string, { n: number; metrics: Record<string, { value: number }> }>;
   };
   expect(Object.keys(file.results).sort()).toEqual([...TASK_NAMES].sort());
+  expect(Object.keys(golden).sort()).toEqual([...TASK_NAMES].sort());
   for (const name of TASK_NAMES) {
-    const metrics = Object.values(file.results[name]!.metrics);
-    expect(metrics.length, name).toBeGreaterThan(0);
-    for (const metric of metrics) {
-      expect(metric.value, name).toBeGreaterThanOrEqual(0);
-      expect(metric.value, name).toBeLessThanOrEqual(1);
+    const result = file.results[name]!;
+    expect(result.n, name).toBe(EXAMPLES[name] ?? 1);
+    expect(Object.keys(result.metrics), name).toEqual(Object.keys(golden[name]!));
+    for (const [metric, expected] of Object.entries(golden[name]!)) {
+      const value = result.metrics[metric]!.value;
+      if (NOISY.has(`${name} ${metric}`)) expect(value, `${name} ${metric}`).toBeCloseTo(expected, noise);
+      else expect(value, `${name} ${metric}`).toBe(expected);
     }
   }
   return file;
@@ -58,7 +103,7 @@ describe("seapo eval: every task", () => {
     const result = await runCli(args);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(0);
-    const file = expectEveryTaskScored(out) as unknown as { model: { kind: string; sha256: string } };
+    const file = expectScores(out, ENGINE_SCORES, 6) as unknown as { model: { kind: string; sha256: string } };
     expect(file.model.kind).toBe("hf");
     expect(file.model.sha256).toMatch(/^[0-9a-f]{64}$/);
   }, 180_000);
@@ -84,7 +129,7 @@ describe("seapo eval: every task", () => {
     ];
     const result = await runCli(args);
     expect(result.code).toBe(0);
-    expectEveryTaskScored(out);
+    expectScores(out, SERVER_SCORES, 12);
     const paths = new Set(server.requests.map((r) => r.path));
     expect(paths).toEqual(new Set(["/v1/completions"]));
     expect(server.requests.some((r) => r.body.echo === true)).toBe(true);
@@ -132,6 +177,12 @@ function scriptedCompletions(request: ServerRequest) {
     };
     return { json: { ...base, choices: [{ index: 0, text: `${prompt}!`, logprobs, finish_reason: "length" }] } };
   }
-  const text = " Let me work it out. The answer is 42.\n    return 0\n";
+  // One text for every generation task, each extractor finding its part: bbh's "the answer is (A)"
+  // on the first line, MATH's final-answer sentence, GSM8K's "The answer is 18" and "#### 18"
+  // (the first test question's answer); HumanEval is cut at "\n#" and fails.
+  const text =
+    " Let me work it out, so the answer is (A).\n    return 0\n" +
+    "Final Answer: The final answer is $\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}$. I hope it is correct.\n" +
+    "The answer is 18.\n#### 18\n";
   return { json: { ...base, choices: [{ index: 0, text, logprobs: null, finish_reason: "stop" }] } };
 }
