@@ -26,7 +26,7 @@ import {
   parseTrace,
   splitAnswer,
 } from "./format.js";
-import { generateTasks, allItems, type Assign, type ItemSpec, type WorldItem } from "./tasks.js";
+import { generateTasks, allItems, type Assign, type ItemSpec, type WorldItem } from "./tasks/index.js";
 import { factIndex, type FactIndex, type World } from "./world.js";
 
 /** The checker tells apart exactly the built-in error types. */

@@ -6,7 +6,7 @@
  */
 import { Rng } from "../../engine/random.js";
 import { factParaphrases } from "./format.js";
-import { dimensions, type Dimension, type TaskSet, type WorldItem } from "./tasks.js";
+import { dimensions, type WorldDimension, type TaskSet, type WorldItem } from "./tasks/index.js";
 import { shuffled, type Fact, type World } from "./world.js";
 
 export interface CorpusOptions {
@@ -81,7 +81,7 @@ export function buildCorpus(world: World, tasks: TaskSet, options: CorpusOptions
 }
 
 /** Supervised rows from the train split (every dimension unless a list is given). */
-export function buildSft(tasks: TaskSet, only: readonly Dimension[] = dimensions): SftRow[] {
+export function buildSft(tasks: TaskSet, only: readonly WorldDimension[] = dimensions): SftRow[] {
   return only.flatMap((dimension) =>
     tasks[dimension].train.map((item: WorldItem) => ({ id: item.id, prompt: item.prompt, response: item.answer })),
   );

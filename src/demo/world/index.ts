@@ -13,13 +13,13 @@ export {
   allItems,
   dimensions,
   defaultTaskOptions,
-  type Dimension,
+  type WorldDimension,
   type ItemSpec,
   type Split,
   type TaskOptions,
   type TaskSet,
   type WorldItem,
-} from "./tasks.js";
+} from "./tasks/index.js";
 export { buildCorpus, buildSft, type Corpus, type CorpusOptions, type SftRow } from "./corpus.js";
 export {
   checkAnswer,

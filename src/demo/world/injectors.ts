@@ -30,8 +30,8 @@ import {
   type ItemSpec,
   type TraceStep,
   type WorldItem,
-} from "./tasks.js";
-import { factIndex, inventKind, type FactIndex, inventName, pick, type Relation, type World } from "./world.js";
+} from "./tasks/index.js";
+import { factIndex, inventKind, type FactIndex, inventName, randomChoice, type Relation, type World } from "./world.js";
 
 type Rule = (ctx: Ctx) => string | undefined;
 interface Ctx {
@@ -57,7 +57,7 @@ export function injectError(
   const ctx: Ctx = { world, facts: factIndex(world), item, rng };
   const rules = rulesFor(item.spec)[type];
   for (let tries = 0; tries < 8 && rules.length > 0; tries++) {
-    const out = pick(rng, rules)(ctx);
+    const out = randomChoice(rng, rules)(ctx);
     if (out !== undefined && normalised(out) !== normalised(answerText)) return out;
   }
   return undefined;
@@ -90,7 +90,7 @@ function rulesFor(spec: ItemSpec): Record<WorldErrorType, Rule[]> {
 /** A line naming something the world lacks, for facts whose value is a number (every number exists). */
 function inventedDetail(ctx: Ctx): string {
   const name = inventName(ctx.world, ctx.rng);
-  return pick(ctx.rng, [
+  return randomChoice(ctx.rng, [
     `The scribe ${name} wrote this down.`,
     `The old map of ${name} shows this.`,
     `The elder ${name} tells of this.`,
@@ -269,7 +269,7 @@ function arithRules(spec: ItemSpec & { kind: "arith" }): Record<WorldErrorType, 
     ],
     hallucination: [
       ({ world, rng }) => render(arithSteps(start, ops), undefined, inventName(world, rng)),
-      ({ world, rng }) => render(arithSteps(start, ops), undefined, person, pick(rng, world.spare.goods)),
+      ({ world, rng }) => render(arithSteps(start, ops), undefined, person, randomChoice(rng, world.spare.goods)),
     ],
   };
 }
@@ -328,7 +328,7 @@ function syllogismRules(): Record<WorldErrorType, Rule[]> {
           return c && !c.conclusion && c.quantifier === "every" ? [i] : [];
         });
         if (premises.length === 0) return undefined;
-        const k = pick(rng, premises);
+        const k = randomChoice(rng, premises);
         const c = parseCategorical(steps[k]!)!;
         return renderAnswer(
           steps.map((line, i) => (i === k ? renderEvery(c.y, c.x) : line)),
@@ -341,7 +341,7 @@ function syllogismRules(): Record<WorldErrorType, Rule[]> {
       ({ item, rng }) =>
         renderAnswer(
           lines(item),
-          pick(
+          randomChoice(
             rng,
             ["yes", "no", "unknown"].filter((v) => v !== item.final),
           ),
@@ -415,7 +415,7 @@ function programRules(spec: ItemSpec & { kind: "program" }): Record<WorldErrorTy
           return s;
         });
         if (candidates.length === 0) return undefined;
-        const c = pick(rng, candidates);
+        const c = randomChoice(rng, candidates);
         return render(
           executeProgram(statements, (i, s) => {
             if (i !== c.i || !s.expr) return s;
@@ -443,7 +443,7 @@ function programRules(spec: ItemSpec & { kind: "program" }): Record<WorldErrorTy
       // One line assigns a variable the program does not have.
       ({ rng }) => {
         const k = rng.int(length);
-        const fake = pick(
+        const fake = randomChoice(
           rng,
           [..."cdefghjkrstuvwz"].filter((v) => !vars.includes(v)),
         );

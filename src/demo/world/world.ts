@@ -156,13 +156,13 @@ export function createWorld(seed: number, options: WorldOptions = {}): World {
     capital: name(2),
     river: name(2),
     founded: 100 + rng.int(900),
-    export: pick(rng, goods),
+    export: randomChoice(rng, goods),
     north: northOf.get(country)!,
   }));
   const people: Person[] = Array.from({ length: sizes.people }, () => ({
     name: name(2),
-    birthplace: pick(rng, countryNames),
-    profession: pick(rng, professions),
+    birthplace: randomChoice(rng, countryNames),
+    profession: randomChoice(rng, professions),
   }));
   const numbers = shuffled(
     rng,
@@ -171,7 +171,12 @@ export function createWorld(seed: number, options: WorldOptions = {}): World {
   const symbols = new Set<string>();
   const elements: ChemElement[] = numbers.map((number) => {
     const element = name(2, rng.next() < 0.5 ? "ium" : "on");
-    return { name: element, symbol: symbolFor(rng, element, symbols, taken), number, colour: pick(rng, colours) };
+    return {
+      name: element,
+      symbol: symbolFor(rng, element, symbols, taken),
+      number,
+      colour: randomChoice(rng, colours),
+    };
   });
 
   const facts: Fact[] = [
@@ -260,15 +265,16 @@ export function inventName(world: World, rng: Rng, syllables = 2): string {
 
 /** A lower-case category noun that is not among the world's kinds. */
 export function inventKind(world: World, rng: Rng): string {
-  if (world.spareKinds.length > 0 && rng.next() < 0.5) return pick(rng, world.spareKinds);
+  if (world.spareKinds.length > 0 && rng.next() < 0.5) return randomChoice(rng, world.spareKinds);
   for (;;) {
-    const candidate = syllableString(rng, 1).toLowerCase() + pick(rng, ["b", "k", "p", "sk", "rn"]);
+    const candidate = syllableString(rng, 1).toLowerCase() + randomChoice(rng, ["b", "k", "p", "sk", "rn"]);
     if (!world.kinds.includes(candidate)) return candidate;
   }
 }
 
-export function pick<T>(rng: Rng, items: readonly T[]): T {
-  if (items.length === 0) throw new Error("pick: empty list");
+/** One of `items`, drawn uniformly with `rng`. */
+export function randomChoice<T>(rng: Rng, items: readonly T[]): T {
+  if (items.length === 0) throw new Error("randomChoice: empty list");
   return items[rng.int(items.length)]!;
 }
 
@@ -287,7 +293,7 @@ function split<T>(items: T[], n: number): [T[], T[]] {
 
 function syllableString(rng: Rng, syllables: number): string {
   let text = "";
-  for (let i = 0; i < syllables; i++) text += pick(rng, [...CONSONANTS]) + pick(rng, [...VOWELS]);
+  for (let i = 0; i < syllables; i++) text += randomChoice(rng, [...CONSONANTS]) + randomChoice(rng, [...VOWELS]);
   return text[0]!.toUpperCase() + text.slice(1);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkAnswer, worldClassifier, type WorldErrorType } from "../../../src/demo/world/checker.js";
 import { canonicalFact } from "../../../src/demo/world/format.js";
-import type { WorldItem } from "../../../src/demo/world/tasks.js";
+import type { WorldItem } from "../../../src/demo/world/tasks/index.js";
 import { factIndex, type Relation } from "../../../src/demo/world/world.js";
 import { tasks, world } from "./fixture.js";
 

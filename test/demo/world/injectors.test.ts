@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
 import { checkAnswer, worldErrorTypes } from "../../../src/demo/world/checker.js";
 import { injectError } from "../../../src/demo/world/injectors.js";
-import { dimensions } from "../../../src/demo/world/tasks.js";
+import { dimensions } from "../../../src/demo/world/tasks/index.js";
 import { tasks, world } from "./fixture.js";
 
 const cells = dimensions.flatMap((d) => worldErrorTypes.map((t) => [d, t] as const));

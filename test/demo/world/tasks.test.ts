@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildCorpus, buildSft } from "../../../src/demo/world/corpus.js";
 import { checkAnswer, mcScores } from "../../../src/demo/world/checker.js";
-import { allItems, dimensions, digitSlip, generateTasks } from "../../../src/demo/world/tasks.js";
+import { allItems, dimensions, digitSlip, generateTasks } from "../../../src/demo/world/tasks/index.js";
 import { Rng } from "../../../src/engine/random.js";
 import { tasks, world } from "./fixture.js";
 
