@@ -6,42 +6,22 @@
  * `ops.ts` do that once, for every backend. Because the buffers are ordinary Float32Arrays, there is
  * no alloc/copy-in/copy-out hook: a backend that kept memory elsewhere would add them here.
  *
+ * The fused kernels (gemm, rmsnorm, rope, softmax, …) are declared once, in `kernels.ts`.
  * `backends/ts.ts` is the living definition of every hook; a faster backend overrides some hooks
  * and inherits the rest (see `backends/native.ts`).
  */
 import { tsBackend } from "./backends/ts.js";
 import { loadNativeBackend, nativeBackendError } from "./backends/native.js";
+import type { GemmOptions, Kernels } from "./kernels.js";
+import type { BinaryOp, ReduceOp, UnaryOp } from "./op-list.js";
 
-export type UnaryOp = "neg" | "exp" | "log" | "sqrt" | "rsqrt" | "recip" | "sigmoid";
-/** `eq` gives 1 where equal, else 0; it has no gradient. */
-export type BinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "eq";
-export type ReduceOp = "sum" | "max";
+export type { BinaryOp, ReduceOp, UnaryOp } from "./op-list.js";
 
-/** C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b] for b < batch; op(X) = Xᵀ when trans is set. */
-export interface GemmParams {
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
-  alpha: number;
-  beta: number;
-  batch: number;
-  /** Elements between consecutive batch matrices; 0 broadcasts one matrix over the batch. */
-  strideA: number;
-  strideB: number;
-  strideC: number;
-}
+/** GemmOptions with every field given, as `ops.ts` passes them. */
+export type GemmParams = Required<GemmOptions>;
 
-/** x is [batch, seq, heads, 2·half]; cos and sin are [batch, seq, half] (Hugging Face rotate-half). */
-export interface RopeDims {
-  batch: number;
-  seq: number;
-  heads: number;
-  half: number;
-}
-
-export interface Backend {
+/** The raw hooks: elementwise, reduce and movement ones here, plus every fused kernel of `Kernels`. */
+export interface Backend extends Kernels {
   readonly name: string;
 
   unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
@@ -70,35 +50,10 @@ export interface Backend {
     axis: number,
     length: number,
   ): void;
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, p: GemmParams): void;
   /** out[r, :] = table[ids[r], :] with rows of `cols` elements. */
   gather(table: Float32Array, cols: number, ids: Int32Array, out: Float32Array): void;
   /** out[ids[r], :] += src[r, :]. */
   scatterAdd(src: Float32Array, cols: number, ids: Int32Array, out: Float32Array): void;
-
-  // Fused kernels (and their backward) over `rows` rows of `cols` elements.
-  rmsnorm(x: Float32Array, weight: Float32Array, out: Float32Array, rows: number, cols: number, eps: number): void;
-  /** dx is overwritten, dWeight is accumulated into. */
-  rmsnormBackward(
-    grad: Float32Array,
-    x: Float32Array,
-    weight: Float32Array,
-    dx: Float32Array,
-    dWeight: Float32Array,
-    rows: number,
-    cols: number,
-    eps: number,
-  ): void;
-  rope(x: Float32Array, cos: Float32Array, sin: Float32Array, out: Float32Array, dims: RopeDims): void;
-  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** dx = y ⊙ (g − Σ g⊙y), y being the softmax output. */
-  softmaxBackward(grad: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
-  logSoftmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
-  /** dx = g − exp(y) · Σ g, y being the log-softmax output. */
-  logSoftmaxBackward(grad: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
-  /** out = silu(a) ⊙ b (SwiGLU). */
-  siluMul(a: Float32Array, b: Float32Array, out: Float32Array): void;
-  siluMulBackward(grad: Float32Array, a: Float32Array, b: Float32Array, da: Float32Array, db: Float32Array): void;
 }
 
 export type BackendName = "ts" | "native";

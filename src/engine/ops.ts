@@ -1,55 +1,16 @@
 /**
- * The primitive ops: each is named once in `OpAttrs`, has one public wrapper here that checks shapes
- * and calls the backend's raw hook, and one rule in the gradient table (`autograd.ts`).
- * Anything else (transpose, mean, silu, attention, losses) is a composite of these and needs no rule.
+ * The primitive ops. Each is named once, as a key of `OpAttrs` (op-list.ts; the backend's `UnaryOp`,
+ * `BinaryOp` and `ReduceOp` are derived from it), has one public wrapper here that checks shapes and
+ * calls the backend's raw hook, and has one rule in the gradient table (`autograd.ts`), except `eq`,
+ * which has no gradient. Anything else (transpose, mean, silu, attention, losses) is a composite of
+ * these and needs no rule.
  */
 import { backend, type BinaryOp, type GemmParams, type UnaryOp } from "./backend.js";
 import { contiguousStrides } from "./backends/ts.js";
+import type { OpAttrs, OpName } from "./op-list.js";
 import { formatShape, isGradEnabled, scalar, sizeOf, Tensor } from "./tensor.js";
 
-type NoAttrs = Record<string, never>;
-
-/** The primitive list. Keys are op names; values are the attributes each op records for backward. */
-export interface OpAttrs {
-  // elementwise unary
-  neg: NoAttrs;
-  exp: NoAttrs;
-  log: NoAttrs;
-  sqrt: NoAttrs;
-  rsqrt: NoAttrs;
-  recip: NoAttrs;
-  sigmoid: NoAttrs;
-  // elementwise binary with numpy broadcasting (`eq` has no gradient and is never recorded)
-  add: NoAttrs;
-  sub: NoAttrs;
-  mul: NoAttrs;
-  div: NoAttrs;
-  maximum: NoAttrs;
-  eq: NoAttrs;
-  // reduce one axis, kept as size 1
-  sum: { axis: number };
-  max: { axis: number };
-  // movement
-  reshape: { shape: readonly number[] };
-  permute: { perm: readonly number[] };
-  expand: { shape: readonly number[] };
-  slice: { axis: number; start: number; end: number };
-  pad: { axis: number; before: number; after: number };
-  cat: { axis: number };
-  // matmul with transposes and broadcast batch dims
-  matmul: { transA: boolean; transB: boolean };
-  // rows of a table by id, and its adjoint
-  gather: { ids: Int32Array };
-  scatterAdd: { ids: Int32Array; rows: number };
-  // fused ops, each worth a kernel of its own
-  rmsnorm: { eps: number };
-  rope: NoAttrs;
-  softmax: NoAttrs;
-  logSoftmax: NoAttrs;
-  siluMul: NoAttrs;
-}
-
-export type OpName = keyof OpAttrs;
+export type { OpAttrs, OpName } from "./op-list.js";
 
 /** A shape or argument error; the message names the op and the shapes involved. */
 export class ShapeError extends Error {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// GEMM benchmark for the native addon: validation against the TypeScript reference, then GFLOP/s of
+// GEMM benchmark for the native addon: validation against the TypeScript backend, then GFLOP/s of
 // the native kernels beside PyTorch CPU measured in the same run, with the same thread count.
 //
 //   node bench/kernels/matmul/bench.mjs [--quick] [--no-torch]
@@ -7,7 +7,6 @@
 // Needs build/Release/seapo_native.node (node scripts/build-native.mjs). PyTorch comes from Debian's
 // python3-torch; when `import torch` fails the bench tries `apt-get install -y python3-torch` once.
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,14 +24,16 @@ try {
   process.exit(1);
 }
 
-// The reference kernels come straight from their TypeScript source, transpiled in memory.
+// The reference is the TypeScript backend's gemm, from the build (npm run build).
 async function loadReference() {
-  const ts = (await import("typescript")).default;
-  const source = readFileSync(join(root, "src", "engine", "native", "reference.ts"), "utf8");
-  const js = ts.transpileModule(source, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  return import(`data:text/javascript;base64,${Buffer.from(js).toString("base64")}`);
+  const path = join(root, "dist", "engine", "backends", "ts-gemm.js");
+  try {
+    const { tsGemm } = await import(path);
+    return { gemm: tsGemm };
+  } catch (error) {
+    console.error(`cannot load ${path}: ${error.message}\nbuild it with: npm run build`);
+    process.exit(1);
+  }
 }
 
 /** Deterministic values in [-1, 1). */
@@ -212,5 +213,5 @@ for (const row of [header, ...rows]) {
 }
 console.log("");
 console.log(`variants at 512³ (GFLOP/s): ${variantRates.join(", ")}`);
-console.log(`naive TS reference at 128³: ${refRate.toFixed(2)} GFLOP/s`);
+console.log(`TS backend gemm at 128³: ${refRate.toFixed(2)} GFLOP/s`);
 if (validation !== "ok") process.exitCode = 1;

@@ -1,30 +1,15 @@
 /**
- * The native backend: the TypeScript backend with its heavy hooks (gemm and the fused kernels)
- * replaced by the C++ addon's (`src/engine/native`). Elementwise, reduce and movement hooks stay in
- * TypeScript; moving one over is a one-line change here once the addon has the kernel.
+ * The native backend: the TypeScript backend with every kernel of the contract (`KERNEL_NAMES`:
+ * gemm and the fused kernels) replaced by the C++ addon's (`src/engine/native`). Elementwise, reduce
+ * and movement hooks stay in TypeScript; moving one over means adding it to the contract in `kernels.ts`.
  */
 import type { Backend } from "../backend.js";
+import { pickKernels } from "../kernels.js";
 import { loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
 import { tsBackend } from "./ts.js";
 
 function nativeBackend(k: NativeKernels): Backend {
-  return {
-    ...tsBackend,
-    name: "native",
-    gemm: (a, b, c, p) => k.gemm(a, b, c, p),
-    rmsnorm: (x, weight, out, rows, cols, eps) => k.rmsnorm(x, weight, out, rows, cols, eps),
-    rmsnormBackward: (grad, x, weight, dx, dWeight, rows, cols, eps) =>
-      k.rmsnormBackward(grad, x, weight, dx, dWeight, rows, cols, eps),
-    // Our layout: x [B, T, H, D], cos/sin [B, T, D/2].
-    rope: (x, cos, sin, out, dims) =>
-      k.rope(x, cos, sin, out, { ...dims, layout: "bthd", tableWidth: "half", tableBatched: true }),
-    softmax: (x, out, rows, cols) => k.softmax(x, out, rows, cols),
-    softmaxBackward: (grad, y, dx, rows, cols) => k.softmaxBackward(grad, y, dx, rows, cols),
-    logSoftmax: (x, out, rows, cols) => k.logSoftmax(x, out, rows, cols),
-    logSoftmaxBackward: (grad, y, dx, rows, cols) => k.logSoftmaxBackward(grad, y, dx, rows, cols),
-    siluMul: (a, b, out) => k.siluMul(a, b, out),
-    siluMulBackward: (grad, a, b, da, db) => k.siluMulBackward(grad, a, b, da, db),
-  };
+  return { ...tsBackend, name: "native", ...pickKernels(k) };
 }
 
 let cached: Backend | null | undefined;

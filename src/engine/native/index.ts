@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { KERNEL_NAMES } from "../kernels.js";
 import type { NativeKernels } from "./types.js";
 
 export type { GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
@@ -15,20 +16,8 @@ export type { GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptio
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
 const ABI_VERSION = 1;
 
-const KERNEL_FUNCTIONS = [
-  "gemm",
-  "rmsnorm",
-  "rmsnormBackward",
-  "siluMul",
-  "siluMulBackward",
-  "softmax",
-  "softmaxBackward",
-  "logSoftmax",
-  "logSoftmaxBackward",
-  "rope",
-  "ropeBackward",
-  "useVariant",
-] as const satisfies readonly (keyof NativeKernels)[];
+/** Every function the addon must export: the contract's kernels and the variant switch. */
+export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [...KERNEL_NAMES, "useVariant"];
 
 export type NativeLoadResult = { kernels: NativeKernels; error?: undefined } | { kernels?: undefined; error: string };
 

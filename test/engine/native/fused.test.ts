@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
-import * as ref from "../../helpers/native-reference.js";
-import type { RopeOptions } from "../../../src/engine/native/index.js";
+// The reference for every native kernel is the ts backend's own kernel.
+import { tsKernels as ref } from "../../../src/engine/backends/ts-kernels.js";
+import type { RopeOptions } from "../../../src/engine/kernels.js";
 import { expectClose, finiteDifference, native, normals, variants } from "./helpers.js";
 
 const forward = { rtol: 2e-5, atol: 1e-6 };
@@ -194,8 +195,8 @@ describe.skipIf(native === undefined)("native fused kernels", () => {
   });
 });
 
-// The oracle itself, checked against definitions written out independently (no addon needed).
-describe("reference kernels", () => {
+// The oracle itself (the ts kernels), checked against definitions written out independently (no addon needed).
+describe("reference kernels (ts backend)", () => {
   it("rope matches Hugging Face's q·cos + rotate_half(q)·sin with full tables", () => {
     const rng = new Rng(11);
     const o: RopeOptions = { batch: 1, seq: 3, heads: 2, half: 4, layout: "bhtd", tableWidth: "full", tableBatched: false };

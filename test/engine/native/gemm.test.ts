@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
-import { gemm as referenceGemm } from "../../helpers/native-reference.js";
-import type { GemmOptions } from "../../../src/engine/native/index.js";
+// The reference is the ts backend's gemm.
+import { tsGemm as referenceGemm } from "../../../src/engine/backends/ts-gemm.js";
+import { gemmDefaults, type GemmOptions } from "../../../src/engine/kernels.js";
 import { expectClose, native, normals, variants } from "./helpers.js";
 
 interface Case {
@@ -9,20 +10,6 @@ interface Case {
   options: GemmOptions;
   /** Starting contents of C (defaults to random normals). */
   fillC?: (c: Float32Array) => void;
-}
-
-function withDefaults(o: GemmOptions): Required<GemmOptions> {
-  return {
-    transA: false,
-    transB: false,
-    alpha: 1,
-    beta: 0,
-    batch: 1,
-    strideA: o.m * o.k,
-    strideB: o.k * o.n,
-    strideC: o.m * o.n,
-    ...o,
-  };
 }
 
 function span(batch: number, stride: number, size: number): number {
@@ -44,7 +31,7 @@ const inputCache = new Map<string, Inputs>();
 function inputsFor(testCase: Case): Inputs {
   const cached = inputCache.get(testCase.label);
   if (cached) return cached;
-  const o = withDefaults(testCase.options);
+  const o = gemmDefaults(testCase.options);
   const rng = new Rng(inputCache.size + 1);
   const a = normals(rng, span(o.batch, o.strideA, o.m * o.k));
   const b = normals(rng, span(o.batch, o.strideB, o.k * o.n));

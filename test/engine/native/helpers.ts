@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { Rng } from "../../../src/engine/random.js";
 import { loadNativeKernels } from "../../../src/engine/native/index.js";
-import type { Floats } from "../../helpers/native-reference.js";
+import type { Floats } from "../../../src/engine/backends/ts-kernels.js";
 
 /** The built addon, or undefined (the native suites then skip). */
 export const native = loadNativeKernels();

@@ -1,0 +1,60 @@
+/**
+ * The primitive list: every op's name, once, as a key of `OpAttrs`, grouped by kind. The value is
+ * what the op records for backward. The backend's op-name types (`UnaryOp`, …) are the groups' keys.
+ */
+
+type NoAttrs = Record<string, never>;
+
+/** Elementwise unary ops. */
+interface UnaryAttrs {
+  neg: NoAttrs;
+  exp: NoAttrs;
+  log: NoAttrs;
+  sqrt: NoAttrs;
+  rsqrt: NoAttrs;
+  recip: NoAttrs;
+  sigmoid: NoAttrs;
+}
+
+/** Elementwise binary ops with numpy broadcasting; `eq` gives 1 where equal, else 0, has no gradient and is never recorded. */
+interface BinaryAttrs {
+  add: NoAttrs;
+  sub: NoAttrs;
+  mul: NoAttrs;
+  div: NoAttrs;
+  maximum: NoAttrs;
+  eq: NoAttrs;
+}
+
+/** Reductions of one axis, kept as size 1. */
+interface ReduceAttrs {
+  sum: { axis: number };
+  max: { axis: number };
+}
+
+/** The primitive list. Keys are op names; values are the attributes each op records for backward. */
+export interface OpAttrs extends UnaryAttrs, BinaryAttrs, ReduceAttrs {
+  // movement
+  reshape: { shape: readonly number[] };
+  permute: { perm: readonly number[] };
+  expand: { shape: readonly number[] };
+  slice: { axis: number; start: number; end: number };
+  pad: { axis: number; before: number; after: number };
+  cat: { axis: number };
+  // matmul with transposes and broadcast batch dims
+  matmul: { transA: boolean; transB: boolean };
+  // rows of a table by id, and its adjoint
+  gather: { ids: Int32Array };
+  scatterAdd: { ids: Int32Array; rows: number };
+  // fused ops, each worth a kernel of its own (see kernels.ts)
+  rmsnorm: { eps: number };
+  rope: NoAttrs;
+  softmax: NoAttrs;
+  logSoftmax: NoAttrs;
+  siluMul: NoAttrs;
+}
+
+export type OpName = keyof OpAttrs;
+export type UnaryOp = keyof UnaryAttrs;
+export type BinaryOp = keyof BinaryAttrs;
+export type ReduceOp = keyof ReduceAttrs;
