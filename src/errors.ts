@@ -39,3 +39,14 @@ export class ProviderError extends SeapoError {
 export class UnsupportedError extends SeapoError {
   override name = "UnsupportedError";
 }
+
+/** The part of a zod error that zodInputError reads (structural, so this bottom module needs no zod). */
+export interface SchemaIssues {
+  issues: ReadonlyArray<{ path: readonly PropertyKey[]; message: string }>;
+}
+
+/** The first problem a schema found in a file's value, as an InputError naming the field's path. */
+export function zodInputError(error: SchemaIssues, file: string, line: number | undefined, hint?: string): InputError {
+  const issue = error.issues[0]!;
+  return new InputError(file, line, issue.path.map(String).join(".") || undefined, issue.message, hint);
+}

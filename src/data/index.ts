@@ -22,3 +22,4 @@ export {
   type LlamaFactoryKtoRow,
   type LlamaFactoryDatasetEntry,
 } from "./training-rows.js";
+export type { SourceRow, Provenance, NegativeRecord } from "./types.js";

@@ -1,4 +1,4 @@
-import type { ChatMessage, Role } from "../llm/provider.js";
+import type { ChatMessage, Role } from "../llm/index.js";
 import type { NegativeRecord, Provenance } from "./types.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../llm/provider.js";
+import type { ChatMessage } from "../llm/index.js";
 
 /**
  * One input example after import, whatever the source format. The prompt is always explicit:

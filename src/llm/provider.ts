@@ -1,16 +1,17 @@
-import type { z } from "zod";
+import { z } from "zod";
 
 /**
  * The one interface every model backend implements: an OpenAI-compatible server, an in-process
- * GGUF model (node-llama-cpp) and, later, the project's own engine. It returns data; settings a
+ * GGUF model (node-llama-cpp) and the project's own engine (engine.ts). It returns data; settings a
  * backend cannot honour become warnings, not throws.
  */
 
-export type Role = "system" | "user" | "assistant";
-export interface ChatMessage {
-  role: Role;
-  content: string;
-}
+export const ROLES = ["system", "user", "assistant"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** One chat turn; the schema checks turns read back from the files seapo writes. */
+export const chatMessageSchema = z.object({ role: z.enum(ROLES), content: z.string() });
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
 export interface SamplingOptions {
   /** Default 1024 (the paper's injection limit). */
@@ -37,10 +38,8 @@ export type FinishReason = {
   raw: string | undefined;
 };
 
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-}
+export const usageSchema = z.object({ inputTokens: z.number().int().min(0), outputTokens: z.number().int().min(0) });
+export type Usage = z.infer<typeof usageSchema>;
 
 export interface GenerateResult {
   text: string;

@@ -1,14 +1,15 @@
 import { mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { z } from "zod";
-import { InputError, ProviderError } from "../errors.js";
-import type { LanguageModel } from "../llm/provider.js";
+import { ProviderError, zodInputError } from "../errors.js";
+import { Journal, readJsonLines, readRecords, writeFileAtomic } from "../io/index.js";
+import type { LanguageModel } from "../llm/index.js";
+import { ANALYSIS_FILE, JUDGMENTS_FILE, type Analysis, type JudgmentRecord } from "./analysis-file.js";
 import type { ErrorType } from "./error-types.js";
+import { runInOrder } from "./in-order.js";
 import { JUDGE_TEMPLATE_VERSION, classificationMessages, classificationSchema } from "./prompts.js";
 import { checkOrWriteManifest } from "./run-manifest.js";
-import { bump } from "./stats.js";
-import { Journal, readJsonLines, readRecords, writeFileAtomic } from "../io/index.js";
-import { runInOrder } from "./in-order.js";
+import { bump, total } from "./stats.js";
 
 /** A model's answer to grade, with the reference it is graded against. */
 export interface AnswerRow {
@@ -19,12 +20,10 @@ export interface AnswerRow {
   line: number;
 }
 
-export interface Judgment {
-  correct: boolean;
-  /** The error type of a wrong answer; null when correct or when the judge named no known type. */
-  errorType: string | null;
-  explanation: string;
-}
+export type { Analysis } from "./analysis-file.js";
+
+/** A grade: what a Classifier returns (the journal adds the row and the judge). */
+export type Judgment = Pick<JudgmentRecord, "correct" | "errorType" | "explanation">;
 
 /** Anything that grades an answer: an LLM judge, or an exact checker (the demo's world). */
 export type Classifier = (row: AnswerRow) => Promise<Judgment>;
@@ -72,36 +71,13 @@ export async function* readAnswerRows(path: string): AsyncGenerator<AnswerRow> {
       reference: v.reference ?? v.gold ?? v.target,
     };
     const parsed = answerRowSchema.safeParse(candidate);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new InputError(
-        path,
-        line,
-        issue.path.join("."),
-        issue.message,
-        "each row needs prompt, response and reference",
-      );
-    }
+    if (!parsed.success) throw zodInputError(parsed.error, path, line, "each row needs prompt, response and reference");
     const { id, ...rest } = parsed.data;
     yield { id: id === undefined ? `${basename(path)}:${line}` : String(id), ...rest, line };
   }
 }
 
-export interface Analysis {
-  judge: string;
-  templateVersion: string;
-  total: number;
-  correct: number;
-  wrong: number;
-  unclassified: number;
-  counts: Record<string, number>;
-  /** Share of each type among classified wrong answers; what `inject --strategy most-common|weighted` reads. */
-  distribution: Record<string, number>;
-  mostCommon: string | null;
-}
-
-/** Grades every answer (resumably, through a journal) and writes `analysis.json`. */
-export async function runAnalyze(options: {
+export interface AnalyzeOptions {
   input: string;
   outDir: string;
   classifier: Classifier;
@@ -109,46 +85,62 @@ export async function runAnalyze(options: {
   types: readonly ErrorType[];
   window?: number;
   onRowDone?: () => void;
-}): Promise<Analysis> {
+}
+
+/** Grades every answer (resumably, through a journal) and writes `analysis.json`. */
+export async function runAnalyze(options: AnalyzeOptions): Promise<Analysis> {
   mkdirSync(options.outDir, { recursive: true });
-  checkOrWriteManifest(
-    options.outDir,
-    {
+  checkOrWriteManifest(options.outDir, {
+    identity: {
       input: options.input,
       judge: options.judgeName,
       templateVersion: JUDGE_TEMPLATE_VERSION,
       types: options.types.map((t) => t.name),
     },
-    { command: "analyze", updatedAt: new Date().toISOString() },
-  );
-  const journalPath = join(options.outDir, "judgments.jsonl");
-  const done = new Set<string>();
-  for await (const record of readRecords<{ sourceId: string }>(journalPath)) done.add(record.sourceId);
-  const journal = Journal.open(journalPath);
+    command: "analyze",
+    updatedAt: new Date().toISOString(),
+  });
+  const journalPath = join(options.outDir, JUDGMENTS_FILE);
+  await gradePending(options, journalPath);
+  const analysis = await tallyJudgments(journalPath, options);
+  writeFileAtomic(join(options.outDir, ANALYSIS_FILE), `${JSON.stringify(analysis, null, 2)}\n`);
+  return analysis;
+}
 
+/** Grades the rows the journal does not hold yet, appending each judgment in input order. */
+async function gradePending(options: AnalyzeOptions, journalPath: string): Promise<void> {
+  const done = new Set<string>();
+  for await (const record of readRecords<JudgmentRecord>(journalPath)) done.add(record.sourceId);
+  const journal = Journal.open(journalPath);
   async function* pending(): AsyncGenerator<AnswerRow> {
     for await (const row of readAnswerRows(options.input)) if (!done.has(row.id)) yield row;
   }
   try {
     await runInOrder(pending(), options.window ?? 32, options.classifier, (row, judgment) => {
-      journal.append({ sourceId: row.id, line: row.line, ...judgment, judge: options.judgeName });
+      const record: JudgmentRecord = { sourceId: row.id, line: row.line, ...judgment, judge: options.judgeName };
+      journal.append(record);
       options.onRowDone?.();
     });
   } finally {
     journal.close();
   }
+}
 
+async function tallyJudgments(
+  journalPath: string,
+  options: Pick<AnalyzeOptions, "judgeName" | "types">,
+): Promise<Analysis> {
   const counts: Record<string, number> = Object.fromEntries(options.types.map((t) => [t.name, 0]));
-  let total = 0;
+  let graded = 0;
   let correct = 0;
   let unclassified = 0;
-  for await (const record of readRecords<Judgment>(journalPath)) {
-    total++;
+  for await (const record of readRecords<JudgmentRecord>(journalPath)) {
+    graded++;
     if (record.correct) correct++;
     else if (record.errorType) bump(counts, record.errorType);
     else unclassified++;
   }
-  const classified = Object.values(counts).reduce((a, b) => a + b, 0);
+  const classified = total(counts);
   const distribution = Object.fromEntries(
     Object.entries(counts).map(([name, n]) => [
       name,
@@ -156,19 +148,17 @@ export async function runAnalyze(options: {
     ]),
   );
   const ranked = Object.entries(counts).sort((a, b) => b[1] - a[1]);
-  const analysis: Analysis = {
+  return {
     judge: options.judgeName,
     templateVersion: JUDGE_TEMPLATE_VERSION,
-    total,
+    total: graded,
     correct,
-    wrong: total - correct,
+    wrong: graded - correct,
     unclassified,
     counts,
     distribution,
     mostCommon: classified === 0 ? null : ranked[0]![0],
   };
-  writeFileAtomic(join(options.outDir, "analysis.json"), `${JSON.stringify(analysis, null, 2)}\n`);
-  return analysis;
 }
 
 /** The table `seapo analyze` prints. */

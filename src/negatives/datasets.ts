@@ -8,10 +8,10 @@ import {
   toLlamaFactoryDpoRow,
   toLlamaFactoryKtoRows,
 } from "../data/index.js";
-import { journalFiles, type NegativeLine, type RejectLine } from "./inject.js";
-import { bump, summariseLengths } from "./stats.js";
-import { uniform, type Strategy } from "./strategy.js";
 import { AtomicLineWriter, readRecords, writeFileAtomic } from "../io/index.js";
+import { journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
+import { bump, STATS_FILE, summariseLengths, total, type InjectStats } from "./stats.js";
+import { seededUniform, type Strategy } from "./strategy.js";
 
 export const exportFiles = {
   dpo: "dpo.jsonl",
@@ -20,7 +20,8 @@ export const exportFiles = {
   llamaFactoryDir: "llamafactory",
   llamaFactoryDpo: "seapo_dpo.jsonl",
   llamaFactoryKto: "seapo_kto.jsonl",
-  stats: "stats.json",
+  llamaFactoryInfo: "dataset_info.json",
+  stats: STATS_FILE,
 } as const;
 
 export interface RunCounters {
@@ -29,108 +30,166 @@ export interface RunCounters {
   cacheMisses: number;
 }
 
+/** What the journals hold, counted while the datasets are written. */
+interface Tally {
+  acceptedByType: Record<string, number>;
+  exportedByType: Record<string, number>;
+  rejectsByReason: Record<string, number>;
+  rejectsByType: Record<string, number>;
+  tokens: { input: number; output: number };
+  positiveLengths: number[];
+  negativeLengths: number[];
+  ratios: number[];
+  ktoDesirable: number;
+  ktoUndesirable: number;
+}
+
 /**
  * Rebuilds every training file from the journals in one streaming pass. The journals keep a
  * prompt's negatives together, so `mixed` can pick one per prompt and KTO can write each
  * positive once without holding the data in memory. Each file appears whole or not at all.
  */
-export async function exportDatasets(outDir: string, strategy: Strategy, seed: number, counters: RunCounters) {
-  const lfDir = join(outDir, exportFiles.llamaFactoryDir);
-  mkdirSync(lfDir, { recursive: true });
-  const dpo = new AtomicLineWriter(join(outDir, exportFiles.dpo));
-  const dpoConversational = new AtomicLineWriter(join(outDir, exportFiles.dpoConversational));
-  const kto = new AtomicLineWriter(join(outDir, exportFiles.kto));
-  const lfDpo = new AtomicLineWriter(join(lfDir, exportFiles.llamaFactoryDpo));
-  const lfKto = new AtomicLineWriter(join(lfDir, exportFiles.llamaFactoryKto));
-
-  const acceptedByType: Record<string, number> = {};
-  const exportedByType: Record<string, number> = {};
-  const tokens = { input: 0, output: 0 };
-  const positiveLengths: number[] = [];
-  const negativeLengths: number[] = [];
-  const ratios: number[] = [];
-  let kto_desirable = 0;
-  let kto_undesirable = 0;
-
-  const writeGroup = (group: NegativeLine[]) => {
-    if (group.length === 0) return;
-    positiveLengths.push(group[0]!.chosen.length);
-    const kept =
-      strategy.kind === "mixed"
-        ? [group[Math.floor(uniform(seed, group[0]!.sourceId, "mixed") * group.length)]!]
-        : group;
-    kept.forEach((record, i) => {
-      bump(exportedByType, record.errorType);
-      dpo.write(toDpoRow(record));
-      dpoConversational.write(toDpoConversationalRow(record));
-      lfDpo.write(toLlamaFactoryDpoRow(record));
-      const includeDesirable = i === 0; // each positive once per prompt
-      for (const row of toKtoRows(record, { includeDesirable })) {
-        kto.write(row);
-        if (row.label) kto_desirable++;
-        else kto_undesirable++;
-      }
-      for (const row of toLlamaFactoryKtoRows(record, { includeDesirable })) lfKto.write(row);
-    });
-  };
-
+export async function exportDatasets(
+  outDir: string,
+  strategy: Strategy,
+  seed: number,
+  counters: RunCounters,
+): Promise<InjectStats> {
+  const writers = new DatasetWriters(outDir);
+  const tally = emptyTally();
   let group: NegativeLine[] = [];
+  const flush = () => {
+    if (group.length > 0) writers.writeGroup(keptNegatives(group, strategy, seed), tally);
+    group = [];
+  };
   for await (const line of readRecords<NegativeLine>(join(outDir, journalFiles.negatives))) {
-    bump(acceptedByType, line.errorType);
-    tokens.input += line.usage?.inputTokens ?? 0;
-    tokens.output += line.usage?.outputTokens ?? 0;
-    negativeLengths.push(line.rejected.length);
-    ratios.push(line.rejected.length / Math.max(1, line.chosen.length));
-    if (group.length > 0 && group[0]!.sourceId !== line.sourceId) {
-      writeGroup(group);
-      group = [];
-    }
+    countNegative(tally, line);
+    if (group.length > 0 && group[0]!.sourceId !== line.sourceId) flush();
     group.push(line);
   }
-  writeGroup(group);
+  flush();
+  for await (const line of readRecords<RejectLine>(join(outDir, journalFiles.rejects))) countReject(tally, line);
+  writers.commit();
 
-  const rejectsByReason: Record<string, number> = {};
-  const rejectsByType: Record<string, number> = {};
-  for await (const line of readRecords<RejectLine>(join(outDir, journalFiles.rejects))) {
-    bump(rejectsByReason, line.reason);
-    if (line.errorType) bump(rejectsByType, line.errorType);
-    tokens.input += line.usage?.inputTokens ?? 0;
-    tokens.output += line.usage?.outputTokens ?? 0;
+  const stats = summarise(tally, writers.pairs, counters);
+  writeFileAtomic(join(outDir, exportFiles.stats), `${JSON.stringify(stats, null, 2)}\n`);
+  return stats;
+}
+
+/** One prompt's negatives as exported: all of them, or for `mixed` one chosen by the seed. */
+function keptNegatives(group: NegativeLine[], strategy: Strategy, seed: number): NegativeLine[] {
+  if (strategy.kind !== "mixed") return group;
+  return [group[Math.floor(seededUniform(seed, group[0]!.sourceId, "mixed") * group.length)]!];
+}
+
+/** The five dataset files, written atomically (with LLaMA-Factory's dataset_info.json on commit). */
+class DatasetWriters {
+  private readonly lfDir: string;
+  private readonly dpo: AtomicLineWriter;
+  private readonly dpoConversational: AtomicLineWriter;
+  private readonly kto: AtomicLineWriter;
+  private readonly lfDpo: AtomicLineWriter;
+  private readonly lfKto: AtomicLineWriter;
+
+  constructor(outDir: string) {
+    this.lfDir = join(outDir, exportFiles.llamaFactoryDir);
+    mkdirSync(this.lfDir, { recursive: true });
+    this.dpo = new AtomicLineWriter(join(outDir, exportFiles.dpo));
+    this.dpoConversational = new AtomicLineWriter(join(outDir, exportFiles.dpoConversational));
+    this.kto = new AtomicLineWriter(join(outDir, exportFiles.kto));
+    this.lfDpo = new AtomicLineWriter(join(this.lfDir, exportFiles.llamaFactoryDpo));
+    this.lfKto = new AtomicLineWriter(join(this.lfDir, exportFiles.llamaFactoryKto));
   }
 
-  for (const writer of [dpo, dpoConversational, kto, lfDpo, lfKto]) writer.commit();
-  writeFileAtomic(
-    join(lfDir, "dataset_info.json"),
-    `${JSON.stringify(llamaFactoryDatasetInfo({ dpoFile: exportFiles.llamaFactoryDpo, ktoFile: exportFiles.llamaFactoryKto, name: "seapo" }), null, 2)}\n`,
-  );
+  get pairs(): number {
+    return this.dpo.count;
+  }
 
-  const accepted = Object.values(acceptedByType).reduce((a, b) => a + b, 0);
-  const rejected = Object.values(rejectsByReason).reduce((a, b) => a + b, 0);
-  const stats = {
+  /** Writes one prompt's kept negatives; `group[0]` carries the positive, written to KTO once. */
+  writeGroup(kept: NegativeLine[], tally: Tally): void {
+    tally.positiveLengths.push(kept[0]!.chosen.length);
+    kept.forEach((record, i) => {
+      bump(tally.exportedByType, record.errorType);
+      this.dpo.write(toDpoRow(record));
+      this.dpoConversational.write(toDpoConversationalRow(record));
+      this.lfDpo.write(toLlamaFactoryDpoRow(record));
+      const includeDesirable = i === 0; // each positive once per prompt
+      for (const row of toKtoRows(record, { includeDesirable })) {
+        this.kto.write(row);
+        if (row.label) tally.ktoDesirable++;
+        else tally.ktoUndesirable++;
+      }
+      for (const row of toLlamaFactoryKtoRows(record, { includeDesirable })) this.lfKto.write(row);
+    });
+  }
+
+  commit(): void {
+    for (const writer of [this.dpo, this.dpoConversational, this.kto, this.lfDpo, this.lfKto]) writer.commit();
+    const info = llamaFactoryDatasetInfo({
+      dpoFile: exportFiles.llamaFactoryDpo,
+      ktoFile: exportFiles.llamaFactoryKto,
+      name: "seapo",
+    });
+    writeFileAtomic(join(this.lfDir, exportFiles.llamaFactoryInfo), `${JSON.stringify(info, null, 2)}\n`);
+  }
+}
+
+function emptyTally(): Tally {
+  return {
+    acceptedByType: {},
+    exportedByType: {},
+    rejectsByReason: {},
+    rejectsByType: {},
+    tokens: { input: 0, output: 0 },
+    positiveLengths: [],
+    negativeLengths: [],
+    ratios: [],
+    ktoDesirable: 0,
+    ktoUndesirable: 0,
+  };
+}
+
+function countNegative(tally: Tally, line: NegativeLine): void {
+  bump(tally.acceptedByType, line.errorType);
+  tally.tokens.input += line.usage?.inputTokens ?? 0;
+  tally.tokens.output += line.usage?.outputTokens ?? 0;
+  tally.negativeLengths.push(line.rejected.length);
+  tally.ratios.push(line.rejected.length / Math.max(1, line.chosen.length));
+}
+
+function countReject(tally: Tally, line: RejectLine): void {
+  bump(tally.rejectsByReason, line.reason);
+  if (line.errorType) bump(tally.rejectsByType, line.errorType);
+  tally.tokens.input += line.usage?.inputTokens ?? 0;
+  tally.tokens.output += line.usage?.outputTokens ?? 0;
+}
+
+function summarise(tally: Tally, pairs: number, counters: RunCounters): InjectStats {
+  const accepted = total(tally.acceptedByType);
+  const rejected = total(tally.rejectsByReason);
+  const { ktoDesirable: desirable, ktoUndesirable: undesirable } = tally;
+  return {
     accepted,
     rejected,
     acceptanceRate: accepted + rejected === 0 ? 0 : Math.round((accepted / (accepted + rejected)) * 10_000) / 10_000,
-    acceptedByType,
-    exportedByType,
-    rejectsByReason,
-    rejectsByType,
-    pairs: dpo.count,
+    acceptedByType: tally.acceptedByType,
+    exportedByType: tally.exportedByType,
+    rejectsByReason: tally.rejectsByReason,
+    rejectsByType: tally.rejectsByType,
+    pairs,
     kto: {
-      desirable: kto_desirable,
-      undesirable: kto_undesirable,
+      desirable,
+      undesirable,
       // TRL advises desirable_weight·n_D / (undesirable_weight·n_U) in [1, 4/3].
-      suggestedDesirableWeight:
-        kto_desirable === 0 ? 1 : Math.max(1, Math.round((kto_undesirable / kto_desirable) * 100) / 100),
+      suggestedDesirableWeight: desirable === 0 ? 1 : Math.max(1, Math.round((undesirable / desirable) * 100) / 100),
     },
-    tokens,
+    tokens: tally.tokens,
     retries: counters.retries,
     cache: { hits: counters.cacheHits, misses: counters.cacheMisses },
     lengthsInCharacters: {
-      positives: summariseLengths(positiveLengths),
-      negatives: summariseLengths(negativeLengths),
-      negativeToPositiveRatio: summariseLengths(ratios),
+      positives: summariseLengths(tally.positiveLengths),
+      negatives: summariseLengths(tally.negativeLengths),
+      negativeToPositiveRatio: summariseLengths(tally.ratios),
     },
   };
-  writeFileAtomic(join(outDir, exportFiles.stats), `${JSON.stringify(stats, null, 2)}\n`);
-  return stats;
 }

@@ -1,10 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { readSourceRows, type SourceFormat, type SourceRow } from "../data/index.js";
 import { InputError, ProviderError } from "../errors.js";
-import type { SourceRow, NegativeRecord } from "../data/types.js";
-import { readSourceRows, type SourceFormat } from "../data/index.js";
-import type { LanguageModel, Usage } from "../llm/provider.js";
+import { Journal } from "../io/index.js";
+import type { GenerateResult, LanguageModel } from "../llm/index.js";
 import type { ErrorType } from "./error-types.js";
+import { runInOrder } from "./in-order.js";
+import { completedJobs, jobKey, journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
 import {
   INJECTION_TEMPLATE_VERSION,
   injectionCheckMessages,
@@ -20,8 +22,8 @@ import {
   type RejectReason,
   type VerifyOptions,
 } from "./verify.js";
-import { Journal, readRecords } from "../io/index.js";
-import { runInOrder } from "./in-order.js";
+
+export { jobKey, journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
 
 export interface InjectOptions {
   input: string;
@@ -44,27 +46,8 @@ export interface InjectOptions {
   onJobDone?: (event: { accepted: boolean; reason?: RejectReason }) => void;
 }
 
-/** What `negatives.jsonl` holds: an accepted negative with its usage. */
-export interface NegativeLine extends NegativeRecord {
-  usage: Usage;
-}
-
-/** What `rejects.jsonl` holds: anything not used, with the reason. */
-export interface RejectLine {
-  reason: RejectReason;
-  detail: string;
-  sourceId?: string;
-  line?: number;
-  errorType?: string;
-  prompt?: string;
-  chosen?: string;
-  candidate?: string;
-  injector?: string;
-  templateVersion?: string;
-  seed?: number;
-  usage?: Usage;
-  raw?: unknown;
-}
+/** The options with their defaults filled in. */
+type InjectSettings = InjectOptions & Required<Pick<InjectOptions, "seed" | "maxTokens" | "temperature" | "verify">>;
 
 interface Job {
   row: SourceRow;
@@ -73,85 +56,119 @@ interface Job {
 
 type Outcome = { kind: "negative"; line: NegativeLine } | { kind: "reject"; line: RejectLine };
 
-export const journalFiles = { negatives: "negatives.jsonl", rejects: "rejects.jsonl" } as const;
-
 /**
  * Streams the input, asks the injector for one rewrite per (prompt, error type), verifies it and
  * appends it to the negatives or rejects journal. A killed run, started again with the same
  * settings, skips the jobs its journals already hold.
  */
 export async function runInject(options: InjectOptions): Promise<{ newJobs: number; skippedJobs: number }> {
-  const seed = options.seed ?? 0;
-  const verify = options.verify ?? defaultVerifyOptions;
+  const settings: InjectSettings = {
+    ...options,
+    seed: options.seed ?? 0,
+    maxTokens: options.maxTokens ?? 1024,
+    temperature: options.temperature ?? 0,
+    verify: options.verify ?? defaultVerifyOptions,
+  };
   mkdirSync(options.outDir, { recursive: true });
-  checkOrWriteManifest(
-    options.outDir,
-    {
-      input: options.input,
-      strategy: describeStrategy(options.strategy),
-      injector: options.injectorName,
-      templateVersion: INJECTION_TEMPLATE_VERSION,
-      seed,
-      maxTokens: options.maxTokens ?? 1024,
-      temperature: options.temperature ?? 0,
-      verify,
-      judge: options.judge?.modelId ?? null,
-    },
-    { command: "inject", updatedAt: new Date().toISOString() },
-  );
-
+  checkOrWriteManifest(options.outDir, {
+    identity: injectIdentity(settings),
+    command: "inject",
+    updatedAt: new Date().toISOString(),
+  });
   const done = await completedJobs(options.outDir);
   const negatives = Journal.open(join(options.outDir, journalFiles.negatives));
   const rejects = Journal.open(join(options.outDir, journalFiles.rejects));
-  const provenance = { injector: options.injectorName, templateVersion: INJECTION_TEMPLATE_VERSION, seed };
-  let skippedJobs = 0;
-  let newJobs = 0;
-  let succeeded = 0;
-  let failedBeforeAnySuccess = 0;
+  const counts = { newJobs: 0, skippedJobs: 0 };
+  const commit = (_job: Job, outcome: Outcome) => {
+    if (outcome.kind === "negative") negatives.append(outcome.line);
+    else rejects.append(outcome.line);
+    counts.newJobs++;
+    options.onJobDone?.(
+      outcome.kind === "negative" ? { accepted: true } : { accepted: false, reason: outcome.line.reason },
+    );
+  };
+  try {
+    const jobs = pendingJobs(settings, done, rejects, () => counts.skippedJobs++);
+    await runInOrder(jobs, options.window ?? 64, rewriter(settings), commit);
+  } finally {
+    negatives.close();
+    rejects.close();
+  }
+  return counts;
+}
 
-  async function* jobs(): AsyncGenerator<Job> {
-    const seenIds = new Set<string>();
-    const rows = readSourceRows(options.input, {
-      format: options.format,
-      skipInvalid: options.skipInvalid,
-      onReject: ({ line, field, reason, raw }) => {
-        if (done.invalidLines.has(line)) return;
-        rejects.append({
-          reason: "invalid-input",
-          detail: field ? `${field}: ${reason}` : reason,
-          line,
-          raw,
-        } satisfies RejectLine);
-        options.onJobDone?.({ accepted: false, reason: "invalid-input" });
-      },
-    });
-    for await (const row of rows) {
-      if (seenIds.has(row.id)) {
-        throw new InputError(
-          options.input,
-          row.line,
-          "id",
-          `duplicate id "${row.id}"`,
-          "ids must be unique so a resumed run can tell rows apart",
-        );
-      }
-      seenIds.add(row.id);
-      for (const type of typesForRow(options.strategy, row.id, seed)) {
-        if (done.jobs.has(jobKey(row.id, type.name))) skippedJobs++;
-        else yield { row, type };
-      }
+/** The settings a resumed run must repeat, for the manifest. */
+function injectIdentity(settings: InjectSettings): Record<string, unknown> {
+  return {
+    input: settings.input,
+    strategy: describeStrategy(settings.strategy),
+    injector: settings.injectorName,
+    templateVersion: INJECTION_TEMPLATE_VERSION,
+    seed: settings.seed,
+    maxTokens: settings.maxTokens,
+    temperature: settings.temperature,
+    verify: settings.verify,
+    judge: settings.judge?.modelId ?? null,
+  };
+}
+
+/**
+ * The (row, error type) jobs the journals do not hold yet. Unreadable input rows go to the rejects
+ * journal here (once: a resumed run skips the lines already there).
+ */
+async function* pendingJobs(
+  settings: InjectSettings,
+  done: Awaited<ReturnType<typeof completedJobs>>,
+  rejects: Journal,
+  onSkip: () => void,
+): AsyncGenerator<Job> {
+  const seenIds = new Set<string>();
+  const rows = readSourceRows(settings.input, {
+    format: settings.format,
+    skipInvalid: settings.skipInvalid,
+    onReject: ({ line, field, reason, raw }) => {
+      if (done.invalidLines.has(line)) return;
+      const record: RejectLine = { reason: "invalid-input", detail: field ? `${field}: ${reason}` : reason, line, raw };
+      rejects.append(record);
+      settings.onJobDone?.({ accepted: false, reason: "invalid-input" });
+    },
+  });
+  for await (const row of rows) {
+    if (seenIds.has(row.id)) {
+      throw new InputError(
+        settings.input,
+        row.line,
+        "id",
+        `duplicate id "${row.id}"`,
+        "ids must be unique so a resumed run can tell rows apart",
+      );
+    }
+    seenIds.add(row.id);
+    for (const type of typesForRow(settings.strategy, row.id, settings.seed)) {
+      if (done.jobs.has(jobKey(row.id, type.name))) onSkip();
+      else yield { row, type };
     }
   }
+}
 
-  async function work({ row, type }: Job): Promise<Outcome> {
+/** Turns a job into a negative or a reject: rewrite, verify, and (with a judge) confirm. */
+function rewriter(settings: InjectSettings): (job: Job) => Promise<Outcome> {
+  const provenance = {
+    injector: settings.injectorName,
+    templateVersion: INJECTION_TEMPLATE_VERSION,
+    seed: settings.seed,
+  };
+  let succeeded = 0;
+  let failedBeforeAnySuccess = 0;
+  return async ({ row, type }) => {
     const base = { sourceId: row.id, errorType: type.name, prompt: row.prompt, chosen: row.response, ...provenance };
-    let result;
+    let result: GenerateResult;
     try {
-      result = await options.injector.generate({
+      result = await settings.injector.generate({
         messages: injectionMessages(row, type),
-        maxTokens: options.maxTokens ?? 1024,
-        temperature: options.temperature ?? 0,
-        seed,
+        maxTokens: settings.maxTokens,
+        temperature: settings.temperature,
+        seed: settings.seed,
       });
     } catch (error) {
       // A request refused for this row alone (too long for the context, malformed) must not stop a
@@ -163,42 +180,25 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
     }
     succeeded++;
     const candidate = stripPreamble(result.text);
-    const verdict = verifyNegative(row.response, candidate, result.finishReason, verify);
-    if (!verdict.ok) {
-      return {
-        kind: "reject",
-        line: { ...base, reason: verdict.reason, detail: verdict.detail, candidate, usage: result.usage },
-      };
-    }
-    if (options.judge) {
-      const check = await judgeNegative(options.judge, row, candidate, type);
-      if (!check.ok) {
-        return {
-          kind: "reject",
-          line: { ...base, reason: "judge-rejected", detail: check.detail, candidate, usage: result.usage },
-        };
-      }
-    }
-    const line: NegativeLine = { ...base, history: row.history, rejected: candidate, usage: result.usage };
-    return { kind: "negative", line };
-  }
+    const problem = await findProblem(settings, row, type, candidate, result);
+    if (problem) return { kind: "reject", line: { ...base, ...problem, candidate, usage: result.usage } };
+    return { kind: "negative", line: { ...base, history: row.history, rejected: candidate, usage: result.usage } };
+  };
+}
 
-  function commit(_job: Job, outcome: Outcome): void {
-    if (outcome.kind === "negative") negatives.append(outcome.line);
-    else rejects.append(outcome.line);
-    newJobs++;
-    options.onJobDone?.(
-      outcome.kind === "negative" ? { accepted: true } : { accepted: false, reason: outcome.line.reason },
-    );
-  }
-
-  try {
-    await runInOrder(jobs(), options.window ?? 64, work, commit);
-  } finally {
-    negatives.close();
-    rejects.close();
-  }
-  return { newJobs, skippedJobs };
+/** Why a rewrite cannot be used, or undefined when it passes the checks (and the judge). */
+async function findProblem(
+  settings: InjectSettings,
+  row: SourceRow,
+  type: ErrorType,
+  candidate: string,
+  result: GenerateResult,
+): Promise<{ reason: RejectReason; detail: string } | undefined> {
+  const verdict = verifyNegative(row.response, candidate, result.finishReason, settings.verify);
+  if (!verdict.ok) return { reason: verdict.reason, detail: verdict.detail };
+  if (!settings.judge) return undefined;
+  const check = await judgeNegative(settings.judge, row, candidate, type);
+  return check.ok ? undefined : { reason: "judge-rejected", detail: check.detail };
 }
 
 async function judgeNegative(judge: LanguageModel, row: SourceRow, candidate: string, type: ErrorType) {
@@ -219,24 +219,6 @@ async function judgeNegative(judge: LanguageModel, row: SourceRow, candidate: st
     }
     throw error;
   }
-}
-
-export function jobKey(sourceId: string, errorType: string): string {
-  return `${sourceId}\u0000${errorType}`;
-}
-
-/** The jobs the journals already hold, so a resumed run neither repeats nor loses any. */
-async function completedJobs(outDir: string): Promise<{ jobs: Set<string>; invalidLines: Set<number> }> {
-  const jobs = new Set<string>();
-  const invalidLines = new Set<number>();
-  for await (const line of readRecords<NegativeLine>(join(outDir, journalFiles.negatives))) {
-    jobs.add(jobKey(line.sourceId, line.errorType));
-  }
-  for await (const line of readRecords<RejectLine>(join(outDir, journalFiles.rejects))) {
-    if (line.sourceId !== undefined && line.errorType !== undefined) jobs.add(jobKey(line.sourceId, line.errorType));
-    else if (line.line !== undefined) invalidLines.add(line.line);
-  }
-  return { jobs, invalidLines };
 }
 
 export function describeStrategy(strategy: Strategy): string {

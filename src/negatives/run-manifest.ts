@@ -1,22 +1,30 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { InputError } from "../errors.js";
+import { z } from "zod";
+import { InputError, zodInputError } from "../errors.js";
 import { stableStringify, writeFileAtomic } from "../io/index.js";
 
+/** inject and analyze keep the settings their journals were made with here (train's run.json is another file). */
+export const MANIFEST_FILE = "manifest.json";
+
+export const runManifestSchema = z.object({
+  /** The settings a resumed run must repeat. */
+  identity: z.record(z.string(), z.unknown()),
+  command: z.enum(["inject", "analyze"]),
+  updatedAt: z.string(),
+});
+export type RunManifest = z.infer<typeof runManifestSchema>;
+
 /**
- * The settings a run's journals were made with, kept in `<out>/run.json`. Resuming with other
- * settings would mix two runs in one output, so it is refused with the fields that differ.
+ * Writes `<out>/manifest.json`. Resuming with other settings would mix two runs in one output, so
+ * it is refused with the fields that differ.
  */
-export function checkOrWriteManifest(
-  outDir: string,
-  identity: Record<string, unknown>,
-  extra: Record<string, unknown>,
-): void {
-  const file = join(outDir, "run.json");
+export function checkOrWriteManifest(outDir: string, manifest: RunManifest): void {
+  const file = join(outDir, MANIFEST_FILE);
   if (existsSync(file)) {
-    const previous = (JSON.parse(readFileSync(file, "utf8")) as { identity?: Record<string, unknown> }).identity ?? {};
-    const differing = Object.keys({ ...previous, ...identity }).filter(
-      (key) => stableStringify(previous[key]) !== stableStringify(identity[key]),
+    const previous = readManifest(file).identity;
+    const differing = Object.keys({ ...previous, ...manifest.identity }).filter(
+      (key) => stableStringify(previous[key]) !== stableStringify(manifest.identity[key]),
     );
     if (differing.length > 0) {
       throw new InputError(
@@ -28,5 +36,12 @@ export function checkOrWriteManifest(
       );
     }
   }
-  writeFileAtomic(file, `${JSON.stringify({ identity, ...extra }, null, 2)}\n`);
+  writeFileAtomic(file, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+function readManifest(file: string): RunManifest {
+  const parsed = runManifestSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success)
+    throw zodInputError(parsed.error, file, undefined, "expected the manifest of seapo inject or analyze");
+  return parsed.data;
 }

@@ -1,12 +1,42 @@
+import { z } from "zod";
+
+export const STATS_FILE = "stats.json";
+
+const count = z.number().int().min(0);
+const counts = z.record(z.string(), count);
+
 /** Summary statistics of a list of lengths, for stats.json. */
-export interface LengthSummary {
-  count: number;
-  mean: number;
-  min: number;
-  p50: number;
-  p90: number;
-  max: number;
-}
+const lengthSummarySchema = z.object({
+  count,
+  mean: z.number(),
+  min: z.number(),
+  p50: z.number(),
+  p90: z.number(),
+  max: z.number(),
+});
+export type LengthSummary = z.infer<typeof lengthSummarySchema>;
+
+/** `stats.json`: what `seapo inject` accepted, rejected and exported, with the cost. */
+export const injectStatsSchema = z.object({
+  accepted: count,
+  rejected: count,
+  acceptanceRate: z.number().min(0).max(1),
+  acceptedByType: counts,
+  exportedByType: counts,
+  rejectsByReason: counts,
+  rejectsByType: counts,
+  pairs: count,
+  kto: z.object({ desirable: count, undesirable: count, suggestedDesirableWeight: z.number().min(1) }),
+  tokens: z.object({ input: count, output: count }),
+  retries: count,
+  cache: z.object({ hits: count, misses: count }),
+  lengthsInCharacters: z.object({
+    positives: lengthSummarySchema,
+    negatives: lengthSummarySchema,
+    negativeToPositiveRatio: lengthSummarySchema,
+  }),
+});
+export type InjectStats = z.infer<typeof injectStatsSchema>;
 
 export function summariseLengths(values: number[]): LengthSummary {
   if (values.length === 0) return { count: 0, mean: 0, min: 0, p50: 0, p90: 0, max: 0 };
@@ -19,6 +49,11 @@ export function summariseLengths(values: number[]): LengthSummary {
 /** Increments a counter in a plain record. */
 export function bump(counts: Record<string, number>, key: string, by = 1): void {
   counts[key] = (counts[key] ?? 0) + by;
+}
+
+/** The sum of a table of counts. */
+export function total(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 function round(value: number): number {

@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
-import { InputError } from "../errors.js";
-import { findErrorType, type ErrorType } from "./error-types.js";
+import { InputError, zodInputError } from "../errors.js";
 import { hashKey } from "../io/index.js";
+import { analysisDistributionSchema } from "./analysis-file.js";
+import { findErrorType, type ErrorType } from "./error-types.js";
 
 /**
  * Which error types a prompt gets. Every random choice is a pure function of (seed, source id),
@@ -17,10 +17,8 @@ export type Strategy =
 
 export const strategyNames = ["single:<type>", "all", "mixed", "most-common", "weighted"] as const;
 
-/** The error-type distribution measured by `seapo analyze` (the part of analysis.json strategies read). */
-export const analysisSchema = z.object({
-  distribution: z.record(z.string(), z.number().nonnegative()),
-});
+/** @deprecated the old name of analysisDistributionSchema (analysis-file.ts); the report still imports it. */
+export const analysisSchema = analysisDistributionSchema;
 
 export async function parseStrategy(spec: string, types: ErrorType[], analysisFile?: string): Promise<Strategy> {
   if (spec.startsWith("single:")) return { kind: "single", type: findErrorType(types, spec.slice("single:".length)) };
@@ -65,7 +63,7 @@ export function typesForRow(strategy: Strategy, sourceId: string, seed: number):
       return strategy.types;
     case "weighted": {
       const total = strategy.weights.reduce((sum, w) => sum + w.weight, 0);
-      let draw = uniform(seed, sourceId, "weighted") * total;
+      let draw = seededUniform(seed, sourceId, "weighted") * total;
       for (const { type, weight } of strategy.weights) {
         draw -= weight;
         if (draw < 0) return [type];
@@ -76,9 +74,12 @@ export function typesForRow(strategy: Strategy, sourceId: string, seed: number):
 }
 
 /** A uniform number in [0, 1) determined by the seed, the row and the purpose of the draw. */
-export function uniform(seed: number, sourceId: string, purpose: string): number {
+export function seededUniform(seed: number, sourceId: string, purpose: string): number {
   return parseInt(hashKey([seed, sourceId, purpose]).slice(0, 12), 16) / 2 ** 48;
 }
+
+/** @deprecated the old name of seededUniform, which the engine's tensor `uniform` shadowed; demo/arms.ts still imports it. */
+export const uniform = seededUniform;
 
 async function readDistribution(file: string, types: ErrorType[]): Promise<Array<[string, number]>> {
   let raw: unknown;
@@ -87,17 +88,9 @@ async function readDistribution(file: string, types: ErrorType[]): Promise<Array
   } catch (error) {
     throw new InputError(file, undefined, undefined, `cannot read the analysis (${(error as Error).message})`);
   }
-  const parsed = analysisSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(
-      file,
-      undefined,
-      issue.path.join("."),
-      issue.message,
-      "expected the analysis.json that `seapo analyze` writes",
-    );
-  }
+  const parsed = analysisDistributionSchema.safeParse(raw);
+  if (!parsed.success)
+    throw zodInputError(parsed.error, file, undefined, "expected the analysis.json that `seapo analyze` writes");
   const entries = Object.entries(parsed.data.distribution).filter(([, share]) => share > 0);
   if (entries.length === 0)
     throw new InputError(file, undefined, "distribution", "no error type has a share above zero");

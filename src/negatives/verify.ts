@@ -1,5 +1,5 @@
 import { distance } from "fastest-levenshtein";
-import type { FinishReason } from "../llm/provider.js";
+import type { FinishReason } from "../llm/index.js";
 
 /** Checks every negative must pass before it is used. The authors' release had none. */
 export interface VerifyOptions {

@@ -216,7 +216,7 @@ describe("seapo inject", () => {
     const other = await inject(["--input", input, "--out", out, "--strategy", "single:correctness"]);
     expect(other.code).toBe(1);
     expect(other.stderr).toContain(
-      `${join(out, "run.json")}:strategy: this output folder holds a run made with other settings`,
+      `${join(out, "manifest.json")}:strategy: this output folder holds a run made with other settings`,
     );
   });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChatMessage, Role } from "../../llm/provider.js";
+import type { ChatMessage, Role } from "../../llm/index.js";
 import {
   fail,
   idOf,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChatMessage } from "../../llm/provider.js";
+import type { ChatMessage } from "../../llm/index.js";
 import {
   chatFields,
   chatMessages,

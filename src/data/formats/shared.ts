@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChatMessage } from "../../llm/provider.js";
+import type { ChatMessage } from "../../llm/index.js";
 
 /** A row a format has read: a SourceRow without the parts the reader adds (line, default id). */
 export interface ReadRow {
