@@ -25,6 +25,47 @@ function scoreGsm8k(generation: string, reference: string, strict: RegExp) {
   };
 }
 
+/** What sets the two GSM8K tasks apart; the test rows, the greedy request and the scoring are shared. */
+interface Gsm8kVariant {
+  description: string;
+  harnessTask: string;
+  /** Starts each question in the prompt; the generation stops at it. */
+  questionMarker: string;
+  strict: RegExp;
+  /** The gold answer as scored and logged. */
+  reference(answer: string): string;
+  /** The exemplar count, a prompt builder (called in question order) and the settings it adds. */
+  fewshot(
+    data: DataReader,
+    options: LoadOptions,
+  ): Promise<{ numFewshot: number; prompt(question: string): string; settings: Record<string, unknown> }>;
+}
+
+function gsm8kDefinition(variant: Gsm8kVariant) {
+  return {
+    dimension: "math",
+    description: variant.description,
+    harnessTask: variant.harnessTask,
+    metrics: GSM8K_METRICS,
+    async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+      const { numFewshot, prompt, settings } = await variant.fewshot(data, options);
+      const stop = [variant.questionMarker, "</s>", "<|im_end|>"];
+      const maxTokens = options.maxGenTokens ?? DEFAULT_MAX_TOKENS;
+      const rows = takeLimit(await data.jsonl("gsm8k/test.jsonl", row), options.limit);
+      const instances = rows.map((r, i): EvalInstance => {
+        const reference = variant.reference(r.answer);
+        return {
+          id: String(i),
+          target: reference,
+          requests: [greedyRequest(prompt(r.question), stop, maxTokens)],
+          score: (responses) => scoreGsm8k(generations(responses)[0]!, reference, variant.strict),
+        };
+      });
+      return { instances, numFewshot, settings: { stop, maxTokens, temperature: 0, ...settings } };
+    },
+  } satisfies TaskDefinition;
+}
+
 /** "Q: <question>\nA:" after eight fixed exemplars "Q: …\nA: … The answer is N."; greedy until "Q:". */
 export function gsm8kCotPrompt(question: string, numFewshot: number): string {
   const exemplars = GSM8K_COT_EXEMPLARS.slice(0, numFewshot).map((e) => ({
@@ -34,13 +75,14 @@ export function gsm8kCotPrompt(question: string, numFewshot: number): string {
   return fewshotContext({ exemplars, text: `Q: ${question}\nA:` });
 }
 
-export const gsm8kCotTask = {
-  dimension: "math",
+export const gsm8kCotTask = gsm8kDefinition({
   description:
     'GSM8K, 8-shot chain of thought (Wei et al. exemplars): exact match on "The answer is N" (strict) or the last number (flexible)',
   harnessTask: "gsm8k_cot (v3.0)",
-  metrics: GSM8K_METRICS,
-  async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+  questionMarker: "Q:",
+  strict: GSM8K_COT_STRICT,
+  reference: (answer) => (answer.split("####").at(-1) ?? "").trim(),
+  async fewshot(_data, options) {
     const numFewshot = fewshotCount(
       "gsm8k_cot",
       options.numFewshot,
@@ -48,21 +90,9 @@ export const gsm8kCotTask = {
       GSM8K_COT_EXEMPLARS.length,
       "the fixed chain-of-thought exemplars",
     );
-    const stop = ["Q:", "</s>", "<|im_end|>"];
-    const maxTokens = options.maxGenTokens ?? DEFAULT_MAX_TOKENS;
-    const rows = takeLimit(await data.jsonl("gsm8k/test.jsonl", row), options.limit);
-    const instances = rows.map((r, i): EvalInstance => {
-      const reference = (r.answer.split("####").at(-1) ?? "").trim();
-      return {
-        id: String(i),
-        target: reference,
-        requests: [greedyRequest(gsm8kCotPrompt(r.question, numFewshot), stop, maxTokens)],
-        score: (responses) => scoreGsm8k(generations(responses)[0]!, reference, GSM8K_COT_STRICT),
-      };
-    });
-    return { instances, numFewshot, settings: { stop, maxTokens, temperature: 0, sampler: "first_n" } };
+    return { numFewshot, prompt: (question) => gsm8kCotPrompt(question, numFewshot), settings: { sampler: "first_n" } };
   },
-} satisfies TaskDefinition;
+});
 
 /** "Question: <question>\nAnswer:" after exemplars drawn from the train split with their full "#### N" answers. */
 export function gsm8kPrompt(question: string, exemplars: ReadonlyArray<{ question: string; answer: string }>): string {
@@ -72,40 +102,23 @@ export function gsm8kPrompt(question: string, exemplars: ReadonlyArray<{ questio
   });
 }
 
-export const gsm8kTask = {
-  dimension: "math",
+export const gsm8kTask = gsm8kDefinition({
   description:
     'GSM8K, 5 train exemplars drawn by the seeded sampler: exact match on "#### N" (strict) or the last number (flexible)',
   harnessTask: "gsm8k (v3.0)",
-  metrics: GSM8K_METRICS,
-  async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+  questionMarker: "Question:",
+  strict: GSM8K_STRICT,
+  // The reference is the full answer; the exact-match normalisation drops everything up to "#### ".
+  reference: (answer) => answer,
+  async fewshot(data, options) {
     const train = await data.jsonl("gsm8k/train.jsonl", row);
     const numFewshot = fewshotCount("gsm8k", options.numFewshot, 5, train.length, "its train split");
-    const stop = ["Question:", "</s>", "<|im_end|>"];
-    const maxTokens = options.maxGenTokens ?? DEFAULT_MAX_TOKENS;
-    const rows = takeLimit(await data.jsonl("gsm8k/test.jsonl", row), options.limit);
     // One sampler for the whole task, drawing in question order: the harness's random sampler.
     const rng = new PythonRandom(options.fewshotSeed);
-    const instances = rows.map((r, i): EvalInstance => ({
-      id: String(i),
-      target: r.answer,
-      requests: [
-        greedyRequest(gsm8kPrompt(r.question, numFewshot ? rng.sample(train, numFewshot) : []), stop, maxTokens),
-      ],
-      // The reference is the full answer; the exact-match normalisation drops everything up to "#### ".
-      score: (responses) => scoreGsm8k(generations(responses)[0]!, r.answer, GSM8K_STRICT),
-    }));
     return {
-      instances,
       numFewshot,
-      settings: {
-        stop,
-        maxTokens,
-        temperature: 0,
-        fewshotSplit: "train",
-        sampler: "random",
-        fewshotSeed: options.fewshotSeed,
-      },
+      prompt: (question) => gsm8kPrompt(question, numFewshot ? rng.sample(train, numFewshot) : []),
+      settings: { fewshotSplit: "train", sampler: "random", fewshotSeed: options.fewshotSeed },
     };
   },
-} satisfies TaskDefinition;
+});

@@ -34,7 +34,7 @@ export const TASK_NAMES = Object.keys(TASKS) as TaskName[];
 
 /** Names that stand for several tasks. */
 export const TASK_GROUPS = {
-  /** The paper's evaluation suite (SEAPO.md, "Evaluation"). */
+  /** The benchmarks the SeaPO paper reports its results on. */
   paper: ["bbh_cot_fewshot", "humaneval", "gsm8k_cot", "minerva_math500", "mmlu", "truthfulqa_mc1", "truthfulqa_mc2"],
   truthfulqa: ["truthfulqa_mc1", "truthfulqa_mc2"],
   arc: ["arc_easy", "arc_challenge"],
