@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { InputError } from "../../errors.js";
 import { checkModelConfig, type ModelConfig, type WeightMap } from "../models/config.js";
 import { expectedShapes } from "../models/llama.js";
-import { readCheckpoint, readCheckpointIndex, writeCheckpoint, type CheckpointIndex } from "./checkpoint.js";
+import { readWeights, readWeightsIndex, writeWeights, type WeightsIndex } from "./weights-folder.js";
 import {
   CONFIG_FILE,
   generationConfigJson,
@@ -34,7 +34,7 @@ export interface HfModel {
   tokenizer: HfTokenizer;
 }
 
-/** Entries some checkpoints carry that hold no parameters the engine uses. */
+/** Entries some weights folders carry that hold no parameters the engine uses. */
 function isIgnorable(name: string, config: ModelConfig): boolean {
   return name.endsWith(".rotary_emb.inv_freq") || (config.tieWordEmbeddings && name === "lm_head.weight");
 }
@@ -42,7 +42,7 @@ function isIgnorable(name: string, config: ModelConfig): boolean {
 const formatShape = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 
 /**
- * Compares the tensors a checkpoint holds (name → shape) with what `config` needs. Throws one
+ * Compares the tensors a weights folder holds (name → shape) with what `config` needs. Throws one
  * InputError listing every problem; returns the names to read, in the expected order.
  */
 export function checkTensorNames(
@@ -88,10 +88,10 @@ export function checkTensorNames(
   return [...expected.keys()];
 }
 
-/** Reads config.json, validates the checkpoint headers against it, then reads the weights and the tokenizer. */
+/** Reads config.json, validates the weights headers against it, then reads the weights and the tokenizer. */
 export async function loadHfModel(dir: string): Promise<HfModel> {
   const { config } = await readHfConfig(dir);
-  const index = await readCheckpointIndex(dir);
+  const index = await readWeightsIndex(dir);
   const names = checkTensorNames(config, shapesOf(index), dir);
   const tokenizer = await loadTokenizer(dir);
   if (tokenizer.vocabSize > config.vocabSize) {
@@ -102,11 +102,11 @@ export async function loadHfModel(dir: string): Promise<HfModel> {
       `${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens`,
     );
   }
-  const weights = await readCheckpoint(index, names);
+  const weights = await readWeights(index, names);
   return { dir, config, weights, tokenizer };
 }
 
-export function shapesOf(index: CheckpointIndex): Map<string, number[]> {
+export function shapesOf(index: WeightsIndex): Map<string, number[]> {
   return new Map([...index.tensors].map(([name, { entry }]) => [name, entry.shape]));
 }
 
@@ -136,7 +136,7 @@ export async function saveHfModel(dir: string, options: SaveHfModelOptions): Pro
   const dtype = options.dtype ?? "F32";
   await mkdir(dir, { recursive: true });
   await writeHfConfig(dir, config, { torchDtype: TORCH_DTYPES[dtype] });
-  const weightFiles = await writeCheckpoint(dir, ordered, { dtype, maxShardBytes: options.maxShardBytes });
+  const weightFiles = await writeWeights(dir, ordered, { dtype, maxShardBytes: options.maxShardBytes });
   const files = options.tokenizer instanceof HfTokenizer ? options.tokenizer.files : options.tokenizer;
   await saveTokenizerFiles(dir, files);
   const padToken = files.tokenizerConfig.pad_token;
@@ -175,7 +175,7 @@ export interface HfModelSummary {
 /** Reads config.json, the safetensors headers (no tensor data) and the tokenizer, and checks they agree. */
 export async function inspectHfModel(dir: string): Promise<HfModelSummary> {
   const { config } = await readHfConfig(dir);
-  const index = await readCheckpointIndex(dir);
+  const index = await readWeightsIndex(dir);
   const names = checkTensorNames(config, shapesOf(index), dir);
   const dtypes: Record<string, number> = {};
   for (const name of names) {

@@ -14,14 +14,22 @@ export {
   type WriteSafetensorsOptions,
 } from "./safetensors.js";
 export {
-  readCheckpointIndex,
-  readCheckpoint,
-  writeCheckpoint,
+  readWeightsIndex,
+  readWeights,
+  writeWeights,
   SINGLE_FILE,
   INDEX_FILE,
-  type CheckpointIndex,
-  type WriteCheckpointOptions,
-} from "./checkpoint.js";
+  type WeightsIndex,
+  type WriteWeightsOptions,
+} from "./weights-folder.js";
+/** @deprecated The old names of the weights-folder functions; use readWeightsIndex, readWeights, writeWeights. */
+export {
+  readWeightsIndex as readCheckpointIndex,
+  readWeights as readCheckpoint,
+  writeWeights as writeCheckpoint,
+  type WeightsIndex as CheckpointIndex,
+  type WriteWeightsOptions as WriteCheckpointOptions,
+} from "./weights-folder.js";
 export {
   parseHfConfig,
   readHfConfig,
@@ -46,7 +54,9 @@ export {
   HfTokenizer,
   loadTokenizer,
   saveTokenizerFiles,
-  type ChatMessage,
+  type TemplateMessage,
+  /** @deprecated Use TemplateMessage; `ChatMessage` is the provider's message (src/llm/provider.ts). */
+  type TemplateMessage as ChatMessage,
   type ChatTemplateOptions,
   type EncodeOptions,
   type TokenizerFiles,

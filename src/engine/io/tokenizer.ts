@@ -22,7 +22,8 @@ export const TOKENIZER_FILE = "tokenizer.json";
 export const TOKENIZER_CONFIG_FILE = "tokenizer_config.json";
 export const CHAT_TEMPLATE_FILE = "chat_template.jinja";
 
-export interface ChatMessage {
+/** One message as the chat template reads it; `ChatMessage` in src/llm/provider.ts is the provider's (typed roles). */
+export interface TemplateMessage {
   role: string;
   content: string;
 }
@@ -173,7 +174,7 @@ export class HfTokenizer {
   }
 
   /** Renders the chat template with the messages and the special-token strings, as transformers does. */
-  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
+  applyChatTemplate(messages: readonly TemplateMessage[], options: ChatTemplateOptions = {}): string {
     if (this.chatTemplate === undefined) {
       throw new InputError(
         join(this.source, TOKENIZER_CONFIG_FILE),
@@ -199,7 +200,7 @@ export class HfTokenizer {
    * Renders the chat template and encodes it with exactly one BOS where the tokenizer uses one: BOS is
    * added only if the rendered text does not already begin with it; no EOS is appended.
    */
-  encodeChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] {
+  encodeChat(messages: readonly TemplateMessage[], options: ChatTemplateOptions = {}): number[] {
     const text = this.applyChatTemplate(messages, options);
     const ids = this.encode(text, { addSpecialTokens: false });
     const templateHasBos = this.bosToken !== undefined && this.bosToken !== "" && text.startsWith(this.bosToken);

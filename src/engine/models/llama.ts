@@ -1,7 +1,7 @@
 /**
  * Llama and Qwen2 decoders (Qwen2 = Llama + q/k/v biases, usually with tied embeddings).
  * Module and tensor names follow Hugging Face's `modeling_llama.py`, so parameter names are the
- * checkpoint's names. Shapes: B batch, T tokens, C hidden size, H/Hkv query/key-value heads,
+ * Hugging Face weights' names. Shapes: B batch, T tokens, C hidden size, H/Hkv query/key-value heads,
  * D head size, V vocabulary.
  */
 import * as ops from "../ops.js";
@@ -107,7 +107,7 @@ export interface ApplyLoraOptions extends LoraOptions {
   targets?: readonly LoraTarget[];
 }
 
-/** The shape of every tensor a checkpoint of this config holds, by Hugging Face name. */
+/** The shape of every tensor a weights folder of this config holds, by Hugging Face name. */
 export function expectedShapes(config: ModelConfig): Map<string, number[]> {
   const { vocabSize: V, hiddenSize: C, intermediateSize: I, numHeads: H, numKvHeads: Hkv, headDim: D } = config;
   const shapes = new Map<string, number[]>([["model.embed_tokens.weight", [V, C]]]);
@@ -354,7 +354,7 @@ export class LlamaModel {
     return this.adapterParameters();
   }
 
-  /** LoRA A/B tensors by PEFT-style name (what an adapter checkpoint saves). */
+  /** LoRA A/B tensors by PEFT-style name (what an adapter folder saves). */
   adapterParameters(): Map<string, Tensor> {
     const params = new Map<string, Tensor>();
     this.layers.forEach((layer, i) => {
@@ -374,8 +374,8 @@ export class LlamaModel {
   }
 
   /**
-   * Copies tensors into the parameters of the same name (e.g. saved adapters after applyLora, or a
-   * checkpoint), asserting each shape. Every name must be a parameter of the model.
+   * Copies tensors into the parameters of the same name (e.g. saved adapters after applyLora, or a whole
+   * weights folder), asserting each shape. Every name must be a parameter of the model.
    */
   loadParameters(weights: WeightMap): void {
     const params = this.namedParameters();

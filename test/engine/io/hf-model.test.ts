@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeCheckpoint } from "../../../src/engine/io/checkpoint.js";
+import { writeWeights } from "../../../src/engine/io/weights-folder.js";
 import { loadHfModel, saveHfModel, type HfModel } from "../../../src/engine/io/hf-model.js";
 import { initHfModel, presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { expectedShapes, LlamaModel } from "../../../src/engine/models/llama.js";
@@ -136,7 +136,7 @@ describe("loadHfModel checks every tensor against config.json", () => {
     await saveHfModel(folder, { config, weights, tokenizer });
     const changed: WeightMap = new Map(weights);
     change(changed);
-    await writeCheckpoint(folder, changed);
+    await writeWeights(folder, changed);
     return folder;
   }
 

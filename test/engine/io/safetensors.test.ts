@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../../src/errors.js";
-import { readCheckpoint, readCheckpointIndex, writeCheckpoint } from "../../../src/engine/io/checkpoint.js";
+import { readWeights, readWeightsIndex, writeWeights } from "../../../src/engine/io/weights-folder.js";
 import {
   bf16ToF32,
   f32ToBf16,
@@ -196,7 +196,7 @@ describe("writing", () => {
   });
 });
 
-describe("checkpoint folders", () => {
+describe("weights folders", () => {
   const weights: WeightMap = new Map(
     ["a", "b", "c", "d"].map((name, i) => [
       name,
@@ -206,7 +206,7 @@ describe("checkpoint folders", () => {
 
   it("shards by size with an index that lists every tensor, and reads it back", async () => {
     const folder = mkdtempSync(join(dir, "sharded-"));
-    const files = await writeCheckpoint(folder, weights, { maxShardBytes: 50 });
+    const files = await writeWeights(folder, weights, { maxShardBytes: 50 });
     expect(files).toEqual([
       "model-00001-of-00002.safetensors",
       "model-00002-of-00002.safetensors",
@@ -220,39 +220,37 @@ describe("checkpoint folders", () => {
       c: "model-00002-of-00002.safetensors",
       d: "model-00002-of-00002.safetensors",
     });
-    const index = await readCheckpointIndex(folder);
-    expect(await readCheckpoint(index)).toEqual(weights);
-    const some = await readCheckpoint(index, ["d", "a"]);
+    const index = await readWeightsIndex(folder);
+    expect(await readWeights(index)).toEqual(weights);
+    const some = await readWeights(index, ["d", "a"]);
     expect([...some.keys()]).toEqual(["d", "a"]);
     expect(some.get("d")).toEqual(weights.get("d"));
-    await expect(readCheckpoint(index, ["a", "e"])).rejects.toThrow(/:e: no such tensor in the checkpoint/);
+    await expect(readWeights(index, ["a", "e"])).rejects.toThrow(/:e: no such tensor in the checkpoint/);
   });
 
   it("names the shard and tensor when the index and a shard disagree", async () => {
     const folder = mkdtempSync(join(dir, "broken-"));
-    await writeCheckpoint(folder, weights, { maxShardBytes: 50 });
+    await writeWeights(folder, weights, { maxShardBytes: 50 });
     const indexPath = join(folder, "model.safetensors.index.json");
     const index = JSON.parse(readFileSync(indexPath, "utf8"));
     index.weight_map.c = "model-00001-of-00002.safetensors";
     writeFileSync(indexPath, JSON.stringify(index));
-    await expect(readCheckpointIndex(folder)).rejects.toThrow(
+    await expect(readWeightsIndex(folder)).rejects.toThrow(
       /model-00001-of-00002\.safetensors:c: model\.safetensors\.index\.json places this tensor here/,
     );
     delete index.weight_map.c;
     writeFileSync(indexPath, JSON.stringify(index));
-    await expect(readCheckpointIndex(folder)).rejects.toThrow(
+    await expect(readWeightsIndex(folder)).rejects.toThrow(
       /model-00002-of-00002\.safetensors:c: the shard holds this tensor but/,
     );
   });
 
   it("writing one file removes a stale index, and an empty folder is a clear error", async () => {
     const folder = mkdtempSync(join(dir, "single-"));
-    await writeCheckpoint(folder, weights, { maxShardBytes: 50 });
-    expect(await writeCheckpoint(folder, weights)).toEqual(["model.safetensors"]);
-    expect((await readCheckpointIndex(folder)).files).toEqual([join(folder, "model.safetensors")]);
+    await writeWeights(folder, weights, { maxShardBytes: 50 });
+    expect(await writeWeights(folder, weights)).toEqual(["model.safetensors"]);
+    expect((await readWeightsIndex(folder)).files).toEqual([join(folder, "model.safetensors")]);
     const empty = mkdtempSync(join(dir, "empty-"));
-    await expect(readCheckpointIndex(empty)).rejects.toThrow(
-      /no model\.safetensors or model\.safetensors\.index\.json/,
-    );
+    await expect(readWeightsIndex(empty)).rejects.toThrow(/no model\.safetensors or model\.safetensors\.index\.json/);
   });
 });

@@ -14,7 +14,8 @@ import {
 } from "./safetensors.js";
 
 /**
- * A Hugging Face checkpoint folder: either one `model.safetensors`, or shards listed by
+ * A Hugging Face weights folder (what Transformers calls a checkpoint; in seapo "checkpoint" means only the
+ * trainer's state): either one `model.safetensors`, or shards listed by
  * `model.safetensors.index.json` ({metadata: {total_size}, weight_map: {tensor name: shard file}}).
  * Transformers looks for the single file first, so writing one layout removes the other's entry point.
  */
@@ -22,7 +23,7 @@ import {
 export const SINGLE_FILE = "model.safetensors";
 export const INDEX_FILE = "model.safetensors.index.json";
 
-export interface CheckpointIndex {
+export interface WeightsIndex {
   dir: string;
   /** Absolute paths of the safetensors files, in index order. */
   files: string[];
@@ -35,8 +36,8 @@ const indexSchema = z.looseObject({
   weight_map: z.record(z.string(), z.string()),
 });
 
-/** Reads and validates the headers of a checkpoint folder (no tensor data). */
-export async function readCheckpointIndex(dir: string): Promise<CheckpointIndex> {
+/** Reads and validates the headers of a weights folder (no tensor data). */
+export async function readWeightsIndex(dir: string): Promise<WeightsIndex> {
   const single = join(dir, SINGLE_FILE);
   const indexPath = join(dir, INDEX_FILE);
   if (existsSync(single)) {
@@ -114,7 +115,7 @@ function parseIndex(path: string, text: string): Record<string, string> {
 }
 
 /** Reads tensors (all, or those named) file by file, one tensor at a time; the map follows `names`' order. */
-export async function readCheckpoint(index: CheckpointIndex, names?: Iterable<string>): Promise<WeightMap> {
+export async function readWeights(index: WeightsIndex, names?: Iterable<string>): Promise<WeightMap> {
   const wanted = new Set(names ?? index.tensors.keys());
   for (const name of wanted) {
     if (!index.tensors.has(name)) throw new InputError(index.dir, undefined, name, "no such tensor in the checkpoint");
@@ -133,17 +134,17 @@ export async function readCheckpoint(index: CheckpointIndex, names?: Iterable<st
   return new Map([...wanted].map((name) => [name, read.get(name)!]));
 }
 
-export interface WriteCheckpointOptions {
+export interface WriteWeightsOptions {
   dtype?: WriteDtype;
   /** Split into shards of at most this many tensor bytes (a single tensor larger than this gets its own shard). Default: one file. */
   maxShardBytes?: number;
 }
 
 /** Writes `weights` as model.safetensors, or as shards plus model.safetensors.index.json. Returns the file names. */
-export async function writeCheckpoint(
+export async function writeWeights(
   dir: string,
   weights: WeightMap,
-  options: WriteCheckpointOptions = {},
+  options: WriteWeightsOptions = {},
 ): Promise<string[]> {
   const dtype = options.dtype ?? "F32";
   const size = SAFETENSORS_DTYPE_BYTES[dtype];
