@@ -15,6 +15,7 @@ import { Rng } from "../engine/index.js";
 import type { ChatMessage, HfTokenizer } from "../engine/io/index.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries } from "../io/index.js";
+import type { LossRequirements } from "./losses/index.js";
 
 export interface UnpairedRow {
   line: number;
@@ -163,6 +164,28 @@ export function unpairRows(rows: readonly PairedRow[]): UnpairedRow[] {
     { line: r.line, messages: r.messages, completion: r.chosen, label: true },
     { line: r.line, messages: r.messages, completion: r.rejected, label: false },
   ]);
+}
+
+/**
+ * The rows a loss of `kind` trains on: pairs are split into items for an unpaired loss (as the
+ * trainer and both export targets do); unpaired items for a paired loss are an error naming the file.
+ */
+export function rowsForLoss(
+  rows: PreferenceRows,
+  kind: LossRequirements["kind"],
+  from: { file: string; loss: string; hint: string },
+): PreferenceRows {
+  if (kind === "unpaired" && rows.kind === "paired") return { kind: "unpaired", rows: unpairRows(rows.rows) };
+  if (kind === "paired" && rows.kind === "unpaired") {
+    throw new InputError(
+      from.file,
+      undefined,
+      undefined,
+      `--loss ${from.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
+      from.hint,
+    );
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ import {
   type ShareGptTurn,
 } from "../data/training-rows.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
-import { unpairRows, type PreferenceRows } from "./data.js";
-import { LOSSES, type LossName, type LossTerm } from "./losses/index.js";
+import { rowsForLoss, type PreferenceRows } from "./data.js";
+import { LOSSES, lossRequirements, type LossName, type LossRequirements, type LossTerm } from "./losses/index.js";
 
 export const EXPORT_TARGETS = ["llamafactory", "trl"] as const;
 export type ExportTarget = (typeof EXPORT_TARGETS)[number];
@@ -182,11 +182,6 @@ function sharedBeta(terms: readonly LossTerm[], config: TrainConfig, target: str
   return betas[0] ?? config.beta;
 }
 
-/** Whether the loss trains on unpaired {prompt, completion, label} items (KTO-style). */
-export function isUnpairedLoss(terms: readonly LossTerm[]): boolean {
-  return terms.some((t) => (LOSSES[t.name].inputs as readonly string[]).includes("labels"));
-}
-
 /** LLaMA-Factory's stage and loss keys: one preference loss, optionally plus sft:w as pref_ftx. */
 export function llamaFactoryLoss(config: TrainConfig): Keys {
   const terms = parseLossSpec(config.loss, config);
@@ -218,7 +213,7 @@ export function llamaFactoryLoss(config: TrainConfig): Keys {
 export function trlLoss(config: TrainConfig): { trainer: "dpo" | "kto"; keys: Keys } {
   const terms = parseLossSpec(config.loss, config);
   const beta = sharedBeta(terms, config, "TRL");
-  if (isUnpairedLoss(terms)) {
+  if (lossRequirements(terms).kind === "unpaired") {
     const term = terms[0]!;
     if (terms.length !== 1 || (term.weight ?? 1) !== 1)
       throw new SeapoError(
@@ -390,19 +385,13 @@ export function accelerateConfig(gpus: number, zero: ZeroStage): Record<string, 
 // ---------------------------------------------------------------------------------------------
 // rows
 
-/** Unpaired rows for an unpaired loss (pairs split as the trainer splits them); pairs for a paired one. */
-function rowsForLoss(rows: RowsFrom, unpaired: boolean, config: TrainConfig): PreferenceRows {
-  if (unpaired && rows.data.kind === "paired") return { kind: "unpaired", rows: unpairRows(rows.data.rows) };
-  if (!unpaired && rows.data.kind === "unpaired") {
-    throw new InputError(
-      rows.file,
-      undefined,
-      undefined,
-      `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
-      "export dpo.jsonl, or use --loss kto",
-    );
-  }
-  return rows.data;
+/** The rows of `rows` a loss of `kind` trains on, refused as the trainer refuses them. */
+function rowsForRecipe(rows: RowsFrom, kind: LossRequirements["kind"], config: TrainConfig): PreferenceRows {
+  return rowsForLoss(rows.data, kind, {
+    file: rows.file,
+    loss: config.loss,
+    hint: "export dpo.jsonl, or use --loss kto",
+  });
 }
 
 const SHAREGPT_FROM: Record<string, ShareGptTurn["from"]> = { system: "system", user: "human", assistant: "gpt" };
@@ -559,9 +548,11 @@ function llamaFactoryRecipe(
   const { stage, ...lossKeys } = llamaFactoryLoss(config);
   const kto = stage === "kto";
   const template = llamaFactoryTemplate(config.model, options.template);
-  const trainRows = llamaFactoryRows(rowsForLoss(train, kto, config), train.file);
+  const trainRows = llamaFactoryRows(rowsForRecipe(train, kto ? "unpaired" : "paired", config), train.file);
   const evalData =
-    evalRows === undefined ? undefined : llamaFactoryRows(rowsForLoss(evalRows, kto, config), evalRows.file);
+    evalRows === undefined
+      ? undefined
+      : llamaFactoryRows(rowsForRecipe(evalRows, kto ? "unpaired" : "paired", config), evalRows.file);
 
   // dataset_info.json as the data engine writes it (src/data/training-rows.ts), one entry per file.
   const kind = kto ? "kto" : "dpo";
@@ -631,15 +622,17 @@ function trlRecipe(
 ): Recipe {
   const { trainer, keys } = trlLoss(config);
   const unpaired = trainer === "kto";
-  const trainRows = trlRows(rowsForLoss(train, unpaired, config), train.file, options.trlFormat);
+  const trainRows = trlRows(
+    rowsForRecipe(train, unpaired ? "unpaired" : "paired", config),
+    train.file,
+    options.trlFormat,
+  );
   const evalData =
     evalRows === undefined
       ? undefined
-      : trlRows(rowsForLoss(evalRows, unpaired, config), evalRows.file, options.trlFormat);
+      : trlRows(rowsForRecipe(evalRows, unpaired ? "unpaired" : "paired", config), evalRows.file, options.trlFormat);
   const lora = config.finetuning === "lora";
-  const referenceFree = parseLossSpec(config.loss, config).every(
-    (t) => !(LOSSES[t.name].inputs as readonly string[]).some((i) => i.startsWith("reference")),
-  );
+  const referenceFree = !lossRequirements(parseLossSpec(config.loss, config)).reference;
   const yaml: Keys = {
     model_name_or_path: config.model,
     // A folder holding train.jsonl (and test.jsonl): datasets.load_dataset names the splits after the files.

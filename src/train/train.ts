@@ -18,16 +18,15 @@ import { exportGguf, loadHfModel, saveHfModel, saveLoraAdapter } from "../engine
 import { InputError, SeapoError } from "../errors.js";
 import { CHECKPOINT_DIR, checkpointName, listCheckpoints, loadLatestCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
+import { planEpoch, readPreferenceRows, rowLength, rowsForLoss, tokenizeRows, type TokenizedRows } from "./data.js";
 import {
-  planEpoch,
-  readPreferenceRows,
-  rowLength,
-  tokenizeRows,
-  unpairRows,
-  type PreferenceRows,
-  type TokenizedRows,
-} from "./data.js";
-import { combineLosses, ktoKlRows, LOSSES, type LossInputs, type LossTerm } from "./losses/index.js";
+  combineLosses,
+  ktoKlRows,
+  lossRequirements,
+  type LossInputs,
+  type LossRequirements,
+  type LossTerm,
+} from "./losses/index.js";
 import { MetricAccumulator, type MetricMode } from "./metrics.js";
 import {
   adapterDisabledReference,
@@ -76,22 +75,6 @@ export interface TrainSummary {
 
 export { METRICS_FILE, RUN_FILE } from "./files.js";
 
-/** Which inputs the loss terms read decide how batches are built and what is computed. */
-function lossNeeds(terms: readonly LossTerm[]): { kind: "paired" | "unpaired"; reference: boolean; kl: boolean } {
-  const inputs = new Set(terms.flatMap((t) => LOSSES[t.name].inputs as readonly string[]));
-  const unpaired = inputs.has("labels");
-  if (unpaired && terms.some((t) => !(LOSSES[t.name].inputs as readonly string[]).includes("labels"))) {
-    throw new SeapoError(
-      `--loss ${terms.map((t) => t.name).join(",")}: unpaired losses (kto, apo_zero_unpaired) cannot be combined with paired ones`,
-    );
-  }
-  return {
-    kind: unpaired ? "unpaired" : "paired",
-    reference: inputs.has("reference_logps") || inputs.has("reference_chosen_logps"),
-    kl: inputs.has("kl_policy_logps"),
-  };
-}
-
 /** Settings a resumed run must share with the run that wrote the checkpoint. */
 function resumeHash(config: TrainConfig): string {
   const {
@@ -117,7 +100,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const out = config.out;
   await mkdir(out, { recursive: true });
   const terms = parseLossSpec(config.loss, config);
-  const needs = lossNeeds(terms);
+  const needs = lossRequirements(terms);
   const lora = config.finetuning === "lora";
 
   // ---- data: rows → tokens with the model's chat template
@@ -128,17 +111,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   ): Promise<{ data: TokenizedRows; dropped: number; truncated: number; rejects: number }> => {
     const { data: raw, rejects } = await readPreferenceRows(file, { skipInvalid: config.skipInvalid });
     if (rejectsFile !== undefined && rejects.length > 0) writeFileAtomic(rejectsFile, toJsonLines(rejects));
-    let rows: PreferenceRows = raw;
-    if (needs.kind === "unpaired" && raw.kind === "paired") rows = { kind: "unpaired", rows: unpairRows(raw.rows) };
-    if (needs.kind === "paired" && raw.kind === "unpaired") {
-      throw new InputError(
-        file,
-        undefined,
-        undefined,
-        `--loss ${config.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
-        "train on dpo.jsonl, or use --loss kto",
-      );
-    }
+    const rows = rowsForLoss(raw, needs.kind, {
+      file,
+      loss: config.loss,
+      hint: "train on dpo.jsonl, or use --loss kto",
+    });
     const { data, stats } = tokenizeRows(rows, hf.tokenizer, config.maxLength);
     if (data.rows.length < (needs.kl ? 2 : 1))
       throw new InputError(
@@ -428,7 +405,7 @@ function batchLoss(
   data: TokenizedRows,
   batch: readonly number[],
   terms: readonly LossTerm[],
-  needs: ReturnType<typeof lossNeeds>,
+  needs: LossRequirements,
   reference: ReferenceScorer | undefined,
 ): BatchResult {
   const rows = batchRows(data, batch, needs.kl);

@@ -101,6 +101,36 @@ export interface LossTerm {
   params?: Readonly<Record<string, number>>;
 }
 
+/** What a loss spec needs from the data and the trainer. */
+export interface LossRequirements {
+  /** Unpaired {prompt, completion, label} items (the KTO family) or chosen/rejected pairs. */
+  kind: "paired" | "unpaired";
+  /** Some term reads reference log-probs. */
+  reference: boolean;
+  /** Some term reads the KL rows (each item's prompt with another item's completion). */
+  kl: boolean;
+}
+
+/**
+ * Read off the inputs the terms declare. Unpaired and paired terms cannot share a batch (one is
+ * built of items, the other of pairs), so mixing them is an error.
+ */
+export function lossRequirements(terms: readonly LossTerm[]): LossRequirements {
+  const reads = (term: LossTerm): readonly string[] => LOSSES[term.name].inputs;
+  const inputs = new Set(terms.flatMap(reads));
+  const unpaired = inputs.has("labels");
+  if (unpaired && terms.some((t) => !reads(t).includes("labels"))) {
+    throw new SeapoError(
+      `--loss ${terms.map((t) => t.name).join(",")}: unpaired losses (kto, apo_zero_unpaired) cannot be combined with paired ones`,
+    );
+  }
+  return {
+    kind: unpaired ? "unpaired" : "paired",
+    reference: inputs.has("reference_logps") || inputs.has("reference_chosen_logps"),
+    kl: inputs.has("kl_policy_logps"),
+  };
+}
+
 export interface CombinedLoss {
   /** Σ weight·loss, a scalar to call backward() on. */
   loss: Tensor;
