@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
+import { readJsonEntries } from "../io/index.js";
 
 /**
  * Reads benchmark files under one data directory, validating every row, and remembers the sha256
@@ -35,24 +36,19 @@ export class DataReader {
   /** One JSON object per line, each checked against `schema`. */
   async jsonl<T>(relative: string, schema: z.ZodType<T>): Promise<T[]> {
     const file = this.path(relative);
+    await this.text(relative); // the file's hash, and the data-dir hint when it is missing
     const rows: T[] = [];
-    const lines = (await this.text(relative)).split("\n");
-    lines.forEach((line, i) => {
-      if (!line.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch (error) {
+    for await (const entry of readJsonEntries(file)) {
+      if ("malformed" in entry)
         throw new InputError(
           file,
-          i + 1,
+          entry.line,
           undefined,
-          `not valid JSON (${(error as Error).message})`,
+          `not valid JSON (${entry.malformed})`,
           "each line must hold one JSON object",
         );
-      }
-      rows.push(validate(schema, value, file, i + 1));
-    });
+      rows.push(validate(schema, entry.value, file, entry.line));
+    }
     return rows;
   }
 

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { UnsupportedError } from "../../src/errors.js";
+import { toJsonLines } from "../../src/io/index.js";
 import type { GenerateRequest, LanguageModel, LogprobRequest } from "../../src/llm/provider.js";
 
 /** A data folder in a fresh temp dir, one entry per file (path relative to the folder → content). */
@@ -14,7 +15,8 @@ export function dataDir(files: Record<string, string>): string {
   return root;
 }
 
-export const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
+/** Rows as the text of a JSONL data file. */
+export const jsonl = (rows: unknown[]) => toJsonLines(rows);
 
 /**
  * A LanguageModel with scripted answers: `logprob(context, continuation)` and `generate(prompt, request)`.
