@@ -3,11 +3,12 @@
  *  - the forward values against an optional float64 reference,
  *  - every input's gradient against central finite differences (loss = Σ out ⊙ R, R random,
  *    accumulated in float64), and
- *  - when the native backend is built, the forward values and gradients of native against ts.
+ *  - the forward values and gradients of the native backend against ts. Without a built addon this
+ *    comparison is skipped with one warning saying why, or fails when SEAPO_REQUIRE_NATIVE=1 (CI).
  * It throws with the op's label, the input, the element and the largest difference on a mismatch.
  */
 import { tsBackend } from "../../src/engine/backends/ts.js";
-import { loadNativeBackend } from "../../src/engine/backends/native.js";
+import { loadNativeBackend, nativeBackendError } from "../../src/engine/backends/native.js";
 import { withBackend, type Backend } from "../../src/engine/backend.js";
 import { Rng } from "../../src/engine/random.js";
 import { noGrad, sizeOf, Tensor } from "../../src/engine/tensor.js";
@@ -121,6 +122,30 @@ function compareBackends(label: string, ref: Run, other: Run, tol: number, name:
   }
 }
 
+let warnedNoNative = false;
+
+/**
+ * The backend to compare with ts: the native one, or undefined when the addon is not built. Then it
+ * throws when `env.SEAPO_REQUIRE_NATIVE` is "1" (CI), else warns once with the reason.
+ */
+export function nativeToCompare(
+  load: () => Backend | undefined = loadNativeBackend,
+  env: NodeJS.ProcessEnv = process.env,
+  reason: () => string | undefined = nativeBackendError,
+): Backend | undefined {
+  const native = load();
+  if (native) return native;
+  const why = reason() ?? "unknown reason";
+  if (env.SEAPO_REQUIRE_NATIVE === "1") {
+    throw new Error(`checkOp: SEAPO_REQUIRE_NATIVE=1, but the native backend is unavailable: ${why}`);
+  }
+  if (!warnedNoNative) {
+    warnedNoNative = true;
+    console.warn(`checkOp: native backend unavailable (${why}); comparing against ts only`);
+  }
+  return undefined;
+}
+
 /** Checks an op's forward, its gradients against finite differences, and native against ts. */
 export function checkOp(
   shapes: readonly (readonly number[])[],
@@ -198,7 +223,7 @@ export function checkOp(
       }
     });
 
-    const native: Backend | undefined = loadNativeBackend();
+    const native = nativeToCompare();
     if (native) {
       const other = withBackend(native, () => runOnce(fn, values, shapes, constants, weightsFor));
       compareBackends(label, ts, other, backendTol, native.name);

@@ -36,6 +36,8 @@ export interface ByteLevelBpe extends TokenizerFiles {
   special: { endOfText: number; imStart: number; imEnd: number };
 }
 
+type AddedToken = { id: number; content: string; special: boolean } & Record<string, unknown>;
+
 export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): ByteLevelBpe {
   const target = options.vocabSize ?? 512;
   const alphabet = gpt2ByteSymbols();
@@ -59,7 +61,7 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
   }
   const base = tokens.length;
   const [endOfText, imStart, imEnd] = [base, base + 1, base + 2];
-  const addedTokens = CHATML_SPECIALS.map((content, i) => ({
+  const addedTokens: AddedToken[] = CHATML_SPECIALS.map((content, i) => ({
     id: base + i,
     content,
     single_word: false,
@@ -68,30 +70,50 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
     normalized: false,
     special: true,
   }));
+  return {
+    tokenizerJson: tokenizerJsonFor(tokens, merges, addedTokens, options.addBos ?? false, endOfText),
+    tokenizerConfig: tokenizerConfigFor(addedTokens, options),
+    vocabSize: base + CHATML_SPECIALS.length,
+    merges,
+    special: { endOfText, imStart, imEnd },
+  };
+}
 
-  const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
-  const bosProcessor = {
+const BYTE_LEVEL = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+
+/** Llama style: <|endoftext|> before every sequence when special tokens are added. */
+function bosProcessor(endOfText: number): Record<string, unknown> {
+  const bos = CHATML_SPECIALS[0];
+  return {
     type: "TemplateProcessing",
-    single: [{ SpecialToken: { id: CHATML_SPECIALS[0], type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
+    single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
     pair: [
-      { SpecialToken: { id: CHATML_SPECIALS[0], type_id: 0 } },
+      { SpecialToken: { id: bos, type_id: 0 } },
       { Sequence: { id: "A", type_id: 0 } },
-      { SpecialToken: { id: CHATML_SPECIALS[0], type_id: 1 } },
+      { SpecialToken: { id: bos, type_id: 1 } },
       { Sequence: { id: "B", type_id: 1 } },
     ],
-    special_tokens: {
-      [CHATML_SPECIALS[0]]: { id: CHATML_SPECIALS[0], ids: [endOfText], tokens: [CHATML_SPECIALS[0]] },
-    },
+    special_tokens: { [bos]: { id: bos, ids: [endOfText], tokens: [bos] } },
   };
-  const tokenizerJson = {
+}
+
+/** tokenizer.json: the byte-level BPE model with its vocabulary and merges. */
+function tokenizerJsonFor(
+  tokens: readonly string[],
+  merges: readonly [string, string][],
+  addedTokens: readonly AddedToken[],
+  addBos: boolean,
+  endOfText: number,
+): Record<string, unknown> {
+  return {
     version: "1.0",
     truncation: null,
     padding: null,
     added_tokens: addedTokens,
     normalizer: null,
-    pre_tokenizer: { type: "ByteLevel", ...byteLevel },
-    post_processor: options.addBos ? bosProcessor : { type: "ByteLevel", ...byteLevel, trim_offsets: false },
-    decoder: { type: "ByteLevel", ...byteLevel, add_prefix_space: true },
+    pre_tokenizer: { type: "ByteLevel", ...BYTE_LEVEL },
+    post_processor: addBos ? bosProcessor(endOfText) : { type: "ByteLevel", ...BYTE_LEVEL, trim_offsets: false },
+    decoder: { type: "ByteLevel", ...BYTE_LEVEL, add_prefix_space: true },
     model: {
       type: "BPE",
       dropout: null,
@@ -106,7 +128,11 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
       merges: merges.map(([left, right]) => `${left} ${right}`),
     },
   };
-  const tokenizerConfig = {
+}
+
+/** tokenizer_config.json: specials, the ChatML template and the BOS choice. */
+function tokenizerConfigFor(addedTokens: readonly AddedToken[], options: ByteLevelBpeOptions): Record<string, unknown> {
+  return {
     add_bos_token: options.addBos ?? false,
     add_eos_token: false,
     add_prefix_space: false,
@@ -122,13 +148,6 @@ export function buildByteLevelBpeTokenizer(options: ByteLevelBpeOptions = {}): B
     split_special_tokens: false,
     tokenizer_class: "PreTrainedTokenizerFast",
     unk_token: null,
-  };
-  return {
-    tokenizerJson,
-    tokenizerConfig,
-    vocabSize: base + CHATML_SPECIALS.length,
-    merges,
-    special: { endOfText, imStart, imEnd },
   };
 }
 

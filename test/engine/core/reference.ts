@@ -1,7 +1,10 @@
 /**
  * Float64 reference forwards on flat row-major arrays, for checkOp's `reference` option.
- * Deliberately naive: index arithmetic, no sharing with the engine's kernels.
+ * Deliberately naive: index arithmetic, no sharing with the engine's kernels. Also the constant
+ * inputs (rope angles, a padding mask) that ops.test.ts and op-semantics.test.ts share.
  */
+import { tensor, type Tensor } from "../../../src/engine/tensor.js";
+
 function strides(shape: readonly number[]): number[] {
   const out = shape.map(() => 1);
   for (let d = shape.length - 2; d >= 0; d--) out[d] = out[d + 1]! * shape[d + 1]!;
@@ -105,3 +108,25 @@ export const softmaxRow = (row: number[]): number[] => {
 export const logSoftmaxRow = (row: number[]): number[] => softmaxRow(row).map(Math.log);
 
 export const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
+
+// Constant rope angles for positions [[0..3], [5..8]] with theta 10000, head dim 8.
+export function ropeAngles(): { cos: Tensor; sin: Tensor } {
+  const cos: number[] = [];
+  const sin: number[] = [];
+  for (const start of [0, 5]) {
+    for (let t = 0; t < 4; t++) {
+      for (let i = 0; i < 4; i++) {
+        const angle = (start + t) * 10000 ** (-i / 4);
+        cos.push(Math.cos(angle));
+        sin.push(Math.sin(angle));
+      }
+    }
+  }
+  return { cos: tensor(cos, [2, 4, 4]), sin: tensor(sin, [2, 4, 4]) };
+}
+
+// Padding mask for attention: row 0 left-padded by 2, row 1 complete.
+export const padMask = [
+  [0, 0, 1, 1, 1],
+  [1, 1, 1, 1, 1],
+];

@@ -41,10 +41,46 @@ describe("buildByteLevelBpeTokenizer", () => {
     expect(tokenizer.encode("The answer is 12.").length).toBeLessThan(Buffer.byteLength("The answer is 12."));
   });
 
-  it("is deterministic and depends on the corpus", () => {
-    expect(buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges).toEqual(
-      buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges,
-    );
+  // Golden values, computed once with this builder on its built-in corpus (DEFAULT_CORPUS) and pinned
+  // here, so a change to the merge order or the corpus shows up. The ids are cross-checked below by an
+  // independent encoder, @huggingface/tokenizers, reading the same tokenizer.json.
+  const goldenIds: [string, number[]][] = [
+    ["The answer is 12.", [84, 341, 397, 115, 119, 278, 260, 277, 46]],
+    ["Hello, world!", [72, 101, 389, 111, 44, 333, 317, 384, 33]],
+    ["<|im_start|>user\nhi<|im_end|>", [510, 117, 115, 278, 10, 104, 105, 511]],
+  ];
+
+  it("learns the same merges on the built-in corpus every time (golden values)", () => {
+    const merges = buildByteLevelBpeTokenizer({ vocabSize: 300 }).merges;
+    expect(merges.length).toBe(41);
+    expect(merges.slice(0, 12)).toEqual([
+      ["\u0120", "1"],
+      ["\u0120", "t"],
+      ["e", "s"],
+      ["\u0120", "i"],
+      ["\u0120i", "s"],
+      ["i", "m"],
+      ["\u0120t", "im"],
+      ["\u0120tim", "es"],
+      ["\u0120", "+"],
+      ["\u0120", "="],
+      ["\u0120", "2"],
+      ["\u0120", "3"],
+    ]);
+    expect(merges.slice(-3)).toEqual([
+      ["\u01202", "1"],
+      ["\u01202", "2"],
+      ["a", "n"],
+    ]);
+  });
+
+  it.each(goldenIds)("encodes %j to the golden ids, as @huggingface/tokenizers does", (text, ids) => {
+    expect(tokenizer.encode(text)).toEqual(ids);
+    const direct = new Tokenizer(qwenStyle.tokenizerJson, qwenStyle.tokenizerConfig);
+    expect(direct.encode(text).ids).toEqual(ids);
+  });
+
+  it("depends on the corpus", () => {
     const other = buildByteLevelBpeTokenizer({ vocabSize: 300, corpus: "zebra zebra zebra quartz quartz" });
     expect(other.merges[0]).toEqual(["b", "r"]); // z e, e b, b r, r a all occur 3 times: the smallest pair wins
     expect(other.vocabSize).toBeLessThan(300); // a tiny corpus runs out of pairs
