@@ -1,11 +1,39 @@
-import { join } from "node:path";
-import { Command } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
 import { InputError } from "../../errors.js";
-import { addModelOptions, modelFromOptions } from "../../llm/options.js";
-import { formatAnalysis, llmClassifier, runAnalyze } from "../../negatives/analyze.js";
-import { loadErrorTypes } from "../../negatives/error-types.js";
+import {
+  ANALYSIS_FILE,
+  formatAnalysis,
+  JUDGMENTS_FILE,
+  llmClassifier,
+  loadErrorTypes,
+  runAnalyze,
+} from "../../negatives/index.js";
+import { cacheOptions, requestCacheDir } from "../cache-options.js";
 import { countRows } from "../count-rows.js";
+import { modelOptionsSchema, openModelFromOptions } from "../model-options.js";
+import { parseFlags } from "../parse-flags.js";
 import { createProgress } from "../progress.js";
+import { addSchemaOptions } from "../schema-options.js";
+
+/** Every option of `seapo analyze`: flag, help line, default and range in one place. */
+export const analyzeFlagsSchema = z.object({
+  input: z.string().meta({
+    description: "JSONL rows {id?, prompt, response, reference} (aliases: question, answer/output, gold/target)",
+    flag: "--input <file>",
+    mandatory: true,
+  }),
+  out: z
+    .string()
+    .meta({ description: "output folder (created; reused to resume)", flag: "--out <dir>", mandatory: true }),
+  errorTypes: z.string().optional().meta({
+    description: "YAML/JSON file of extra error types ({name, description, examples?})",
+    flag: "--error-types <file>",
+  }),
+  ...cacheOptions,
+  judge: modelOptionsSchema().prefault({}),
+});
+export type AnalyzeFlags = z.output<typeof analyzeFlagsSchema>;
 
 export function registerAnalyzeCommand(program: Command): void {
   const command = program
@@ -16,46 +44,38 @@ export function registerAnalyzeCommand(program: Command): void {
         "each answer is correct and, if not, which error type explains the mistake. Writes judgments.jsonl and analysis.json " +
         "to --out and prints the table. `seapo inject --strategy most-common|weighted --analysis <out>/analysis.json` uses it. " +
         "Re-running the same command resumes.",
-    )
-    .requiredOption(
-      "--input <file>",
-      "JSONL rows {id?, prompt, response, reference} (aliases: question, answer/output, gold/target)",
-    )
-    .requiredOption("--out <dir>", "output folder (created; reused to resume)")
-    .option("--error-types <file>", "YAML/JSON file of extra error types ({name, description, examples?})")
-    .option("--cache-dir <dir>", "request cache folder (default: <out>/cache)")
-    .option("--no-cache", "do not read or write the request cache");
-  addModelOptions(command);
-  command.action(async (options: Record<string, unknown>) => {
-    const outDir = options.out as string;
-    const cacheDir =
-      options.cache === false ? undefined : ((options.cacheDir as string | undefined) ?? join(outDir, "cache"));
-    const judge = await modelFromOptions(options, { cacheDir });
-    if (!judge)
-      throw new InputError(
-        "command line",
-        undefined,
-        undefined,
-        "no judge model",
-        "give --base-url and --model, --gguf, or --hf",
-      );
-    const types = await loadErrorTypes(options.errorTypes as string | undefined);
-    const progress = createProgress("analyze", await countRows(options.input as string));
-    try {
-      const analysis = await runAnalyze({
-        input: options.input as string,
-        outDir,
-        classifier: llmClassifier(judge.model, types),
-        judgeName: judge.name,
-        types,
-        window: 2 * (options.concurrency as number),
-        onRowDone: () => progress.increment(),
-      });
-      progress.stop();
-      console.log(formatAnalysis(analysis));
-      console.log(`wrote ${outDir}/analysis.json and judgments.jsonl`);
-    } finally {
-      await judge.model.close?.();
-    }
-  });
+    );
+  addSchemaOptions(command, analyzeFlagsSchema).action((_options: unknown, cmd: Command) =>
+    runAnalyzeCommand(parseFlags(analyzeFlagsSchema, cmd)),
+  );
+}
+
+async function runAnalyzeCommand(flags: AnalyzeFlags): Promise<void> {
+  const judge = await openModelFromOptions(flags.judge, { cacheDir: requestCacheDir(flags) });
+  if (!judge)
+    throw new InputError(
+      "command line",
+      undefined,
+      undefined,
+      "no judge model",
+      "give --base-url and --model, --gguf, or --hf",
+    );
+  const types = await loadErrorTypes(flags.errorTypes);
+  const progress = createProgress("analyze", await countRows(flags.input));
+  try {
+    const analysis = await runAnalyze({
+      input: flags.input,
+      outDir: flags.out,
+      classifier: llmClassifier(judge.model, types),
+      judgeName: judge.name,
+      types,
+      window: 2 * flags.judge.concurrency,
+      onRowDone: () => progress.increment(),
+    });
+    progress.stop();
+    console.log(formatAnalysis(analysis));
+    console.log(`wrote ${flags.out}/${ANALYSIS_FILE} and ${JUDGMENTS_FILE}`);
+  } finally {
+    await judge.model.close?.();
+  }
 }
