@@ -1,13 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
-import type { GgufTensorType } from "../../engine/gguf/format.js";
-import { exportGguf } from "../../engine/io/hf-to-gguf.js";
-import { HF_ARCHITECTURES } from "../../engine/io/hf-config.js";
-import { inspectHfModel, loadHfModel, type HfModelSummary } from "../../engine/io/hf-model.js";
-import { ARCHITECTURE_NAMES, initHfModel, MODEL_PRESETS, PRESET_NAMES, type PresetName } from "../../engine/io/init.js";
-import type { WriteDtype } from "../../engine/io/safetensors.js";
-import type { ModelConfig } from "../../engine/models/config.js";
+import type { GgufTensorType } from "../../engine/gguf/index.js";
+import type { ModelConfig } from "../../engine/index.js";
+import {
+  ARCHITECTURE_NAMES,
+  exportGguf,
+  HF_ARCHITECTURES,
+  initHfModel,
+  inspectHfModel,
+  loadHfModel,
+  MODEL_PRESETS,
+  PRESET_NAMES,
+  type HfModelSummary,
+  type PresetName,
+  type WriteDtype,
+} from "../../engine/io/index.js";
 
 const DTYPES: Record<string, WriteDtype> = { f32: "F32", bf16: "BF16", f16: "F16" };
 const GGUF_TYPES: readonly GgufTensorType[] = ["f32", "f16", "q8_0"];
@@ -25,7 +33,12 @@ export function registerModelCommand(program: Command): void {
       "Model folders in Hugging Face's layout (config.json, model.safetensors, tokenizer.json, tokenizer_config.json), " +
         "for the Llama and Qwen2 architectures the seapo engine loads, trains and exports.",
     );
+  registerInit(model);
+  registerInfo(model);
+  registerExportGguf(model);
+}
 
+function registerInit(model: Command): void {
   model
     .command("init")
     .summary("write a randomly initialised model with a freshly learned byte-level BPE tokenizer")
@@ -69,7 +82,9 @@ export function registerModelCommand(program: Command): void {
         );
       },
     );
+}
 
+function registerInfo(model: Command): void {
   model
     .command("info")
     .summary("print a model folder's architecture, size, dtype and tokenizer")
@@ -80,7 +95,9 @@ export function registerModelCommand(program: Command): void {
     .action(async (dir: string) => {
       console.log(formatSummary(await inspectHfModel(dir)));
     });
+}
 
+function registerExportGguf(model: Command): void {
   model
     .command("export-gguf")
     .summary("convert a model folder to a GGUF file for llama.cpp / node-llama-cpp")

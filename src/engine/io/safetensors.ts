@@ -72,16 +72,7 @@ const metadataSchema = z.record(z.string(), z.string());
 const elementCount = (shape: readonly number[]): number => shape.reduce((product, n) => product * n, 1);
 const formatShape = (shape: readonly number[]): string => `[${shape.join(", ")}]`;
 
-/**
- * Validates a header's JSON against the file: known dtypes, shape × dtype size = byte length, and
- * offsets that tile the data buffer (`dataBytes` long) with no gap or overlap.
- */
-export function parseSafetensorsHeader(
-  path: string,
-  headerText: string,
-  dataStart: number,
-  dataBytes: number,
-): SafetensorsHeader {
+function parseHeaderJson(path: string, headerText: string): object {
   let raw: unknown;
   try {
     raw = JSON.parse(headerText);
@@ -97,56 +88,53 @@ export function parseSafetensorsHeader(
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError(path, undefined, "header", "the JSON header is not an object");
   }
-  let metadata: Record<string, string> = {};
-  const entries: SafetensorsEntry[] = [];
-  for (const [name, value] of Object.entries(raw)) {
-    if (name === METADATA_KEY) {
-      const parsed = metadataSchema.safeParse(value);
-      if (!parsed.success) throw new InputError(path, undefined, METADATA_KEY, "must map strings to strings");
-      metadata = parsed.data;
-      continue;
-    }
-    const parsed = entrySchema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = [name, ...(issue?.path ?? []).map(String)].join(".");
-      throw new InputError(
-        path,
-        undefined,
-        field,
-        `bad tensor entry: ${issue?.message ?? "invalid"}`,
-        "expected {dtype, shape, data_offsets: [begin, end]}",
-      );
-    }
-    const {
-      dtype,
-      shape,
-      data_offsets: [begin, end],
-    } = parsed.data;
-    if (!(dtype in SAFETENSORS_DTYPE_BYTES)) {
-      throw new InputError(
-        path,
-        undefined,
-        `${name}.dtype`,
-        `unknown dtype "${dtype}"`,
-        `one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(", ")}`,
-      );
-    }
-    const size = SAFETENSORS_DTYPE_BYTES[dtype as SafetensorsDtype];
-    if (end < begin)
-      throw new InputError(path, undefined, `${name}.data_offsets`, `end ${end} is before begin ${begin}`);
-    const expected = elementCount(shape) * size;
-    if (end - begin !== expected) {
-      throw new InputError(
-        path,
-        undefined,
-        `${name}.data_offsets`,
-        `shape ${formatShape(shape)} × ${dtype} (${size} bytes) needs ${expected} bytes, the offsets [${begin}, ${end}] span ${end - begin}`,
-      );
-    }
-    entries.push({ name, dtype: dtype as SafetensorsDtype, shape, begin, end });
+  return raw;
+}
+
+/** One tensor's header entry, checked: a known dtype and offsets that span shape × dtype size bytes. */
+function parseEntry(path: string, name: string, value: unknown): SafetensorsEntry {
+  const parsed = entrySchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = [name, ...(issue?.path ?? []).map(String)].join(".");
+    throw new InputError(
+      path,
+      undefined,
+      field,
+      `bad tensor entry: ${issue?.message ?? "invalid"}`,
+      "expected {dtype, shape, data_offsets: [begin, end]}",
+    );
   }
-  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const {
+    dtype,
+    shape,
+    data_offsets: [begin, end],
+  } = parsed.data;
+  if (!(dtype in SAFETENSORS_DTYPE_BYTES)) {
+    throw new InputError(
+      path,
+      undefined,
+      `${name}.dtype`,
+      `unknown dtype "${dtype}"`,
+      `one of ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(", ")}`,
+    );
+  }
+  const size = SAFETENSORS_DTYPE_BYTES[dtype as SafetensorsDtype];
+  if (end < begin) throw new InputError(path, undefined, `${name}.data_offsets`, `end ${end} is before begin ${begin}`);
+  const expected = elementCount(shape) * size;
+  if (end - begin !== expected) {
+    throw new InputError(
+      path,
+      undefined,
+      `${name}.data_offsets`,
+      `shape ${formatShape(shape)} × ${dtype} (${size} bytes) needs ${expected} bytes, the offsets [${begin}, ${end}] span ${end - begin}`,
+    );
+  }
+  return { name, dtype: dtype as SafetensorsDtype, shape, begin, end };
+}
+
+/** Checks that the entries (sorted by offset) tile the data buffer exactly. */
+function checkTiling(path: string, entries: readonly SafetensorsEntry[], dataBytes: number): void {
   let covered = 0;
   for (const entry of entries) {
     if (entry.begin !== covered) {
@@ -167,6 +155,31 @@ export function parseSafetensorsHeader(
       "the file is truncated or has trailing bytes",
     );
   }
+}
+
+/**
+ * Validates a header's JSON against the file: known dtypes, shape × dtype size = byte length, and
+ * offsets that tile the data buffer (`dataBytes` long) with no gap or overlap.
+ */
+export function parseSafetensorsHeader(
+  path: string,
+  headerText: string,
+  dataStart: number,
+  dataBytes: number,
+): SafetensorsHeader {
+  let metadata: Record<string, string> = {};
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, value] of Object.entries(parseHeaderJson(path, headerText))) {
+    if (name === METADATA_KEY) {
+      const parsed = metadataSchema.safeParse(value);
+      if (!parsed.success) throw new InputError(path, undefined, METADATA_KEY, "must map strings to strings");
+      metadata = parsed.data;
+      continue;
+    }
+    entries.push(parseEntry(path, name, value));
+  }
+  entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  checkTiling(path, entries, dataBytes);
   return { path, dataStart, tensors: new Map(entries.map((entry) => [entry.name, entry])), metadata };
 }
 
