@@ -13,12 +13,21 @@ export {
   buildResultsFile,
   writeResults,
   readResults,
+  readSamples,
   formatComparison,
   withinNoise,
   samplesPath,
-  type ResultsFile,
-  type ModelIdentity,
+  type TabulatedResults,
 } from "./results.js";
+export {
+  evalResultsSchema,
+  evalSampleSchema,
+  modelIdentitySchema,
+  type ResultsFile,
+  type SampleLine,
+  type ModelIdentity,
+} from "./file-schemas.js";
+export { truthfulqaMc1, truthfulqaMc2 } from "./metrics.js";
 export {
   createSandbox,
   type Sandbox,
@@ -34,4 +43,4 @@ export {
   resolveTaskNames,
   type TaskName,
 } from "./tasks/index.js";
-export type { Dimension, TaskDefinition } from "./types.js";
+export { DIMENSIONS, type Dimension, type TaskDefinition } from "./types.js";

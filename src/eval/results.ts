@@ -1,30 +1,15 @@
 import { readFile } from "node:fs/promises";
-import { z } from "zod";
 import { InputError } from "../errors.js";
-import type { EvalRun, MetricValue, TaskResult } from "./run.js";
-import { PROMPT_FORMAT_VERSION, type TaskName } from "./tasks/index.js";
-import { AtomicLineWriter, writeFileAtomic } from "../io/index.js";
-
-/** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
-export type ModelIdentity =
-  | { kind: "openai-compatible"; provider: string; modelId: string; baseURL: string; model: string }
-  | { kind: "gguf" | "hf"; provider: string; modelId: string; path: string; sha256: string }
-  | { kind: "other"; provider: string; modelId: string };
-
-export interface ResultsFile {
-  format: "seapo-eval-results";
-  formatVersion: 1;
-  seapoVersion: string;
-  promptFormatVersion: string;
-  createdAt: string;
-  model: ModelIdentity;
-  config: Record<string, unknown>;
-  data: { dir: string; files: Record<string, string> };
-  sandbox?: unknown;
-  requests: { total: number; cacheHits?: number; cacheMisses?: number };
-  durationMs: number;
-  results: Partial<Record<TaskName, TaskResult>>;
-}
+import { AtomicLineWriter, readRecords, writeFileAtomic } from "../io/index.js";
+import {
+  evalResultsSchema,
+  evalSampleSchema,
+  type ModelIdentity,
+  type ResultsFile,
+  type SampleLine,
+} from "./file-schemas.js";
+import type { EvalRun, MetricValue } from "./run.js";
+import { PROMPT_FORMAT_VERSION } from "./tasks/index.js";
 
 export function buildResultsFile(
   run: EvalRun,
@@ -69,26 +54,15 @@ export function writeResults(path: string, file: ResultsFile, run?: EvalRun): st
   if (run?.samples) {
     const writer = new AtomicLineWriter(samplesPath(path));
     for (const [task, rows] of Object.entries(run.samples))
-      for (const row of rows ?? []) writer.write({ task, ...row });
+      for (const row of rows ?? []) writer.write({ task, ...row } satisfies SampleLine);
     writer.commit();
     written.push(samplesPath(path));
   }
   return written;
 }
 
-const metricValue = z.object({ value: z.number().nullable(), stderr: z.number().nullable() });
-const metricTable = z.object({ n: z.number(), metrics: z.record(z.string(), metricValue) });
-const resultsSchema = z.object({
-  format: z.literal("seapo-eval-results"),
-  promptFormatVersion: z.string(),
-  model: z.looseObject({ modelId: z.string() }),
-  results: z.record(
-    z.string(),
-    metricTable.extend({ groups: z.record(z.string(), metricTable).optional(), numFewshot: z.number().optional() }),
-  ),
-});
-
-export async function readResults(path: string): Promise<TabulatedResults> {
+/** A results.json written by `seapo eval`, checked against the schema it was written by. */
+export async function readResults(path: string): Promise<ResultsFile> {
   let value: unknown;
   try {
     value = JSON.parse(await readFile(path, "utf8"));
@@ -97,7 +71,7 @@ export async function readResults(path: string): Promise<TabulatedResults> {
       throw new InputError(path, undefined, undefined, "results file not found");
     throw new InputError(path, undefined, undefined, `not valid JSON (${(error as Error).message})`);
   }
-  const parsed = resultsSchema.safeParse(value);
+  const parsed = evalResultsSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new InputError(
@@ -109,6 +83,27 @@ export async function readResults(path: string): Promise<TabulatedResults> {
     );
   }
   return parsed.data;
+}
+
+/** The lines of a samples file written with --log-samples, each checked against its schema. */
+export async function readSamples(path: string): Promise<SampleLine[]> {
+  const lines: SampleLine[] = [];
+  for await (const record of readRecords(path)) {
+    const parsed = evalSampleSchema.safeParse(record);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.map(String).join(".") || undefined;
+      throw new InputError(
+        path,
+        lines.length + 1,
+        field,
+        issue.message,
+        "expected a samples file written by `seapo eval`",
+      );
+    }
+    lines.push(parsed.data);
+  }
+  return lines;
 }
 
 /** Two results differ by less than noise when |Δ| < 2·sqrt(se_a² + se_b²). Undefined without both stderrs. */

@@ -2,6 +2,7 @@ import PQueue from "p-queue";
 import { SeapoError, UnsupportedError } from "../errors.js";
 import type { LanguageModel } from "../llm/provider.js";
 import { DataReader } from "./data.js";
+import type { SampleRecord } from "./file-schemas.js";
 import { truncateAtStop } from "./extract.js";
 import { mean, meanStderr, pooledStderr } from "./metrics.js";
 import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
@@ -39,17 +40,6 @@ export interface TaskResult extends MetricTable {
   subtasks?: Record<string, MetricTable>;
 }
 
-/** One example as --log-samples keeps it. */
-export interface SampleRecord {
-  id: string;
-  subtask?: string;
-  target: string;
-  requests: EvalRequest[];
-  responses: EvalResponse[];
-  metrics: Record<string, number>;
-  extracted?: unknown;
-}
-
 export interface RunOptions {
   tasks: readonly TaskName[];
   dataDir: string;
@@ -78,6 +68,8 @@ export interface EvalRun {
 }
 
 export const DEFAULT_FEWSHOT_SEED = 1234;
+
+export type { SampleRecord } from "./file-schemas.js";
 
 /** Loads the tasks, sends every request through `model`, scores, and aggregates per task. */
 export async function runEval(model: LanguageModel, options: RunOptions): Promise<EvalRun> {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import PQueue from "p-queue";
+import { z } from "zod";
 import { SeapoError } from "../errors.js";
 
 /**
@@ -44,16 +45,18 @@ export interface SandboxResult {
   stderr: string;
 }
 
-export interface SandboxIsolation {
-  python: string;
-  pythonVersion: string;
-  network: "namespace" | "audit-hook";
-  filesystem: "audit-hook";
-  timeoutMs: number;
-  cpuSeconds: number;
-  memoryBytes: number;
-  fileSizeBytes: number;
-}
+/** How HumanEval's programs were confined; recorded in the results file. */
+export const sandboxIsolationSchema = z.object({
+  python: z.string(),
+  pythonVersion: z.string(),
+  network: z.enum(["namespace", "audit-hook"]),
+  filesystem: z.literal("audit-hook"),
+  timeoutMs: z.number(),
+  cpuSeconds: z.number(),
+  memoryBytes: z.number(),
+  fileSizeBytes: z.number(),
+});
+export type SandboxIsolation = z.output<typeof sandboxIsolationSchema>;
 
 export interface Sandbox {
   readonly isolation: SandboxIsolation;

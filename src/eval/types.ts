@@ -1,43 +1,19 @@
 import type { DataReader } from "./data.js";
+import type { EvalRequest, EvalResponse } from "./requests.js";
 import type { Sandbox } from "./sandbox.js";
 
 /** The paper's five capability dimensions. */
-export type Dimension = "truthfulness" | "knowledge" | "reasoning" | "math" | "code";
+export const DIMENSIONS = ["truthfulness", "knowledge", "reasoning", "math", "code"] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
 
-/** Score `continuation` after `context` (a multiple-choice option). */
-export interface LoglikelihoodRequest {
-  kind: "loglikelihood";
-  context: string;
-  continuation: string;
-}
-
-/** Generate from a raw prompt (no chat template) and cut the text at the first stop sequence. */
-export interface GenerationRequest {
-  kind: "generate";
-  prompt: string;
-  stop: string[];
-  maxTokens: number;
-  temperature: number;
-  topP?: number;
-  /** Set per sample when several are drawn, so each has its own cache entry. */
-  seed?: number;
-}
-
-export type EvalRequest = LoglikelihoodRequest | GenerationRequest;
-
-export interface LoglikelihoodResponse {
-  kind: "loglikelihood";
-  logprob: number;
-  isGreedy: boolean;
-}
-
-export interface GenerationResponse {
-  kind: "generate";
-  /** Already cut at the request's stop sequences. */
-  text: string;
-}
-
-export type EvalResponse = LoglikelihoodResponse | GenerationResponse;
+export type {
+  EvalRequest,
+  EvalResponse,
+  GenerationRequest,
+  GenerationResponse,
+  LoglikelihoodRequest,
+  LoglikelihoodResponse,
+} from "./requests.js";
 
 export interface InstanceScore {
   /** One number per metric of the task (0/1 for accuracies, a probability for MC2, an estimate for pass@k). */

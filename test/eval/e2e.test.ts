@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { registerEvalCommand } from "../../src/cli/commands/eval.js";
+import { readResults, readSamples } from "../../src/eval/index.js";
 import { startTestServer, type ServerRequest, type TestServer } from "../helpers/openai-server.js";
 import { dataDir, jsonl } from "./fixtures.js";
 
@@ -94,6 +95,8 @@ describe("seapo eval against an OpenAI-compatible server", () => {
     const printed = await cli([...args, "--out", out]);
 
     const results = JSON.parse(readFileSync(out, "utf8"));
+    // The schema the reader checks against knows every field the writer wrote (none is stripped).
+    expect(await readResults(out)).toEqual(results);
     expect(results).toMatchObject({
       format: "seapo-eval-results",
       promptFormatVersion: "1",
@@ -126,6 +129,7 @@ describe("seapo eval against an OpenAI-compatible server", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(samples).toHaveLength(4);
+    expect(await readSamples(join(dir, "runs", "a.samples.jsonl"))).toEqual(samples);
     expect(samples[2]).toMatchObject({
       task: "gsm8k_cot",
       id: "0",

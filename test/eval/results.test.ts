@@ -62,8 +62,15 @@ describe("readResults", () => {
       path,
       JSON.stringify({
         format: "seapo-eval-results",
+        formatVersion: 1,
+        seapoVersion: "0.1.0",
         promptFormatVersion: "1",
-        model: { modelId: "m" },
+        createdAt: "2026-01-01T00:00:00.000Z",
+        model: { kind: "other", provider: "test", modelId: "m" },
+        config: {},
+        data: { dir: "data", files: {} },
+        requests: { total: 1 },
+        durationMs: 1,
         results: { mmlu: { n: 1, metrics: { acc: { value: "high", stderr: null } } } },
       }),
     );

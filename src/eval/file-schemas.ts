@@ -1,0 +1,77 @@
+/**
+ * The files `seapo eval` writes, one zod schema each: the writers build values of these types and
+ * the readers (readResults, readSamples, `seapo report`) check files against the same schemas.
+ */
+import { z } from "zod";
+import { evalRequestSchema, evalResponseSchema } from "./requests.js";
+import { sandboxIsolationSchema } from "./sandbox.js";
+import { DIMENSIONS } from "./types.js";
+
+/** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
+export const modelIdentitySchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("openai-compatible"),
+    provider: z.string(),
+    modelId: z.string(),
+    baseURL: z.string(),
+    model: z.string(),
+  }),
+  z.object({
+    kind: z.enum(["gguf", "hf"]),
+    provider: z.string(),
+    modelId: z.string(),
+    path: z.string(),
+    sha256: z.string(),
+  }),
+  z.object({ kind: z.literal("other"), provider: z.string(), modelId: z.string() }),
+]);
+export type ModelIdentity = z.output<typeof modelIdentitySchema>;
+
+/** A metric as the file holds it: a task without examples has no value (NaN is written as null). */
+const metricValueSchema = z.object({ value: z.number().nullable(), stderr: z.number().nullable() });
+const metricTableSchema = z.object({ n: z.number(), metrics: z.record(z.string(), metricValueSchema) });
+
+/** One task's scores. `seapo eval` writes every field; comparing needs only n and the metrics. */
+const taskResultSchema = metricTableSchema.extend({
+  dimension: z.enum(DIMENSIONS).optional(),
+  description: z.string().optional(),
+  harnessTask: z.string().optional(),
+  numFewshot: z.number().optional(),
+  settings: z.record(z.string(), z.unknown()).optional(),
+  groups: z.record(z.string(), metricTableSchema).optional(),
+  subtasks: z.record(z.string(), metricTableSchema).optional(),
+});
+
+/** results.json: the scores with everything needed to reproduce them. */
+export const evalResultsSchema = z.object({
+  format: z.literal("seapo-eval-results"),
+  formatVersion: z.literal(1),
+  seapoVersion: z.string(),
+  promptFormatVersion: z.string(),
+  createdAt: z.string(),
+  model: modelIdentitySchema,
+  config: z.record(z.string(), z.unknown()),
+  /** The data folder and the sha256 of every file read, by path relative to it. */
+  data: z.object({ dir: z.string(), files: z.record(z.string(), z.string()) }),
+  sandbox: sandboxIsolationSchema.optional(),
+  requests: z.object({ total: z.number(), cacheHits: z.number().optional(), cacheMisses: z.number().optional() }),
+  durationMs: z.number(),
+  results: z.record(z.string(), taskResultSchema),
+});
+export type ResultsFile = z.output<typeof evalResultsSchema>;
+
+/** One line of <out>.samples.jsonl (--log-samples): an example's prompts, answers and scores. */
+export const evalSampleSchema = z.object({
+  task: z.string(),
+  id: z.string(),
+  subtask: z.string().optional(),
+  target: z.string(),
+  requests: z.array(evalRequestSchema),
+  responses: z.array(evalResponseSchema),
+  metrics: z.record(z.string(), z.number()),
+  /** What the scorer read out of the responses. */
+  extracted: z.unknown().optional(),
+});
+export type SampleLine = z.output<typeof evalSampleSchema>;
+/** One example as the run keeps it for --log-samples; the file adds the task's name. */
+export type SampleRecord = Omit<SampleLine, "task">;
