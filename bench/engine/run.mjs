@@ -15,11 +15,10 @@
 // Debian's /usr/bin/python3), so each peak RSS belongs to one configuration alone. FLOPs are counted
 // the same way for both: 2·tokens·(weights of every matmul, lm_head included) + 4·B·T²·d per layer for
 // attention (the full T×T product, causal masking not subtracted), times 3 for forward + backward.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchLlamaConfig } from "../common.mjs";
+import { benchLlamaConfig, runJson } from "../common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -160,15 +159,6 @@ function gemmRates(prepare, shapes) {
   });
 }
 
-function runJson(command, args, env) {
-  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 24 });
-  if (result.error) return { error: result.error.message };
-  const line = result.stdout.trim().split("\n").at(-1) ?? "";
-  if (result.status !== 0 || !line.startsWith("{"))
-    return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
-  return JSON.parse(line);
-}
-
 const fmt = (value, digits = 1) => (value === undefined ? "–" : value.toFixed(digits));
 
 function report(names) {
@@ -184,7 +174,13 @@ function report(names) {
       continue;
     }
     peak ??= cpuPeak(seapo.threads);
-    const job = { ...CONFIGS[name], gemm: gemmShapes(name), threads: seapo.threads, seconds: benchSeconds() };
+    const job = {
+      ...CONFIGS[name],
+      model: benchLlamaConfig(m),
+      gemm: gemmShapes(name),
+      threads: seapo.threads,
+      seconds: benchSeconds(),
+    };
     const torch = runJson("/usr/bin/python3", [join(here, "torch_reference.py"), JSON.stringify(job)]);
 
     console.log(

@@ -34,12 +34,12 @@
 // The PyTorch side loads the same model.safetensors and is given the same rows step by step, as the
 // trainer plans them (planEpoch, unpairRows, ktoKlRows), so step 1's log-probs must agree (and, for
 // full fine-tuning, the gradient norm); the bench prints both and flags a mismatch.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchLlamaConfig } from "../common.mjs";
+import { benchLlamaConfig, runJson } from "../common.mjs";
+import { torchBlasEnv, torchPython } from "./torch-python.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "..", "..", "dist");
@@ -254,75 +254,7 @@ async function prepare(setup, dir, totalSteps) {
 const tokenCount = (rows) => rows.reduce((n, r) => n + r.prompt.length + r.completion.length, 0);
 
 // ---------------------------------------------------------------------------------------------
-// PyTorch: find it, or install Debian's python3-torch once (with OpenBLAS, best effort)
-
-const pythons = ["python3", "/usr/bin/python3"];
-const findTorchPython = () =>
-  pythons.find((py) => spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
-
-function aptInstall(pkg) {
-  const apt = spawnSync("apt-get", ["install", "-y", "-q", pkg], {
-    encoding: "utf8",
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-  });
-  if (apt.status === 0) return undefined;
-  const why = apt.error?.message ?? (apt.stderr ?? "").split("\n").find((line) => line.startsWith("E:"));
-  return why ?? `exit ${apt.status}`;
-}
-
-function torchPython() {
-  let python = findTorchPython();
-  if (python !== undefined) return { python };
-  console.log("PyTorch is not importable; trying `apt-get install -y python3-torch` once…");
-  const failed = aptInstall("python3-torch");
-  if (failed !== undefined) return { note: `PyTorch unavailable: apt-get install python3-torch failed (${failed})` };
-  // Debian's torch calls whatever libblas.so.3 points at; apt may have resolved it to the unoptimised netlib BLAS.
-  if (openblasDir() === undefined) {
-    const noBlas = aptInstall("libopenblas0-pthread");
-    if (noBlas !== undefined)
-      console.log(`(apt-get install libopenblas0-pthread failed: ${noBlas}; PyTorch may run on the netlib BLAS)`);
-  }
-  python = findTorchPython();
-  return python === undefined
-    ? { note: `PyTorch unavailable: installed, but none of ${pythons.join(", ")} imports torch` }
-    : { python };
-}
-
-/** Debian's OpenBLAS build of libblas.so.3 (libopenblas0-pthread), if installed. */
-function openblasDir() {
-  const lib = "/usr/lib";
-  if (!existsSync(lib)) return undefined;
-  return readdirSync(lib)
-    .filter((d) => d.endsWith("-linux-gnu"))
-    .map((d) => join(lib, d, "openblas-pthread"))
-    .find((d) => existsSync(join(d, "libblas.so.3")));
-}
-
-/**
- * The PyTorch process runs on OpenBLAS when it is installed, even where the system's libblas.so.3
- * alternative still points at netlib (a no-op where it already is OpenBLAS). LD_LIBRARY_PATH set by
- * the caller is left alone, so another BLAS can be chosen that way.
- */
-function torchBlasEnv() {
-  if (process.env.LD_LIBRARY_PATH)
-    return { env: {}, how: `LD_LIBRARY_PATH=${process.env.LD_LIBRARY_PATH} (from the environment)` };
-  const dir = openblasDir();
-  return dir === undefined
-    ? { env: {}, how: "the system's libblas.so.3" }
-    : { env: { LD_LIBRARY_PATH: dir }, how: `LD_LIBRARY_PATH=${dir}` };
-}
-
-// ---------------------------------------------------------------------------------------------
 // running and reporting
-
-function runJson(command, args, env) {
-  const result = spawnSync(command, args, { env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (result.error) return { error: result.error.message };
-  const line = result.stdout.trim().split("\n").at(-1) ?? "";
-  if (result.status !== 0 || !line.startsWith("{"))
-    return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
-  return JSON.parse(line);
-}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -347,6 +279,155 @@ function summarize(stepMs, tokens, warmup) {
   };
 }
 
+function printHeader(setup, prepared, warmup, steps) {
+  const m = setup.model;
+  console.log("seapo train benchmark: optimizer steps of preference training, fp32 on CPU, seapo (train()) vs PyTorch");
+  console.log(
+    `model: Llama d=${m.hiddenSize}, ${m.numLayers} layers, ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize} tied ` +
+      `(${fmt(prepared.parameters / 1e6)}M parameters); sequences ${prepared.maxLength} tokens (prompt ${setup.prompt} + completion ${setup.completion})`,
+  );
+  console.log(
+    `step: policy forward+backward, reference forward, loss, grad clip ${TRAIN.maxGradNorm}, AdamW (lr ${TRAIN.lr.toExponential()}); DPO ${BATCH.dpo} pairs = ${2 * BATCH.dpo} sequences, ` +
+      `KTO ${BATCH.kto} items + ${BATCH.kto} KL rows; LoRA r ${TRAIN.lora.rank} α ${TRAIN.lora.alpha} on q,k,v,o,gate,up,down (reference: adapters off), full (reference: frozen copy)`,
+  );
+  console.log(
+    `timing: ${warmup} warm-up + ${steps} timed steps per side, median step; tokens/s = trained tokens (prompt + completion of the sequences with gradient) per second`,
+  );
+  console.log("note: shared machines are noisy; compare the ratios measured in the same run");
+  const [load] = loadavg();
+  if (load > availableParallelism() * 0.5) {
+    console.log(
+      `WARNING: load average ${fmt(load, 1)} on ${availableParallelism()} cores before starting: other processes compete for the cores. Multi-threaded\n` +
+        "         PyTorch (OpenMP and OpenBLAS threads spin while they wait) loses far more to that than seapo does, so the ratios\n" +
+        "         below overstate seapo; measure on an idle machine, or compare at --threads 1.",
+    );
+  }
+  console.log();
+}
+
+/** train() in its own process on one combination; the metrics, or { error }. */
+function runSeapo(run, name, finetuning, loss) {
+  const { dir, prepared, totalSteps, options } = run;
+  const seapoJob = join(dir, `seapo-${name}.json`);
+  const job = { modelDir: prepared.modelDir, dataFile: prepared.dataFile, outDir: join(dir, `out-${name}`) };
+  writeFileSync(seapoJob, JSON.stringify({ ...job, loss, finetuning, totalSteps, maxLength: prepared.maxLength }));
+  const threadEnv = options.threads === undefined ? {} : { SEAPO_THREADS: String(options.threads) };
+  return runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", seapoJob], threadEnv);
+}
+
+/** The same steps in PyTorch, in its own process; { error } when it is unavailable or fails. */
+function runTorch(run, name, finetuning, loss, threads) {
+  const { dir, prepared, torch, blas } = run;
+  if (torch.python === undefined) return { error: torch.note };
+  const plan = prepared.plans[loss];
+  const torchJob = join(dir, `torch-${name}.json`);
+  writeFileSync(
+    torchJob,
+    JSON.stringify({
+      model: { ...prepared.config },
+      weightsDir: prepared.modelDir,
+      threads,
+      finetuning,
+      lora: TRAIN.lora,
+      loss,
+      beta: TRAIN.beta,
+      lr: TRAIN.lr,
+      weightDecay: TRAIN.weightDecay,
+      maxGradNorm: TRAIN.maxGradNorm,
+      steps: plan.map(({ rows, labels }) => ({ rows, labels })),
+    }),
+  );
+  const threadVars = {
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+  };
+  return runJson(torch.python, [join(here, "torch_reference.py"), torchJob], { ...threadVars, ...blas.env });
+}
+
+function printRow(label, r, stepMs, tokens, warmup, trainable) {
+  if (r.error) return console.log(`  ${label.padEnd(8)} ${r.error}`);
+  const s = summarize(stepMs, tokens, warmup);
+  console.log(
+    `  ${label.padEnd(8)} ${fmt(s.ms).padStart(8)} ms/step  ${fmt(s.stepsPerSecond, 3).padStart(6)} steps/s  ${fmt(s.tokensPerSecond, 0).padStart(6)} tokens/s  ` +
+      `peak RSS ${fmt(r.peakRssMiB, 0).padStart(5)} MiB  (${s.count} steps ${fmt(s.min, 0)}–${fmt(s.max, 0)} ms; ${group(trainable)} trainable)`,
+  );
+  return s;
+}
+
+/** Step 1 on both sides: the log-probs (and for full fine-tuning the gradient norm) must agree. */
+function printStepOneCheck(finetuning, s1, t1) {
+  const gradNote =
+    finetuning === "full" ? "same weights: should agree" : "LoRA A drawn by different RNGs: only similar";
+  const differ = (x, y) =>
+    x === undefined && y === undefined ? false : !(Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(x), Math.abs(y)));
+  const mismatch =
+    differ(s1["logps/chosen"], t1["logps/chosen"]) || (finetuning === "full" && differ(s1.grad_norm, t1.grad_norm));
+  console.log(
+    `  check    step 1 logps/chosen seapo ${fmt(s1["logps/chosen"], 3)} · pytorch ${fmt(t1["logps/chosen"], 3)}; ` +
+      `grad_norm seapo ${fmt(s1.grad_norm, 5)} · pytorch ${fmt(t1.grad_norm, 5)} (${gradNote})` +
+      (mismatch ? "  ← MISMATCH: the two sides do not compute the same step" : ""),
+  );
+}
+
+/** One combination on both sides, printed; what the summary needs. */
+function runCombination(run, name) {
+  const [finetuning, loss] = name.split("-");
+  const tokens = run.prepared.plans[loss].map((s) => s.tokens);
+  const seapo = runSeapo(run, name, finetuning, loss);
+  console.log(
+    `== ${name}: ${finetuning === "lora" ? "LoRA" : "full fine-tuning"}, ${loss === "dpo" ? "DPO (sigmoid)" : "KTO"}, β ${TRAIN.beta}, ${tokens[0]} tokens per step`,
+  );
+  if (seapo.error) {
+    console.log(`  seapo    failed: ${seapo.error}\n`);
+    return {};
+  }
+  if (seapo.metrics.length !== run.totalSteps) {
+    console.log(`  seapo    metrics.jsonl has ${seapo.metrics.length} lines, expected ${run.totalSteps}\n`);
+    return {};
+  }
+  // Each line covers one step: its tokens over its seconds (tokens/s is tokens ÷ the interval).
+  const seapoMs = seapo.metrics.map((line, i) => (1000 * tokens[i]) / line["tokens/s"]);
+  const pytorch = runTorch(run, name, finetuning, loss, run.options.threads ?? seapo.threads);
+  const { warmup } = run;
+  const a = printRow("seapo", seapo, seapoMs, tokens, warmup, seapo.trainable);
+  const b = pytorch.error
+    ? printRow("pytorch", pytorch)
+    : printRow("pytorch", pytorch, pytorch.stepMs, tokens, warmup, pytorch.trainable);
+  let ratio;
+  if (a && b) {
+    ratio = a.tokensPerSecond / b.tokensPerSecond;
+    console.log(`  ratio    seapo tokens/s ÷ PyTorch tokens/s = ${fmt(ratio, 2)} (goal ≥ 1.5)`);
+    printStepOneCheck(finetuning, seapo.metrics[0], pytorch.first);
+  }
+  console.log();
+  return { seapo, pytorch: pytorch.error ? undefined : pytorch, ratio };
+}
+
+function printSummary(run, ratios, seapoInfo, torchInfo) {
+  const { options, torch, blas } = run;
+  if (ratios.length > 0)
+    console.log(
+      `summary  seapo ÷ PyTorch tokens/s: ${ratios.map(({ name, ratio }) => `${name} ${fmt(ratio, 2)}`).join(" · ")}  (goal ≥ 1.5)`,
+    );
+  if (seapoInfo)
+    console.log(
+      `seapo: native kernels ${seapoInfo.variant} (${seapoInfo.isa}), ${plural(options.threads ?? seapoInfo.threads, "thread")}, Node ${process.version}`,
+    );
+  if (torchInfo) {
+    console.log(
+      `pytorch ${torchInfo.version} (${torch.python}): ${plural(torchInfo.threads, "thread")}, BLAS ${torchInfo.blas}; attention ${torchInfo.attention}`,
+    );
+    console.log(`  BLAS chosen by ${blas.how}`);
+    if (torchInfo.referenceBlas) {
+      console.log(
+        "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratios above flatter seapo.\n" +
+          "           For a fair comparison give it OpenBLAS: apt-get install libopenblas0-pthread (the bench then points PyTorch at it).",
+      );
+    }
+  } else if (torch.note) console.log(torch.note);
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (!existsSync(join(dist, "train/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
@@ -359,156 +440,18 @@ async function main() {
   try {
     const prepared = await prepare(setup, dir, totalSteps);
     const torch = options.torch ? torchPython() : { note: "PyTorch skipped (--no-torch)" };
-    const blas = torchBlasEnv();
-    const m = setup.model;
-    console.log(
-      "seapo train benchmark: optimizer steps of preference training, fp32 on CPU, seapo (train()) vs PyTorch",
-    );
-    console.log(
-      `model: Llama d=${m.hiddenSize}, ${m.numLayers} layers, ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize} tied ` +
-        `(${fmt(prepared.parameters / 1e6)}M parameters); sequences ${prepared.maxLength} tokens (prompt ${setup.prompt} + completion ${setup.completion})`,
-    );
-    console.log(
-      `step: policy forward+backward, reference forward, loss, grad clip ${TRAIN.maxGradNorm}, AdamW (lr ${TRAIN.lr.toExponential()}); DPO ${BATCH.dpo} pairs = ${2 * BATCH.dpo} sequences, ` +
-        `KTO ${BATCH.kto} items + ${BATCH.kto} KL rows; LoRA r ${TRAIN.lora.rank} α ${TRAIN.lora.alpha} on q,k,v,o,gate,up,down (reference: adapters off), full (reference: frozen copy)`,
-    );
-    console.log(
-      `timing: ${warmup} warm-up + ${steps} timed steps per side, median step; tokens/s = trained tokens (prompt + completion of the sequences with gradient) per second`,
-    );
-    console.log("note: shared machines are noisy; compare the ratios measured in the same run");
-    const [load] = loadavg();
-    if (load > availableParallelism() * 0.5) {
-      console.log(
-        `WARNING: load average ${fmt(load, 1)} on ${availableParallelism()} cores before starting: other processes compete for the cores. Multi-threaded\n` +
-          "         PyTorch (OpenMP and OpenBLAS threads spin while they wait) loses far more to that than seapo does, so the ratios\n" +
-          "         below overstate seapo; measure on an idle machine, or compare at --threads 1.",
-      );
-    }
-    console.log();
-
+    const run = { dir, prepared, totalSteps, warmup, options, torch, blas: torchBlasEnv() };
+    printHeader(setup, prepared, warmup, steps);
     const ratios = [];
     let seapoInfo;
     let torchInfo;
     for (const name of options.only) {
-      const [finetuning, loss] = name.split("-");
-      const plan = prepared.plans[loss];
-      const tokens = plan.map((s) => s.tokens);
-      const outDir = join(dir, `out-${name}`);
-      const seapoJob = join(dir, `seapo-${name}.json`);
-      writeFileSync(
-        seapoJob,
-        JSON.stringify({
-          modelDir: prepared.modelDir,
-          dataFile: prepared.dataFile,
-          outDir,
-          loss,
-          finetuning,
-          totalSteps,
-          maxLength: prepared.maxLength,
-        }),
-      );
-      const threadEnv = options.threads === undefined ? {} : { SEAPO_THREADS: String(options.threads) };
-      const seapo = runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", seapoJob], threadEnv);
-
-      console.log(
-        `== ${name}: ${finetuning === "lora" ? "LoRA" : "full fine-tuning"}, ${loss === "dpo" ? "DPO (sigmoid)" : "KTO"}, β ${TRAIN.beta}, ${tokens[0]} tokens per step`,
-      );
-      if (seapo.error) {
-        console.log(`  seapo    failed: ${seapo.error}\n`);
-        continue;
-      }
-      if (seapo.metrics.length !== totalSteps) {
-        console.log(`  seapo    metrics.jsonl has ${seapo.metrics.length} lines, expected ${totalSteps}\n`);
-        continue;
-      }
-      seapoInfo = seapo;
-      // Each line covers one step: its tokens over its seconds (tokens/s is tokens ÷ the interval).
-      const seapoMs = seapo.metrics.map((line, i) => (1000 * tokens[i]) / line["tokens/s"]);
-      const threads = options.threads ?? seapo.threads;
-
-      let pytorch = { error: torch.note };
-      if (torch.python !== undefined) {
-        const torchJob = join(dir, `torch-${name}.json`);
-        writeFileSync(
-          torchJob,
-          JSON.stringify({
-            model: { ...prepared.config },
-            weightsDir: prepared.modelDir,
-            threads,
-            finetuning,
-            lora: TRAIN.lora,
-            loss,
-            beta: TRAIN.beta,
-            lr: TRAIN.lr,
-            weightDecay: TRAIN.weightDecay,
-            maxGradNorm: TRAIN.maxGradNorm,
-            steps: plan.map(({ rows, labels }) => ({ rows, labels })),
-          }),
-        );
-        const threadVars = {
-          OMP_NUM_THREADS: String(threads),
-          OPENBLAS_NUM_THREADS: String(threads),
-          MKL_NUM_THREADS: String(threads),
-        };
-        pytorch = runJson(torch.python, [join(here, "torch_reference.py"), torchJob], { ...threadVars, ...blas.env });
-        if (!pytorch.error) torchInfo = pytorch;
-      }
-
-      const row = (label, r, stepMs, trainable) => {
-        if (r.error) return console.log(`  ${label.padEnd(8)} ${r.error}`);
-        const s = summarize(stepMs, tokens, warmup);
-        console.log(
-          `  ${label.padEnd(8)} ${fmt(s.ms).padStart(8)} ms/step  ${fmt(s.stepsPerSecond, 3).padStart(6)} steps/s  ${fmt(s.tokensPerSecond, 0).padStart(6)} tokens/s  ` +
-            `peak RSS ${fmt(r.peakRssMiB, 0).padStart(5)} MiB  (${s.count} steps ${fmt(s.min, 0)}–${fmt(s.max, 0)} ms; ${group(trainable)} trainable)`,
-        );
-        return s;
-      };
-      const a = row("seapo", seapo, seapoMs, seapo.trainable);
-      const b = pytorch.error ? row("pytorch", pytorch) : row("pytorch", pytorch, pytorch.stepMs, pytorch.trainable);
-      if (a && b) {
-        const ratio = a.tokensPerSecond / b.tokensPerSecond;
-        ratios.push({ name, ratio });
-        console.log(`  ratio    seapo tokens/s ÷ PyTorch tokens/s = ${fmt(ratio, 2)} (goal ≥ 1.5)`);
-        const s1 = seapo.metrics[0];
-        const t1 = pytorch.first;
-        const gradNote =
-          finetuning === "full" ? "same weights: should agree" : "LoRA A drawn by different RNGs: only similar";
-        const differ = (x, y) =>
-          x === undefined && y === undefined
-            ? false
-            : !(Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(x), Math.abs(y)));
-        const mismatch =
-          differ(s1["logps/chosen"], t1["logps/chosen"]) ||
-          (finetuning === "full" && differ(s1.grad_norm, t1.grad_norm));
-        console.log(
-          `  check    step 1 logps/chosen seapo ${fmt(s1["logps/chosen"], 3)} · pytorch ${fmt(t1["logps/chosen"], 3)}; ` +
-            `grad_norm seapo ${fmt(s1.grad_norm, 5)} · pytorch ${fmt(t1.grad_norm, 5)} (${gradNote})` +
-            (mismatch ? "  ← MISMATCH: the two sides do not compute the same step" : ""),
-        );
-      }
-      console.log();
+      const result = runCombination(run, name);
+      seapoInfo = result.seapo ?? seapoInfo;
+      torchInfo = result.pytorch ?? torchInfo;
+      if (result.ratio !== undefined) ratios.push({ name, ratio: result.ratio });
     }
-
-    if (ratios.length > 0)
-      console.log(
-        `summary  seapo ÷ PyTorch tokens/s: ${ratios.map(({ name, ratio }) => `${name} ${fmt(ratio, 2)}`).join(" · ")}  (goal ≥ 1.5)`,
-      );
-    if (seapoInfo)
-      console.log(
-        `seapo: native kernels ${seapoInfo.variant} (${seapoInfo.isa}), ${plural(options.threads ?? seapoInfo.threads, "thread")}, Node ${process.version}`,
-      );
-    if (torchInfo) {
-      console.log(
-        `pytorch ${torchInfo.version} (${torch.python}): ${plural(torchInfo.threads, "thread")}, BLAS ${torchInfo.blas}; attention ${torchInfo.attention}`,
-      );
-      console.log(`  BLAS chosen by ${blas.how}`);
-      if (torchInfo.referenceBlas) {
-        console.log(
-          "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratios above flatter seapo.\n" +
-            "           For a fair comparison give it OpenBLAS: apt-get install libopenblas0-pthread (the bench then points PyTorch at it).",
-        );
-      }
-    } else if (torch.note) console.log(torch.note);
+    printSummary(run, ratios, seapoInfo, torchInfo);
     if (options.keep) console.log(`kept ${dir}`);
   } finally {
     if (!options.keep) rmSync(dir, { recursive: true, force: true });

@@ -41,75 +41,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from torch_common import HAS_SDPA, RMSNorm, blas_in_use, causal_attention, causal_mask, rope_tables  # noqa: E402
-
-
-def linear(i, o):
-    return torch.nn.Linear(i, o, bias=False)
-
-
-class Attention(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        d, self.heads, self.kv_heads, self.head_dim = m["hiddenSize"], m["numHeads"], m["numKvHeads"], m["headDim"]
-        self.q_proj = linear(d, self.heads * self.head_dim)
-        self.k_proj = linear(d, self.kv_heads * self.head_dim)
-        self.v_proj = linear(d, self.kv_heads * self.head_dim)
-        self.o_proj = linear(self.heads * self.head_dim, d)
-
-    def forward(self, x, cos, sin, mask):
-        B, T, _ = x.shape
-        q = self.q_proj(x).view(B, T, self.heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        k = self.k_proj(x).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)  # (B, Hkv, T, D)
-        v = self.v_proj(x).view(B, T, self.kv_heads, self.head_dim).transpose(1, 2)
-        y = causal_attention(q, k, v, cos, sin, mask)
-        return self.o_proj(y.transpose(1, 2).reshape(B, T, -1))
-
-
-class Mlp(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        d, ffn = m["hiddenSize"], m["intermediateSize"]
-        self.gate_proj = linear(d, ffn)
-        self.up_proj = linear(d, ffn)
-        self.down_proj = linear(ffn, d)
-
-    def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
-
-
-class Block(torch.nn.Module):
-    def __init__(self, m):
-        super().__init__()
-        self.self_attn = Attention(m)
-        self.mlp = Mlp(m)
-        self.input_layernorm = RMSNorm(m["hiddenSize"], m["rmsNormEps"])
-        self.post_attention_layernorm = RMSNorm(m["hiddenSize"], m["rmsNormEps"])
-
-    def forward(self, x, cos, sin, mask):
-        h = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
-        return h + self.mlp(self.post_attention_layernorm(h))
-
-
-class Llama(torch.nn.Module):
-    """Parameter names are Hugging Face's without the leading "model." (tied lm_head: no lm_head.weight)."""
-
-    def __init__(self, m):
-        super().__init__()
-        self.embed_tokens = torch.nn.Embedding(m["vocabSize"], m["hiddenSize"])
-        self.layers = torch.nn.ModuleList(Block(m) for _ in range(m["numLayers"]))
-        self.norm = RMSNorm(m["hiddenSize"], m["rmsNormEps"])
-        self.head_dim = m["headDim"]
-        self.theta = m["ropeTheta"]
-
-    def forward(self, ids):
-        T = ids.shape[1]
-        cos, sin = rope_tables(T, self.head_dim, self.theta)
-        mask = causal_mask(T)
-        x = self.embed_tokens(ids)
-        for layer in self.layers:
-            x = layer(x, cos, sin, mask)
-        return self.norm(x) @ self.embed_tokens.weight.t()  # tied lm_head
+from torch_common import HAS_SDPA, Llama, blas_in_use  # noqa: E402
 
 
 class LoRALinear(torch.nn.Module):

@@ -7,6 +7,7 @@
 // Needs build/Release/seapo_native.node (node scripts/build-native.mjs). PyTorch comes from Debian's
 // python3-torch; when `import torch` fails the bench tries `apt-get install -y python3-torch` once.
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
