@@ -13,6 +13,7 @@ import type {
   EvalRequest,
   EvalResponse,
   InstanceScore,
+  LoadedTask,
   ScoreContext,
   TaskDefinition,
 } from "./types.js";
@@ -71,18 +72,48 @@ export const DEFAULT_FEWSHOT_SEED = 1234;
 
 export type { SampleRecord } from "./file-schemas.js";
 
+/** A task with its examples built, ready to send. */
+interface LoadedTaskRun extends LoadedTask {
+  name: TaskName;
+  definition: TaskDefinition;
+}
+
+/** An example's score with the responses it was scored on. */
+interface Scored {
+  score: InstanceScore;
+  responses: EvalResponse[];
+}
+
 /** Loads the tasks, sends every request through `model`, scores, and aggregates per task. */
 export async function runEval(model: LanguageModel, options: RunOptions): Promise<EvalRun> {
   const started = Date.now();
   const fewshotSeed = options.fewshotSeed ?? DEFAULT_FEWSHOT_SEED;
   const data = new DataReader(options.dataDir);
-  const loaded: Array<{
-    name: TaskName;
-    definition: TaskDefinition;
-    instances: EvalInstance[];
-    numFewshot: number;
-    settings: Record<string, unknown>;
-  }> = [];
+  const loaded = await loadTasks(data, options, fewshotSeed);
+  const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
+  const total = loaded.reduce((sum, t) => sum + t.instances.reduce((s, i) => s + i.requests.length, 0), 0);
+  const scored = await scoreAll(model, loaded, { sandbox }, total, options);
+  const results: EvalRun["results"] = {};
+  const samples: NonNullable<EvalRun["samples"]> = {};
+  loaded.forEach((task, t) => {
+    const rows = task.instances.map((instance, i) => ({ instance, ...scored[t]![i]! }));
+    results[task.name] = taskResult(task, rows);
+    if (options.logSamples) samples[task.name] = rows.map(sampleRecord);
+  });
+  return {
+    results,
+    ...(options.logSamples && { samples }),
+    dataDir: options.dataDir,
+    dataFiles: Object.fromEntries([...data.hashes].sort(([a], [b]) => (a < b ? -1 : 1))),
+    ...(sandbox && { sandbox: sandbox.isolation }),
+    fewshotSeed,
+    requests: total,
+    durationMs: Date.now() - started,
+  };
+}
+
+async function loadTasks(data: DataReader, options: RunOptions, fewshotSeed: number): Promise<LoadedTaskRun[]> {
+  const loaded: LoadedTaskRun[] = [];
   for (const name of options.tasks) {
     const definition: TaskDefinition = TASKS[name];
     const task = await definition.load(data, {
@@ -93,16 +124,21 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
     });
     loaded.push({ name, definition, ...task });
   }
-  const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
-  const context: ScoreContext = { sandbox };
+  return loaded;
+}
 
-  const total = loaded.reduce((sum, t) => sum + t.instances.reduce((s, i) => s + i.requests.length, 0), 0);
+/** Scores every example, `options.concurrency` at a time; the first failure stops the rest and is thrown. */
+async function scoreAll(
+  model: LanguageModel,
+  loaded: readonly LoadedTaskRun[],
+  context: ScoreContext,
+  total: number,
+  options: Pick<RunOptions, "concurrency" | "onProgress">,
+): Promise<Scored[][]> {
   let done = 0;
   const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   let failure: unknown;
-  const scored = loaded.map(
-    (t) => new Array<{ score: InstanceScore; responses: EvalResponse[] } | undefined>(t.instances.length),
-  );
+  const scored = loaded.map((t) => new Array<Scored>(t.instances.length));
   const jobs = loaded.flatMap((task, t) =>
     task.instances.map((instance, i) =>
       queue.add(async () => {
@@ -121,43 +157,32 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
   );
   await Promise.all(jobs);
   if (failure !== undefined) throw failure;
+  return scored;
+}
 
-  const results: EvalRun["results"] = {};
-  const samples: NonNullable<EvalRun["samples"]> = {};
-  loaded.forEach((task, t) => {
-    const rows = task.instances.map((instance, i) => ({ instance, ...scored[t]![i]! }));
-    results[task.name] = {
-      dimension: task.definition.dimension,
-      description: task.definition.description,
-      harnessTask: task.definition.harnessTask,
-      numFewshot: task.numFewshot,
-      settings: task.settings,
-      ...aggregate(
-        task.definition,
-        rows.map((r) => ({ subtask: r.instance.subtask, metrics: r.score.metrics })),
-      ),
-    };
-    if (options.logSamples) {
-      samples[task.name] = rows.map((r) => ({
-        id: r.instance.id,
-        ...(r.instance.subtask !== undefined && { subtask: r.instance.subtask }),
-        target: r.instance.target,
-        requests: r.instance.requests,
-        responses: r.responses,
-        metrics: r.score.metrics,
-        ...(r.score.extracted !== undefined && { extracted: r.score.extracted }),
-      }));
-    }
-  });
+function taskResult(task: LoadedTaskRun, rows: ReadonlyArray<{ instance: EvalInstance } & Scored>): TaskResult {
   return {
-    results,
-    ...(options.logSamples && { samples }),
-    dataDir: options.dataDir,
-    dataFiles: Object.fromEntries([...data.hashes].sort(([a], [b]) => (a < b ? -1 : 1))),
-    ...(sandbox && { sandbox: sandbox.isolation }),
-    fewshotSeed,
-    requests: total,
-    durationMs: Date.now() - started,
+    dimension: task.definition.dimension,
+    description: task.definition.description,
+    harnessTask: task.definition.harnessTask,
+    numFewshot: task.numFewshot,
+    settings: task.settings,
+    ...aggregate(
+      task.definition,
+      rows.map((r) => ({ subtask: r.instance.subtask, metrics: r.score.metrics })),
+    ),
+  };
+}
+
+function sampleRecord(row: { instance: EvalInstance } & Scored): SampleRecord {
+  return {
+    id: row.instance.id,
+    ...(row.instance.subtask !== undefined && { subtask: row.instance.subtask }),
+    target: row.instance.target,
+    requests: row.instance.requests,
+    responses: row.responses,
+    metrics: row.score.metrics,
+    ...(row.score.extracted !== undefined && { extracted: row.score.extracted }),
   };
 }
 
