@@ -172,13 +172,21 @@ function encodeHeader(metadata: GgufMetadata, layout: readonly PlannedTensor[]):
   return out.bytes();
 }
 
-const INTEGER_RANGES: Partial<Record<GgufScalarType, [number, number]>> = {
-  u8: [0, 0xff],
-  i8: [-0x80, 0x7f],
-  u16: [0, 0xffff],
-  i16: [-0x8000, 0x7fff],
-  u32: [0, 0xffffffff],
-  i32: [-0x80000000, 0x7fffffff],
+/** Fixed-size number types: byte width, Buffer writer and, for integers, the allowed range. */
+const NUMBER_TYPES: Partial<
+  Record<
+    GgufScalarType,
+    { bytes: number; write: (b: Buffer, v: number, at: number) => number; range?: [number, number] }
+  >
+> = {
+  u8: { bytes: 1, write: (b, v, at) => b.writeUInt8(v, at), range: [0, 0xff] },
+  i8: { bytes: 1, write: (b, v, at) => b.writeInt8(v, at), range: [-0x80, 0x7f] },
+  u16: { bytes: 2, write: (b, v, at) => b.writeUInt16LE(v, at), range: [0, 0xffff] },
+  i16: { bytes: 2, write: (b, v, at) => b.writeInt16LE(v, at), range: [-0x8000, 0x7fff] },
+  u32: { bytes: 4, write: (b, v, at) => b.writeUInt32LE(v, at), range: [0, 0xffffffff] },
+  i32: { bytes: 4, write: (b, v, at) => b.writeInt32LE(v, at), range: [-0x80000000, 0x7fffffff] },
+  f32: { bytes: 4, write: (b, v, at) => b.writeFloatLE(v, at) },
+  f64: { bytes: 8, write: (b, v, at) => b.writeDoubleLE(v, at) },
 };
 
 /** A growable little-endian byte buffer for the header. */
@@ -197,47 +205,39 @@ class ByteSink {
     return at;
   }
 
+  // Each writer reserves first and only then reads this.buffer: reserve() may replace it with a larger one.
+
   u32(value: number): void {
-    this.buffer.writeUInt32LE(value, this.reserve(4));
+    const at = this.reserve(4);
+    this.buffer.writeUInt32LE(value, at);
   }
 
   u64(value: bigint): void {
-    this.buffer.writeBigUInt64LE(value, this.reserve(8));
+    const at = this.reserve(8);
+    this.buffer.writeBigUInt64LE(value, at);
   }
 
   string(value: string): void {
     const bytes = Buffer.from(value, "utf8");
     this.u64(BigInt(bytes.length));
-    bytes.copy(this.buffer, this.reserve(bytes.length));
+    const at = this.reserve(bytes.length);
+    bytes.copy(this.buffer, at);
   }
 
   scalar(type: GgufScalarType, value: unknown, key: string): void {
     const fail = (): never => {
       throw new RangeError(`gguf metadata ${key}: ${String(value)} is not a valid ${type}`);
     };
-    const range = INTEGER_RANGES[type];
-    if (range) {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < range[0] || value > range[1]) fail();
+    const fixed = NUMBER_TYPES[type];
+    if (fixed) {
+      const { range } = fixed;
+      if (typeof value !== "number") fail();
+      if (range && (!Number.isInteger(value) || (value as number) < range[0] || (value as number) > range[1])) fail();
+      const at = this.reserve(fixed.bytes);
+      fixed.write(this.buffer, value as number, at);
+      return;
     }
     switch (type) {
-      case "u8":
-        return void this.buffer.writeUInt8(value as number, this.reserve(1));
-      case "i8":
-        return void this.buffer.writeInt8(value as number, this.reserve(1));
-      case "u16":
-        return void this.buffer.writeUInt16LE(value as number, this.reserve(2));
-      case "i16":
-        return void this.buffer.writeInt16LE(value as number, this.reserve(2));
-      case "u32":
-        return void this.buffer.writeUInt32LE(value as number, this.reserve(4));
-      case "i32":
-        return void this.buffer.writeInt32LE(value as number, this.reserve(4));
-      case "f32":
-        if (typeof value !== "number") fail();
-        return void this.buffer.writeFloatLE(value as number, this.reserve(4));
-      case "f64":
-        if (typeof value !== "number") fail();
-        return void this.buffer.writeDoubleLE(value as number, this.reserve(8));
       case "u64":
       case "i64": {
         if (typeof value !== "bigint" && !(typeof value === "number" && Number.isSafeInteger(value))) fail();
@@ -249,9 +249,11 @@ class ByteSink {
         else this.buffer.writeBigInt64LE(big, at);
         return;
       }
-      case "bool":
+      case "bool": {
         if (typeof value !== "boolean") fail();
-        return void this.buffer.writeUInt8(value ? 1 : 0, this.reserve(1));
+        const at = this.reserve(1);
+        return void this.buffer.writeUInt8(value ? 1 : 0, at);
+      }
       case "string":
         if (typeof value !== "string") fail();
         return this.string(value as string);

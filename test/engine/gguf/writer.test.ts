@@ -70,6 +70,17 @@ describe("writeGguf and readGgufInfo", () => {
     });
   });
 
+  it("round-trips a header larger than the writer's first 64 KiB buffer (a real vocabulary's size)", async () => {
+    const path = nextPath();
+    const big: GgufMetadata = { "general.architecture": gguf.string("llama") };
+    for (let i = 0; i < 6000; i++) big[`test.k${i}`] = gguf.u32(i);
+    big["test.tokens"] = gguf.strings(Array.from({ length: 8000 }, (_, i) => `token${i}`));
+    await writeGguf(path, { metadata: big, tensors });
+    const info = await readGgufInfo(path);
+    expect(info.metadata["test.k5999"]).toEqual({ type: "u32", value: 5999 });
+    expect(info.metadata).toEqual(big);
+  });
+
   it("keeps Hugging Face shapes, aligns offsets and sizes the data by type", async () => {
     const path = nextPath();
     await writeGguf(path, { metadata, tensors });
