@@ -14,7 +14,7 @@
 import { Rng } from "../engine/index.js";
 import type { ChatMessage, HfTokenizer } from "../engine/io/index.js";
 import { InputError } from "../errors.js";
-import { readJsonEntries } from "../io/index.js";
+import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";
 
 export interface UnpairedRow {
@@ -300,4 +300,43 @@ export function planEpoch(lengths: readonly number[], batchSize: number, seed: n
     for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
   }
   return batches;
+}
+
+// ---------------------------------------------------------------------------------------------
+// a training file, start to end
+
+/** A file's rows as the trainer uses them, with what was lost on the way. */
+export interface TrainingSet extends TokenizeStats {
+  data: TokenizedRows;
+  /** Rows that failed their checks (kept only with skipInvalid). */
+  rejects: number;
+}
+
+/**
+ * Reads, checks, shapes for the loss and tokenizes one file. Rejects go to `rejectsFile` when
+ * given; too few rows left (two with a KL term, which pairs rows) is an error.
+ */
+export async function readTrainingSet(
+  file: string,
+  settings: { loss: string; skipInvalid: boolean; maxLength: number },
+  needs: LossRequirements,
+  tokenizer: HfTokenizer,
+  rejectsFile?: string,
+): Promise<TrainingSet> {
+  const { data: raw, rejects } = await readPreferenceRows(file, { skipInvalid: settings.skipInvalid });
+  if (rejectsFile !== undefined && rejects.length > 0) writeFileAtomic(rejectsFile, toJsonLines(rejects));
+  const rows = rowsForLoss(raw, needs.kind, {
+    file,
+    loss: settings.loss,
+    hint: "train on dpo.jsonl, or use --loss kto",
+  });
+  const { data, stats } = tokenizeRows(rows, tokenizer, settings.maxLength);
+  if (data.rows.length < (needs.kl ? 2 : 1))
+    throw new InputError(
+      file,
+      undefined,
+      undefined,
+      `only ${data.rows.length} row(s) fit --max-length ${settings.maxLength}`,
+    );
+  return { data, ...stats, rejects: rejects.length };
 }

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { loadTrainConfig, trainConfigSchema } from "../../train/config.js";
+import { loadTrainConfig, trainConfigSchema, type TrainConfig } from "../../train/config.js";
 import { LOSS_NAMES } from "../../train/losses/index.js";
+import { train, type TrainSummary } from "../../train/train.js";
+import { createProgress, type Progress } from "../progress.js";
 import { addSchemaOptions, typedFlags } from "../schema-options.js";
-import { train } from "../../train/train.js";
 
 /** Adds the training options (from the schema) to a command, leaving out the long flags in `except`. */
 export function addTrainOptions(command: Command, except: readonly string[] = []): Command {
@@ -13,6 +14,33 @@ export function addTrainOptions(command: Command, except: readonly string[] = []
 /** The training options typed on the command line, as overrides for loadTrainConfig. */
 export function trainOverrides(command: Command): Record<string, unknown> {
   return typedFlags(trainConfigSchema, command);
+}
+
+/** train() with a progress bar on stderr: one tick per optimizer step, the loss and lr of each log step. */
+async function trainWithProgress(config: TrainConfig): Promise<TrainSummary> {
+  let progress: Progress | undefined;
+  let last = 0;
+  const stop = () => {
+    progress?.stop();
+    progress = undefined;
+  };
+  try {
+    return await train(config, {
+      onStart: ({ startStep, totalSteps }) => {
+        progress = createProgress("train", totalSteps - startStep);
+        last = totalSteps;
+      },
+      onStep: (step, metrics) => {
+        progress?.increment();
+        if (metrics !== undefined)
+          progress?.set({ loss: (metrics.loss ?? NaN).toFixed(4), lr: (metrics.lr ?? NaN).toExponential(2) });
+        // The bar ends with the loop, before the outputs are written.
+        if (step === last) stop();
+      },
+    });
+  } finally {
+    stop();
+  }
 }
 
 export function registerTrainCommand(program: Command): void {
@@ -32,7 +60,7 @@ export function registerTrainCommand(program: Command): void {
     );
   addTrainOptions(command).action(async (flags: { config?: string }, cmd: Command) => {
     const config = await loadTrainConfig(flags.config, trainOverrides(cmd));
-    const summary = await train(config);
+    const summary = await trainWithProgress(config);
     const resumed = summary.resumedFrom === undefined ? "" : ` (resumed at step ${summary.resumedFrom})`;
     const loss = summary.lastMetrics.loss;
     console.log(

@@ -1,0 +1,155 @@
+/**
+ * One optimizer step and one evaluation pass: the micro-batches' rows scored by the policy (and
+ * the reference), the loss terms combined, gradients accumulated and clipped.
+ */
+import { clipGradNorm, noGrad, ops, Tensor, type AdamW, type LlamaModel } from "../engine/index.js";
+import type { SeapoError } from "../errors.js";
+import type { TrainConfig } from "./config.js";
+import type { TokenizedRows } from "./data.js";
+import { combineLosses, ktoKlRows, type LossInputs, type LossRequirements, type LossTerm } from "./losses/index.js";
+import { MetricAccumulator } from "./metrics.js";
+import { completionLogps, type ReferenceScorer, type ScoredRow } from "./reference.js";
+import { epochBatches } from "./schedule.js";
+
+/** What a batch is scored with: the loss terms, what they need, and the reference (when they read one). */
+export interface LossSetup {
+  terms: readonly LossTerm[];
+  needs: LossRequirements;
+  reference: ReferenceScorer | undefined;
+}
+
+/** The model being trained, its trainable parameters and their optimizer. */
+export interface Learner {
+  policy: LlamaModel;
+  params: Map<string, Tensor>;
+  optimizer: AdamW;
+}
+
+/** A non-finite loss or gradient norm: the step (1-based), the micro-batch (0-based) when it was the loss. */
+export type OnDiverged = (what: string, step: number, microBatch: number | undefined) => SeapoError;
+
+/**
+ * Forward and backward over the step's micro-batches (the loss of each scaled by 1/count), then
+ * the clipped AdamW update. Train metrics go into `metrics`; returns the tokens seen.
+ */
+export function trainStep(
+  { policy, params, optimizer }: Learner,
+  step: { index: number; batches: readonly number[][]; data: TokenizedRows },
+  loss: LossSetup,
+  settings: Pick<TrainConfig, "seed" | "maxGradNorm">,
+  metrics: MetricAccumulator,
+  diverged: OnDiverged,
+): number {
+  let tokens = 0;
+  policy.train(true);
+  for (const [k, batch] of step.batches.entries()) {
+    policy.reseedAdapterDropout(dropoutSeed(settings.seed, step.index, k));
+    const result = batchLoss(policy, step.data, batch, loss);
+    const value = result.loss.item();
+    if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`, step.index + 1, k);
+    ops.mul(result.loss, 1 / step.batches.length).backward();
+    metrics.add({ loss: value, ...result.metrics });
+    tokens += result.tokens;
+  }
+  const gradNorm = clipGradNorm(params.values(), settings.maxGradNorm > 0 ? settings.maxGradNorm : Infinity);
+  if (!Number.isFinite(gradNorm)) throw diverged(`the gradient norm is ${gradNorm}`, step.index + 1, undefined);
+  metrics.add({ grad_norm: gradNorm });
+  optimizer.step();
+  optimizer.zeroGrad();
+  return tokens;
+}
+
+/** The mean metrics of one no-grad pass over `data` (planned with the run's seed), keyed eval/<name>. */
+export function evaluate(
+  policy: LlamaModel,
+  data: TokenizedRows,
+  loss: LossSetup,
+  settings: Pick<TrainConfig, "batchSize" | "seed" | "lengthBucketing">,
+): Record<string, number> {
+  policy.train(false);
+  const metrics = new MetricAccumulator();
+  for (const batch of epochBatches(data, settings, settings.seed, loss.needs.kl)) {
+    const result = noGrad(() => batchLoss(policy, data, batch, loss));
+    metrics.add({ loss: result.loss.item(), ...result.metrics }, "eval");
+  }
+  return Object.fromEntries(Object.entries(metrics.flush("eval")).map(([key, v]) => [`eval/${key}`, v]));
+}
+
+interface BatchResult {
+  loss: Tensor;
+  metrics: Record<string, number>;
+  tokens: number;
+}
+
+/**
+ * The rows a micro-batch scores, keyed for the reference cache: unpaired items (then, for KTO,
+ * the mismatched KL rows), or every chosen then every rejected completion of the pairs.
+ */
+export function batchRows(data: TokenizedRows, batch: readonly number[], kl: boolean): ScoredRow[] {
+  if (data.kind === "paired") {
+    const pairs = batch.map((i) => ({ i, row: data.rows[i]! }));
+    return [
+      ...pairs.map(({ i, row }) => ({ prompt: row.prompt, completion: row.chosen, key: `c${i}` })),
+      ...pairs.map(({ i, row }) => ({ prompt: row.prompt, completion: row.rejected, key: `r${i}` })),
+    ];
+  }
+  const items = batch.map((i) => ({ prompt: data.rows[i]!.prompt, completion: data.rows[i]!.completion, key: `${i}` }));
+  if (!kl) return items;
+  const owner = new Map<readonly number[], string>(items.map((item) => [item.completion, item.key]));
+  const klRows = ktoKlRows(items).map((row, j) => ({ ...row, key: `${items[j]!.key}>${owner.get(row.completion)!}` }));
+  return [...items, ...klRows];
+}
+
+function batchLoss(
+  policy: LlamaModel,
+  data: TokenizedRows,
+  batch: readonly number[],
+  { terms, needs, reference }: LossSetup,
+): BatchResult {
+  const rows = batchRows(data, batch, needs.kl);
+  const B = batch.length;
+  const vector = (values: ArrayLike<number>): Tensor => new Tensor(Float32Array.from(values), [values.length]);
+  const main = rows.slice(0, data.kind === "paired" ? 2 * B : B);
+  const tokens = main.reduce((n, r) => n + r.prompt.length + r.completion.length, 0);
+  const policyLogps = completionLogps(policy, main); // (B) or (2B)
+  const referenceLogps = reference?.(main);
+
+  let inputs: LossInputs;
+  if (data.kind === "unpaired") {
+    inputs = { policy_logps: policyLogps, labels: vector(batch.map((i) => (data.rows[i]!.label ? 1 : 0))) };
+    if (referenceLogps !== undefined) inputs = { ...inputs, reference_logps: vector(referenceLogps) };
+    if (needs.kl) {
+      const klRows = rows.slice(B);
+      const klPolicy = noGrad(() => completionLogps(policy, klRows));
+      inputs = {
+        ...inputs,
+        kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]),
+        kl_reference_logps: vector(reference!(klRows)),
+      };
+    }
+  } else {
+    const chosenLengths = batch.map((i) => data.rows[i]!.chosen.length);
+    const chosen = ops.slice(policyLogps, 0, 0, B);
+    inputs = {
+      policy_chosen_logps: chosen,
+      policy_rejected_logps: ops.slice(policyLogps, 0, B, 2 * B),
+      chosen_lengths: vector(chosenLengths),
+      rejected_lengths: vector(batch.map((i) => data.rows[i]!.rejected.length)),
+      nll_chosen: ops.mul(ops.sum(chosen), -1 / chosenLengths.reduce((a, b) => a + b, 0)),
+    };
+    if (referenceLogps !== undefined) {
+      inputs = {
+        ...inputs,
+        reference_chosen_logps: vector(referenceLogps.subarray(0, B)),
+        reference_rejected_logps: vector(referenceLogps.subarray(B)),
+      };
+    }
+  }
+  const combined = combineLosses(terms, inputs);
+  return { loss: combined.loss, metrics: combined.metrics, tokens };
+}
+
+/** Seed of the dropout masks of micro-batch k of a step: a function of the position only. */
+function dropoutSeed(seed: number, step: number, k: number): number {
+  return (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b) ^ Math.imul(k + 1, 0xc2b2ae35)) >>> 1;
+}
