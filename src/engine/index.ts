@@ -1,6 +1,20 @@
+/**
+ * The engine's public surface: tensors, ops, autograd, layers, the Llama model, generation and AdamW.
+ * Hugging Face folders, tokenizers, LoRA adapters and GGUF export are in `io/index.ts`; the GGUF format
+ * in `gguf/index.ts`; the native loader in `native/index.ts`. Other areas import from these indexes only.
+ */
 export { Tensor, tensor, scalar, zeros, ones, full, randn, uniform, noGrad, isGradEnabled } from "./tensor.js";
 export * as ops from "./ops.js";
 export { ShapeError, type OpName, type OpAttrs, type MatmulOptions } from "./ops.js";
+export type { BinaryOp, ReduceOp, UnaryOp } from "./op-list.js";
+export {
+  KERNEL_NAMES,
+  gemmDefaults,
+  type GemmOptions,
+  type KernelName,
+  type Kernels,
+  type RopeOptions,
+} from "./kernels.js";
 export { backend, setBackend, withBackend, type Backend, type BackendName, type GemmParams } from "./backend.js";
 export { Rng } from "./random.js";
 export {
