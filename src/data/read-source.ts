@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import { InputError } from "../errors.js";
 import { detectFormat, FORMAT_NAMES, FORMATS, type FormatName } from "./formats/index.js";
-import { RowProblem, type ReadRow } from "./formats/shared.js";
+import { InvalidSourceRow, type ReadRow } from "./formats/shared.js";
 import type { SourceRow } from "./types.js";
 import { readJsonEntries } from "../io/index.js";
 
@@ -37,11 +37,15 @@ export async function* readSourceRows(path: string, options: ReadSourceOptions =
     let row: ReadRow;
     try {
       if ("malformed" in entry)
-        throw new RowProblem(undefined, `malformed JSON: ${entry.malformed}`, "each line must hold one JSON object");
+        throw new InvalidSourceRow(
+          undefined,
+          `malformed JSON: ${entry.malformed}`,
+          "each line must hold one JSON object",
+        );
       format ??= { name: detectFormat(entry.value), detectedAt: line };
       row = FORMATS[format.name].read(entry.value);
     } catch (error) {
-      if (!(error instanceof RowProblem)) throw error;
+      if (!(error instanceof InvalidSourceRow)) throw error;
       const raw = "malformed" in entry ? entry.text : entry.value;
       if (options.skipInvalid) {
         options.onReject?.({
@@ -67,7 +71,7 @@ export async function* readSourceRows(path: string, options: ReadSourceOptions =
 }
 
 function hintFor(
-  problem: RowProblem,
+  problem: InvalidSourceRow,
   format: { name: FormatName; detectedAt?: number } | undefined,
 ): string | undefined {
   if (!format) return problem.hint;

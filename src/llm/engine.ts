@@ -1,134 +1,141 @@
 import PQueue from "p-queue";
+import { eosTokenIds, generate as generateTokens, LlamaModel, scoreContinuations } from "../engine/index.js";
+import type { ModelConfig } from "../engine/index.js";
+import { loadHfModel, type HfTokenizer } from "../engine/io/index.js";
 import { UnsupportedError } from "../errors.js";
-import { loadHfModel } from "../engine/io/index.js";
-import { eosTokenIds } from "../engine/models/config.js";
-import { generate as generateTokens, scoreContinuations } from "../engine/models/generate.js";
-import { LlamaModel } from "../engine/models/llama.js";
+import { splitContinuation } from "./continuation-split.js";
 import { parseJsonReply } from "./json-reply.js";
-import {
-  mapFinishReason,
-  type GenerateJsonRequest,
-  type GenerateJsonResult,
-  type GenerateRequest,
-  type GenerateResult,
-  type LanguageModel,
-  type LogprobRequest,
-  type LogprobResult,
-} from "./provider.js";
+import { mapFinishReason, type GenerateRequest, type GenerateResult, type LanguageModel } from "./provider.js";
+
+/** A loaded model folder with what every call needs. */
+interface Loaded {
+  model: LlamaModel;
+  config: ModelConfig;
+  tokenizer: HfTokenizer;
+  stopIds: number[];
+  /** The engine computes on the CPU threads it owns, so calls run one at a time. */
+  queue: PQueue;
+  modelId: string;
+  batchSize: number;
+}
+
+type ScoreRequest = Parameters<LanguageModel["logprobs"]>[0][number];
+type Split = { contextIds: number[]; continuationIds: number[] };
 
 /**
  * The project's own engine as a LanguageModel: a Llama/Qwen2 Hugging Face folder run in-process.
- * The engine computes on the CPU threads it owns, so calls run one at a time; log-prob requests
- * given together are scored in batches.
+ * Calls run one at a time; log-prob requests given together are scored in batches.
  */
 export async function createEngineModel(options: { dir: string; batchSize?: number }): Promise<LanguageModel> {
   const { config, weights, tokenizer } = await loadHfModel(options.dir);
-  const model = LlamaModel.fromWeights(config, weights);
-  const stopIds = [
-    ...new Set([...eosTokenIds(config), ...(tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId])]),
-  ];
-  const queue = new PQueue({ concurrency: 1 });
-  const modelId = `hf:${options.dir}`;
-
-  /** A raw prompt is encoded as the tokenizer does by default (BOS where the model uses one). */
-  const encodePrompt = (request: GenerateRequest): number[] => {
-    if (request.messages) return tokenizer.encodeChat(request.messages, { addGenerationPrompt: true });
-    if (request.prompt === undefined) throw new UnsupportedError("generate needs either messages or prompt");
-    return tokenizer.encode(request.prompt, { addSpecialTokens: true });
+  const eos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
+  const loaded: Loaded = {
+    model: LlamaModel.fromWeights(config, weights),
+    config,
+    tokenizer,
+    stopIds: [...new Set([...eosTokenIds(config), ...eos])],
+    queue: new PQueue({ concurrency: 1 }),
+    modelId: `hf:${options.dir}`,
+    batchSize: options.batchSize ?? 8,
   };
-
-  async function generate(request: GenerateRequest): Promise<GenerateResult> {
-    const warnings: string[] = [];
-    const limit = config.maxPositionEmbeddings;
-    const maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
-    if (maxNewTokens < (request.maxTokens ?? 1024))
-      warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
-    let promptIds = encodePrompt(request);
-    // As lm-evaluation-harness does: keep the end of a prompt too long for the context.
-    if (promptIds.length + maxNewTokens > limit) {
-      warnings.push(
-        `the prompt was cut from ${promptIds.length} to its last ${limit - maxNewTokens} tokens to fit the context`,
+  return {
+    provider: "engine",
+    modelId: loaded.modelId,
+    generate: (request) => generate(loaded, request),
+    generateJson: async (request) => {
+      const result = await generate(loaded, request);
+      result.warnings.push(
+        "the engine does not constrain decoding to the schema; the reply is parsed and checked afterwards",
       );
-      promptIds = promptIds.slice(promptIds.length - (limit - maxNewTokens));
-    }
-    const [generation] = (await queue.add(() =>
-      generateTokens(model, [promptIds], {
-        maxNewTokens,
-        temperature: request.temperature ?? 0,
-        topK: request.topK,
-        topP: request.topP,
-        seed: request.seed,
-        stopTokenIds: stopIds,
-        padTokenId: tokenizer.eosTokenId ?? 0,
-      }),
-    )) as ReturnType<typeof generateTokens>;
-    let text = tokenizer.decode(generation!.tokens, { skipSpecialTokens: true });
-    let finish = generation!.finishReason;
-    // Stop strings are applied to the text, as servers do.
-    for (const stop of request.stop ?? []) {
-      const at = text.indexOf(stop);
-      if (at >= 0) {
-        text = text.slice(0, at);
-        finish = "stop";
-      }
-    }
-    return {
-      text,
-      finishReason: mapFinishReason(finish),
-      usage: { inputTokens: promptIds.length, outputTokens: generation!.tokens.length },
-      warnings,
-    };
-  }
+      return { ...result, value: parseJsonReply(result, request.schema, loaded.modelId) };
+    },
+    logprobs: (requests) => logprobs(loaded, requests),
+  };
+}
 
-  async function generateJson<T>(request: GenerateJsonRequest<T>): Promise<GenerateJsonResult<T>> {
-    const result = await generate(request);
-    result.warnings.push(
-      "the engine does not constrain decoding to the schema; the reply is parsed and checked afterwards",
+async function generate(loaded: Loaded, request: GenerateRequest): Promise<GenerateResult> {
+  const { config, tokenizer } = loaded;
+  const warnings: string[] = [];
+  const limit = config.maxPositionEmbeddings;
+  const maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
+  if (maxNewTokens < (request.maxTokens ?? 1024))
+    warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
+  let promptIds = encodePrompt(tokenizer, request);
+  // As lm-evaluation-harness does: keep the end of a prompt too long for the context.
+  if (promptIds.length + maxNewTokens > limit) {
+    warnings.push(
+      `the prompt was cut from ${promptIds.length} to its last ${limit - maxNewTokens} tokens to fit the context`,
     );
-    return { ...result, value: parseJsonReply(result, request.schema, modelId) };
+    promptIds = promptIds.slice(promptIds.length - (limit - maxNewTokens));
   }
-
-  async function logprobs(requests: LogprobRequest[]): Promise<LogprobResult[]> {
-    const encoded = requests.map(({ context, continuation }) => fitContext(splitTokens(context, continuation)));
-    const scores = (await queue.add(() =>
-      scoreContinuations(model, encoded, { batchSize: options.batchSize ?? 8 }),
-    )) as ReturnType<typeof scoreContinuations>;
-    return scores.map((score, i) => ({ ...score, tokenCount: encoded[i]!.continuationIds.length }));
+  const [generation] = (await loaded.queue.add(() =>
+    generateTokens(loaded.model, [promptIds], {
+      maxNewTokens,
+      temperature: request.temperature ?? 0,
+      topK: request.topK,
+      topP: request.topP,
+      seed: request.seed,
+      stopTokenIds: loaded.stopIds,
+      padTokenId: tokenizer.eosTokenId ?? 0,
+    }),
+  )) as ReturnType<typeof generateTokens>;
+  let text = tokenizer.decode(generation!.tokens, { skipSpecialTokens: true });
+  let finish = generation!.finishReason;
+  // Stop strings are applied to the text, as servers do.
+  for (const stop of request.stop ?? []) {
+    const at = text.indexOf(stop);
+    if (at >= 0) {
+      text = text.slice(0, at);
+      finish = "stop";
+    }
   }
+  return {
+    text,
+    finishReason: mapFinishReason(finish),
+    usage: { inputTokens: promptIds.length, outputTokens: generation!.tokens.length },
+    warnings,
+  };
+}
 
-  /** As lm-evaluation-harness does: drop the start of a context too long for the model. */
-  function fitContext(request: { contextIds: number[]; continuationIds: number[] }) {
-    const room = config.maxPositionEmbeddings + 1 - request.continuationIds.length;
-    if (room < 1)
-      throw new UnsupportedError(
-        `${modelId}: a continuation of ${request.continuationIds.length} tokens does not fit the context`,
-      );
-    return request.contextIds.length <= room
-      ? request
-      : { ...request, contextIds: request.contextIds.slice(request.contextIds.length - room) };
-  }
+/** A raw prompt is encoded as the tokenizer does by default (BOS where the model uses one). */
+function encodePrompt(tokenizer: HfTokenizer, request: GenerateRequest): number[] {
+  if (request.messages) return tokenizer.encodeChat(request.messages, { addGenerationPrompt: true });
+  if (request.prompt === undefined) throw new UnsupportedError("generate needs either messages or prompt");
+  return tokenizer.encode(request.prompt, { addSpecialTokens: true });
+}
 
-  /**
-   * Context and continuation tokens as lm-evaluation-harness makes them: encode the whole text and
-   * split at the context's length, so a token spanning the boundary goes to the continuation; an
-   * empty context becomes BOS (or EOS when the model has no BOS).
-   */
-  function splitTokens(context: string, continuation: string) {
-    const moved = context.length - context.trimEnd().length;
-    const ctx = context.slice(0, context.length - moved);
-    const cont = context.slice(context.length - moved) + continuation;
-    const whole = tokenizer.encode(ctx + cont, { addSpecialTokens: true });
-    const contextIds = ctx === "" ? [] : tokenizer.encode(ctx, { addSpecialTokens: true });
-    let continuationIds = whole.slice(contextIds.length);
-    if (contextIds.length === 0) {
+async function logprobs(loaded: Loaded, requests: ScoreRequest[]) {
+  const encoded = requests.map(({ context, continuation }) =>
+    fitContext(loaded, splitTokens(loaded, context, continuation)),
+  );
+  const scores = (await loaded.queue.add(() =>
+    scoreContinuations(loaded.model, encoded, { batchSize: loaded.batchSize }),
+  )) as ReturnType<typeof scoreContinuations>;
+  return scores.map((score, i) => ({ ...score, tokenCount: encoded[i]!.continuationIds.length }));
+}
+
+function splitTokens({ tokenizer, modelId }: Loaded, context: string, continuation: string): Split {
+  const { contextTokens, continuationTokens } = splitContinuation(context, continuation, {
+    encode: (text) => tokenizer.encode(text, { addSpecialTokens: true }),
+    encodeBare: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
+    emptyContextStart: () => {
       const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId;
       if (start === undefined)
         throw new UnsupportedError(`${modelId}: scoring after an empty context needs a BOS or EOS token`);
-      continuationIds = tokenizer.encode(cont, { addSpecialTokens: false });
-      return { contextIds: [start], continuationIds };
-    }
-    return { contextIds, continuationIds };
-  }
+      return start;
+    },
+  });
+  return { contextIds: contextTokens, continuationIds: continuationTokens };
+}
 
-  return { provider: "engine", modelId, generate, generateJson, logprobs };
+/** As lm-evaluation-harness does: drop the start of a context too long for the model. */
+function fitContext({ config, modelId }: Loaded, split: Split): Split {
+  const room = config.maxPositionEmbeddings + 1 - split.continuationIds.length;
+  if (room < 1)
+    throw new UnsupportedError(
+      `${modelId}: a continuation of ${split.continuationIds.length} tokens does not fit the context`,
+    );
+  return split.contextIds.length <= room
+    ? split
+    : { ...split, contextIds: split.contextIds.slice(split.contextIds.length - room) };
 }

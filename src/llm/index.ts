@@ -2,24 +2,8 @@
  * The provider layer: one LanguageModel interface and its backends. The in-process backends
  * (node-llama-cpp, the engine) load heavy modules, so openModel imports them only when chosen.
  */
-export {
-  chatMessageSchema,
-  mapFinishReason,
-  ROLES,
-  usageSchema,
-  type ChatMessage,
-  type FinishReason,
-  type GenerateJsonRequest,
-  type GenerateJsonResult,
-  type GenerateRequest,
-  type GenerateResult,
-  type LanguageModel,
-  type LogprobRequest,
-  type LogprobResult,
-  type Role,
-  type SamplingOptions,
-  type Usage,
-} from "./provider.js";
+export { chatMessageSchema, mapFinishReason, ROLES, usageSchema } from "./provider.js";
+export type * from "./provider.js";
 export { withRequestCache, type CachedModel } from "./cache.js";
 export { createOpenAIModel, type OpenAIModelOptions } from "./openai.js";
 export { pooledFetch } from "./http.js";

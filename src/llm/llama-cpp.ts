@@ -18,19 +18,17 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { z } from "zod";
+import { splitContinuation } from "./continuation-split.js";
 import { parseJsonReply } from "./json-reply.js";
 import { ProviderError, SeapoError, UnsupportedError } from "../errors.js";
 import {
   mapFinishReason,
   type ChatMessage,
-  type GenerateJsonRequest,
-  type GenerateJsonResult,
-  type GenerateRequest,
-  type GenerateResult,
   type LanguageModel,
   type LogprobRequest,
   type LogprobResult,
 } from "./provider.js";
+import type { GenerateJsonRequest, GenerateJsonResult, GenerateRequest, GenerateResult } from "./provider.js";
 
 /**
  * A GGUF model run in-process by node-llama-cpp on the CPU. Requests share one context with several
@@ -288,27 +286,24 @@ class LlamaCppModel implements LanguageModel {
     return { logprob, isGreedy, tokenCount: continuationTokens.length };
   }
 
-  /**
-   * lm-evaluation-harness's split: trailing whitespace of the context moves to the continuation; the
-   * continuation's tokens are those of context+continuation past the context's own token count. An
-   * empty context starts from BOS.
-   */
+  /** lm-evaluation-harness's split (continuation-split.ts); special tokens are parsed, and BOS leads where the model asks. */
   private splitTokens(context: string, continuation: string): { contextTokens: Token[]; continuationTokens: Token[] } {
-    const trailing = context.length - context.trimEnd().length;
-    const head = trailing > 0 ? context.slice(0, -trailing) : context;
-    const tail = (trailing > 0 ? context.slice(-trailing) : "") + continuation;
     const bos = this.model.tokens.bos;
-    const prefix: Token[] = [];
-    if (bos !== null && (this.model.tokens.shouldPrependBosToken || head === "")) prefix.push(bos);
-    const contextTokens = [...prefix, ...this.model.tokenize(head, true)];
-    if (contextTokens.length === 0) {
-      throw new ProviderError(
-        `${this.modelId}: scoring after an empty context needs a BOS token, and the model has none`,
-        { isRetryable: false },
-      );
-    }
-    const whole = [...prefix, ...this.model.tokenize(head + tail, true)];
-    return { contextTokens, continuationTokens: whole.slice(contextTokens.length) };
+    const prefix: Token[] = bos !== null && this.model.tokens.shouldPrependBosToken ? [bos] : [];
+    const noStart = () =>
+      new ProviderError(`${this.modelId}: scoring after an empty context needs a BOS token, and the model has none`, {
+        isRetryable: false,
+      });
+    const split = splitContinuation(context, continuation, {
+      encode: (text) => [...prefix, ...this.model.tokenize(text, true)],
+      encodeBare: (text) => this.model.tokenize(text, true),
+      emptyContextStart: () => {
+        if (bos === null) throw noStart();
+        return bos;
+      },
+    });
+    if (split.contextTokens.length === 0) throw noStart();
+    return split;
   }
 
   private grammarFor(schema: z.ZodType): Promise<LlamaGrammar> {

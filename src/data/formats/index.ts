@@ -16,7 +16,7 @@ export const FORMATS = { sharegpt, alpaca, ultrafeedback, kto, messages, plain }
 export type FormatName = keyof typeof FORMATS;
 export const FORMAT_NAMES = Object.keys(FORMATS) as FormatName[];
 
-/** The format a row's keys point to; throws RowProblem when none fits. */
+/** The format a row's keys point to; throws InvalidSourceRow when none fits. */
 export function detectFormat(value: unknown): FormatName {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
     return fail(

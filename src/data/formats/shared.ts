@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChatMessage } from "../../llm/index.js";
+import { chatMessageSchema, ROLES, type ChatMessage } from "../../llm/index.js";
 
 /** A row a format has read: a SourceRow without the parts the reader adds (line, default id). */
 export interface ReadRow {
@@ -16,12 +16,12 @@ export interface SourceFormatSpec {
   matches(keys: ReadonlySet<string>): boolean;
   /** The row shape, shown in hints. */
   shape: string;
-  /** Validates one row and normalises it; throws RowProblem naming the bad field. */
+  /** Validates one row and normalises it; throws InvalidSourceRow naming the bad field. */
   read(value: unknown): ReadRow;
 }
 
-/** What is wrong with one row. The reader adds the file and line, then throws or reports it. */
-export class RowProblem extends Error {
+/** What is wrong with one input row (train/data.ts has its own for training rows). The reader adds the file and line, then throws or reports it. */
+export class InvalidSourceRow extends Error {
   constructor(
     readonly field: string | undefined,
     readonly problem: string,
@@ -33,10 +33,10 @@ export class RowProblem extends Error {
 
 export const nonEmptyText = z.string().refine((text) => text.trim() !== "", "is empty");
 export const rowId = z.union([z.string(), z.number()]).optional();
-export const chatRole = z.enum(["system", "user", "assistant"]);
-export const chatMessages = z.array(z.object({ role: chatRole, content: z.string() }));
+export const chatRole = z.enum(ROLES);
+export const chatMessages = z.array(chatMessageSchema);
 
-/** Parses `value` with `schema`; the first issue becomes a RowProblem whose field is `prefix` + the issue's path. */
+/** Parses `value` with `schema`; the first issue becomes a InvalidSourceRow whose field is `prefix` + the issue's path. */
 export function parseRow<T>(schema: z.ZodType<T>, value: unknown, prefix: PropertyKey[] = []): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -46,7 +46,7 @@ export function parseRow<T>(schema: z.ZodType<T>, value: unknown, prefix: Proper
 }
 
 export function fail(field: string | undefined, problem: string, hint?: string): never {
-  throw new RowProblem(field, problem, hint);
+  throw new InvalidSourceRow(field, problem, hint);
 }
 
 /** `["messages", 2, "role"]` → `messages[2].role`. */
