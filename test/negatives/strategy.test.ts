@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { builtinErrorTypes } from "../../src/negatives/error-types.js";
-import { parseStrategy, typesForRow, uniform } from "../../src/negatives/strategy.js";
+import { parseStrategy, seededUniform, typesForRow } from "../../src/negatives/strategy.js";
 
 const types = [...builtinErrorTypes];
 const dir = mkdtempSync(join(tmpdir(), "seapo-strategy-"));
@@ -37,7 +37,22 @@ describe("parseStrategy", () => {
     expect(counts.correctness! / 5000).toBeLessThan(0.74);
     expect(counts.hallucination! / 5000).toBeGreaterThan(0.08);
     expect(counts.hallucination! / 5000).toBeLessThan(0.12);
-    expect(typesForRow(strategy, "row-7", 1)).toEqual(typesForRow(strategy, "row-7", 1));
+    // Golden draws (computed once): a resumed run, or one on another machine, must make the same choices.
+    const draws = Array.from({ length: 12 }, (_, i) => typesForRow(strategy, `row-${i}`, 1)[0]!.name);
+    expect(draws).toEqual([
+      "correctness",
+      "correctness",
+      "correctness",
+      "correctness",
+      "correctness",
+      "correctness",
+      "logic",
+      "correctness",
+      "logic",
+      "correctness",
+      "hallucination",
+      "correctness",
+    ]);
   });
 
   it.each([
@@ -50,14 +65,20 @@ describe("parseStrategy", () => {
   });
 });
 
-describe("uniform", () => {
+describe("seededUniform", () => {
   it("depends on seed, row and purpose, and stays in [0, 1)", () => {
-    const a = uniform(0, "r", "mixed");
+    const a = seededUniform(0, "r", "mixed");
     expect(a).toBeGreaterThanOrEqual(0);
     expect(a).toBeLessThan(1);
-    expect(uniform(0, "r", "mixed")).toBe(a);
-    expect(uniform(1, "r", "mixed")).not.toBe(a);
-    expect(uniform(0, "s", "mixed")).not.toBe(a);
-    expect(uniform(0, "r", "weighted")).not.toBe(a);
+    expect(seededUniform(1, "r", "mixed")).not.toBe(a);
+    expect(seededUniform(0, "s", "mixed")).not.toBe(a);
+    expect(seededUniform(0, "r", "weighted")).not.toBe(a);
+  });
+
+  it("gives the golden draws (computed once), the same in every process and on every machine", () => {
+    expect(seededUniform(0, "r", "mixed")).toBe(0.37981098792377566);
+    expect(seededUniform(1, "r", "mixed")).toBe(0.8876988744347933);
+    expect(seededUniform(0, "s", "mixed")).toBe(0.13959305372403463);
+    expect(seededUniform(0, "r", "weighted")).toBe(0.7091240549659652);
   });
 });
