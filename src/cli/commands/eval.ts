@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { Command, Option } from "commander";
+import type { Command } from "commander";
+import { z } from "zod";
 import { InputError } from "../../errors.js";
 import {
   buildResultsFile,
@@ -16,12 +17,62 @@ import {
   TASK_NAMES,
   TASKS,
   writeResults,
+  type EvalRun,
   type ModelIdentity,
+  type ResultsFile,
+  type RunOptions,
 } from "../../eval/index.js";
-import { addModelOptions, modelFromOptions, nonNegativeInt, positiveInt } from "../../llm/options.js";
-import type { LanguageModel } from "../../llm/provider.js";
-import { createProgress, type Progress } from "../progress.js";
+import type { CachedModel } from "../../llm/index.js";
 import { packageVersion } from "../../version.js";
+import { modelOptionsSchema, openModelFromOptions, type ModelOptions } from "../model-options.js";
+import { parseFlags } from "../parse-flags.js";
+import { createProgress, type Progress } from "../progress.js";
+import { addSchemaOptions } from "../schema-options.js";
+
+const count = z.number().int();
+
+/** Every option of `seapo eval run`: flag, help line, default and range in one place. */
+export const evalRunFlagsSchema = z.object({
+  tasks: z.string().meta({
+    description: `comma-separated tasks or groups (${[...TASK_NAMES, ...Object.keys(TASK_GROUPS)].join(", ")})`,
+    flag: "--tasks <names>",
+    mandatory: true,
+  }),
+  out: z.string().meta({ description: "results file to write (JSON)", flag: "--out <file>", mandatory: true }),
+  dataDir: z.string().optional().meta({
+    description: "benchmark data folder (default: $SEAPO_DATA_DIR, else ../shared/data next to the repository)",
+    flag: "--data-dir <dir>",
+  }),
+  limit: count.positive().optional().meta({ description: "examples per task (per subject/subtask for mmlu and bbh)" }),
+  numFewshot: count
+    .min(0)
+    .optional()
+    .meta({ description: "exemplars per prompt instead of each task's standard count" }),
+  fewshotSeed: count
+    .min(0)
+    .default(DEFAULT_FEWSHOT_SEED)
+    .meta({ description: "seed of the few-shot sampler (tasks that draw exemplars at random)" }),
+  maxGenTokens: count.positive().optional().meta({ description: "generation length instead of each task's default" }),
+  logSamples: z.boolean().default(false).meta({
+    description: "also write every example's prompts, outputs, extracted answers and scores to <out>.samples.jsonl",
+  }),
+  cacheDir: z
+    .string()
+    .optional()
+    .meta({ description: "request cache folder (default: cache/ next to --out)", flag: "--cache-dir <dir>" }),
+  cache: z.boolean().default(true).meta({ description: "do not read or write the request cache" }),
+  python: z
+    .string()
+    .min(1)
+    .default("python3")
+    .meta({ description: "Python interpreter for HumanEval's sandbox", flag: "--python <bin>" }),
+  sandboxTimeout: count
+    .positive()
+    .default(10_000)
+    .meta({ description: "wall-clock limit per HumanEval program", flag: "--sandbox-timeout <ms>" }),
+  model: modelOptionsSchema().prefault({}),
+});
+export type EvalRunFlags = z.output<typeof evalRunFlagsSchema>;
 
 export function registerEvalCommand(program: Command): void {
   const evalCommand = program
@@ -31,7 +82,12 @@ export function registerEvalCommand(program: Command): void {
       "`seapo eval --tasks … --out results.json [model options]` runs the tasks (the default subcommand); " +
         "`seapo eval compare A.json B.json …` puts results side by side; `seapo eval tasks` lists the tasks.",
     );
+  registerRun(evalCommand);
+  registerCompare(evalCommand);
+  registerTasks(evalCommand);
+}
 
+function registerRun(evalCommand: Command): void {
   const run = evalCommand
     .command("run", { isDefault: true })
     .summary("run tasks and write results.json")
@@ -39,111 +95,90 @@ export function registerEvalCommand(program: Command): void {
       "Builds each task's prompts exactly as lm-evaluation-harness does, sends them to the model (raw prompts, no chat " +
         "template), scores the answers and writes every metric with its standard error, the configuration, the model's " +
         "identity and the sha256 of each data file to --out. Requests are cached, so a re-run costs nothing.",
-    )
-    .requiredOption(
-      "--tasks <names>",
-      `comma-separated tasks or groups (${[...TASK_NAMES, ...Object.keys(TASK_GROUPS)].join(", ")})`,
-    )
-    .requiredOption("--out <file>", "results file to write (JSON)")
-    .option(
-      "--data-dir <dir>",
-      "benchmark data folder (default: $SEAPO_DATA_DIR, else ../shared/data next to the repository)",
-    )
-    .addOption(
-      new Option("--limit <n>", "examples per task (per subject/subtask for mmlu and bbh)").argParser(positiveInt),
-    )
-    .addOption(
-      new Option("--num-fewshot <n>", "exemplars per prompt instead of each task's standard count").argParser(
-        nonNegativeInt,
-      ),
-    )
-    .addOption(
-      new Option("--fewshot-seed <n>", "seed of the few-shot sampler (tasks that draw exemplars at random)")
-        .default(DEFAULT_FEWSHOT_SEED)
-        .argParser(nonNegativeInt),
-    )
-    .addOption(
-      new Option("--max-gen-tokens <n>", "generation length instead of each task's default").argParser(positiveInt),
-    )
-    .option(
-      "--log-samples",
-      "also write every example's prompts, outputs, extracted answers and scores to <out>.samples.jsonl",
-    )
-    .option("--cache-dir <dir>", "request cache folder (default: cache/ next to --out)")
-    .option("--no-cache", "do not read or write the request cache")
-    .option("--python <bin>", "Python interpreter for HumanEval's sandbox", "python3")
-    .addOption(
-      new Option("--sandbox-timeout <ms>", "wall-clock limit per HumanEval program")
-        .default(10_000)
-        .argParser(positiveInt),
     );
-  addModelOptions(run);
-  run.action(async (options: Record<string, unknown>) => {
-    const tasks = resolveTaskNames(options.tasks as string);
-    const out = resolve(options.out as string);
-    const dataDir = resolveDataDir(options.dataDir as string | undefined);
-    const cacheDir =
-      options.cache === false
-        ? undefined
-        : resolve((options.cacheDir as string | undefined) ?? join(dirname(out), "cache"));
-    const built = await modelFromOptions(options, { cacheDir });
-    if (!built)
-      throw new InputError(
-        "command line",
-        undefined,
-        undefined,
-        "no model to evaluate",
-        "give --base-url and --model, --gguf, or --hf",
-      );
-    const concurrency = options.concurrency as number;
-    let progress: Progress | undefined;
-    let reported = 0;
-    try {
-      const identity = await modelIdentity(options, built.model);
-      const result = await runEval(built.model, {
-        tasks,
-        dataDir,
-        limit: options.limit as number | undefined,
-        numFewshot: options.numFewshot as number | undefined,
-        fewshotSeed: options.fewshotSeed as number,
-        maxGenTokens: options.maxGenTokens as number | undefined,
-        concurrency,
-        logSamples: Boolean(options.logSamples),
-        sandbox: { python: options.python as string, timeoutMs: options.sandboxTimeout as number },
-        onProgress: ({ task, done, total }) => {
-          progress ??= createProgress("eval", total);
-          progress.set({ task });
-          progress.increment(done - reported);
-          reported = done;
-        },
-      });
-      progress?.stop();
-      const file = buildResultsFile(result, {
-        seapoVersion: packageVersion(),
-        model: identity,
-        cacheStats: cacheDir ? built.model.cacheStats : undefined,
-        config: {
-          tasks,
-          limit: options.limit ?? null,
-          numFewshot: options.numFewshot ?? null,
-          maxGenTokens: options.maxGenTokens ?? null,
-          concurrency,
-          logSamples: Boolean(options.logSamples),
-          cacheDir: cacheDir ?? null,
-        },
-      });
-      const written = writeResults(out, file, result);
-      console.log(formatComparison([{ label: "value ± stderr", results: file }]));
-      if (cacheDir)
-        console.log(
-          `requests: ${result.requests} (cache: ${built.model.cacheStats.hits} hits, ${built.model.cacheStats.misses} sent)`,
-        );
-      console.log(`wrote ${written.join(", ")}`);
-    } finally {
-      await built.model.close?.();
-    }
-  });
+  addSchemaOptions(run, evalRunFlagsSchema).action((_options: unknown, cmd: Command) =>
+    runEvalCommand(parseFlags(evalRunFlagsSchema, cmd)),
+  );
+}
 
+async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
+  const tasks = resolveTaskNames(flags.tasks);
+  const out = resolve(flags.out);
+  const cacheDir = flags.cache ? resolve(flags.cacheDir ?? join(dirname(out), "cache")) : undefined;
+  const built = await openModelFromOptions(flags.model, { cacheDir });
+  if (!built)
+    throw new InputError(
+      "command line",
+      undefined,
+      undefined,
+      "no model to evaluate",
+      "give --base-url and --model, --gguf, or --hf",
+    );
+  const progress = progressBar();
+  try {
+    const identity = await modelIdentity(flags.model, built.model);
+    const result = await runEval(built.model, { ...runOptions(flags, tasks), onProgress: progress.update });
+    progress.stop();
+    const file = buildResultsFile(result, {
+      seapoVersion: packageVersion(),
+      model: identity,
+      cacheStats: cacheDir ? built.model.cacheStats : undefined,
+      config: {
+        tasks,
+        limit: flags.limit ?? null,
+        numFewshot: flags.numFewshot ?? null,
+        maxGenTokens: flags.maxGenTokens ?? null,
+        concurrency: flags.model.concurrency,
+        logSamples: flags.logSamples,
+        cacheDir: cacheDir ?? null,
+      },
+    });
+    const written = writeResults(out, file, result);
+    printSummary(file, result, cacheDir ? built.model : undefined, written);
+  } finally {
+    await built.model.close?.();
+  }
+}
+
+function runOptions(flags: EvalRunFlags, tasks: RunOptions["tasks"]): RunOptions {
+  return {
+    tasks,
+    dataDir: resolveDataDir(flags.dataDir),
+    limit: flags.limit,
+    numFewshot: flags.numFewshot,
+    fewshotSeed: flags.fewshotSeed,
+    maxGenTokens: flags.maxGenTokens,
+    concurrency: flags.model.concurrency,
+    logSamples: flags.logSamples,
+    sandbox: { python: flags.python, timeoutMs: flags.sandboxTimeout },
+  };
+}
+
+/** The bar appears with the first finished example, when the total is known. */
+function progressBar(): { update: NonNullable<RunOptions["onProgress"]>; stop(): void } {
+  let progress: Progress | undefined;
+  let reported = 0;
+  return {
+    update: ({ task, done, total }) => {
+      progress ??= createProgress("eval", total);
+      progress.set({ task });
+      progress.increment(done - reported);
+      reported = done;
+    },
+    stop: () => progress?.stop(),
+  };
+}
+
+function printSummary(file: ResultsFile, result: EvalRun, cached: CachedModel | undefined, written: string[]): void {
+  console.log(formatComparison([{ label: "value ± stderr", results: file }]));
+  if (cached)
+    console.log(
+      `requests: ${result.requests} (cache: ${cached.cacheStats.hits} hits, ${cached.cacheStats.misses} sent)`,
+    );
+  console.log(`wrote ${written.join(", ")}`);
+}
+
+function registerCompare(evalCommand: Command): void {
   evalCommand
     .command("compare")
     .summary("compare results files side by side")
@@ -161,7 +196,9 @@ export function registerEvalCommand(program: Command): void {
       console.log("");
       console.log(formatComparison(loaded));
     });
+}
 
+function registerTasks(evalCommand: Command): void {
   evalCommand
     .command("tasks")
     .summary("list the tasks with their dimension and metrics")
@@ -181,38 +218,26 @@ export function registerEvalCommand(program: Command): void {
     });
 }
 
-async function modelIdentity(options: Record<string, unknown>, model: LanguageModel): Promise<ModelIdentity> {
-  const gguf = options.gguf as string | undefined;
-  if (gguf)
-    return {
-      kind: "gguf",
-      provider: model.provider,
-      modelId: model.modelId,
-      path: resolve(gguf),
-      sha256: await sha256Files([gguf]),
-    };
-  const hf = options.hf as string | undefined;
-  if (hf) {
+async function modelIdentity(flags: ModelOptions, model: CachedModel): Promise<ModelIdentity> {
+  const { provider, modelId } = model;
+  if (flags.gguf)
+    return { kind: "gguf", provider, modelId, path: resolve(flags.gguf), sha256: await sha256Files([flags.gguf]) };
+  if (flags.hf) {
     // The weights' identity: config plus every safetensors file, in name order.
+    const hf = flags.hf;
     const files = (await readdir(hf)).filter((f) => f === "config.json" || f.endsWith(".safetensors")).sort();
     return {
       kind: "hf",
-      provider: model.provider,
-      modelId: model.modelId,
+      provider,
+      modelId,
       path: resolve(hf),
       sha256: await sha256Files(files.map((f) => join(hf, f))),
     };
   }
-  const baseURL = options.baseUrl as string | undefined;
-  if (baseURL)
-    return {
-      kind: "openai-compatible",
-      provider: model.provider,
-      modelId: model.modelId,
-      baseURL,
-      model: options.model as string,
-    };
-  return { kind: "other", provider: model.provider, modelId: model.modelId };
+  // The model opened, so --base-url came with --model.
+  if (flags.baseUrl)
+    return { kind: "openai-compatible", provider, modelId, baseURL: flags.baseUrl, model: flags.model! };
+  return { kind: "other", provider, modelId };
 }
 
 async function sha256Files(paths: string[]): Promise<string> {
