@@ -1,10 +1,7 @@
 // Runs one injection in a fresh process and prints {seconds, maxRssMb, accepted} as JSON, so the
 // benchmark can read each run's own peak memory.
-import { createOpenAIModel } from "../dist/llm/openai.js";
-import { withRequestCache } from "../dist/llm/cache.js";
-import { runInject } from "../dist/negatives/inject.js";
-import { exportDatasets } from "../dist/negatives/datasets.js";
-import { builtinErrorTypes } from "../dist/negatives/error-types.js";
+import { createOpenAIModel, withRequestCache } from "../dist/llm/index.js";
+import { builtinErrorTypes, exportDatasets, runInject } from "../dist/negatives/index.js";
 
 const [input, outDir, baseURL, concurrency, cache] = process.argv.slice(2);
 const strategy = { kind: "single", type: builtinErrorTypes[0] };

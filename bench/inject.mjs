@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { Agent, request } from "undici";
-import { pooledFetch } from "../dist/llm/http.js";
+import { toJsonLines } from "../dist/io/index.js";
+import { pooledFetch } from "../dist/llm/index.js";
 
 const CONCURRENCY = 64;
 const rows = Number(process.argv[2] ?? 20_000);
@@ -18,18 +19,13 @@ const dir = mkdtempSync(join(tmpdir(), "seapo-bench-"));
 
 function writeRows(n) {
   const path = join(dir, `rows-${n}.jsonl`);
-  const lines = [];
-  for (let i = 0; i < n; i++) {
-    lines.push(
-      JSON.stringify({
-        id: `q${i}`,
-        // Every row distinct, so no request is answered by the cache.
-        prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
-        response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
-      }),
-    );
-  }
-  writeFileSync(path, `${lines.join("\n")}\n`);
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: `q${i}`,
+    // Every row distinct, so no request is answered by the cache.
+    prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
+    response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
+  }));
+  writeFileSync(path, toJsonLines(rows));
   return path;
 }
 

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { chatCompletion, startTestServer, type TestServer } from "../helpers/openai-server.js";
 import { injectorReply } from "../helpers/scripted-injector.js";
 import { readJsonl, runCli } from "../helpers/cli.js";
+import { toJsonLines } from "../../src/io/index.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -20,16 +21,14 @@ describe("seapo analyze → inject --strategy most-common", () => {
     const planted = ["correct", "logic", "logic", "correctness", "logic", "hallucination", "correct"];
     writeFileSync(
       answers,
-      planted
-        .map((kind, i) =>
-          JSON.stringify({
-            id: `a${i}`,
-            prompt: `Question ${i}`,
-            response: `answer marked ${kind}`,
-            reference: `gold ${i}`,
-          }),
-        )
-        .join("\n") + "\n",
+      toJsonLines(
+        planted.map((kind, i) => ({
+          id: `a${i}`,
+          prompt: `Question ${i}`,
+          response: `answer marked ${kind}`,
+          reference: `gold ${i}`,
+        })),
+      ),
     );
     server = await startTestServer((request) => {
       const text: string = request.body.messages.at(-1).content;
@@ -67,7 +66,7 @@ describe("seapo analyze → inject --strategy most-common", () => {
     expect(readJsonl(join(out, "judgments.jsonl"))).toHaveLength(7);
 
     const rows = join(dir, "rows.jsonl");
-    writeFileSync(rows, `${JSON.stringify({ prompt: "What is 3 plus 4?", response: "3 plus 4 is 7." })}\n`);
+    writeFileSync(rows, toJsonLines([{ prompt: "What is 3 plus 4?", response: "3 plus 4 is 7." }]));
     const injected = await runCli([
       "inject",
       "--input",

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readJsonl, runCli } from "../helpers/cli.js";
 import { tinyGgufPath } from "../helpers/tiny-gguf.js";
+import { toJsonLines } from "../../src/io/index.js";
 
 describe("seapo inject --gguf (in-process node-llama-cpp)", () => {
   it("runs the whole pipeline on a real GGUF and accounts for every row", async () => {
@@ -13,7 +14,7 @@ describe("seapo inject --gguf (in-process node-llama-cpp)", () => {
       { id: "a", prompt: "What is 2 plus 2?", response: "Two plus two is 4." },
       { id: "b", prompt: "Name a primary colour.", response: "Red is a primary colour." },
     ];
-    writeFileSync(input, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    writeFileSync(input, toJsonLines(rows));
     const out = join(dir, "out");
     // A random-weight model cannot follow the instruction: what matters is that every job ends in
     // negatives.jsonl or rejects.jsonl with a reason, through the real in-process provider.
@@ -53,7 +54,7 @@ describe("seapo inject --gguf (in-process node-llama-cpp)", () => {
       response: "It repeats one word 400 times.",
     };
     const short = (i: number) => ({ id: `s${i}`, prompt: "Hi?", response: "Hello there, friend." });
-    writeFileSync(input, [short(0), long, short(1)].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    writeFileSync(input, toJsonLines([short(0), long, short(1)]));
     const gguf = await tinyGgufPath({ contextLength: 1024 });
     const out = join(dir, "out");
     const result = await runCli([
@@ -77,10 +78,7 @@ describe("seapo inject --gguf (in-process node-llama-cpp)", () => {
     ).toEqual(["long"]);
 
     const allLong = join(dir, "all-long.jsonl");
-    writeFileSync(
-      allLong,
-      Array.from({ length: 12 }, (_, i) => JSON.stringify({ ...long, id: `l${i}` })).join("\n") + "\n",
-    );
+    writeFileSync(allLong, toJsonLines(Array.from({ length: 12 }, (_, i) => ({ ...long, id: `l${i}` }))));
     const failed = await runCli([
       "inject",
       "--gguf",

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { chatCompletion, startTestServer, type Handler, type TestServer } from "../helpers/openai-server.js";
 import { injectorReply, parseInjectionPrompt, rewriteOnce } from "../helpers/scripted-injector.js";
 import { readJsonl, runCli, startCli } from "../helpers/cli.js";
+import { toJsonLines } from "../../src/io/index.js";
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -21,7 +22,7 @@ function writeRows(dir: string, count: number): string {
     prompt: `What is ${i} plus ${i}?`,
     response: `Adding ${i} and ${i} gives ${2 * i}, because doubling a number adds it to itself.`,
   }));
-  writeFileSync(path, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(path, toJsonLines(rows));
   return path;
 }
 

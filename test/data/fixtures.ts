@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import { toJsonLines } from "../../src/io/index.js";
 
 /** A temp folder removed after the file's tests; `write` puts a fixture in it and returns its path. */
 export function fixtureDir(): { dir: string; write(name: string, text: string): string } {
@@ -18,7 +19,7 @@ export function fixtureDir(): { dir: string; write(name: string, text: string): 
 }
 
 /** One JSON value per line. */
-export const jsonl = (...rows: unknown[]): string => rows.map((row) => JSON.stringify(row)).join("\n") + "\n";
+export const jsonl = (...rows: unknown[]): string => toJsonLines(rows);
 
 export async function collect<T>(rows: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -4,7 +4,7 @@ import { readSourceRows, type SourceReject } from "../../src/data/index.js";
 import { resolveDataDir } from "../../src/eval/data.js";
 import { collect } from "./fixtures.js";
 
-// Counts and first rows as /work/shared/data/README.md §8 describes these files.
+// Counts and first rows as the data folder's README (§8) describes these files.
 const dir = join(resolveDataDir(), "preference");
 const ultrafeedback = join(dir, "ultrafeedback", "train_clean.jsonl");
 const dpoDemo = join(dir, "llama_factory", "dpo_en_demo.json");
