@@ -4,7 +4,12 @@ export type * from "./data/types.js";
 export * as engine from "./engine/index.js";
 export * as train from "./train/index.js";
 export * as evaluation from "./eval/index.js";
-export * as world from "./demo/world/index.js";
-export { runDemo, defaultDemoOptions, type DemoOptions } from "./demo/run.js";
-export { demoResultsSchema, type DemoResults } from "./demo/results.js";
+export {
+  world,
+  runDemo,
+  defaultDemoOptions,
+  demoResultsSchema,
+  type DemoOptions,
+  type DemoResults,
+} from "./demo/index.js";
 export { buildReport } from "./report/index.js";

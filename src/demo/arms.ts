@@ -13,10 +13,14 @@ import type { HfTokenizer } from "../engine/io/index.js";
 import { toDpoRow, toKtoRows, type DpoRow } from "../data/training-rows.js";
 import type { NegativeRecord } from "../data/types.js";
 import type { ModelFromOptions } from "../llm/options.js";
-import { builtinErrorTypes } from "../negatives/index.js";
-import { exportDatasets, exportFiles } from "../negatives/datasets.js";
-import { runInject } from "../negatives/inject.js";
-import { parseStrategy, uniform } from "../negatives/strategy.js";
+import {
+  builtinErrorTypes,
+  exportDatasets,
+  exportFiles,
+  parseStrategy,
+  runInject,
+  seededUniform,
+} from "../negatives/index.js";
 import { answerPrompts } from "./evaluate.js";
 import {
   checkAnswer,
@@ -26,7 +30,7 @@ import {
   type WorldErrorType,
   type WorldItem,
 } from "./world/index.js";
-import { readRecords, writeFileAtomic } from "../io/index.js";
+import { readRecords, toJsonLines, writeFileAtomic } from "../io/index.js";
 
 export type ArmMethod = "base" | "vanilla" | "seapo";
 export type PreferenceLoss = "kto" | "dpo";
@@ -80,7 +84,7 @@ export function seapoRecords(
   for (const item of items) {
     const type: WorldErrorType =
       strategy === "mixed"
-        ? worldErrorTypes[Math.floor(uniform(seed, item.id, "mixed") * worldErrorTypes.length)]!
+        ? worldErrorTypes[Math.floor(seededUniform(seed, item.id, "mixed") * worldErrorTypes.length)]!
         : strategy === "most-common"
           ? mostCommon
           : (strategy.replace("single:", "") as WorldErrorType);
@@ -157,9 +161,8 @@ export function writePreferenceFiles(dir: string, records: readonly NegativeReco
   mkdirSync(dir, { recursive: true });
   const dpo = join(dir, "dpo.jsonl");
   const kto = join(dir, "kto.jsonl");
-  const lines = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  writeFileAtomic(dpo, lines(records.map(toDpoRow)));
-  writeFileAtomic(kto, lines(records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))));
+  writeFileAtomic(dpo, toJsonLines(records.map(toDpoRow)));
+  writeFileAtomic(kto, toJsonLines(records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))));
   return { dpo, kto };
 }
 
@@ -181,10 +184,7 @@ export async function llmSeapoDataset(
 ): Promise<{ records: NegativeRecord[]; files: { dpo: string; kto: string } }> {
   mkdirSync(dir, { recursive: true });
   const input = join(dir, "items.jsonl");
-  writeFileAtomic(
-    input,
-    items.map((i) => JSON.stringify({ id: i.id, prompt: i.prompt, response: i.answer })).join("\n") + "\n",
-  );
+  writeFileAtomic(input, toJsonLines(items.map((i) => ({ id: i.id, prompt: i.prompt, response: i.answer }))));
   const strategy = await parseStrategy(strategySpec, worldTypesForInjection, analysisFile);
   await runInject({
     input,

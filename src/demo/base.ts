@@ -5,34 +5,52 @@
  * backend rebuilds the same weights bit for bit (`seapo demo build-base`).
  */
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { z } from "zod";
 import { AdamW, clipGradNorm, crossEntropy, LlamaModel, Rng } from "../engine/index.js";
 import { HfTokenizer, presetModel, randomWeights, saveHfModel } from "../engine/io/index.js";
-import { lrAt } from "../train/train.js";
+import { InputError, SeapoError } from "../errors.js";
+import { writeFileAtomic } from "../io/index.js";
+import { lrAt } from "../train/index.js";
 import { buildCorpus, buildSft, createWorld, generateTasks, type TaskSet, type World } from "./world/index.js";
 
 /** Written next to the weights: the options and the hash a rebuild must reproduce. */
 export const BASE_RECIPE_FILE = "seapo-base.json";
 
-export interface BaseModelOptions {
-  worldSeed: number;
-  modelSeed: number;
-  hiddenSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  intermediateSize: number;
-  vocabSize: number;
+const count = z.number().int().positive();
+/** How a base model is built; seapo-base.json keeps them, so a rebuild can repeat them. */
+export const baseModelOptionsSchema = z.object({
+  worldSeed: z.number().int(),
+  modelSeed: z.number().int(),
+  hiddenSize: count,
+  numLayers: count,
+  numHeads: count,
+  numKvHeads: count,
+  intermediateSize: count,
+  vocabSize: count,
   /** Tokens per packed pretraining sequence. */
-  seqLen: number;
-  batchSize: number;
-  pretrainSteps: number;
-  sftSteps: number;
-  lr: number;
+  seqLen: count,
+  batchSize: count,
+  pretrainSteps: z.number().int().min(0),
+  sftSteps: z.number().int().min(0),
+  lr: z.number().positive(),
   /** Characters of corpus the tokenizer learns its merges from (the whole corpus is slow and adds little). */
-  tokenizerChars: number;
-}
+  tokenizerChars: count,
+});
+export type BaseModelOptions = z.infer<typeof baseModelOptionsSchema>;
+
+/** seapo-base.json: the recipe `seapo demo build-base` ran and what it produced. Written and read through this. */
+export const baseRecipeSchema = z.object({
+  command: z.string(),
+  options: baseModelOptionsSchema,
+  parameters: z.number().int().min(0),
+  /** sha256 of model.safetensors: what a rebuild must reproduce. */
+  weightsSha256: z.string(),
+  losses: z.object({ pretrain: z.number(), sft: z.number() }),
+  seconds: z.number().min(0),
+});
+export type BaseRecipe = z.infer<typeof baseRecipeSchema>;
 
 export const defaultBaseOptions: BaseModelOptions = {
   worldSeed: 1,
@@ -119,14 +137,8 @@ function* batches(sequences: readonly Sequence[], batchSize: number, rng: Rng): 
   }
 }
 
-export interface BaseModelSummary {
-  dir: string;
-  parameters: number;
-  /** sha256 of model.safetensors: what a rebuild must reproduce. */
-  weightsSha256: string;
-  losses: { pretrain: number; sft: number };
-  seconds: number;
-}
+/** What a build gave: the recipe's results, and the folder it wrote. */
+export type BaseModelSummary = Omit<BaseRecipe, "command" | "options"> & { dir: string };
 
 /** Trains the base model from scratch and writes it as a Hugging Face folder. */
 export async function buildBaseModel(
@@ -197,8 +209,27 @@ export async function buildBaseModel(
 /** Records how the model in `dir` was built, next to it: the recipe `seapo demo build-base` ran and the hash it produced. */
 export function writeBaseRecipe(options: BaseModelOptions, summary: BaseModelSummary): void {
   const { dir, ...rest } = summary;
-  writeFileSync(
-    join(dir, BASE_RECIPE_FILE),
-    `${JSON.stringify({ command: "seapo demo build-base", options, ...rest }, null, 2)}\n`,
-  );
+  const recipe = baseRecipeSchema.parse({ command: "seapo demo build-base", options, ...rest });
+  writeFileAtomic(join(dir, BASE_RECIPE_FILE), `${JSON.stringify(recipe, null, 2)}\n`);
+}
+
+/** The recipe of the base model in `dir`; a folder without one is not a demo base model. */
+export function readBaseRecipe(dir: string): BaseRecipe {
+  const file = join(dir, BASE_RECIPE_FILE);
+  if (!existsSync(file))
+    throw new SeapoError(
+      `${dir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base DIR\``,
+    );
+  const parsed = baseRecipeSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(
+      file,
+      undefined,
+      issue.path.map(String).join(".") || undefined,
+      issue.message,
+      "expected the recipe `seapo demo build-base` writes",
+    );
+  }
+  return parsed.data;
 }

@@ -10,7 +10,7 @@ import {
   checkAnswer,
   dimensions,
   mcScores,
-  type Dimension,
+  type WorldDimension,
   type World,
   type WorldErrorType,
   type WorldItem,
@@ -24,7 +24,7 @@ export interface AnswerRecord {
 }
 
 export interface WorldScores {
-  accuracy: Partial<Record<Dimension, number>>;
+  accuracy: Partial<Record<WorldDimension, number>>;
   mc1: number | undefined;
   mc2: number | undefined;
   errorMix: ErrorMix;
@@ -99,7 +99,7 @@ export function evaluateOnWorld(
     };
   });
 
-  const accuracy: Partial<Record<Dimension, number>> = {};
+  const accuracy: Partial<Record<WorldDimension, number>> = {};
   for (const dimension of dimensions) {
     const mine = answers.filter((a) => a.item.dimension === dimension);
     if (mine.length > 0) accuracy[dimension] = mine.filter((a) => a.correct).length / mine.length;
@@ -134,7 +134,7 @@ export function evaluateOnWorld(
 }
 
 /** A balanced, seeded sample: up to `perDimension` items of each dimension. */
-export function sampleItems(pool: Record<Dimension, WorldItem[]>, perDimension: number, rng: Rng): WorldItem[] {
+export function sampleItems(pool: Record<WorldDimension, WorldItem[]>, perDimension: number, rng: Rng): WorldItem[] {
   return dimensions.flatMap((d) => {
     const items = [...pool[d]];
     for (let i = items.length - 1; i > 0; i--) {

@@ -37,6 +37,7 @@ export const curvePointSchema = z.strictObject({
   /** rewards/margins (DPO) or desirable minus undesirable reward (KTO). */
   margin: z.number(),
 });
+export type CurvePoint = z.infer<typeof curvePointSchema>;
 
 export const armSchema = z.strictObject({
   /** Unique and readable, e.g. `base`, `vanilla-kto`, `seapo-mixed-dpo`. */

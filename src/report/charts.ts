@@ -3,7 +3,7 @@
  * chartjs-chart-error-bars (`barWithErrorBars`: each point is {y, yMin, yMax}). A builder returns
  * undefined when it has nothing to draw, so the page never holds an empty chart.
  */
-import { ERROR_MIX_KEYS, type ArmResult, type DemoResults, type ErrorMix, type Spread } from "../demo/results.js";
+import { ERROR_MIX_KEYS, type ArmResult, type DemoResults, type ErrorMix, type Spread } from "../demo/index.js";
 import type { AnalysisFile, InjectStats, MetricsLine } from "./sources.js";
 
 export interface ChartSpec {

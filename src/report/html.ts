@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { diffWords } from "diff";
-import type { ArmResult, DemoResults, Spread } from "../demo/results.js";
+import type { ArmResult, DemoResults, Spread } from "../demo/index.js";
 import type { TabulatedResults } from "../eval/results.js";
 import * as charts from "./charts.js";
 import type { ChartSpec } from "./charts.js";

@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { REPORT_FILE } from "../demo/results.js";
+import { REPORT_FILE } from "../demo/index.js";
 import { renderReport } from "./html.js";
 import { readSources } from "./sources.js";
 

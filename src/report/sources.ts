@@ -6,7 +6,7 @@ import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { demoResultsSchema, RESULTS_FILE, type DemoResults } from "../demo/results.js";
+import { demoResultsSchema, RESULTS_FILE, type DemoResults } from "../demo/index.js";
 import { InputError } from "../errors.js";
 import { readResults, type TabulatedResults } from "../eval/results.js";
 import { exportFiles } from "../negatives/datasets.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/index.js";
 import { armSpecs, seapoRecords } from "../../src/demo/arms.js";
 import { sampleItems } from "../../src/demo/evaluate.js";
-import { spread } from "../../src/demo/run.js";
+import { spread } from "../../src/demo/aggregate.js";
 import {
   checkAnswer,
   createWorld,

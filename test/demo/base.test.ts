@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BASE_RECIPE_FILE, buildBaseModel, defaultBaseOptions, type BaseModelOptions } from "../../src/demo/base.js";
-import { SHIPPED_BASE_DIR } from "../../src/demo/run.js";
+import { SHIPPED_BASE_DIR } from "../../src/demo/options.js";
 import { loadHfModel } from "../../src/engine/io/index.js";
 import { runCli } from "../helpers/cli.js";
 

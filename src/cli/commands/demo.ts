@@ -1,9 +1,16 @@
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
-import { addModelOptions, modelFromOptions } from "../../llm/options.js";
-import { buildBaseModel, defaultBaseOptions, writeBaseRecipe } from "../../demo/base.js";
-import { defaultDemoOptions, runDemo, SHIPPED_BASE_DIR } from "../../demo/run.js";
+import { addModelOptions, modelFromOptions, type ModelFromOptions } from "../../llm/options.js";
+import {
+  buildBaseModel,
+  defaultBaseOptions,
+  defaultDemoOptions,
+  RESULTS_FILE,
+  runDemo,
+  SHIPPED_BASE_DIR,
+  writeBaseRecipe,
+} from "../../demo/index.js";
 import { buildReport } from "../../report/index.js";
 
 function positiveInt(flag: string): (value: string) => number {
@@ -62,41 +69,50 @@ export function registerDemoCommand(program: Command): void {
         .default("rules"),
     );
   addModelOptions(demo);
-  demo.action(async (flags: DemoFlags) => {
-    const defaults = defaultDemoOptions(flags.quick);
-    const started = Date.now();
-    const llm =
-      flags.injector === "llm"
-        ? await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") })
-        : undefined;
-    if (flags.injector === "llm" && llm === undefined)
-      throw new InputError(
-        "--injector",
-        undefined,
-        undefined,
-        "--injector llm needs a model",
-        "give --base-url and --model, --gguf, or --hf",
-      );
-    try {
-      await runDemo({
-        ...defaults,
-        out: flags.out,
-        baseDir: flags.base,
-        seeds: flags.seeds ?? defaults.seeds,
-        steps: flags.steps ?? defaults.steps,
-        trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
-        testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
-        llmInjector: llm,
-        log: (line) => process.stderr.write(`${line}\n`),
-      });
-    } finally {
-      await llm?.model.close?.();
-    }
-    const report = await buildReport(flags.out);
-    process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-    process.stdout.write(`results: ${join(flags.out, "results.json")}\nreport: ${report}\n`);
-  });
+  demo.action(runDemoCommand);
+  registerBuildBaseCommand(demo);
+}
 
+async function runDemoCommand(flags: DemoFlags): Promise<void> {
+  const defaults = defaultDemoOptions(flags.quick);
+  const started = Date.now();
+  const llm = await injectorModel(flags);
+  try {
+    await runDemo({
+      ...defaults,
+      out: flags.out,
+      baseDir: flags.base,
+      seeds: flags.seeds ?? defaults.seeds,
+      steps: flags.steps ?? defaults.steps,
+      trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
+      testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
+      llmInjector: llm,
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  } finally {
+    await llm?.model.close?.();
+  }
+  const report = await buildReport(flags.out);
+  process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`results: ${join(flags.out, RESULTS_FILE)}\nreport: ${report}\n`);
+}
+
+/** `--injector llm`: the model the model options name (required); the world's rules need none. */
+async function injectorModel(flags: DemoFlags): Promise<ModelFromOptions | undefined> {
+  if (flags.injector !== "llm") return undefined;
+  const llm = await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") });
+  if (llm === undefined)
+    throw new InputError(
+      "--injector",
+      undefined,
+      undefined,
+      "--injector llm needs a model",
+      "give --base-url and --model, --gguf, or --hf",
+    );
+  return llm;
+}
+
+function registerBuildBaseCommand(demo: Command): void {
   demo
     .command("build-base")
     .description("train the demo's base model from scratch (the recorded command that rebuilds the shipped one)")

@@ -1,0 +1,98 @@
+/**
+ * The training data of one seed: each kind (vanilla, or one SeaPO strategy) is built once, the
+ * first time an arm asks for it, and shared by that arm's KTO and DPO runs.
+ */
+import { join } from "node:path";
+import type { NegativeRecord } from "../data/types.js";
+import { ANALYSIS_FILE } from "../negatives/index.js";
+import { llmSeapoDataset, seapoRecords, vanillaRecords, type ArmSpec } from "./arms.js";
+import type { DemoOptions } from "./options.js";
+import type { InjectionExample } from "./results.js";
+import { analyzeDir, type DemoSetup } from "./setup.js";
+import type { Stage } from "./stages.js";
+import { dimensions, worldErrorTypes, type WorldErrorType, type WorldItem } from "./world/index.js";
+
+export interface ArmDataset {
+  records: NegativeRecord[];
+  /** Set when the data engine already wrote the training files (the LLM injector). */
+  files?: { dpo: string; kto: string };
+}
+
+export interface SeedDataContext {
+  options: DemoOptions;
+  setup: DemoSetup;
+  mostCommon: WorldErrorType;
+  stage: Stage;
+  /** The report's examples: filled from the first seed's mixed dataset. */
+  examples: InjectionExample[];
+}
+
+/** The dataset an arm trains on for `seed`, built on first use. */
+export function seedDatasets(
+  ctx: SeedDataContext,
+  seed: number,
+  trainItems: readonly WorldItem[],
+): (spec: ArmSpec) => Promise<ArmDataset> {
+  const built = new Map<string, ArmDataset>();
+  return async (spec) => {
+    const key = spec.method === "vanilla" ? "vanilla" : spec.strategy!;
+    let dataset = built.get(key);
+    if (dataset === undefined) {
+      dataset = await buildDataset(ctx, spec, seed, trainItems);
+      if (seed === ctx.options.seeds[0] && spec.strategy === "mixed") ctx.examples.push(...examplesOf(dataset.records));
+      built.set(key, dataset);
+    }
+    return dataset;
+  };
+}
+
+async function buildDataset(
+  ctx: SeedDataContext,
+  spec: ArmSpec,
+  seed: number,
+  trainItems: readonly WorldItem[],
+): Promise<ArmDataset> {
+  const { options, setup, stage } = ctx;
+  const { log } = options;
+  if (spec.method === "vanilla") {
+    const vanilla = await stage(`seed ${seed}: sample vanilla pairs`, () =>
+      vanillaRecords(setup.baseModel, setup.base.tokenizer, setup.world, trainItems, {
+        seed,
+        temperature: 1,
+        maxNewTokens: options.maxNewTokens,
+        batchSize: 16,
+      }),
+    );
+    log(`  vanilla: ${vanilla.records.length} pairs, ${vanilla.nearTies} with both answers equally right or wrong`);
+    return { records: vanilla.records };
+  }
+  const strategy = spec.strategy!;
+  const injector = options.llmInjector;
+  if (injector !== undefined) {
+    const dir = join(options.out, "inject", `seed-${seed}`, strategy.replace(":", "-"));
+    const analysisFile = join(analyzeDir(options.out), ANALYSIS_FILE);
+    const dataset = await stage(`seed ${seed}: inject ${strategy} with ${injector.name}`, () =>
+      llmSeapoDataset(dir, trainItems, strategy, analysisFile, injector, seed),
+    );
+    log(
+      `  ${strategy}: ${dataset.records.length} verified pairs from ${trainItems.length} prompts (rejects in ${dir})`,
+    );
+    return dataset;
+  }
+  const seapo = seapoRecords(setup.world, trainItems, strategy, ctx.mostCommon, seed);
+  if (seapo.skipped > 0) log(`  ${strategy}: ${seapo.skipped} prompt(s) had no rule for the type and were left out`);
+  return { records: seapo.records };
+}
+
+/** Per type, the first pair of each dimension: the report shows what an error looks like everywhere. */
+function examplesOf(records: readonly NegativeRecord[]): InjectionExample[] {
+  const examples: InjectionExample[] = [];
+  for (const type of worldErrorTypes) {
+    for (const dimension of dimensions) {
+      const r = records.find((x) => x.errorType === type && x.sourceId.startsWith(`${dimension}-`));
+      if (r !== undefined)
+        examples.push({ errorType: type, dimension, prompt: r.prompt, positive: r.chosen, negative: r.rejected });
+    }
+  }
+  return examples;
+}
