@@ -6,7 +6,6 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { runExport } from "../../src/cli/commands/export.js";
 import {
   toDpoConversationalRow,
   toDpoRow,
@@ -17,7 +16,7 @@ import {
 import type { NegativeRecord } from "../../src/data/types.js";
 import { InputError } from "../../src/errors.js";
 import { loadTrainConfig } from "../../src/train/config.js";
-import { RECIPE_FILES, type ExportOptions } from "../../src/train/export-recipes.js";
+import { RECIPE_FILES, writeRecipe, type RecipeOptions } from "../../src/train/recipes/index.js";
 import { readJsonl, runCli } from "../helpers/cli.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -480,11 +479,11 @@ beforeAll(async () => {
   );
 });
 
-const defaults: Omit<ExportOptions, "target"> = { gpus: 8, zero: "3", trlFormat: "conversational" };
+const defaults: Omit<RecipeOptions, "target"> = { gpus: 8, zero: "3", trlFormat: "conversational" };
 
 async function exported(
   overrides: Record<string, unknown>,
-  options: Partial<ExportOptions> & Pick<ExportOptions, "target">,
+  options: Partial<RecipeOptions> & Pick<RecipeOptions, "target">,
   configFile?: string,
 ) {
   const out = await mkdtemp(join(tmpdir(), `seapo-export-${options.target}-`));
@@ -494,7 +493,7 @@ async function exported(
     ...overrides,
     out,
   });
-  const summary = await runExport(config, { ...defaults, ...options });
+  const summary = await writeRecipe(config, { ...defaults, ...options });
   const read = (path: string) => readFileSync(join(out, path), "utf8");
   return {
     out,

@@ -1,60 +1,23 @@
-import { mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { Option, type Command } from "commander";
-import { loadTrainConfig, type TrainConfig } from "../../train/config.js";
-import { readPreferenceRows } from "../../train/data.js";
+import { loadTrainConfig } from "../../train/config.js";
 import {
-  buildRecipe,
-  EXPORT_TARGETS,
+  RECIPE_TARGETS,
   TRL_FORMATS,
+  writeRecipe,
   ZERO_STAGES,
-  type ExportOptions,
-  type ExportTarget,
+  type RecipeTarget,
   type TrlFormat,
   type ZeroStage,
-} from "../../train/export-recipes.js";
+} from "../../train/recipes/index.js";
 import { addTrainOptions, trainOverrides } from "./train.js";
-import { writeFileAtomic } from "../../io/index.js";
 
 interface ExportFlags {
   config?: string;
-  to: ExportTarget;
+  to: RecipeTarget;
   template?: string;
   gpus: number;
   zero: ZeroStage;
   trlFormat: TrlFormat;
-}
-
-export interface ExportSummary {
-  files: string[];
-  command: string;
-  rows: number;
-  rejects: number;
-}
-
-/**
- * Reads the rows with the trainer's checks (so --skip-invalid rejects the same rows `seapo train`
- * would), builds the recipe and writes it under config.out, each file atomically.
- */
-export async function runExport(config: TrainConfig, options: ExportOptions): Promise<ExportSummary> {
-  const { data, rejects } = await readPreferenceRows(config.data, { skipInvalid: config.skipInvalid });
-  const evalRows =
-    config.evalData === undefined
-      ? undefined
-      : {
-          file: config.evalData,
-          data: (await readPreferenceRows(config.evalData, { skipInvalid: config.skipInvalid })).data,
-        };
-  const recipe = buildRecipe(config, { file: config.data, data }, evalRows, options);
-  const files = recipe.files.map((f) => f.path);
-  if (rejects.length > 0)
-    recipe.files.push({ path: "rejects.jsonl", text: rejects.map((r) => JSON.stringify(r)).join("\n") + "\n" });
-  for (const file of recipe.files) {
-    const path = join(config.out, file.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileAtomic(path, file.text);
-  }
-  return { files, command: recipe.command, rows: recipe.rows, rejects: rejects.length };
 }
 
 // Training options that describe a local run only (resume, local outputs, our own batching) are left out.
@@ -80,7 +43,7 @@ export function registerExportCommand(program: Command): void {
         "llamafactory: data/seapo_{kto,dpo}.jsonl + data/dataset_info.json, train.yaml; run `llamafactory-cli train train.yaml` in --out.\n" +
         "trl: data/train.jsonl, trl.yaml, accelerate.yaml; run `trl dpo|kto --config trl.yaml --accelerate_config accelerate.yaml` in --out.",
     )
-    .addOption(new Option("--to <engine>", "the engine to hand over to").choices(EXPORT_TARGETS).makeOptionMandatory())
+    .addOption(new Option("--to <engine>", "the engine to hand over to").choices(RECIPE_TARGETS).makeOptionMandatory())
     .requiredOption("--out <dir>", "folder for the recipe (created)")
     .option(
       "--model <name>",
@@ -100,7 +63,7 @@ export function registerExportCommand(program: Command): void {
     )
     .action(async (flags: ExportFlags, cmd: Command) => {
       const config = await loadTrainConfig(flags.config, trainOverrides(cmd));
-      const summary = await runExport(config, {
+      const summary = await writeRecipe(config, {
         target: flags.to,
         template: flags.template,
         gpus: flags.gpus,
