@@ -9,7 +9,7 @@
 import { backend } from "./backend.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
-import { formatShape, noGrad, sizeOf, Tensor } from "./tensor.js";
+import { formatShape, noGrad, sizeOf, Tensor } from "./tensor-core.js";
 
 interface RuleContext<K extends OpName> {
   inputs: readonly Tensor[];

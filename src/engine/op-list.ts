@@ -58,3 +58,10 @@ export type OpName = keyof OpAttrs;
 export type UnaryOp = keyof UnaryAttrs;
 export type BinaryOp = keyof BinaryAttrs;
 export type ReduceOp = keyof ReduceAttrs;
+
+export interface MatmulOptions {
+  /** Use the transpose of a's last two axes. */
+  transA?: boolean;
+  /** Use the transpose of b's last two axes. */
+  transB?: boolean;
+}

@@ -7,10 +7,10 @@
  */
 import { backend, type BinaryOp, type GemmParams, type UnaryOp } from "./backend.js";
 import { contiguousStrides } from "./backends/ts.js";
-import type { OpAttrs, OpName } from "./op-list.js";
-import { formatShape, isGradEnabled, scalar, sizeOf, Tensor } from "./tensor.js";
+import type { MatmulOptions, OpAttrs, OpName } from "./op-list.js";
+import { formatShape, isGradEnabled, scalar, sizeOf, Tensor } from "./tensor-core.js";
 
-export type { OpAttrs, OpName } from "./op-list.js";
+export type { MatmulOptions, OpAttrs, OpName } from "./op-list.js";
 
 /** A shape or argument error; the message names the op and the shapes involved. */
 export class ShapeError extends Error {
@@ -259,13 +259,6 @@ export function cat(xs: readonly Tensor[], axis: number): Tensor {
 
 // ---------------------------------------------------------------------------------------------
 // matmul
-
-export interface MatmulOptions {
-  /** Use the transpose of a's last two axes. */
-  transA?: boolean;
-  /** Use the transpose of b's last two axes. */
-  transB?: boolean;
-}
 
 /**
  * op(a) · op(b) over the last two axes, with numpy broadcasting over the leading (batch) axes.

@@ -1,191 +1,25 @@
 /**
- * Tensor: a float32 buffer, a shape, and (when it needs a gradient) the node that made it.
- *
- * Tensors are always contiguous and row-major. Movement ops (permute, expand, slice) copy; reshape
- * shares the buffer. Why: every kernel, ours and the native addon's, can then assume dense rows, the
- * backend interface stays a list of simple hooks, and the copies are cheap next to the matmuls that
- * dominate a transformer step. Tensors are treated as immutable, except parameters, whose buffers
- * the optimizer updates in place.
+ * Tensor with its methods bound to the ops and the backward pass. The class lives in tensor-core.ts,
+ * below ops.ts and autograd.ts, so that no two files import each other; import it from here.
  */
-import { backward as runBackward } from "./autograd.js";
-import * as ops from "./ops.js";
-import type { OpAttrs, OpName } from "./ops.js";
-import type { Rng } from "./random.js";
+import { backward } from "./autograd.js";
+import { add, div, matmul, mean, mul, permute, reshape, sub, sum, transpose } from "./ops.js";
+import { bindTensorMethods } from "./tensor-core.js";
 
-/** How a tensor was computed: the op, its inputs and its attributes. */
-export interface Node<K extends OpName = OpName> {
-  readonly op: K;
-  readonly inputs: readonly Tensor[];
-  readonly attrs: OpAttrs[K];
-}
+bindTensorMethods({ backward, reshape, permute, transpose, add, sub, mul, div, matmul, sum, mean });
 
-let gradEnabled = true;
-
-/** Whether ops record nodes for backward (false inside noGrad). */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs fn without recording the tape (inference, optimizer updates, gradient rules). */
-export function noGrad<T>(fn: () => T): T {
-  const previous = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = previous;
-  }
-}
-
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
-
-export class Tensor {
-  readonly shape: readonly number[];
-  readonly data: Float32Array;
-  /** True for parameters being trained and for anything computed from them with the tape on. */
-  requiresGrad: boolean;
-  /** Accumulated gradient of a leaf after backward(); null until then. */
-  grad: Tensor | null = null;
-  readonly node: Node | null;
-
-  constructor(
-    data: Float32Array,
-    shape: readonly number[],
-    options: { requiresGrad?: boolean; node?: Node | null } = {},
-  ) {
-    if (data.length !== sizeOf(shape)) {
-      throw new Error(`Tensor: ${data.length} values do not fill shape ${formatShape(shape)}`);
-    }
-    this.data = data;
-    this.shape = Object.freeze([...shape]);
-    this.node = options.node ?? null;
-    this.requiresGrad = options.requiresGrad ?? this.node !== null;
-  }
-
-  get size(): number {
-    return this.data.length;
-  }
-
-  get ndim(): number {
-    return this.shape.length;
-  }
-
-  /** Size of dimension d (negative counts from the end). */
-  dim(d: number): number {
-    const size = this.shape[d < 0 ? this.shape.length + d : d];
-    if (size === undefined) throw new Error(`dim: axis ${d} out of range for shape ${formatShape(this.shape)}`);
-    return size;
-  }
-
-  /** The single value of a one-element tensor. */
-  item(): number {
-    if (this.size !== 1) throw new Error(`item: tensor of shape ${formatShape(this.shape)} has ${this.size} values`);
-    return this.data[0]!;
-  }
-
-  toArray(): number[] {
-    return Array.from(this.data);
-  }
-
-  /** Same values, cut from the tape. Shares the buffer. */
-  detach(): Tensor {
-    return new Tensor(this.data, this.shape);
-  }
-
-  /** Backpropagates from this tensor (a scalar unless `grad` is given) into every leaf's `.grad`. */
-  backward(grad?: Tensor): void {
-    runBackward(this, grad);
-  }
-
-  toString(): string {
-    return `Tensor(${formatShape(this.shape)})`;
-  }
-
-  // Method forms of the common ops, so model code reads left to right.
-  reshape(shape: readonly number[]): Tensor {
-    return ops.reshape(this, shape);
-  }
-  permute(perm: readonly number[]): Tensor {
-    return ops.permute(this, perm);
-  }
-  transpose(d0: number, d1: number): Tensor {
-    return ops.transpose(this, d0, d1);
-  }
-  add(other: Tensor | number): Tensor {
-    return ops.add(this, other);
-  }
-  sub(other: Tensor | number): Tensor {
-    return ops.sub(this, other);
-  }
-  mul(other: Tensor | number): Tensor {
-    return ops.mul(this, other);
-  }
-  div(other: Tensor | number): Tensor {
-    return ops.div(this, other);
-  }
-  matmul(other: Tensor, options?: ops.MatmulOptions): Tensor {
-    return ops.matmul(this, other, options);
-  }
-  sum(axis?: number, keepdim = false): Tensor {
-    return ops.sum(this, axis, keepdim);
-  }
-  mean(axis?: number, keepdim = false): Tensor {
-    return ops.mean(this, axis, keepdim);
-  }
-}
-
-function checkShape(op: string, shape: readonly number[]): void {
-  if (!shape.every((d) => Number.isInteger(d) && d >= 0)) throw new Error(`${op}: invalid shape ${formatShape(shape)}`);
-}
-
-/** A tensor from values (row-major) and a shape; the shape defaults to [values.length]. */
-export function tensor(
-  values: ArrayLike<number>,
-  shape: readonly number[] = [values.length],
-  requiresGrad = false,
-): Tensor {
-  checkShape("tensor", shape);
-  return new Tensor(Float32Array.from(values), shape, { requiresGrad });
-}
-
-export function scalar(value: number): Tensor {
-  return new Tensor(Float32Array.of(value), []);
-}
-
-export function zeros(shape: readonly number[], requiresGrad = false): Tensor {
-  checkShape("zeros", shape);
-  return new Tensor(new Float32Array(sizeOf(shape)), shape, { requiresGrad });
-}
-
-export function full(shape: readonly number[], value: number, requiresGrad = false): Tensor {
-  checkShape("full", shape);
-  return new Tensor(new Float32Array(sizeOf(shape)).fill(value), shape, { requiresGrad });
-}
-
-export function ones(shape: readonly number[], requiresGrad = false): Tensor {
-  return full(shape, 1, requiresGrad);
-}
-
-/** Normal(0, std²) values from a seeded generator. */
-export function randn(shape: readonly number[], rng: Rng, std = 1, requiresGrad = false): Tensor {
-  checkShape("randn", shape);
-  const data = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
-  return new Tensor(data, shape, { requiresGrad });
-}
-
-/** Uniform(low, high) values from a seeded generator. */
-export function uniform(shape: readonly number[], rng: Rng, low: number, high: number, requiresGrad = false): Tensor {
-  checkShape("uniform", shape);
-  const data = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = rng.uniform(low, high);
-  return new Tensor(data, shape, { requiresGrad });
-}
+export {
+  Tensor,
+  tensor,
+  scalar,
+  zeros,
+  ones,
+  full,
+  randn,
+  uniform,
+  noGrad,
+  isGradEnabled,
+  sizeOf,
+  formatShape,
+  type Node,
+} from "./tensor-core.js";

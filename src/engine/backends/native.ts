@@ -3,7 +3,7 @@
  * gemm and the fused kernels) replaced by the C++ addon's (`src/engine/native`). Elementwise, reduce
  * and movement hooks stay in TypeScript; moving one over means adding it to the contract in `kernels.ts`.
  */
-import type { Backend } from "../backend.js";
+import type { Backend } from "../backend-interface.js";
 import { pickKernels } from "../kernels.js";
 import { loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
 import { tsBackend } from "./ts.js";

@@ -6,7 +6,7 @@
  *
  * Loops are written so the innermost one walks memory contiguously and allocates nothing.
  */
-import type { Backend, BinaryOp, ReduceOp, UnaryOp } from "../backend.js";
+import type { Backend, BinaryOp, ReduceOp, UnaryOp } from "../backend-interface.js";
 import { sigmoid, tsKernels } from "./ts-kernels.js";
 
 type RowKernel = (
