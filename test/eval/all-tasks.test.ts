@@ -23,8 +23,9 @@ type Scores = Record<string, Record<string, number>>;
 /**
  * Golden scores, computed once: `seapo model init`'s seeded tiny Llama on the engine, and the
  * scripted server below. Every task runs one example (one per subject or subtask for mmlu and bbh),
- * so most values are a count over n. Only the truthfulqa_mc2 probabilities carry float noise (the
- * engine's kernels may sum in another order), so only they are compared with a tolerance.
+ * so most values are a count over n. Only the truthfulqa_mc2 probabilities carry float noise: the
+ * native and TypeScript kernels sum in another order (their engine values differ by about 1e-6),
+ * so only they are compared with a tolerance, 4 decimals on the engine and 12 through the server.
  */
 const ENGINE_SCORES: Scores = {
   truthfulqa_mc1: { acc: 0 },
@@ -103,7 +104,7 @@ describe("seapo eval: every task", () => {
     const result = await runCli(args);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.code).toBe(0);
-    const file = expectScores(out, ENGINE_SCORES, 6) as unknown as { model: { kind: string; sha256: string } };
+    const file = expectScores(out, ENGINE_SCORES, 4) as unknown as { model: { kind: string; sha256: string } };
     expect(file.model.kind).toBe("hf");
     expect(file.model.sha256).toMatch(/^[0-9a-f]{64}$/);
   }, 180_000);
