@@ -1,0 +1,85 @@
+/** `seapo export`: YAML that PyYAML reads the same, and bad input refused as `seapo train` refuses it. */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { InputError } from "../../src/errors.js";
+import { RECIPE_FILES } from "../../src/train/recipes/index.js";
+import { readJsonl } from "../helpers/cli.js";
+import { exportFiles, writeLines, exported, hasPyYaml, type ExportFiles } from "./export-fixtures.js";
+
+let files: ExportFiles;
+beforeAll(async () => {
+  files = await exportFiles();
+});
+
+describe("the YAML reads the same in PyYAML, which both engines use", () => {
+  it("writes exponent floats with a dot and a signed exponent, and quotes YAML 1.1 booleans", async () => {
+    const { read } = await exported({ lr: 1e-7 }, { target: "trl", zero: "none" });
+    expect(read(RECIPE_FILES.trlConfig)).toContain("learning_rate: 1.0e-7\n");
+    expect(read(RECIPE_FILES.accelerateConfig)).toContain('downcast_bf16: "no"\n');
+  });
+
+  it.skipIf(!hasPyYaml)("PyYAML parses every written YAML file to the same values", async () => {
+    for (const target of ["llamafactory", "trl"] as const) {
+      const { out, yaml } = await exported({ lr: 1e-7 }, { target, zero: "none" });
+      for (const file of target === "trl"
+        ? [RECIPE_FILES.trlConfig, RECIPE_FILES.accelerateConfig]
+        : [RECIPE_FILES.llamaFactoryConfig]) {
+        const python = execFileSync(
+          "python3",
+          ["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", join(out, file)],
+          { encoding: "utf8" },
+        );
+        expect(JSON.parse(python), file).toEqual(yaml(file));
+      }
+    }
+  });
+});
+
+describe("bad input", () => {
+  let bad: string;
+  beforeAll(() => {
+    bad = writeLines(join(files.dir, "bad-kto.jsonl"), [
+      { prompt: "What is 7 + 5?", completion: "12.", label: true },
+      { prompt: "What is 7 + 5?", label: false },
+      { prompt: "What is 7 + 5?", completion: "13.", label: "yes" },
+      { prompt: "What is 7 + 5?", completion: "13.", label: false },
+    ]);
+  });
+
+  it.each([
+    ["a row without completion", 2, "completion", "is missing"],
+    ["a label that is not a boolean", 3, "label", 'must be true or false, got "yes"'],
+  ])("%s names the file, line and field", async (_, line, field, problem) => {
+    const rows = readFileSync(bad, "utf8").split("\n");
+    const only = writeLines(join(files.dir, `bad-${field}.jsonl`), [
+      rows[0]!,
+      ...(line === 2 ? [rows[1]!] : [rows[2]!]),
+    ]);
+    const error = await exported({ data: only }, { target: "llamafactory" }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as Error).message).toContain(`${only}:2:${field}: ${problem}`);
+  });
+
+  it("--skip-invalid drops the same rows seapo train would and lists them in rejects.jsonl", async () => {
+    const { out, summary } = await exported({ data: bad, skipInvalid: true }, { target: "trl" });
+    expect(summary).toMatchObject({ rows: 2, rejects: 2 });
+    expect(readJsonl(join(out, "rejects.jsonl")).map((r) => [r.line, r.field])).toEqual([
+      [2, "completion"],
+      [3, "label"],
+    ]);
+  });
+
+  it("a paired loss on unpaired rows is refused as the trainer refuses it", async () => {
+    await expect(exported({ loss: "sigmoid" }, { target: "trl" })).rejects.toThrow(
+      /needs chosen\/rejected pairs, but the file holds unpaired/,
+    );
+  });
+
+  it("a schedule transformers cannot express is refused", async () => {
+    await expect(exported({ schedule: "linear", minLrRatio: 0.1 }, { target: "trl" })).rejects.toThrow(
+      /--schedule linear --min-lr-ratio 0.1: transformers' linear schedule always ends at 0/,
+    );
+  });
+});
