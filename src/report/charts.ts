@@ -4,7 +4,7 @@
  * undefined when it has nothing to draw, so the page never holds an empty chart.
  */
 import { ERROR_MIX_KEYS, type ArmResult, type DemoResults, type ErrorMix, type Spread } from "../demo/index.js";
-import type { AnalysisFile, InjectStats, MetricsLine } from "./sources.js";
+import type { AnalysisFile, InjectCounts, MetricsLine } from "./sources.js";
 
 export interface ChartSpec {
   type: "bar" | "line" | "barWithErrorBars";
@@ -200,7 +200,7 @@ export function countsChart(
   };
 }
 
-export function injectTypeChart(stats: InjectStats): ChartSpec | undefined {
+export function injectTypeChart(stats: InjectCounts): ChartSpec | undefined {
   return countsChart(
     [
       { label: "accepted", counts: stats.acceptedByType },
@@ -210,7 +210,7 @@ export function injectTypeChart(stats: InjectStats): ChartSpec | undefined {
   );
 }
 
-export function rejectReasonChart(stats: InjectStats): ChartSpec | undefined {
+export function rejectReasonChart(stats: InjectCounts): ChartSpec | undefined {
   return countsChart([{ label: "rejects", counts: stats.rejectsByReason }], "rejected rewrites");
 }
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { diffWords } from "diff";
 import type { ArmResult, DemoResults, Spread } from "../demo/index.js";
-import type { TabulatedResults } from "../eval/results.js";
+import type { TabulatedResults } from "../eval/index.js";
 import * as charts from "./charts.js";
 import type { ChartSpec } from "./charts.js";
 import type {
@@ -120,7 +120,7 @@ const EXPLAIN = {
     "Scores from seapo eval, computed as lm-evaluation-harness does, with their standard errors. Two numbers closer than " +
     "about twice their combined standard error are within noise.",
   settings:
-    "The settings the journals in this directory were made with (run.json); a resumed run must use the same ones.",
+    "The settings the journals in this directory were made with (manifest.json); a resumed run must use the same ones.",
 };
 
 // ---- seapo demo: results.json

@@ -5,20 +5,34 @@
 import { existsSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { z } from "zod";
+import type { z } from "zod";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults } from "../demo/index.js";
 import { InputError } from "../errors.js";
-import { readResults, type TabulatedResults } from "../eval/results.js";
-import { exportFiles } from "../negatives/datasets.js";
-import { journalFiles } from "../negatives/inject.js";
-import { analysisSchema } from "../negatives/strategy.js";
-import { rejectReasons } from "../negatives/verify.js";
-import { trainConfigSchema } from "../train/config.js";
-import { METRICS_FILE, RUN_FILE } from "../train/train.js";
+import { evalResultsSchema, readResults, type TabulatedResults } from "../eval/index.js";
 import { readJsonLines } from "../io/index.js";
+import {
+  ANALYSIS_FILE,
+  MANIFEST_FILE,
+  STATS_FILE,
+  analysisFileSchema,
+  injectStatsSchema,
+  journalFiles,
+  negativeRecordSchema,
+  rejectRecordSchema,
+  runManifestSchema,
+  type InjectStats,
+  type RunManifest,
+} from "../negatives/index.js";
+import {
+  METRICS_FILE,
+  RUN_FILE,
+  metricsLineSchema,
+  trainRunFileSchema,
+  type MetricsLine,
+  type TrainRunFile,
+} from "../train/index.js";
 
-export const ANALYSIS_FILE = "analysis.json";
-const EVAL_FORMAT = "seapo-eval-results";
+export type { MetricsLine, RunManifest, TrainRunFile };
 
 /** The files the report knows, in the order the sections appear. */
 export const REPORT_SOURCES = [
@@ -26,62 +40,26 @@ export const REPORT_SOURCES = [
   METRICS_FILE,
   RUN_FILE,
   journalFiles.negatives,
-  exportFiles.stats,
+  STATS_FILE,
   journalFiles.rejects,
   ANALYSIS_FILE,
+  MANIFEST_FILE,
   "*.json written by seapo eval",
 ] as const;
 
-// ---- schemas for files whose writers have none (shapes from src/train/train.ts and src/negatives/*.ts)
+// Each file is read with the schema its writer uses. Two allowances: without stats.json the
+// counts come from the journals, and analysis.json may be hand-written with only a distribution
+// (as the injection strategies accept).
 
-/** One metrics.jsonl line: the step and TRL-named numbers (NaN is written as null). */
-const metricsLineSchema = z.object({ step: z.number().int().min(0) }).catchall(z.number().nullable());
-export type MetricsLine = z.infer<typeof metricsLineSchema>;
+/** The counts the report shows; all of stats.json when inject wrote it. */
+export type InjectCounts = Pick<
+  InjectStats,
+  "accepted" | "rejected" | "acceptedByType" | "rejectsByReason" | "rejectsByType"
+> &
+  Partial<InjectStats>;
 
-const runFileSchema = z.looseObject({
-  config: trainConfigSchema,
-  status: z.string().optional(),
-  resolved: z.looseObject({ totalSteps: z.number().optional(), effectiveBatch: z.number().optional() }).optional(),
-  data: z
-    .looseObject({ file: z.string().optional(), rows: z.number().optional(), kind: z.string().optional() })
-    .optional(),
-  elapsedSeconds: z.number().optional(),
-});
-export type TrainRunFile = z.infer<typeof runFileSchema>;
-
-/** inject and analyze keep their settings in run.json too (src/negatives/run-manifest.ts). */
-const manifestSchema = z.looseObject({ identity: z.record(z.string(), z.unknown()), command: z.string().optional() });
-export type RunManifest = z.infer<typeof manifestSchema>;
-
-const counts = z.record(z.string(), z.number().int().min(0));
-const statsSchema = z.looseObject({
-  accepted: z.number().int().min(0),
-  rejected: z.number().int().min(0),
-  acceptedByType: counts,
-  rejectsByReason: counts,
-  rejectsByType: counts,
-  pairs: z.number().int().min(0).optional(),
-});
-export type InjectStats = z.infer<typeof statsSchema>;
-
-const negativeLineSchema = z.looseObject({
-  sourceId: z.string(),
-  errorType: z.string().min(1),
-  prompt: z.string(),
-  chosen: z.string(),
-  rejected: z.string(),
-});
-const rejectLineSchema = z.looseObject({ reason: z.enum(rejectReasons), errorType: z.string().optional() });
-
-const analysisFileSchema = analysisSchema.extend({
-  total: z.number().int().min(0).optional(),
-  correct: z.number().int().min(0).optional(),
-  wrong: z.number().int().min(0).optional(),
-  unclassified: z.number().int().min(0).optional(),
-  counts: counts.optional(),
-  mostCommon: z.string().nullable().optional(),
-});
-export type AnalysisFile = z.infer<typeof analysisFileSchema>;
+const reportAnalysisSchema = analysisFileSchema.partial().required({ distribution: true });
+export type AnalysisFile = z.infer<typeof reportAnalysisSchema>;
 
 export interface Example {
   errorType: string;
@@ -92,7 +70,7 @@ export interface Example {
 }
 
 export interface InjectSource {
-  stats: InjectStats;
+  stats: InjectCounts;
   /** The first few accepted negatives, for the examples table. */
   examples: Example[];
 }
@@ -106,11 +84,12 @@ export interface ReportSources {
   inject?: InjectSource;
   analysis?: AnalysisFile;
   evals: Array<{ file: string; results: TabulatedResults }>;
-  /** The run.json of seapo inject or analyze: the settings the journals were made with. */
+  /** The manifest.json of seapo inject or analyze (run.json before it was renamed): the settings the journals were made with. */
   manifest?: RunManifest;
 }
 
 const EXAMPLES_SHOWN = 5;
+const MANIFEST_HINT = "expected the manifest.json of seapo inject or analyze";
 
 export async function readSources(dir: string): Promise<ReportSources> {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
@@ -121,7 +100,7 @@ export async function readSources(dir: string): Promise<ReportSources> {
   // results.json is the demo's file, unless `seapo eval --out results.json` wrote it.
   const jsonFiles = (await readdir(dir)).filter((name) => name.endsWith(".json")).sort();
   for (const name of jsonFiles) {
-    if ([RUN_FILE, exportFiles.stats, ANALYSIS_FILE].includes(name)) continue;
+    if ([RUN_FILE, MANIFEST_FILE, STATS_FILE, ANALYSIS_FILE].includes(name)) continue;
     // Other .json files may be anyone's: only results.json must parse.
     const value = await readJson(join(dir, name), name === RESULTS_FILE);
     if (isEvalResults(value)) {
@@ -143,18 +122,18 @@ export async function readSources(dir: string): Promise<ReportSources> {
   if (has(RUN_FILE)) {
     const file = join(dir, RUN_FILE);
     const value = await readJson(file);
+    // Before manifest.json, inject and analyze kept their manifest in run.json too.
     if (typeof value === "object" && value !== null && "identity" in value) {
-      sources.manifest = parse(
-        manifestSchema,
-        value,
-        file,
-        undefined,
-        "expected the run.json of seapo inject or analyze",
-      );
+      sources.manifest = parse(runManifestSchema, value, file, undefined, MANIFEST_HINT);
     } else {
-      run = parse(runFileSchema, value, file, undefined, "expected the run.json that `seapo train` writes");
+      run = parse(trainRunFileSchema, value, file, undefined, "expected the run.json that `seapo train` writes");
     }
     sources.found.push(RUN_FILE);
+  }
+  if (has(MANIFEST_FILE)) {
+    const file = join(dir, MANIFEST_FILE);
+    sources.manifest = parse(runManifestSchema, await readJson(file), file, undefined, MANIFEST_HINT);
+    sources.found.push(MANIFEST_FILE);
   }
   if (has(METRICS_FILE) || run !== undefined) {
     const hint = "expected metrics.jsonl lines written by `seapo train`";
@@ -163,7 +142,7 @@ export async function readSources(dir: string): Promise<ReportSources> {
     if (has(METRICS_FILE)) sources.found.push(METRICS_FILE);
   }
 
-  const injectFiles = [journalFiles.negatives, exportFiles.stats, journalFiles.rejects].filter(has);
+  const injectFiles = [journalFiles.negatives, STATS_FILE, journalFiles.rejects].filter(has);
   if (injectFiles.length > 0) {
     sources.inject = await readInject(dir);
     sources.found.push(...injectFiles);
@@ -172,7 +151,7 @@ export async function readSources(dir: string): Promise<ReportSources> {
   if (has(ANALYSIS_FILE)) {
     const file = join(dir, ANALYSIS_FILE);
     sources.analysis = parse(
-      analysisFileSchema,
+      reportAnalysisSchema,
       await readJson(file),
       file,
       undefined,
@@ -206,7 +185,7 @@ async function readInject(dir: string): Promise<InjectSource> {
   if (existsSync(negatives)) {
     for (const line of await readJsonl(
       negatives,
-      negativeLineSchema,
+      negativeRecordSchema,
       "expected negatives.jsonl lines written by `seapo inject`",
     )) {
       bump(acceptedByType, line.errorType);
@@ -224,17 +203,17 @@ async function readInject(dir: string): Promise<InjectSource> {
   if (existsSync(rejects)) {
     for (const line of await readJsonl(
       rejects,
-      rejectLineSchema,
+      rejectRecordSchema,
       "expected rejects.jsonl lines written by `seapo inject`",
     )) {
       bump(rejectsByReason, line.reason);
       if (line.errorType !== undefined) bump(rejectsByType, line.errorType);
     }
   }
-  const statsFile = join(dir, exportFiles.stats);
-  const stats = existsSync(statsFile)
+  const statsFile = join(dir, STATS_FILE);
+  const stats: InjectCounts = existsSync(statsFile)
     ? parse(
-        statsSchema,
+        injectStatsSchema,
         await readJson(statsFile),
         statsFile,
         undefined,
@@ -251,7 +230,8 @@ async function readInject(dir: string): Promise<InjectSource> {
 }
 
 function isEvalResults(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as { format?: unknown }).format === EVAL_FORMAT;
+  const format = evalResultsSchema.shape.format.value;
+  return typeof value === "object" && value !== null && (value as { format?: unknown }).format === format;
 }
 
 /** Parses a JSON file; with `strict` false an unparsable file (not ours to judge) gives undefined. */

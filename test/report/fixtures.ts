@@ -5,8 +5,17 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { demoResultsSchema, type ArmResult, type DemoResults } from "../../src/demo/results.js";
-import { trainConfigSchema } from "../../src/train/config.js";
+import { demoResultsSchema, type ArmResult, type DemoResults } from "../../src/demo/index.js";
+import { evalResultsSchema } from "../../src/eval/index.js";
+import { toJsonLines } from "../../src/io/index.js";
+import {
+  MANIFEST_FILE,
+  analysisFileSchema,
+  negativeRecordSchema,
+  rejectRecordSchema,
+  runManifestSchema,
+} from "../../src/negatives/index.js";
+import { metricsLineSchema, trainConfigSchema, trainRunFileSchema } from "../../src/train/index.js";
 
 export const DIMENSIONS = ["knowledge", "math", "reasoning", "truthfulness", "code"];
 const SEEDS = [0, 1];
@@ -95,7 +104,7 @@ function writeJson(file: string, value: unknown): void {
 }
 
 function writeJsonl(file: string, rows: unknown[]): void {
-  writeFileSync(file, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+  writeFileSync(file, toJsonLines(rows));
 }
 
 export function metricsLines(): Array<Record<string, number>> {
@@ -123,35 +132,43 @@ export function metricsLines(): Array<Record<string, number>> {
 export function demoAndTrainDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "seapo-report-"));
   writeJson(join(dir, "results.json"), demoResults());
-  writeJsonl(join(dir, "metrics.jsonl"), metricsLines());
+  writeJsonl(
+    join(dir, "metrics.jsonl"),
+    metricsLines().map((line) => metricsLineSchema.parse(line)),
+  );
   const config = trainConfigSchema.parse({
     model: "models/tiny",
     data: "out/neg/dpo.jsonl",
     out: dir,
     loss: "sigmoid",
   });
-  writeJson(join(dir, "run.json"), {
-    config,
-    resolved: {
-      referenceMode: "adapter-disabled",
-      totalSteps: 60,
-      stepsPerEpoch: 10,
-      warmupSteps: 0,
-      effectiveBatch: 16,
-    },
-    data: {
-      file: config.data,
-      sha256: "ab".repeat(32),
-      rows: 160,
-      kind: "paired",
-      rejected: 0,
-      dropped: 0,
-      truncated: 2,
-    },
-    versions: { seapo: "0.1.0", node: "v20.19.0" },
-    status: "completed",
-    elapsedSeconds: 18.5,
-  });
+  writeJson(
+    join(dir, "run.json"),
+    trainRunFileSchema.parse({
+      config,
+      resolved: {
+        referenceMode: "adapter-disabled",
+        totalSteps: 60,
+        stepsPerEpoch: 10,
+        warmupSteps: 0,
+        effectiveBatch: 16,
+        losses: [{ name: "dpo_sigmoid" }],
+      },
+      data: {
+        file: config.data,
+        sha256: "ab".repeat(32),
+        rows: 160,
+        kind: "paired",
+        rejected: 0,
+        dropped: 0,
+        truncated: 2,
+      },
+      versions: { seapo: "0.1.0", node: "v20.19.0" },
+      trainableParameters: 1_000_000,
+      status: "completed",
+      elapsedSeconds: 18.5,
+    }),
+  );
   return dir;
 }
 
@@ -160,7 +177,7 @@ export function injectDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "seapo-report-inject-"));
   const provenance = { injector: "Qwen2.5-7B-Instruct", templateVersion: "inject-v1", seed: 0 };
   const usage = { inputTokens: 200, outputTokens: 60 };
-  writeJsonl(join(dir, "negatives.jsonl"), [
+  const negatives = [
     {
       sourceId: "27808",
       errorType: "correctness",
@@ -181,8 +198,12 @@ export function injectDir(): string {
       ...provenance,
       usage,
     },
-  ]);
-  writeJsonl(join(dir, "rejects.jsonl"), [
+  ];
+  writeJsonl(
+    join(dir, "negatives.jsonl"),
+    negatives.map((line) => negativeRecordSchema.parse(line)),
+  );
+  const rejects = [
     {
       sourceId: "1",
       errorType: "correctness",
@@ -195,38 +216,56 @@ export function injectDir(): string {
       usage,
     },
     { reason: "invalid-input", detail: "prompt: must be a non-empty string", line: 7, raw: {} },
-  ]);
-  writeJson(join(dir, "run.json"), {
+  ];
+  writeJsonl(
+    join(dir, "rejects.jsonl"),
+    rejects.map((line) => rejectRecordSchema.parse(line)),
+  );
+  writeJson(join(dir, MANIFEST_FILE), injectManifest());
+  writeJson(
+    join(dir, "analysis.json"),
+    analysisFileSchema.parse({
+      judge: "judge-model",
+      templateVersion: "judge-v1",
+      total: 7,
+      correct: 2,
+      wrong: 5,
+      unclassified: 0,
+      counts: { correctness: 1, logic: 3, hallucination: 1 },
+      distribution: { correctness: 0.2, logic: 0.6, hallucination: 0.2 },
+      mostCommon: "logic",
+    }),
+  );
+  writeJson(
+    join(dir, "eval-base.json"),
+    evalResultsSchema.parse({
+      format: "seapo-eval-results",
+      formatVersion: 1,
+      seapoVersion: "0.1.0",
+      promptFormatVersion: "1",
+      createdAt: "2026-11-30T12:00:00.000Z",
+      model: { kind: "other", provider: "test", modelId: "tiny-base" },
+      config: {},
+      data: { dir: "data", files: {} },
+      requests: { total: 20 },
+      durationMs: 1000,
+      results: {
+        arc_challenge: {
+          n: 10,
+          metrics: { acc: { value: 0.4, stderr: 0.16 }, acc_norm: { value: 0.5, stderr: 0.17 } },
+        },
+        gsm8k: { n: 10, metrics: { exact_match: { value: 0.2, stderr: null } } },
+      },
+    }),
+  );
+  return dir;
+}
+
+/** The manifest.json of seapo inject (older runs kept the same object in run.json). */
+export function injectManifest() {
+  return runManifestSchema.parse({
     identity: { input: "uf4.jsonl", strategy: "all:correctness,logic,hallucination" },
     command: "inject",
     updatedAt: "2026-11-30T12:00:00.000Z",
   });
-  writeJson(join(dir, "analysis.json"), {
-    judge: "judge-model",
-    templateVersion: "judge-v1",
-    total: 7,
-    correct: 2,
-    wrong: 5,
-    unclassified: 0,
-    counts: { correctness: 1, logic: 3, hallucination: 1 },
-    distribution: { correctness: 0.2, logic: 0.6, hallucination: 0.2 },
-    mostCommon: "logic",
-  });
-  writeJson(join(dir, "eval-base.json"), {
-    format: "seapo-eval-results",
-    formatVersion: 1,
-    seapoVersion: "0.1.0",
-    promptFormatVersion: "1",
-    createdAt: "2026-11-30T12:00:00.000Z",
-    model: { kind: "other", provider: "test", modelId: "tiny-base" },
-    config: {},
-    data: { dir: "data", files: {} },
-    requests: { total: 20 },
-    durationMs: 1000,
-    results: {
-      arc_challenge: { n: 10, metrics: { acc: { value: 0.4, stderr: 0.16 }, acc_norm: { value: 0.5, stderr: 0.17 } } },
-      gsm8k: { n: 10, metrics: { exact_match: { value: 0.2, stderr: null } } },
-    },
-  });
-  return dir;
 }

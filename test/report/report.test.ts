@@ -12,6 +12,7 @@ import {
   demoAndTrainDir,
   demoResults,
   injectDir,
+  injectManifest,
   metricsLines,
 } from "./fixtures.js";
 
@@ -63,7 +64,13 @@ describe("readSources", () => {
   it("finds every source of the fixtures", async () => {
     expect((await readSources(demoAndTrainDir())).found).toEqual(["results.json", "run.json", "metrics.jsonl"]);
     const inject = await readSources(injectDir());
-    expect(inject.found).toEqual(["eval-base.json", "run.json", "negatives.jsonl", "rejects.jsonl", "analysis.json"]);
+    expect(inject.found).toEqual([
+      "eval-base.json",
+      "manifest.json",
+      "negatives.jsonl",
+      "rejects.jsonl",
+      "analysis.json",
+    ]);
     expect(inject.inject?.stats).toMatchObject({
       accepted: 2,
       rejected: 2,
@@ -71,6 +78,25 @@ describe("readSources", () => {
       rejectsByReason: { identical: 1, "invalid-input": 1 },
     });
     expect(inject.manifest?.command).toBe("inject");
+  });
+
+  it("reads the manifest of an inject run made before manifest.json, from run.json", async () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, "run.json"), JSON.stringify(injectManifest()));
+    const sources = await readSources(dir);
+    expect(sources.found).toEqual(["run.json"]);
+    expect(sources.manifest).toEqual({
+      identity: { input: "uf4.jsonl", strategy: "all:correctness,logic,hallucination" },
+      command: "inject",
+      updatedAt: "2026-11-30T12:00:00.000Z",
+    });
+    expect(sources.train).toBeUndefined();
+  });
+
+  it("reads a hand-written analysis.json that holds only the distribution", async () => {
+    const dir = emptyDir();
+    writeFileSync(join(dir, "analysis.json"), JSON.stringify({ distribution: { logic: 0.75, correctness: 0.25 } }));
+    expect((await readSources(dir)).analysis).toEqual({ distribution: { logic: 0.75, correctness: 0.25 } });
   });
 });
 
