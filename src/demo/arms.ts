@@ -10,9 +10,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type LlamaModel } from "../engine/index.js";
 import type { HfTokenizer } from "../engine/io/index.js";
-import { toDpoRow, toKtoRows, type DpoRow } from "../data/training-rows.js";
-import type { NegativeRecord } from "../data/types.js";
-import type { ModelFromOptions } from "../llm/options.js";
+import { toDpoRow, toKtoRows, type DpoRow, type NegativeRecord } from "../data/index.js";
+import type { OpenedModel } from "../llm/index.js";
 import {
   builtinErrorTypes,
   exportDatasets,
@@ -179,7 +178,7 @@ export async function llmSeapoDataset(
   items: readonly WorldItem[],
   strategySpec: string,
   analysisFile: string,
-  injector: ModelFromOptions,
+  injector: OpenedModel,
   seed: number,
 ): Promise<{ records: NegativeRecord[]; files: { dpo: string; kto: string } }> {
   mkdirSync(dir, { recursive: true });

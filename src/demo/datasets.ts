@@ -3,7 +3,7 @@
  * first time an arm asks for it, and shared by that arm's KTO and DPO runs.
  */
 import { join } from "node:path";
-import type { NegativeRecord } from "../data/types.js";
+import type { NegativeRecord } from "../data/index.js";
 import { ANALYSIS_FILE } from "../negatives/index.js";
 import { llmSeapoDataset, seapoRecords, vanillaRecords, type ArmSpec } from "./arms.js";
 import type { DemoOptions } from "./options.js";

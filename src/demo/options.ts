@@ -1,7 +1,7 @@
 /** The settings of one `seapo demo` run and their defaults (full run, or --quick for CI). */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ModelFromOptions } from "../llm/options.js";
+import type { OpenedModel } from "../llm/index.js";
 
 /** The shipped base model, relative to the package root (dist/demo/ → ../../assets/…). */
 export const SHIPPED_BASE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/demo/base-model");
@@ -24,7 +24,7 @@ export interface DemoOptions {
   beta: number;
   maxNewTokens: number;
   /** `--injector llm`: SeaPO negatives come from this LLM through `seapo inject`; the world's rules otherwise. */
-  llmInjector?: ModelFromOptions;
+  llmInjector?: OpenedModel;
   log: (line: string) => void;
 }
 

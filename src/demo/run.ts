@@ -2,14 +2,13 @@
  * `seapo demo`: the whole SeaPO experiment on the embedded world, read top to bottom.
  *   1. load the shipped base model and score it on the held-out test items;
  *   2. `analyze` its answers to training prompts with the world's checker (drives most-common);
- *   3. per seed and arm: build the preference data, train with `seapo train`'s loop, score again;
+ *   3. per seed and arm: build the preference data, train with `seapo train`'s loop, score the model it returns;
  *   4. aggregate into results.json (the CLI then renders report.html).
  * Every stage is timed; the per-arm work lives in its own folder so the run can be inspected.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LlamaModel, Rng } from "../engine/index.js";
-import { loadHfModel } from "../engine/io/index.js";
 import { writeFileAtomic } from "../io/index.js";
 import { parseTrainConfig, train } from "../train/index.js";
 import { armResult, readCurve, type SeedScore } from "./aggregate.js";
@@ -119,8 +118,8 @@ async function trainAndScore(
     saveAdapter: false,
     saveMerged: true,
   });
-  await train(config, { log: () => {} });
-  const trained = await loadHfModel(join(runDir, "model"));
+  // train() hands back the merged weights it also saved under runDir/model, so nothing is read back.
+  const { model: trained } = await train(config, { log: () => {} });
   const model = LlamaModel.fromWeights(trained.config, trained.weights);
   return evaluateOnWorld(model, trained.tokenizer, setup.world, setup.testItems, setup.answerOptions);
 }

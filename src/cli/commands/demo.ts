@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
-import { addModelOptions, modelFromOptions, type ModelFromOptions } from "../../llm/options.js";
+import type { OpenedModel } from "../../llm/index.js";
+import { addModelOptions, modelFromOptions } from "../model-options.js";
 import {
   buildBaseModel,
   defaultBaseOptions,
@@ -98,7 +99,7 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
 }
 
 /** `--injector llm`: the model the model options name (required); the world's rules need none. */
-async function injectorModel(flags: DemoFlags): Promise<ModelFromOptions | undefined> {
+async function injectorModel(flags: DemoFlags): Promise<OpenedModel | undefined> {
   if (flags.injector !== "llm") return undefined;
   const llm = await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") });
   if (llm === undefined)

@@ -8,9 +8,14 @@
  *      final answer that contradicts the answer's own steps;
  *   4. a wrong final answer with nothing else to blame counts as correctness (a wrong value).
  */
-import { truthfulqaMc1, truthfulqaMc2 } from "../../eval/metrics.js";
-import type { AnswerRow, Classifier, Judgment } from "../../negatives/analyze.js";
-import { BUILTIN_ERROR_TYPES, type BuiltinErrorType } from "../../negatives/index.js";
+import { truthfulqaMc1, truthfulqaMc2 } from "../../eval/index.js";
+import {
+  BUILTIN_ERROR_TYPES,
+  type AnswerRow,
+  type BuiltinErrorType,
+  type Classifier,
+  type Judgment,
+} from "../../negatives/index.js";
 import {
   FALSE_PREMISE,
   PREMISE_REJECTED,

@@ -4,7 +4,7 @@
  * `{id, prompt, response}` rows, the plain shape `seapo inject` reads. Test items never appear in
  * either: only their facts do, in statements, never as the question-and-answer pair the test asks.
  */
-import { Rng } from "../../engine/random.js";
+import { Rng } from "../../engine/index.js";
 import { factParaphrases } from "./format.js";
 import { dimensions, type WorldDimension, type TaskSet, type WorldItem } from "./tasks/index.js";
 import { shuffled, type Fact, type World } from "./world.js";

@@ -5,7 +5,7 @@
  * the later steps, as it would in a real mistake). Correctness rules favour digit slips and real but
  * wrong values, the errors a small model makes most.
  */
-import type { Rng } from "../../engine/random.js";
+import type { Rng } from "../../engine/index.js";
 import { checkAnswer, type WorldErrorType } from "./checker.js";
 import {
   FALSE_PREMISE,

@@ -3,7 +3,7 @@
  * so that answers about it can be checked exactly. Names are short syllable strings (a few dozen
  * distinct characters in all), which suits a character- or byte-level model.
  */
-import { Rng } from "../../engine/random.js";
+import { Rng } from "../../engine/index.js";
 
 export const countryRelations = ["capital", "river", "founded", "export", "north"] as const;
 export const personRelations = ["birthplace", "profession"] as const;

@@ -2,7 +2,7 @@
  * The machinery every dimension's generator shares: drafts, filling both splits from a candidate
  * maker, mixing two draft sets, the split rule, and the fact helpers several dimensions draw on.
  */
-import type { Rng } from "../../../engine/random.js";
+import type { Rng } from "../../../engine/index.js";
 import {
   numericRelations,
   randomChoice,

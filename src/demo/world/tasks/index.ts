@@ -5,7 +5,7 @@
  * so no wording of a test item's content can land in training. One file per dimension; the shared
  * machinery is in drafting.ts.
  */
-import { Rng } from "../../../engine/random.js";
+import { Rng } from "../../../engine/index.js";
 import { renderAnswer } from "../format.js";
 import { factIndex, type World } from "../world.js";
 import { code } from "./code.js";

@@ -2,7 +2,7 @@
  * Truthfulness: multiple-choice questions (true paraphrases against real-but-wrong and invented values)
  * and questions resting on a stated premise that may be false.
  */
-import type { Rng } from "../../../engine/random.js";
+import type { Rng } from "../../../engine/index.js";
 import { FALSE_PREMISE, PREMISE_REJECTED, canonicalFact, factParaphrases, factQuestions } from "../format.js";
 import { randomChoice, shuffled, type Relation, type World } from "../world.js";
 import { factKey, fill, mix, randomFact, relationsOf, skip, wrongValue, type Generator } from "./drafting.js";
