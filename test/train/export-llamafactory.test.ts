@@ -47,37 +47,83 @@ describe("seapo export --to llamafactory", () => {
     expect(rows).toEqual(records.map(toLlamaFactoryDpoRow).map(({ seapo: _, ...row }) => row));
   });
 
+  it("writes seapo train's defaults as LLaMA-Factory keys", async () => {
+    const { yaml } = await exported({}, { target: "llamafactory" });
+    const train = yaml(RECIPE_FILES.llamaFactoryConfig);
+    llamaFactoryYaml.parse(train);
+    // Literal values: the defaults of `seapo train --help`, in LLaMA-Factory's names.
+    expect(train).toEqual({
+      model_name_or_path: "Qwen/Qwen2.5-7B-Instruct",
+      stage: "kto",
+      do_train: true,
+      finetuning_type: "lora",
+      lora_rank: 8,
+      lora_alpha: 16,
+      lora_dropout: 0,
+      lora_target: "all",
+      pref_beta: 0.1,
+      kto_chosen_weight: 1,
+      kto_rejected_weight: 1,
+      dataset: "seapo_kto",
+      dataset_dir: "data",
+      template: "qwen",
+      cutoff_len: 2048,
+      deepspeed: "ds_z3_config.json",
+      learning_rate: 5e-6,
+      lr_scheduler_type: "cosine",
+      warmup_steps: 0,
+      num_train_epochs: 3,
+      per_device_train_batch_size: 2,
+      gradient_accumulation_steps: 8,
+      weight_decay: 0,
+      max_grad_norm: 1,
+      seed: 42,
+      bf16: true,
+      logging_steps: 10,
+      save_steps: 100,
+      save_total_limit: 2,
+      output_dir: "output",
+      report_to: "none",
+    });
+  });
+
   it("carries every hyperparameter of the seapo train config (YAML file and flags)", async () => {
     const { yaml, config } = await exported({ lr: 3e-6 }, { target: "llamafactory" }, files.config);
     const train = llamaFactoryYaml.parse(yaml(RECIPE_FILES.llamaFactoryConfig));
     expect(config.lr).toBe(3e-6); // the flag beat the file
-    expect(train).toMatchObject({
-      model_name_or_path: config.model,
+    // Literal values: those of files.config (and --lr), in LLaMA-Factory's names.
+    expect(train).toEqual({
+      model_name_or_path: "Qwen/Qwen2.5-7B-Instruct",
       stage: "kto",
+      do_train: true,
       finetuning_type: "lora",
-      lora_rank: config.lora.rank,
-      lora_alpha: config.lora.alpha,
-      lora_dropout: config.lora.dropout,
-      lora_target: config.lora.targets.join(","),
-      pref_beta: config.beta,
+      lora_rank: 16,
+      lora_alpha: 32,
+      lora_dropout: 0.05,
+      lora_target: "q_proj,v_proj",
+      pref_beta: 0.2,
       kto_chosen_weight: 1.33,
       kto_rejected_weight: 1,
-      learning_rate: config.lr,
-      lr_scheduler_type: config.schedule,
-      warmup_ratio: config.warmupRatio,
-      num_train_epochs: config.epochs,
-      per_device_train_batch_size: config.batchSize,
-      gradient_accumulation_steps: config.gradAccum,
-      cutoff_len: config.maxLength,
-      max_grad_norm: config.maxGradNorm,
-      weight_decay: config.weightDecay,
-      seed: config.seed,
-      logging_steps: config.logEvery,
-      save_steps: config.saveEvery,
-      save_total_limit: config.keepCheckpoints,
-      bf16: true,
+      dataset: "seapo_kto",
+      dataset_dir: "data",
       template: "qwen",
+      cutoff_len: 1024,
       deepspeed: "ds_z3_config.json",
+      learning_rate: 3e-6,
+      lr_scheduler_type: "cosine",
+      warmup_ratio: 0.1,
+      num_train_epochs: 2,
+      per_device_train_batch_size: 4,
+      gradient_accumulation_steps: 4,
+      weight_decay: 0.01,
+      max_grad_norm: 0.5,
+      seed: 7,
+      bf16: true,
+      logging_steps: 10,
+      save_steps: 100,
+      save_total_limit: 2,
+      output_dir: "output",
+      report_to: "none",
     });
     expect(train.pref_loss).toBeUndefined();
   });

@@ -30,30 +30,78 @@ describe("seapo export --to trl", () => {
     kto: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_KTO_CONFIG]),
   };
 
+  it("writes seapo train's defaults as TRL keys", async () => {
+    const { yaml } = await exported({}, { target: "trl" });
+    const raw = yaml(RECIPE_FILES.trlConfig);
+    trlYaml.parse(raw);
+    // Literal values: the defaults of `seapo train --help`, in TRL's names.
+    expect(raw).toEqual({
+      model_name_or_path: "Qwen/Qwen2.5-7B-Instruct",
+      dataset_name: "data",
+      dataset_train_split: "train",
+      use_peft: true,
+      lora_r: 8,
+      lora_alpha: 16,
+      lora_dropout: 0,
+      lora_target_modules: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+      beta: 0.1,
+      loss_type: "kto",
+      desirable_weight: 1,
+      undesirable_weight: 1,
+      max_length: 2048,
+      learning_rate: 5e-6,
+      lr_scheduler_type: "cosine",
+      warmup_steps: 0,
+      num_train_epochs: 3,
+      per_device_train_batch_size: 2,
+      gradient_accumulation_steps: 8,
+      weight_decay: 0,
+      max_grad_norm: 1,
+      seed: 42,
+      bf16: true,
+      logging_steps: 10,
+      save_steps: 100,
+      save_total_limit: 2,
+      output_dir: "output",
+      report_to: "none",
+    });
+  });
+
   it("writes KTO for `trl kto`: unpaired rows, real KTOConfig keys, the seapo train hyperparameters", async () => {
-    const { yaml, read, out, config, summary } = await exported({}, { target: "trl" }, files.config);
+    const { yaml, read, out, summary } = await exported({}, { target: "trl" }, files.config);
     const raw = yaml(RECIPE_FILES.trlConfig);
     for (const key of Object.keys(raw)) expect(trlKeys.kto.has(key), key).toBe(true);
     const trl = trlYaml.parse(raw);
-    expect(trl).toMatchObject({
-      model_name_or_path: config.model,
+    // Literal values: those of files.config, in TRL's names.
+    expect(trl).toEqual({
+      model_name_or_path: "Qwen/Qwen2.5-7B-Instruct",
+      dataset_name: "data",
+      dataset_train_split: "train",
       use_peft: true,
-      lora_r: config.lora.rank,
-      lora_alpha: config.lora.alpha,
-      lora_dropout: config.lora.dropout,
-      lora_target_modules: config.lora.targets,
-      beta: config.beta,
+      lora_r: 16,
+      lora_alpha: 32,
+      lora_dropout: 0.05,
+      lora_target_modules: ["q_proj", "v_proj"],
+      beta: 0.2,
       loss_type: "kto",
       desirable_weight: 1.33,
       undesirable_weight: 1,
-      max_length: config.maxLength,
-      learning_rate: config.lr,
-      lr_scheduler_type: config.schedule,
-      warmup_ratio: config.warmupRatio,
-      num_train_epochs: config.epochs,
-      per_device_train_batch_size: config.batchSize,
-      gradient_accumulation_steps: config.gradAccum,
-      seed: config.seed,
+      max_length: 1024,
+      learning_rate: 2e-6,
+      lr_scheduler_type: "cosine",
+      warmup_ratio: 0.1,
+      num_train_epochs: 2,
+      per_device_train_batch_size: 4,
+      gradient_accumulation_steps: 4,
+      weight_decay: 0.01,
+      max_grad_norm: 0.5,
+      seed: 7,
+      bf16: true,
+      logging_steps: 10,
+      save_steps: 100,
+      save_total_limit: 2,
+      output_dir: "output",
+      report_to: "none",
     });
     const rows = readJsonl(join(out, trl.dataset_name, `${trl.dataset_train_split}.jsonl`));
     expect(rows).toHaveLength(6);
