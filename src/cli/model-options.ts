@@ -116,6 +116,18 @@ export async function openModelFromOptions(
   return choice && openModel(choice, settings);
 }
 
+/** The model a command cannot run without: refused, with the flags to give, when none is named. */
+export function requireModel(opened: OpenedModel | undefined, role: string): OpenedModel {
+  if (opened) return opened;
+  throw new InputError(
+    "command line",
+    undefined,
+    undefined,
+    `no ${role} model`,
+    "give --base-url and --model, --gguf, or --hf",
+  );
+}
+
 // ---- the names the eval and demo commands use (they pass commander's option values)
 
 /** Adds the model flags (with a prefix: --judge-base-url, …) to a command. */

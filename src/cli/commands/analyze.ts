@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { z } from "zod";
-import { InputError } from "../../errors.js";
 import {
   ANALYSIS_FILE,
   formatAnalysis,
@@ -11,10 +10,9 @@ import {
 } from "../../negatives/index.js";
 import { cacheOptions, requestCacheDir } from "../cache-options.js";
 import { countRows } from "../count-rows.js";
-import { modelOptionsSchema, openModelFromOptions } from "../model-options.js";
-import { parseFlags } from "../parse-flags.js";
+import { modelOptionsSchema, openModelFromOptions, requireModel } from "../model-options.js";
 import { createProgress } from "../progress.js";
-import { addSchemaOptions } from "../schema-options.js";
+import { addSchemaCommand } from "../schema-command.js";
 
 /** Every option of `seapo analyze`: flag, help line, default and range in one place. */
 export const analyzeFlagsSchema = z.object({
@@ -36,30 +34,21 @@ export const analyzeFlagsSchema = z.object({
 export type AnalyzeFlags = z.output<typeof analyzeFlagsSchema>;
 
 export function registerAnalyzeCommand(program: Command): void {
-  const command = program
-    .command("analyze")
-    .summary("classify a model's wrong answers by error type and write the distribution")
-    .description(
+  addSchemaCommand(program, {
+    name: "analyze",
+    summary: "classify a model's wrong answers by error type and write the distribution",
+    description:
       "Reads a model's answers with reference answers ({id?, prompt, response, reference} JSONL), asks a judge LLM whether " +
-        "each answer is correct and, if not, which error type explains the mistake. Writes judgments.jsonl and analysis.json " +
-        "to --out and prints the table. `seapo inject --strategy most-common|weighted --analysis <out>/analysis.json` uses it. " +
-        "Re-running the same command resumes.",
-    );
-  addSchemaOptions(command, analyzeFlagsSchema).action((_options: unknown, cmd: Command) =>
-    runAnalyzeCommand(parseFlags(analyzeFlagsSchema, cmd)),
-  );
+      "each answer is correct and, if not, which error type explains the mistake. Writes judgments.jsonl and analysis.json " +
+      "to --out and prints the table. `seapo inject --strategy most-common|weighted --analysis <out>/analysis.json` uses it. " +
+      "Re-running the same command resumes.",
+    schema: analyzeFlagsSchema,
+    run: runAnalyzeCommand,
+  });
 }
 
 async function runAnalyzeCommand(flags: AnalyzeFlags): Promise<void> {
-  const judge = await openModelFromOptions(flags.judge, { cacheDir: requestCacheDir(flags) });
-  if (!judge)
-    throw new InputError(
-      "command line",
-      undefined,
-      undefined,
-      "no judge model",
-      "give --base-url and --model, --gguf, or --hf",
-    );
+  const judge = requireModel(await openModelFromOptions(flags.judge, { cacheDir: requestCacheDir(flags) }), "judge");
   const types = await loadErrorTypes(flags.errorTypes);
   const progress = createProgress("analyze", await countRows(flags.input));
   try {

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { SOURCE_FORMATS } from "../../data/index.js";
-import { InputError } from "../../errors.js";
 import type { OpenedModel } from "../../llm/index.js";
 import {
   defaultVerifyOptions,
@@ -15,10 +14,9 @@ import {
 } from "../../negatives/index.js";
 import { countRows } from "../count-rows.js";
 import { cacheOptions, requestCacheDir } from "../cache-options.js";
-import { modelOptionsSchema, openModelFromOptions } from "../model-options.js";
-import { parseFlags } from "../parse-flags.js";
+import { modelOptionsSchema, openModelFromOptions, requireModel } from "../model-options.js";
 import { createProgress } from "../progress.js";
-import { addSchemaOptions } from "../schema-options.js";
+import { addSchemaCommand } from "../schema-command.js";
 
 const help = (description: string, flag?: string) => ({ description, ...(flag ? { flag } : {}) });
 
@@ -93,17 +91,16 @@ export const injectFlagsSchema = z.object({
 export type InjectFlags = z.output<typeof injectFlagsSchema>;
 
 export function registerInjectCommand(program: Command): void {
-  const command = program
-    .command("inject")
-    .summary("rewrite good answers into verified, typed negatives and export KTO/DPO datasets")
-    .description(
+  addSchemaCommand(program, {
+    name: "inject",
+    summary: "rewrite good answers into verified, typed negatives and export KTO/DPO datasets",
+    description:
       "Reads prompts with their good answer, asks an injector LLM to rewrite each answer with one error of a chosen type, " +
-        "verifies every rewrite, and writes negatives.jsonl, rejects.jsonl, dpo.jsonl, dpo_conversational.jsonl, kto.jsonl, " +
-        "llamafactory/ and stats.json to --out. Re-running the same command resumes: finished requests are not sent again.",
-    );
-  addSchemaOptions(command, injectFlagsSchema).action((_options: unknown, cmd: Command) =>
-    runInjectCommand(parseFlags(injectFlagsSchema, cmd)),
-  );
+      "verifies every rewrite, and writes negatives.jsonl, rejects.jsonl, dpo.jsonl, dpo_conversational.jsonl, kto.jsonl, " +
+      "llamafactory/ and stats.json to --out. Re-running the same command resumes: finished requests are not sent again.",
+    schema: injectFlagsSchema,
+    run: runInjectCommand,
+  });
 }
 
 /** The injector and the optional judge (the injector itself when --judge names no other). */
@@ -118,16 +115,7 @@ async function openInjectModels(flags: InjectFlags): Promise<InjectModels> {
   const cacheDir = requestCacheDir(flags);
   const retries = { count: 0 };
   const settings = { cacheDir, onRetry: () => retries.count++ };
-  const injector = await openModelFromOptions(flags.injector, settings);
-  if (!injector) {
-    throw new InputError(
-      "command line",
-      undefined,
-      undefined,
-      "no injector model",
-      "give --base-url and --model, --gguf, or --hf",
-    );
-  }
+  const injector = requireModel(await openModelFromOptions(flags.injector, settings), "injector");
   const judge = flags.judge
     ? ((await openModelFromOptions(flags.judgeModel, { ...settings, prefix: "judge" })) ?? injector)
     : undefined;
