@@ -8,5 +8,5 @@ export { withRequestCache, type CachedModel } from "./cache.js";
 export { createOpenAIModel, type OpenAIModelOptions } from "./openai.js";
 export { pooledFetch } from "./http.js";
 export { withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
-export { openModel, type ModelChoice, type OpenedModel, type ModelFromOptions } from "./open-model.js";
+export { openModel, type ModelChoice, type OpenedModel } from "./open-model.js";
 export type { LlamaCppModelOptions } from "./llama-cpp.js";

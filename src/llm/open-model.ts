@@ -24,9 +24,6 @@ export interface OpenedModel {
   name: string;
 }
 
-/** @deprecated the name from when the CLI's option reader built models; use OpenedModel. */
-export type ModelFromOptions = OpenedModel;
-
 /**
  * Opens the chosen model behind the request cache (when `cacheDir` is given). The in-process
  * backends are imported only when chosen: node-llama-cpp and the engine are heavy to load.

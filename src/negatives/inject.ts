@@ -23,8 +23,6 @@ import {
   type VerifyOptions,
 } from "./verify.js";
 
-export { jobKey, journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
-
 export interface InjectOptions {
   input: string;
   outDir: string;

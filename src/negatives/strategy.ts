@@ -17,9 +17,6 @@ export type Strategy =
 
 export const strategyNames = ["single:<type>", "all", "mixed", "most-common", "weighted"] as const;
 
-/** @deprecated the old name of analysisDistributionSchema (analysis-file.ts); the report still imports it. */
-export const analysisSchema = analysisDistributionSchema;
-
 export async function parseStrategy(spec: string, types: ErrorType[], analysisFile?: string): Promise<Strategy> {
   if (spec.startsWith("single:")) return { kind: "single", type: findErrorType(types, spec.slice("single:".length)) };
   if (spec === "all" || spec === "mixed") return { kind: spec, types };
@@ -77,9 +74,6 @@ export function typesForRow(strategy: Strategy, sourceId: string, seed: number):
 export function seededUniform(seed: number, sourceId: string, purpose: string): number {
   return parseInt(hashKey([seed, sourceId, purpose]).slice(0, 12), 16) / 2 ** 48;
 }
-
-/** @deprecated the old name of seededUniform, which the engine's tensor `uniform` shadowed; demo/arms.ts still imports it. */
-export const uniform = seededUniform;
 
 async function readDistribution(file: string, types: ErrorType[]): Promise<Array<[string, number]>> {
   let raw: unknown;
