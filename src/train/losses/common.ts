@@ -3,7 +3,8 @@
  * numerically careful composites (log σ, log(1 − eˣ)) built from engine primitives.
  *
  * Inputs are per-example SUMMED completion log-probs ([B] tensors, natural log), completion token
- * counts and 0/1 flags, named as in the golden file (`/work/shared/golden/losses.json`). Everything
+ * counts and 0/1 flags, named as in the golden loss file that test/train/losses.test.ts checks the
+ * table against (shared/golden/losses.json beside the repository, or $SEAPO_GOLDEN_LOSSES). Everything
  * except the policy log-probs and `nll_chosen` is a constant.
  */
 import { ops, Tensor } from "../../engine/index.js";

@@ -17,10 +17,8 @@ import {
   relu,
   smoothedSigmoidLoss,
   values,
-  type Inputs,
-  type LossOutput,
-  type LossSpec,
 } from "./common.js";
+import type { Inputs, LossOutput, LossSpec } from "./common.js";
 
 const { add, mul, neg, sub, sigmoid } = ops;
 
@@ -76,6 +74,27 @@ function squaredTo(v: Tensor, target: number): Tensor {
   return mul(d, d);
 }
 
+/**
+ * A DPO-family loss for noisy labels: per example f(z, ε) of z = β·δ, where the flip probability
+ * ε = label_smoothing (default 0) must lie in [0, upper).
+ */
+function labelSmoothedDpo(
+  name: string,
+  cite: string,
+  upper: number,
+  perExample: (z: Tensor, eps: number) => Tensor,
+): LossSpec<(typeof REFERENCE_PAIR)[number], "beta" | "label_smoothing"> {
+  return defineLoss({
+    cite,
+    inputs: REFERENCE_PAIR,
+    params: { beta: 0.1, label_smoothing: 0 },
+    compute: (x, { beta, label_smoothing: eps }) => {
+      checkSmoothing(name, eps, upper);
+      return dpoFamily(x, beta, (r) => perExample(mul(r.margin, beta), eps));
+    },
+  });
+}
+
 export const pairwiseLosses = {
   // DPO, Rafailov et al. 2023 (arXiv 2305.18290), Eq. 7: −log σ(β·δ).
   dpo_sigmoid: defineLoss({
@@ -86,29 +105,12 @@ export const pairwiseLosses = {
   }),
 
   // Conservative DPO, Mitchell 2023 ("A note on DPO with noisy preferences"): labels flipped with prob. ε.
-  cdpo: defineLoss({
-    cite: "cDPO, Mitchell 2023, ericmitchell.ai/cdpo.pdf",
-    inputs: REFERENCE_PAIR,
-    params: { beta: 0.1, label_smoothing: 0 },
-    compute: (x, { beta, label_smoothing: eps }) => {
-      checkSmoothing("cdpo", eps, 1);
-      return dpoFamily(x, beta, (r) => smoothedSigmoidLoss(mul(r.margin, beta), eps));
-    },
-  }),
+  cdpo: labelSmoothedDpo("cdpo", "cDPO, Mitchell 2023, ericmitchell.ai/cdpo.pdf", 1, smoothedSigmoidLoss),
 
   // Robust DPO, Chowdhury et al. 2024 (arXiv 2403.00409), the unbiased rDPO loss: [−(1−ε)·log σ(z) + ε·log σ(−z)] / (1 − 2ε).
-  robust: defineLoss({
-    cite: "rDPO, arXiv 2403.00409",
-    inputs: REFERENCE_PAIR,
-    params: { beta: 0.1, label_smoothing: 0 },
-    compute: (x, { beta, label_smoothing: eps }) => {
-      checkSmoothing("robust", eps, 0.5);
-      return dpoFamily(x, beta, (r) => {
-        const z = mul(r.margin, beta);
-        return mul(sub(mul(logSigmoid(z), -(1 - eps)), mul(logSigmoid(neg(z)), -eps)), 1 / (1 - 2 * eps));
-      });
-    },
-  }),
+  robust: labelSmoothedDpo("robust", "rDPO, arXiv 2403.00409", 0.5, (z, eps) =>
+    mul(sub(mul(logSigmoid(z), -(1 - eps)), mul(logSigmoid(neg(z)), -eps)), 1 / (1 - 2 * eps)),
+  ),
 
   // SLiC calibration hinge, Zhao et al. 2023 (arXiv 2305.10425): max(0, 1 − β·δ).
   hinge: defineLoss({

@@ -18,10 +18,8 @@ import {
   lossOutput,
   smoothedSigmoidLoss,
   values,
-  type Inputs,
-  type LossOutput,
-  type LossSpec,
 } from "./common.js";
+import type { Inputs, LossOutput, LossSpec } from "./common.js";
 
 const { add, div, mul, neg, sub } = ops;
 

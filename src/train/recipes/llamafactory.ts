@@ -17,15 +17,8 @@ import {
 } from "../../data/training-rows.js";
 import type { TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
-import {
-  RECIPE_FILES,
-  rowsForRecipe,
-  type Keys,
-  type Recipe,
-  type RecipeFile,
-  type RecipeOptions,
-  type RowsFrom,
-} from "./common.js";
+import { RECIPE_FILES, rowsForRecipe } from "./common.js";
+import type { Keys, Recipe, RecipeFile, RecipeOptions, RowsFrom } from "./common.js";
 import { deepSpeedFile, deepSpeedFiles, readme } from "./launch.js";
 import { llamaFactoryLoss } from "./losses.js";
 import { trainingKeys } from "./training-arguments.js";

@@ -11,16 +11,8 @@ import { toJsonLines } from "../../io/index.js";
 import { parseLossSpec, type TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
 import { lossRequirements } from "../losses/index.js";
-import {
-  RECIPE_FILES,
-  rowsForRecipe,
-  type Keys,
-  type Recipe,
-  type RecipeFile,
-  type RecipeOptions,
-  type RowsFrom,
-  type TrlFormat,
-} from "./common.js";
+import { RECIPE_FILES, rowsForRecipe } from "./common.js";
+import type { Keys, Recipe, RecipeFile, RecipeOptions, RowsFrom, TrlFormat } from "./common.js";
 import { accelerateConfig, deepSpeedFiles, readme } from "./launch.js";
 import { trlLoss } from "./losses.js";
 import { trainingKeys } from "./training-arguments.js";
