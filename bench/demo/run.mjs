@@ -8,9 +8,12 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const cli = join(dirname(fileURLToPath(import.meta.url)), "../../dist/cli/main.js");
+const dist = join(dirname(fileURLToPath(import.meta.url)), "../../dist");
+const cli = join(dist, "cli/main.js");
+// results.json is read through the schema the demo writes it with.
+const { demoResultsSchema } = await import(pathToFileURL(join(dist, "demo/index.js")).href);
 const runs = { quick: { args: ["--quick"], budget: 180 }, default: { args: [], budget: 600 } };
 const only = process.argv[2];
 
@@ -25,7 +28,7 @@ for (const [name, { args, budget }] of Object.entries(runs)) {
   });
   const seconds = (performance.now() - started) / 1000;
   if (child.status !== 0) throw new Error(`seapo demo ${args.join(" ")} failed:\n${child.stderr.slice(-2000)}`);
-  const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+  const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
   const slowest = [...results.timings].sort((a, b) => b.seconds - a.seconds).slice(0, 3);
   console.log(
     `== demo ${name}: ${seconds.toFixed(0)} s wall, ${(seconds / budget).toFixed(2)} of the ${budget} s budget; ${results.arms.length} arms × ${results.seeds.length} seed(s)`,

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { AdamW, clipGradNorm, crossEntropy, LlamaModel, Rng } from "../engine/index.js";
 import { HfTokenizer, presetModel, randomWeights, saveHfModel } from "../engine/io/index.js";
-import { InputError, SeapoError } from "../errors.js";
+import { SeapoError, zodInputError } from "../errors.js";
 import { writeFileAtomic } from "../io/index.js";
 import { lrAt } from "../train/index.js";
 import { buildCorpus, buildSft, createWorld, generateTasks, type TaskSet, type World } from "./world/index.js";
@@ -221,15 +221,7 @@ export function readBaseRecipe(dir: string): BaseRecipe {
       `${dir} is not a demo base model (no ${BASE_RECIPE_FILE}); build one with \`seapo demo build-base DIR\``,
     );
   const parsed = baseRecipeSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(
-      file,
-      undefined,
-      issue.path.map(String).join(".") || undefined,
-      issue.message,
-      "expected the recipe `seapo demo build-base` writes",
-    );
-  }
+  if (!parsed.success)
+    throw zodInputError(parsed.error, file, undefined, "expected the recipe `seapo demo build-base` writes");
   return parsed.data;
 }

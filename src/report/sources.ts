@@ -7,7 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { z } from "zod";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults } from "../demo/index.js";
-import { InputError } from "../errors.js";
+import { InputError, zodInputError } from "../errors.js";
 import { evalResultsSchema, readResults, type TabulatedResults } from "../eval/index.js";
 import { readJsonLines } from "../io/index.js";
 import {
@@ -254,6 +254,5 @@ async function readJsonl<T>(file: string, schema: z.ZodType<T>, hint: string): P
 function parse<T>(schema: z.ZodType<T>, value: unknown, file: string, line: number | undefined, hint: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new InputError(file, line, issue.path.map(String).join(".") || undefined, issue.message, hint);
+  throw zodInputError(parsed.error, file, line, hint);
 }
