@@ -1,4 +1,5 @@
-export { train, lrAt, type LrSchedule, type TrainOptions, type TrainSummary } from "./train.js";
+/** The trainer's public surface: other areas import from here, never from the files behind it. */
+export { train, lrAt, type LrSchedule, type TrainOptions, type TrainSummary, type TrainedModel } from "./train.js";
 export {
   loadTrainConfig,
   parseTrainConfig,
@@ -38,3 +39,29 @@ export {
   type TrainRunFile,
   type TrainRunFileInput,
 } from "./files.js";
+export {
+  LOSSES,
+  LOSS_NAMES,
+  combineLosses,
+  ktoKlRows,
+  lossRequirements,
+  runLoss,
+  type LossName,
+  type LossRequirements,
+  type LossTerm,
+} from "./losses/index.js";
+export {
+  buildRecipe,
+  writeRecipe,
+  RECIPE_FILES,
+  RECIPE_TARGETS,
+  TRL_FORMATS,
+  ZERO_STAGES,
+  type Recipe,
+  type RecipeFile,
+  type RecipeOptions,
+  type RecipeSummary,
+  type RecipeTarget,
+  type TrlFormat,
+  type ZeroStage,
+} from "./recipes/index.js";

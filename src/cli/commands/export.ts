@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
-import { loadTrainConfig } from "../../train/config.js";
 import {
+  loadTrainConfig,
   RECIPE_TARGETS,
   TRL_FORMATS,
   writeRecipe,
@@ -8,7 +8,7 @@ import {
   type RecipeTarget,
   type TrlFormat,
   type ZeroStage,
-} from "../../train/recipes/index.js";
+} from "../../train/index.js";
 import { addTrainOptions, trainOverrides } from "./train.js";
 
 interface ExportFlags {

@@ -1,7 +1,12 @@
 import type { Command } from "commander";
-import { loadTrainConfig, trainConfigSchema, type TrainConfig } from "../../train/config.js";
-import { LOSS_NAMES } from "../../train/losses/index.js";
-import { train, type TrainSummary } from "../../train/train.js";
+import {
+  LOSS_NAMES,
+  loadTrainConfig,
+  train,
+  trainConfigSchema,
+  type TrainConfig,
+  type TrainSummary,
+} from "../../train/index.js";
 import { createProgress, type Progress } from "../progress.js";
 import { addSchemaOptions, typedFlags } from "../schema-options.js";
 

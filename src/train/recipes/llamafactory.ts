@@ -14,7 +14,7 @@ import {
   type LlamaFactoryDpoRow,
   type LlamaFactoryKtoRow,
   type ShareGptTurn,
-} from "../../data/training-rows.js";
+} from "../../data/index.js";
 import type { TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
 import { RECIPE_FILES, rowsForRecipe } from "./common.js";
