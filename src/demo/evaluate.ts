@@ -10,6 +10,7 @@ import {
   checkAnswer,
   dimensions,
   mcScores,
+  shuffled,
   type WorldDimension,
   type World,
   type WorldErrorType,
@@ -135,12 +136,5 @@ export function evaluateOnWorld(
 
 /** A balanced, seeded sample: up to `perDimension` items of each dimension. */
 export function sampleItems(pool: Record<WorldDimension, WorldItem[]>, perDimension: number, rng: Rng): WorldItem[] {
-  return dimensions.flatMap((d) => {
-    const items = [...pool[d]];
-    for (let i = items.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [items[i], items[j]] = [items[j]!, items[i]!];
-    }
-    return items.slice(0, perDimension);
-  });
+  return dimensions.flatMap((d) => shuffled(rng, pool[d]).slice(0, perDimension));
 }

@@ -3,6 +3,8 @@ export {
   defaultWorldOptions,
   factIndex,
   relations,
+  randomChoice,
+  shuffled,
   type World,
   type WorldOptions,
   type Fact,
