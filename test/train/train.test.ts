@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { LlamaModel, noGrad } from "../../src/engine/index.js";
 import { loadHfModel } from "../../src/engine/io/index.js";
 import { parseTrainConfig } from "../../src/train/config.js";
@@ -81,6 +81,42 @@ describe("train", () => {
     expect(Object.keys(lines[0]!)).toEqual(
       expect.arrayContaining(["loss", "kl", "grad_norm", "lr", "tokens/s", "elapsed"]),
     );
+  }, 30_000);
+
+  it("reports each step through onStep (a metrics line on log steps), draws nothing itself, and returns the model/ folder's weights", async () => {
+    const out = await mkdtemp(join(tmpdir(), "seapo-train-callbacks-"));
+    const config = parseTrainConfig({
+      model,
+      data: files.kto,
+      out,
+      maxSteps: 5,
+      batchSize: 4,
+      gradAccum: 1,
+      logEvery: 2,
+    });
+    const steps: Array<[number, number | undefined]> = [];
+    const starts: unknown[] = [];
+    const written = vi.spyOn(process.stderr, "write");
+    const summary = await train(config, {
+      log: () => {},
+      onStart: (range) => starts.push(range),
+      onStep: (step, metrics) => steps.push([step, metrics?.step]),
+    });
+    const stderrCalls = written.mock.calls.length;
+    written.mockRestore();
+    expect(stderrCalls).toBe(0);
+    expect(starts).toEqual([{ startStep: 0, totalSteps: 5 }]);
+    expect(steps).toEqual([
+      [1, undefined],
+      [2, 2],
+      [3, undefined],
+      [4, 4],
+      [5, 5],
+    ]);
+    const saved = await loadHfModel(join(out, "model"));
+    expect([...summary.model.weights.keys()].sort()).toEqual([...saved.weights.keys()].sort());
+    for (const [name, t] of saved.weights) expect(summary.model.weights.get(name)!.data, name).toEqual(t.data);
+    expect(summary.model.config).toEqual(saved.config);
   }, 30_000);
 
   it("cached reference log-probs give the same losses as the adapter-disabled reference (paired, weighted losses)", async () => {
