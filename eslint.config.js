@@ -16,8 +16,8 @@ export default tseslint.config(
     // Budgets that keep a file and a function readable at once (blank lines and comments do not count).
     files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.mjs", "scripts/**/*.mjs"],
     rules: {
-      "max-lines": ["warn", { max: 400, skipBlankLines: true, skipComments: true }],
-      "max-lines-per-function": ["warn", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+      "max-lines": ["error", { max: 400, skipBlankLines: true, skipComments: true }],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
     },
   },
   {

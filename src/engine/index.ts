@@ -51,3 +51,5 @@ export {
   type ContinuationScore,
 } from "./models/generate.js";
 export { AdamW, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";
+export * from "./io/index.js";
+export * from "./gguf/index.js";

@@ -12,21 +12,21 @@
  * are scored; the prompt is masked.
  */
 import { Rng } from "../engine/index.js";
-import type { ChatMessage, HfTokenizer } from "../engine/io/index.js";
+import type { HfTokenizer, TemplateMessage } from "../engine/io/index.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";
 
 export interface UnpairedRow {
   line: number;
-  messages: ChatMessage[];
+  messages: TemplateMessage[];
   completion: string;
   label: boolean;
 }
 
 export interface PairedRow {
   line: number;
-  messages: ChatMessage[];
+  messages: TemplateMessage[];
   chosen: string;
   rejected: string;
 }
@@ -130,7 +130,7 @@ class RowProblem extends Error {
   }
 }
 
-function promptMessages(value: unknown, field: string): ChatMessage[] {
+function promptMessages(value: unknown, field: string): TemplateMessage[] {
   if (typeof value === "string") {
     if (value.trim() === "") throw new RowProblem(field, "is empty");
     return [{ role: "user", content: value }];
@@ -228,7 +228,7 @@ export function tokenizeRows(
       "the tokenizer has no EOS token, so a completion has no end to learn",
     );
   const stats: TokenizeStats = { dropped: 0, truncated: 0 };
-  const promptIds = (messages: ChatMessage[]): number[] | undefined => {
+  const promptIds = (messages: TemplateMessage[]): number[] | undefined => {
     const ids = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
     if (ids.length >= maxLength) {
       stats.dropped++;

@@ -22,14 +22,6 @@ export {
   type WeightsIndex,
   type WriteWeightsOptions,
 } from "./weights-folder.js";
-/** @deprecated The old names of the weights-folder functions; use readWeightsIndex, readWeights, writeWeights. */
-export {
-  readWeightsIndex as readCheckpointIndex,
-  readWeights as readCheckpoint,
-  writeWeights as writeCheckpoint,
-  type WeightsIndex as CheckpointIndex,
-  type WriteWeightsOptions as WriteCheckpointOptions,
-} from "./weights-folder.js";
 export {
   parseHfConfig,
   readHfConfig,
@@ -55,8 +47,6 @@ export {
   loadTokenizer,
   saveTokenizerFiles,
   type TemplateMessage,
-  /** @deprecated Use TemplateMessage; `ChatMessage` is the provider's message (src/llm/provider.ts). */
-  type TemplateMessage as ChatMessage,
   type ChatTemplateOptions,
   type EncodeOptions,
   type TokenizerFiles,

@@ -6,7 +6,7 @@
  * variables of src/llamafactory/cli.py.
  */
 import { LORA_TARGETS } from "../../engine/index.js";
-import type { ChatMessage } from "../../engine/io/index.js";
+import type { TemplateMessage } from "../../engine/io/index.js";
 import { InputError, SeapoError } from "../../errors.js";
 import { toJsonLines } from "../../io/index.js";
 import {
@@ -27,7 +27,7 @@ import { yamlText } from "./yaml.js";
 const SHAREGPT_FROM: Record<string, ShareGptTurn["from"]> = { system: "system", user: "human", assistant: "gpt" };
 
 /** LLaMA-Factory's sharegpt rule: an optional system message, then user/assistant turns alternating, ending with the user. */
-function checkShareGpt(messages: readonly ChatMessage[], file: string, line: number): void {
+function checkShareGpt(messages: readonly TemplateMessage[], file: string, line: number): void {
   const turns = messages[0]?.role === "system" ? messages.slice(1) : messages;
   turns.forEach((m, i) => {
     const expected = i % 2 === 0 ? "user" : "assistant";

@@ -5,7 +5,7 @@
  * dataset_train_split, dataset_test_split), and accelerate.yaml, for `trl dpo|kto --config FILE
  * --accelerate_config FILE` (docs/source/clis.md).
  */
-import type { ChatMessage } from "../../engine/io/index.js";
+import type { TemplateMessage } from "../../engine/io/index.js";
 import { InputError } from "../../errors.js";
 import { toJsonLines } from "../../io/index.js";
 import { parseLossSpec, type TrainConfig } from "../config.js";
@@ -20,7 +20,7 @@ import { yamlText } from "./yaml.js";
 
 /** TRL's explicit-prompt rows: conversational (message lists) or standard (text; only for one-user-turn prompts). */
 function trlRows(rows: PreferenceRows, file: string, format: TrlFormat): Record<string, unknown>[] {
-  const prompt = (messages: ChatMessage[], line: number): string | ChatMessage[] => {
+  const prompt = (messages: TemplateMessage[], line: number): string | TemplateMessage[] => {
     if (format === "conversational") return messages.map(({ role, content }) => ({ role, content }));
     if (messages.length !== 1 || messages[0]!.role !== "user") {
       throw new InputError(
@@ -33,7 +33,7 @@ function trlRows(rows: PreferenceRows, file: string, format: TrlFormat): Record<
     }
     return messages[0]!.content;
   };
-  const answer = (text: string): string | ChatMessage[] =>
+  const answer = (text: string): string | TemplateMessage[] =>
     format === "conversational" ? [{ role: "assistant", content: text }] : text;
   if (rows.kind === "unpaired")
     return rows.rows.map((r) => ({
