@@ -8,8 +8,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { Rng, type LlamaModel } from "../engine/index.js";
-import type { HfTokenizer } from "../engine/io/index.js";
+import { type HfTokenizer, type LlamaModel, Rng } from "../engine/index.js";
 import { toDpoRow, toKtoRows, type DpoRow, type NegativeRecord } from "../data/index.js";
 import type { OpenedModel } from "../llm/index.js";
 import {

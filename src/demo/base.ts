@@ -8,8 +8,17 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { AdamW, clipGradNorm, crossEntropy, LlamaModel, Rng } from "../engine/index.js";
-import { HfTokenizer, presetModel, randomWeights, saveHfModel } from "../engine/io/index.js";
+import {
+  AdamW,
+  clipGradNorm,
+  crossEntropy,
+  HfTokenizer,
+  LlamaModel,
+  presetModel,
+  randomWeights,
+  Rng,
+  saveHfModel,
+} from "../engine/index.js";
 import { SeapoError, zodInputError } from "../errors.js";
 import { writeFileAtomic } from "../io/index.js";
 import { lrAt } from "../train/index.js";

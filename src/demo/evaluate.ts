@@ -3,8 +3,7 @@
  * (accuracy per dimension and the error-type mix), and TruthfulQA-style MC1/MC2 on the multiple-choice
  * truthfulness items through the evaluator's own metric code.
  */
-import { generate, scoreContinuations, type LlamaModel, type Rng } from "../engine/index.js";
-import type { HfTokenizer } from "../engine/io/index.js";
+import { generate, type HfTokenizer, type LlamaModel, type Rng, scoreContinuations } from "../engine/index.js";
 import { errorMixOf, type ErrorMix } from "./results.js";
 import {
   checkAnswer,

@@ -4,8 +4,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LlamaModel, Rng } from "../engine/index.js";
-import { loadHfModel, type HfModel } from "../engine/io/index.js";
+import { type HfModel, LlamaModel, loadHfModel, Rng } from "../engine/index.js";
 import { toJsonLines, writeFileAtomic } from "../io/index.js";
 import { builtinErrorTypes, runAnalyze } from "../negatives/index.js";
 import { readBaseRecipe, type BaseRecipe } from "./base.js";

@@ -1,6 +1,5 @@
 import PQueue from "p-queue";
 import { SeapoError, UnsupportedError } from "../errors.js";
-import type { LanguageModel } from "../llm/provider.js";
 import { DataReader } from "./data.js";
 import type { SampleRecord } from "./file-schemas.js";
 import { truncateAtStop } from "./extract.js";
@@ -17,6 +16,7 @@ import type {
   ScoreContext,
   TaskDefinition,
 } from "./types.js";
+import { type LanguageModel } from "../llm/index.js";
 
 export interface MetricValue {
   value: number;

@@ -1,7 +1,13 @@
 import PQueue from "p-queue";
-import { eosTokenIds, generate as generateTokens, LlamaModel, scoreContinuations } from "../engine/index.js";
-import type { ModelConfig } from "../engine/index.js";
-import { loadHfModel, type HfTokenizer } from "../engine/io/index.js";
+import {
+  eosTokenIds,
+  generate as generateTokens,
+  type HfTokenizer,
+  LlamaModel,
+  loadHfModel,
+  type ModelConfig,
+  scoreContinuations,
+} from "../engine/index.js";
 import { UnsupportedError } from "../errors.js";
 import { splitContinuation } from "./continuation-split.js";
 import { parseJsonReply } from "./json-reply.js";

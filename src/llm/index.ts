@@ -10,3 +10,4 @@ export { pooledFetch } from "./http.js";
 export { withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 export { openModel, type ModelChoice, type OpenedModel } from "./open-model.js";
 export type { LlamaCppModelOptions } from "./llama-cpp.js";
+export type { LanguageModel } from "./provider.js";

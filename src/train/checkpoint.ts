@@ -14,8 +14,7 @@
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { AdamWState, Tensor, WeightMap } from "../engine/index.js";
-import { readSafetensors, writeSafetensors } from "../engine/io/index.js";
+import { type AdamWState, readSafetensors, type Tensor, type WeightMap, writeSafetensors } from "../engine/index.js";
 import { z } from "zod";
 import { SeapoError } from "../errors.js";
 

@@ -11,8 +11,7 @@
  * completion = encode(answer) + EOS, EOS being the token the model stops at. Only completion tokens
  * are scored; the prompt is masked.
  */
-import { Rng } from "../engine/index.js";
-import type { HfTokenizer, TemplateMessage } from "../engine/io/index.js";
+import { type HfTokenizer, Rng, type TemplateMessage } from "../engine/index.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";

@@ -1,7 +1,13 @@
 /** What a finished run leaves in --out besides its metrics: the PEFT adapter, the merged model, the GGUF file. */
 import { join } from "node:path";
-import type { LlamaModel, WeightMap } from "../engine/index.js";
-import { exportGguf, saveHfModel, saveLoraAdapter, type HfModel } from "../engine/io/index.js";
+import {
+  exportGguf,
+  type HfModel,
+  type LlamaModel,
+  saveHfModel,
+  saveLoraAdapter,
+  type WeightMap,
+} from "../engine/index.js";
 import type { TrainConfig } from "./config.js";
 
 /** The trained model in memory, as the merged model/ folder would load it (float32, LoRA merged in). */

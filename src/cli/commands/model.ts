@@ -1,21 +1,21 @@
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
-import type { GgufTensorType } from "../../engine/gguf/index.js";
-import type { ModelConfig } from "../../engine/index.js";
 import {
   ARCHITECTURE_NAMES,
   exportGguf,
+  type GgufTensorType,
   HF_ARCHITECTURES,
+  type HfModelSummary,
   initHfModel,
   inspectHfModel,
   loadHfModel,
   MODEL_PRESETS,
+  type ModelConfig,
   PRESET_NAMES,
-  type HfModelSummary,
   type PresetName,
   type WriteDtype,
-} from "../../engine/io/index.js";
+} from "../../engine/index.js";
 
 const DTYPES: Record<string, WriteDtype> = { f32: "F32", bf16: "BF16", f16: "F16" };
 const GGUF_TYPES: readonly GgufTensorType[] = ["f32", "f16", "q8_0"];

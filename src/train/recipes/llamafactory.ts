@@ -5,8 +5,7 @@
  * examples/train_lora/qwen3_lora_{dpo,kto}.yaml), launched with the FORCE_TORCHRUN / NPROC_PER_NODE
  * variables of src/llamafactory/cli.py.
  */
-import { LORA_TARGETS } from "../../engine/index.js";
-import type { TemplateMessage } from "../../engine/io/index.js";
+import { LORA_TARGETS, type TemplateMessage } from "../../engine/index.js";
 import { InputError, SeapoError } from "../../errors.js";
 import { toJsonLines } from "../../io/index.js";
 import {
@@ -17,8 +16,15 @@ import {
 } from "../../data/index.js";
 import type { TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
-import { RECIPE_FILES, rowsForRecipe } from "./common.js";
-import type { Keys, Recipe, RecipeFile, RecipeOptions, RowsFrom } from "./common.js";
+import {
+  type Keys,
+  type Recipe,
+  RECIPE_FILES,
+  type RecipeFile,
+  type RecipeOptions,
+  rowsForRecipe,
+  type RowsFrom,
+} from "./common.js";
 import { deepSpeedFile, deepSpeedFiles, readme } from "./launch.js";
 import { llamaFactoryLoss } from "./losses.js";
 import { trainingKeys } from "./training-arguments.js";

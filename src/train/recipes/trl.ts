@@ -5,14 +5,22 @@
  * dataset_train_split, dataset_test_split), and accelerate.yaml, for `trl dpo|kto --config FILE
  * --accelerate_config FILE` (docs/source/clis.md).
  */
-import type { TemplateMessage } from "../../engine/io/index.js";
+import type { TemplateMessage } from "../../engine/index.js";
 import { InputError } from "../../errors.js";
 import { toJsonLines } from "../../io/index.js";
 import { parseLossSpec, type TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
 import { lossRequirements } from "../losses/index.js";
-import { RECIPE_FILES, rowsForRecipe } from "./common.js";
-import type { Keys, Recipe, RecipeFile, RecipeOptions, RowsFrom, TrlFormat } from "./common.js";
+import {
+  type Keys,
+  type Recipe,
+  RECIPE_FILES,
+  type RecipeFile,
+  type RecipeOptions,
+  rowsForRecipe,
+  type RowsFrom,
+  type TrlFormat,
+} from "./common.js";
 import { accelerateConfig, deepSpeedFiles, readme } from "./launch.js";
 import { trlLoss } from "./losses.js";
 import { trainingKeys } from "./training-arguments.js";
