@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { InputError } from "../errors.js";
+import { InputError, zodInputError } from "../errors.js";
 import { AtomicLineWriter, readRecords, writeFileAtomic } from "../io/index.js";
 import {
   evalResultsSchema,
@@ -72,16 +72,8 @@ export async function readResults(path: string): Promise<ResultsFile> {
     throw new InputError(path, undefined, undefined, `not valid JSON (${(error as Error).message})`);
   }
   const parsed = evalResultsSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(
-      path,
-      undefined,
-      issue.path.map(String).join(".") || undefined,
-      issue.message,
-      "expected a results.json written by `seapo eval`",
-    );
-  }
+  if (!parsed.success)
+    throw zodInputError(parsed.error, path, undefined, "expected a results.json written by `seapo eval`");
   return parsed.data;
 }
 

@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { LORA_TARGETS } from "../engine/index.js";
-import { InputError, SeapoError } from "../errors.js";
+import { InputError, SeapoError, zodInputError } from "../errors.js";
 import { LOSSES, resolveLossName, type LossTerm } from "./losses/index.js";
 
 export const SCHEDULES = ["cosine", "linear", "constant"] as const;
@@ -127,16 +127,8 @@ export type TrainConfigInput = z.input<typeof trainConfigSchema>;
 /** Parses and validates; `source` names the file (or "flags") in errors. */
 export function parseTrainConfig(input: unknown, source = "config"): TrainConfig {
   const parsed = trainConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new InputError(
-      source,
-      undefined,
-      issue.path.join(".") || undefined,
-      issue.message,
-      "see `seapo train --help` for every option",
-    );
-  }
+  if (!parsed.success)
+    throw zodInputError(parsed.error, source, undefined, "see `seapo train --help` for every option");
   const config = parsed.data;
   if (config.finetuning === "full" && config.reference === "adapter-disabled") {
     throw new InputError(
