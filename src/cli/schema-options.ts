@@ -123,6 +123,17 @@ export function numberArg(flag: string): (value: string) => number {
   };
 }
 
+/** A whole-number flag in [min, max], for commands whose options have no schema. */
+export function integerArg(flag: string, min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `from ${min} to ${max}`;
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isInteger(n) || n < min || n > max)
+      throw new InputError(flag, undefined, undefined, `expected an integer ${range}, got "${value}"`);
+    return n;
+  };
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;

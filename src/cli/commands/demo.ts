@@ -13,15 +13,9 @@ import {
   writeBaseRecipe,
 } from "../../demo/index.js";
 import { buildReport } from "../../report/index.js";
+import { integerArg } from "../schema-options.js";
 
-function positiveInt(flag: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InputError(flag, undefined, undefined, `expected a positive integer, got "${value}"`);
-    return n;
-  };
-}
+const positiveInt = (flag: string) => integerArg(flag, 1);
 
 function seedList(value: string): number[] {
   const seeds = value.split(",").map((s) => Number(s.trim()));

@@ -10,6 +10,7 @@ import {
   type ZeroStage,
 } from "../../train/index.js";
 import { addTrainOptions, trainOverrides } from "./train.js";
+import { integerArg } from "../schema-options.js";
 
 interface ExportFlags {
   config?: string;
@@ -51,7 +52,7 @@ export function registerExportCommand(program: Command): void {
     );
   addTrainOptions(command, LOCAL_ONLY)
     .option("--template <name>", "LLaMA-Factory chat template (default: guessed from the model name)")
-    .addOption(new Option("--gpus <n>", "GPUs per machine").argParser(Number).default(8))
+    .addOption(new Option("--gpus <n>", "GPUs per machine").argParser(integerArg("--gpus", 1)).default(8))
     .addOption(new Option("--zero <stage>", "DeepSpeed ZeRO stage, or none").choices(ZERO_STAGES).default("3"))
     .addOption(
       new Option(

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { Option, type Command } from "commander";
 import { InputError } from "../../errors.js";
+import { integerArg } from "../schema-options.js";
 import {
   ARCHITECTURE_NAMES,
   exportGguf,
@@ -52,7 +53,11 @@ function registerInit(model: Command): void {
     .addOption(new Option("--arch <arch>", "architecture").choices(ARCHITECTURE_NAMES).makeOptionMandatory())
     .addOption(new Option("--preset <preset>", "model size (see Presets above)").choices(PRESET_NAMES).default("tiny"))
     .requiredOption("--out <dir>", "output folder (created; existing model files in it are overwritten)")
-    .addOption(new Option("--seed <n>", "seed of the weight initialisation").default(0).argParser(seedArg))
+    .addOption(
+      new Option("--seed <n>", "seed of the weight initialisation")
+        .default(0)
+        .argParser(integerArg("--seed", 0, 0xffffffff)),
+    )
     .option(
       "--corpus <file>",
       "UTF-8 text file to learn the tokenizer merges from (default: a built-in English and arithmetic sample)",
@@ -168,13 +173,6 @@ function outputPath(positional: string | undefined, option: string | undefined):
     );
   }
   return out;
-}
-
-function seedArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new InputError("command line", undefined, "--seed", `expected an integer from 0 to 2^32-1, got "${value}"`);
-  return n;
 }
 
 async function readText(file: string): Promise<string> {
