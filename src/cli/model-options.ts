@@ -8,8 +8,7 @@ import type { Command } from "commander";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import { openModel, type ModelChoice, type OpenedModel, type RetryEvent } from "../llm/index.js";
-import { addSchemaOptions } from "./schema-options.js";
-import { parseFlagValues } from "./parse-flags.js";
+import { addSchemaOptions, parseFlagValues } from "./schema-options.js";
 
 export function modelOptionsSchema(prefix = "") {
   const flag = (name: string, placeholder: string) => `${flagName(prefix, name)} <${placeholder}>`;

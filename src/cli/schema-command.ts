@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { z } from "zod";
-import { parseFlags } from "./parse-flags.js";
-import { addSchemaOptions } from "./schema-options.js";
+import { addSchemaOptions, parseFlags } from "./schema-options.js";
 
 export interface SchemaCommand<S extends z.ZodObject> {
   name: string;

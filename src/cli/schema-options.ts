@@ -46,6 +46,31 @@ export function typedFlags(schema: z.ZodObject, command: Command): Record<string
   return input;
 }
 
+/** What the user typed, with the schema's defaults for the rest; a bad value names its flag. */
+export function parseFlags<S extends z.ZodObject>(schema: S, command: Command): z.output<S> {
+  return parseFlagValues(schema, typedFlags(schema, command));
+}
+
+export function parseFlagValues<S extends z.ZodObject>(schema: S, input: unknown): z.output<S> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InputError("command line", undefined, flagAt(schema, issue.path), issue.message);
+}
+
+/** The flag of the field at `path`: its `.meta().flag`, else the kebab-case path. */
+function flagAt(schema: z.ZodObject, path: readonly PropertyKey[]): string {
+  let node: AnySchema = schema;
+  for (const key of path) {
+    const { base } = unwrap(node);
+    const next = base.def.type === "object" ? (base as z.ZodObject).shape[String(key)] : undefined;
+    if (!next) break;
+    node = next as AnySchema;
+  }
+  const flag = (node.meta() as FlagMeta | undefined)?.flag;
+  return flag?.split(" ")[0] ?? `--${kebab(path.map(String).join("-"))}`;
+}
+
 function schemaOptions(schema: z.ZodObject, prefix: string[] = []): SchemaOption[] {
   const options: SchemaOption[] = [];
   for (const [name, field] of Object.entries(schema.shape as Record<string, AnySchema>)) {

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { addModelOptions, modelChoice, modelOptionsSchema } from "../../src/cli/model-options.js";
-import { parseFlags } from "../../src/cli/parse-flags.js";
+import { parseFlags } from "../../src/cli/schema-options.js";
 
 const defaults = modelOptionsSchema().parse({});
 

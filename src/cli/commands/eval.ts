@@ -25,9 +25,8 @@ import {
 import type { CachedModel } from "../../llm/index.js";
 import { packageVersion } from "../../version.js";
 import { modelOptionsSchema, openModelFromOptions, type ModelOptions } from "../model-options.js";
-import { parseFlags } from "../parse-flags.js";
+import { addSchemaOptions, parseFlags } from "../schema-options.js";
 import { createProgress, type Progress } from "../progress.js";
-import { addSchemaOptions } from "../schema-options.js";
 
 const count = z.number().int();
 
