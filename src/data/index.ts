@@ -23,3 +23,4 @@ export {
   type LlamaFactoryDatasetEntry,
 } from "./training-rows.js";
 export type { SourceRow, Provenance, NegativeRecord } from "./types.js";
+export { spreadByPrompt, countWindowConflicts, type SpreadOptions, type Spread } from "./kto-order.js";
