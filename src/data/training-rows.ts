@@ -34,6 +34,27 @@ export interface KtoRow extends WithProvenance {
   label: boolean;
 }
 
+/** TRL conversational unpaired row (KTO): the prompt turns, the answer as one assistant turn, and its label. */
+export interface KtoConversationalRow extends WithProvenance {
+  prompt: ChatMessage[];
+  completion: ChatMessage[];
+  label: boolean;
+}
+
+/** Where one of a multi-negative row's rejected answers came from (the row's source id is shared). */
+export type RejectedProvenance = Omit<Provenance, "sourceId">;
+
+/**
+ * One prompt with all its kept negatives: `rejected[k]` was made by `seapo.rejected[k]`'s error type.
+ * Like the standard DPO row, the prompt is the last user turn. Read by the listwise losses.
+ */
+export interface DpoMultiRow {
+  prompt: string;
+  chosen: string;
+  rejected: string[];
+  seapo: { sourceId: string; rejected: RejectedProvenance[] };
+}
+
 export interface ShareGptTurn {
   from: "system" | "human" | "gpt";
   value: string;
@@ -79,6 +100,39 @@ export function toKtoRows(rec: NegativeRecord, options: KtoOptions): KtoRow[] {
     seapo: provenance(rec),
   });
   return options.includeDesirable ? [row(rec.chosen, true), row(rec.rejected, false)] : [row(rec.rejected, false)];
+}
+
+/** As `toKtoRows`, with the prompt as chat turns and the answer as an assistant turn (TRL's conversational shape). */
+export function toKtoConversationalRows(rec: NegativeRecord, options: KtoOptions): KtoConversationalRow[] {
+  const row = (answer: string, label: boolean): KtoConversationalRow => ({
+    prompt: promptTurns(rec),
+    completion: [{ role: "assistant", content: answer }],
+    label,
+    seapo: provenance(rec),
+  });
+  return options.includeDesirable ? [row(rec.chosen, true), row(rec.rejected, false)] : [row(rec.rejected, false)];
+}
+
+/** One prompt's negatives as one row, in the order given. They must share the source id and the positive. */
+export function toDpoMultiRow(group: readonly NegativeRecord[]): DpoMultiRow {
+  const first = group[0];
+  if (first === undefined) throw new RangeError("toDpoMultiRow: a prompt needs at least one negative");
+  const stranger = group.find((rec) => rec.sourceId !== first.sourceId || rec.chosen !== first.chosen);
+  if (stranger !== undefined) {
+    throw new RangeError(`toDpoMultiRow: source ${stranger.sourceId} is not ${first.sourceId} or has another positive`);
+  }
+  return {
+    prompt: first.prompt,
+    chosen: first.chosen,
+    rejected: group.map((rec) => rec.rejected),
+    seapo: {
+      sourceId: first.sourceId,
+      rejected: group.map((rec) => {
+        const { sourceId: _shared, ...rest } = provenance(rec);
+        return rest;
+      }),
+    },
+  };
 }
 
 export function toLlamaFactoryDpoRow(rec: NegativeRecord): LlamaFactoryDpoRow {

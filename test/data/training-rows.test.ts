@@ -3,6 +3,8 @@ import {
   llamaFactoryDatasetInfo,
   toDpoConversationalRow,
   toDpoRow,
+  toDpoMultiRow,
+  toKtoConversationalRows,
   toKtoRows,
   toLlamaFactoryDpoRow,
   toLlamaFactoryKtoRows,
@@ -65,6 +67,55 @@ describe("training rows", () => {
       [{ prompt: "Capital of France?", completion: "Lyon.", label: false, seapo }],
     ],
     [
+      "TRL conversational KTO, multi-turn, with the positive",
+      () => toKtoConversationalRows(multiTurn, { includeDesirable: true }),
+      [true, false].map((label) => ({
+        prompt: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: "Hi." },
+          { role: "assistant", content: "Hello." },
+          { role: "user", content: "And 3*3?" },
+        ],
+        completion: [{ role: "assistant", content: label ? "9." : "6." }],
+        label,
+        seapo,
+      })),
+    ],
+    [
+      "TRL conversational KTO, positive already written",
+      () => toKtoConversationalRows(singleTurn, { includeDesirable: false }),
+      [
+        {
+          prompt: [{ role: "user", content: "Capital of France?" }],
+          completion: [{ role: "assistant", content: "Lyon." }],
+          label: false,
+          seapo,
+        },
+      ],
+    ],
+    [
+      "several negatives of one prompt as one row, each with its error type",
+      () =>
+        toDpoMultiRow([
+          multiTurn,
+          { ...multiTurn, errorType: "logic", rejected: "8.", seed: 4 },
+          { ...multiTurn, errorType: "hallucination", rejected: "9 and a half." },
+        ]),
+      {
+        prompt: "And 3*3?",
+        chosen: "9.",
+        rejected: ["6.", "8.", "9 and a half."],
+        seapo: {
+          sourceId: "q7",
+          rejected: [
+            { errorType: "correctness", injector: "qwen-7b", templateVersion: "inject-v1", seed: 3 },
+            { errorType: "logic", injector: "qwen-7b", templateVersion: "inject-v1", seed: 4 },
+            { errorType: "hallucination", injector: "qwen-7b", templateVersion: "inject-v1", seed: 3 },
+          ],
+        },
+      },
+    ],
+    [
       "LLaMA-Factory DPO (sharegpt ranking), system turn kept",
       () => toLlamaFactoryDpoRow(multiTurn),
       {
@@ -123,6 +174,12 @@ describe("training rows", () => {
   it.each(cases)("%s", (_name, build, expected) => {
     // Through JSON, as the rows are written: toStrictEqual would also catch stray undefined keys.
     expect(JSON.parse(JSON.stringify(build()))).toStrictEqual(expected);
+  });
+
+  it("a multi-negative row refuses an empty group and negatives of another prompt", () => {
+    expect(() => toDpoMultiRow([])).toThrow(/at least one negative/);
+    expect(() => toDpoMultiRow([singleTurn, { ...singleTurn, sourceId: "q8" }])).toThrow(/q8 is not q7/);
+    expect(() => toDpoMultiRow([singleTurn, { ...singleTurn, chosen: "Paris!" }])).toThrow(/another positive/);
   });
 
   it("rows do not share the record's history array", () => {
