@@ -7,9 +7,22 @@ export interface VerifyOptions {
   minEditDistance: number;
   minLengthRatio: number;
   maxLengthRatio: number;
+  /**
+   * Tokens a rewrite may differ in length from the positive whatever the ratio, so one added
+   * sentence on a one-line answer is no outlier. Optional so hand-written options stay valid.
+   */
+  lengthSlack?: number;
 }
 
-export const defaultVerifyOptions: VerifyOptions = { minEditDistance: 0, minLengthRatio: 0.5, maxLengthRatio: 2 };
+export const defaultVerifyOptions: VerifyOptions = {
+  minEditDistance: 0,
+  minLengthRatio: 0.5,
+  maxLengthRatio: 2,
+  lengthSlack: 48,
+};
+
+/** Token counts are estimated at 4 characters per token (OpenAI's rule of thumb for English). */
+export const CHARACTERS_PER_TOKEN = 4;
 
 export const rejectReasons = [
   "invalid-input",
@@ -48,15 +61,23 @@ export function verifyNegative(
   }
   const leak = findMetaText(negative);
   if (leak) return { ok: false, reason: "meta-text", detail: `leaks meta-text: "${leak}"` };
+  return checkLength(positive, negative, options);
+}
+
+/** The ratio bound, waived when the lengths differ by no more than the slack. */
+function checkLength(positive: string, negative: string, options: VerifyOptions): Verdict {
   const ratio = negative.length / Math.max(1, positive.length);
-  if (ratio < options.minLengthRatio || ratio > options.maxLengthRatio) {
-    return {
-      ok: false,
-      reason: "length-ratio",
-      detail: `length ratio ${ratio.toFixed(2)} outside [${options.minLengthRatio}, ${options.maxLengthRatio}]`,
-    };
-  }
-  return { ok: true };
+  if (ratio >= options.minLengthRatio && ratio <= options.maxLengthRatio) return { ok: true };
+  const slack = options.lengthSlack ?? 0;
+  const differenceInTokens = Math.abs(negative.length - positive.length) / CHARACTERS_PER_TOKEN;
+  if (slack > 0 && differenceInTokens <= slack) return { ok: true };
+  return {
+    ok: false,
+    reason: "length-ratio",
+    detail:
+      `length ratio ${ratio.toFixed(2)} outside [${options.minLengthRatio}, ${options.maxLengthRatio}]` +
+      ` and ~${Math.round(differenceInTokens)} tokens of difference > the slack of ${slack}`,
+  };
 }
 
 /**

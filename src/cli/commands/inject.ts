@@ -70,6 +70,16 @@ export const injectFlagsSchema = z.object({
         .number()
         .default(defaultVerifyOptions.maxLengthRatio)
         .meta(help("reject rewrites longer than this multiple of the positive", "--max-length-ratio <r>")),
+      lengthSlack: z
+        .number()
+        .min(0)
+        .default(defaultVerifyOptions.lengthSlack!)
+        .meta(
+          help(
+            "tokens (estimated at 4 characters each) a rewrite may differ in length from the positive whatever the length ratio, so one added sentence on a short answer passes",
+            "--length-slack <tokens>",
+          ),
+        ),
     })
     .prefault({}),
   judge: z
