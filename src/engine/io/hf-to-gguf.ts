@@ -1,12 +1,12 @@
-import { InputError } from "../../errors.js";
 import { gguf, type GgufMetadata, type GgufTensorType } from "../gguf/format.js";
 import { writeGguf, type GgufTensorInput, type GgufWriteResult } from "../gguf/writer.js";
 import type { ModelConfig, WeightMap } from "../models/config.js";
 import { expectedShapes } from "../models/llama.js";
+import { tokenizerMetadata } from "./gguf-tokenizer.js";
 import type { HfTokenizer } from "./tokenizer.js";
 
 /**
- * A Hugging Face model (config, HF-named weights, byte-level BPE tokenizer) → a GGUF file that
+ * A Hugging Face model (config, HF-named weights, tokenizer) → a GGUF file that
  * llama.cpp runs, the way llama.cpp's convert_hf_to_gguf does it for Llama and Qwen2:
  *
  * - Tensor names: model.embed_tokens → token_embd, layers.N.self_attn.{q,k,v,o}_proj → blk.N.attn_{q,k,v,output},
@@ -16,9 +16,8 @@ import type { HfTokenizer } from "./tokenizer.js";
  *   rotates adjacent pairs (x[2i] with x[2i+1]). So for llama the rows of Q and K (and their biases) are
  *   permuted within each head: new row 2i + j ← old row j·d/2 + i (j ∈ {0, 1}). `qwen2` uses the
  *   rotate-half (NEOX) form in llama.cpp, and its weights are written as they are.
- * - Tokenizer: "gpt2" (byte-level BPE) with tokens, token types, merges, special ids, add_bos and the
- *   chat template. The vocabulary is padded with [PADn] tokens up to the config's vocab_size, since
- *   llama.cpp wants one token per embedding row.
+ * - Tokenizer: "gpt2" (byte-level BPE) or "llama" (SentencePiece-style BPE with byte fallback), with
+ *   special ids, add_bos and the chat template: see gguf-tokenizer.ts.
  */
 
 export interface ExportGgufOptions {
@@ -37,7 +36,6 @@ export interface GgufExportModel {
 }
 
 const FILE_TYPE: Record<GgufTensorType, number> = { f32: 0, f16: 1, q8_0: 7 }; // llama_ftype ALL_F32, MOSTLY_F16, MOSTLY_Q8_0
-const TOKEN_TYPE = { normal: 1, control: 3, userDefined: 4, unused: 5 } as const;
 
 const LAYER_NAMES: Record<string, string> = {
   "self_attn.q_proj": "attn_q",
@@ -136,97 +134,4 @@ export async function exportGguf(
     ...tokenizerMetadata(tokenizer, config, options.preTokenizer),
   };
   return writeGguf(path, { metadata, tensors });
-}
-
-/** tokenizer.* metadata for a byte-level BPE tokenizer ("gpt2" in llama.cpp's terms). */
-export function tokenizerMetadata(tokenizer: HfTokenizer, config: ModelConfig, preTokenizer?: string): GgufMetadata {
-  const source = "tokenizer.json";
-  const json = tokenizer.files.tokenizerJson as {
-    model?: { type?: string; merges?: unknown[] };
-    decoder?: { type?: string };
-  };
-  if (json.model?.type !== "BPE" || json.decoder?.type !== "ByteLevel") {
-    throw new InputError(
-      source,
-      undefined,
-      "model",
-      `GGUF export supports byte-level BPE tokenizers only (got model ${json.model?.type}, decoder ${json.decoder?.type})`,
-    );
-  }
-  const vocabulary = tokenizer.vocabulary();
-  if (vocabulary.length > config.vocabSize)
-    throw new InputError(
-      source,
-      undefined,
-      "model.vocab",
-      `${vocabulary.length} tokens exceed vocab_size ${config.vocabSize}`,
-    );
-  const special = tokenizer.specialIds();
-  const added = new Set(
-    ((tokenizer.files.tokenizerJson.added_tokens ?? []) as { id: number }[]).map((token) => token.id),
-  );
-  const tokens: string[] = [];
-  const types: number[] = [];
-  for (let id = 0; id < config.vocabSize; id++) {
-    const token = vocabulary[id];
-    tokens.push(token ?? `[PAD${id}]`);
-    types.push(
-      token === undefined
-        ? TOKEN_TYPE.unused
-        : special.has(id)
-          ? TOKEN_TYPE.control
-          : added.has(id)
-            ? TOKEN_TYPE.userDefined
-            : TOKEN_TYPE.normal,
-    );
-  }
-  const merges = (json.model.merges ?? []).map((merge) => (Array.isArray(merge) ? merge.join(" ") : String(merge)));
-  const metadata: GgufMetadata = {
-    "tokenizer.ggml.model": "gpt2",
-    "tokenizer.ggml.pre": preTokenizer ?? preTokenizerName(tokenizer.files.tokenizerJson.pre_tokenizer, source),
-    "tokenizer.ggml.tokens": gguf.strings(tokens),
-    "tokenizer.ggml.token_type": gguf.numbers("i32", types),
-    "tokenizer.ggml.merges": gguf.strings(merges),
-    "tokenizer.ggml.add_bos_token": tokenizer.addsBos,
-    "tokenizer.ggml.add_eos_token":
-      tokenizer.eosTokenId !== undefined && tokenizer.suffixIds.includes(tokenizer.eosTokenId),
-  };
-  const bos = tokenizer.bosTokenId ?? config.bosTokenId;
-  const eos = tokenizer.eosTokenId ?? [config.eosTokenId ?? []].flat()[0];
-  if (bos !== undefined) metadata["tokenizer.ggml.bos_token_id"] = gguf.u32(bos);
-  if (eos !== undefined) metadata["tokenizer.ggml.eos_token_id"] = gguf.u32(eos);
-  if (tokenizer.padTokenId !== undefined) metadata["tokenizer.ggml.padding_token_id"] = gguf.u32(tokenizer.padTokenId);
-  if (tokenizer.chatTemplate !== undefined) metadata["tokenizer.chat_template"] = tokenizer.chatTemplate;
-  return metadata;
-}
-
-/** Split patterns of the pre-tokenizers llama.cpp knows by name, as Hugging Face tokenizer.json files write them. */
-const KNOWN_SPLITS: Record<string, string> = {
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+":
-    "qwen2",
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+":
-    "llama-bpe",
-};
-
-/** llama.cpp's name for the tokenizer's pre-tokenizer: a plain ByteLevel is GPT-2's split; a Split + ByteLevel sequence is matched by its pattern. */
-function preTokenizerName(preTokenizer: unknown, source: string): string {
-  const node = preTokenizer as {
-    type?: string;
-    use_regex?: boolean;
-    pretokenizers?: { type?: string; pattern?: { Regex?: string } }[];
-  } | null;
-  if (node?.type === "ByteLevel" && node.use_regex !== false) return "gpt-2";
-  const pattern =
-    node?.type === "Sequence" ? node.pretokenizers?.find((step) => step.type === "Split")?.pattern?.Regex : undefined;
-  const name = pattern === undefined ? undefined : KNOWN_SPLITS[pattern];
-  if (name === undefined) {
-    throw new InputError(
-      source,
-      undefined,
-      "pre_tokenizer",
-      "llama.cpp has no pre-tokenizer name for this split pattern",
-      'pass preTokenizer (e.g. "gpt-2", "qwen2", "llama-bpe")',
-    );
-  }
-  return name;
 }

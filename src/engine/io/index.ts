@@ -84,7 +84,7 @@ export {
   exportGguf,
   ggufTensorName,
   permuteForLlamaRope,
-  tokenizerMetadata,
   type ExportGgufOptions,
   type GgufExportModel,
 } from "./hf-to-gguf.js";
+export { tokenizerMetadata, tokenizerKind, pieceScores } from "./gguf-tokenizer.js";
