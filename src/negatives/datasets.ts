@@ -3,26 +3,45 @@ import { join } from "node:path";
 import {
   llamaFactoryDatasetInfo,
   toDpoConversationalRow,
+  toDpoMultiRow,
   toDpoRow,
+  toKtoConversationalRows,
   toKtoRows,
   toLlamaFactoryDpoRow,
   toLlamaFactoryKtoRows,
 } from "../data/index.js";
 import { AtomicLineWriter, readRecords, writeFileAtomic } from "../io/index.js";
 import { journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
+import { SpreadFiles } from "./spread-files.js";
 import { bump, STATS_FILE, summariseLengths, total, type InjectStats } from "./stats.js";
 import { seededUniform, type Strategy } from "./strategy.js";
+import type { SpreadOptions } from "../data/index.js";
 
 export const exportFiles = {
   dpo: "dpo.jsonl",
   dpoConversational: "dpo_conversational.jsonl",
+  dpoMulti: "dpo_multi.jsonl",
   kto: "kto.jsonl",
+  ktoConversational: "kto_conversational.jsonl",
   llamaFactoryDir: "llamafactory",
   llamaFactoryDpo: "seapo_dpo.jsonl",
   llamaFactoryKto: "seapo_kto.jsonl",
   llamaFactoryInfo: "dataset_info.json",
   stats: STATS_FILE,
 } as const;
+
+/**
+ * Rows within which no prompt repeats in the KTO files (every sliding window, so any batch
+ * alignment). TRL builds KTO's mismatched KL rows inside each per-device batch and LLaMA-Factory
+ * from neighbouring rows, so this must be at least the per-device batch size: 16 covers the
+ * batches people use on one GPU. Needs at least this many prompts to hold everywhere.
+ */
+export const KTO_SPREAD_WINDOW = 16;
+
+export interface ExportOptions {
+  /** Default KTO_SPREAD_WINDOW. */
+  ktoWindow?: number;
+}
 
 export interface RunCounters {
   retries: number;
@@ -45,17 +64,22 @@ interface Tally {
 }
 
 /**
- * Rebuilds every training file from the journals in one streaming pass. The journals keep a
- * prompt's negatives together, so `mixed` can pick one per prompt and KTO can write each
- * positive once without holding the data in memory. Each file appears whole or not at all.
+ * Rebuilds every training file from the journals in one pass. The journals keep a prompt's
+ * negatives together, so `mixed` can pick one per prompt, KTO can write each positive once and
+ * dpo_multi.jsonl can hold one row per prompt. The KTO files are then reordered by
+ * `spreadByPrompt` (window `ktoWindow`, the inject seed), spooled to disk meanwhile. Each file
+ * appears whole or not at all; as they are rebuilt from the journals alone, a resumed run writes
+ * the same bytes as an uninterrupted one.
  */
 export async function exportDatasets(
   outDir: string,
   strategy: Strategy,
   seed: number,
   counters: RunCounters,
+  options: ExportOptions = {},
 ): Promise<InjectStats> {
-  const writers = new DatasetWriters(outDir);
+  const ktoOrder = { window: options.ktoWindow ?? KTO_SPREAD_WINDOW, seed };
+  const writers = new DatasetWriters(outDir, ktoOrder);
   const tally = emptyTally();
   let group: NegativeLine[] = [];
   const flush = () => {
@@ -72,6 +96,7 @@ export async function exportDatasets(
   writers.commit();
 
   const stats = summarise(tally, writers.pairs, counters);
+  stats.kto.order = { window: ktoOrder.window, seed, conflicts: writers.ktoConflicts };
   writeFileAtomic(join(outDir, exportFiles.stats), `${JSON.stringify(stats, null, 2)}\n`);
   return stats;
 }
@@ -82,23 +107,27 @@ function keptNegatives(group: NegativeLine[], strategy: Strategy, seed: number):
   return [group[Math.floor(seededUniform(seed, group[0]!.sourceId, "mixed") * group.length)]!];
 }
 
-/** The five dataset files, written atomically (with LLaMA-Factory's dataset_info.json on commit). */
+/** The seven dataset files, written atomically (with LLaMA-Factory's dataset_info.json on commit). */
 class DatasetWriters {
   private readonly lfDir: string;
   private readonly dpo: AtomicLineWriter;
   private readonly dpoConversational: AtomicLineWriter;
-  private readonly kto: AtomicLineWriter;
+  private readonly dpoMulti: AtomicLineWriter;
   private readonly lfDpo: AtomicLineWriter;
-  private readonly lfKto: AtomicLineWriter;
+  /** kto.jsonl, kto_conversational.jsonl and LLaMA-Factory's seapo_kto.jsonl, in one spread order. */
+  private readonly kto: SpreadFiles;
+  /** KTO rows placed within the window of their prompt (0 unless there are too few prompts). */
+  ktoConflicts = 0;
 
-  constructor(outDir: string) {
+  constructor(outDir: string, ktoOrder: SpreadOptions) {
     this.lfDir = join(outDir, exportFiles.llamaFactoryDir);
     mkdirSync(this.lfDir, { recursive: true });
     this.dpo = new AtomicLineWriter(join(outDir, exportFiles.dpo));
     this.dpoConversational = new AtomicLineWriter(join(outDir, exportFiles.dpoConversational));
-    this.kto = new AtomicLineWriter(join(outDir, exportFiles.kto));
+    this.dpoMulti = new AtomicLineWriter(join(outDir, exportFiles.dpoMulti));
     this.lfDpo = new AtomicLineWriter(join(this.lfDir, exportFiles.llamaFactoryDpo));
-    this.lfKto = new AtomicLineWriter(join(this.lfDir, exportFiles.llamaFactoryKto));
+    const ktoPaths = [exportFiles.kto, exportFiles.ktoConversational].map((file) => join(outDir, file));
+    this.kto = new SpreadFiles([...ktoPaths, join(this.lfDir, exportFiles.llamaFactoryKto)], ktoOrder);
   }
 
   get pairs(): number {
@@ -108,23 +137,27 @@ class DatasetWriters {
   /** Writes one prompt's kept negatives; `group[0]` carries the positive, written to KTO once. */
   writeGroup(kept: NegativeLine[], tally: Tally): void {
     tally.positiveLengths.push(kept[0]!.chosen.length);
+    this.dpoMulti.write(toDpoMultiRow(kept));
     kept.forEach((record, i) => {
       bump(tally.exportedByType, record.errorType);
       this.dpo.write(toDpoRow(record));
       this.dpoConversational.write(toDpoConversationalRow(record));
       this.lfDpo.write(toLlamaFactoryDpoRow(record));
-      const includeDesirable = i === 0; // each positive once per prompt
-      for (const row of toKtoRows(record, { includeDesirable })) {
-        this.kto.write(row);
+      const options = { includeDesirable: i === 0 }; // each positive once per prompt
+      const trl = toKtoRows(record, options);
+      const conversational = toKtoConversationalRows(record, options);
+      const lf = toLlamaFactoryKtoRows(record, options);
+      trl.forEach((row, j) => {
+        this.kto.add(record.prompt, [row, conversational[j]!, lf[j]!]);
         if (row.label) tally.ktoDesirable++;
         else tally.ktoUndesirable++;
-      }
-      for (const row of toLlamaFactoryKtoRows(record, { includeDesirable })) this.lfKto.write(row);
+      });
     });
   }
 
   commit(): void {
-    for (const writer of [this.dpo, this.dpoConversational, this.kto, this.lfDpo, this.lfKto]) writer.commit();
+    for (const writer of [this.dpo, this.dpoConversational, this.dpoMulti, this.lfDpo]) writer.commit();
+    this.ktoConflicts = this.kto.commit();
     const info = llamaFactoryDatasetInfo({
       dpoFile: exportFiles.llamaFactoryDpo,
       ktoFile: exportFiles.llamaFactoryKto,

@@ -26,7 +26,13 @@ export const injectStatsSchema = z.object({
   rejectsByReason: counts,
   rejectsByType: counts,
   pairs: count,
-  kto: z.object({ desirable: count, undesirable: count, suggestedDesirableWeight: z.number().min(1) }),
+  kto: z.object({
+    desirable: count,
+    undesirable: count,
+    suggestedDesirableWeight: z.number().min(1),
+    /** The KTO files' row order (absent in runs before it was written): rows within `window` of their prompt. */
+    order: z.object({ window: z.number().int().min(1), seed: z.number(), conflicts: count }).optional(),
+  }),
   tokens: z.object({ input: count, output: count }),
   retries: count,
   cache: z.object({ hits: count, misses: count }),

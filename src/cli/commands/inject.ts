@@ -190,7 +190,7 @@ function injectSummary(stats: InjectStats, newJobs: number, skippedJobs: number,
     `inject: ${newJobs} requests this run, ${skippedJobs} already done (resumed)`,
     `accepted ${stats.accepted} · rejected ${stats.rejected} (${formatCounts(stats.rejectsByReason)}) · pairs ${stats.pairs}`,
     `by type: ${formatCounts(stats.acceptedByType)} · retries ${stats.retries} · tokens in ${stats.tokens.input} out ${stats.tokens.output}`,
-    `wrote ${outDir}/{negatives,rejects,dpo,dpo_conversational,kto}.jsonl, llamafactory/, stats.json`,
+    `wrote ${outDir}/{negatives,rejects,dpo,dpo_conversational,dpo_multi,kto,kto_conversational}.jsonl, llamafactory/, stats.json`,
   ].join("\n");
 }
 
