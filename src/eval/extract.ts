@@ -4,6 +4,18 @@
  * patterns below spell it `[^\n]`.
  */
 
+/**
+ * Python's str.isspace() set, which str.strip() removes: JavaScript's trim() also removes U+FEFF,
+ * and keeps U+001C–U+001F and U+0085 (NEL), so a question ending in NEL would keep it.
+ */
+const PY_WHITESPACE = "\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+const PY_STRIP = new RegExp(`^[${PY_WHITESPACE}]+|[${PY_WHITESPACE}]+$`, "g");
+
+/** Python's str.strip() with no argument. */
+export function pythonStrip(text: string): string {
+  return text.replace(PY_STRIP, "");
+}
+
 /** What the harness's regex filter returns when nothing matches. */
 export const INVALID = "[invalid]";
 
@@ -27,7 +39,7 @@ export function regexFilter(text: string, pattern: RegExp, groupSelect = 0, fall
     if (nonEmpty === undefined) return fallback;
     picked = nonEmpty;
   }
-  return picked.trim();
+  return pythonStrip(picked);
 }
 
 /** Cut a generation at the earliest stop sequence, as the harness does with `until`. */
@@ -125,7 +137,7 @@ export function minervaUnnormalisedAnswer(generation: string): string {
   const match = /Final Answer: The final answer is([^\n]*?)[^\n] I hope it is correct[^\n]/.exec(
     `${generation}I hope it is correct.`,
   );
-  return match ? (match[1] ?? "").trim() : MINERVA_INVALID;
+  return match ? pythonStrip(match[1] ?? "") : MINERVA_INVALID;
 }
 
 /** Replacements applied in order by the Minerva normalisation (Lewkowycz et al. 2022, appendix D). */
@@ -312,7 +324,7 @@ export function hendrycksExtract(generation: string): string | null {
   const boxed = lastBoxedOnlyString(generation);
   if (boxed !== null) return removeBoxed(boxed);
   const display = /\\\[([\s\S]+?)\\\]/.exec(generation);
-  if (display) return display[1]!.trim();
+  if (display) return pythonStrip(display[1]!);
   const first = generation.indexOf("$");
   const last = generation.lastIndexOf("$");
   if (first >= 0 && last > first) return generation.slice(first + 1, last);

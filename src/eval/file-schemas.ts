@@ -7,6 +7,9 @@ import { evalRequestSchema, evalResponseSchema } from "./requests.js";
 import { sandboxIsolationSchema } from "./sandbox.js";
 import { DIMENSIONS } from "./types.js";
 
+/** The evaluation harnesses a results file can come from. */
+export const HARNESSES = ["lm-eval"] as const;
+
 /** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
 export const modelIdentitySchema = z.discriminatedUnion("kind", [
   z.object({
@@ -36,6 +39,8 @@ const taskResultSchema = metricTableSchema.extend({
   dimension: z.enum(DIMENSIONS).optional(),
   description: z.string().optional(),
   harnessTask: z.string().optional(),
+  /** The harness's metadata.version of the task; files written before it was recorded lack it. */
+  harnessVersion: z.string().optional(),
   numFewshot: z.number().optional(),
   settings: z.record(z.string(), z.unknown()).optional(),
   groups: z.record(z.string(), metricTableSchema).optional(),
@@ -48,6 +53,13 @@ export const evalResultsSchema = z.object({
   formatVersion: z.literal(1),
   seapoVersion: z.string(),
   promptFormatVersion: z.string(),
+  /**
+   * Whose prompts and scoring: "lm-eval" (lm-evaluation-harness) is the only one so far; files
+   * written before the field existed are lm-eval runs, which is what they read back as.
+   */
+  harness: z.enum(HARNESSES).default("lm-eval"),
+  /** The harness commit the prompts were checked against (absent in older files). */
+  harnessCommit: z.string().optional(),
   createdAt: z.string(),
   model: modelIdentitySchema,
   config: z.record(z.string(), z.unknown()),

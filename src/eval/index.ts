@@ -23,6 +23,7 @@ export {
   evalResultsSchema,
   evalSampleSchema,
   modelIdentitySchema,
+  HARNESSES,
   type ResultsFile,
   type SampleLine,
   type ModelIdentity,
@@ -40,7 +41,11 @@ export {
   TASK_NAMES,
   TASK_GROUPS,
   PROMPT_FORMAT_VERSION,
+  HARNESS,
+  HARNESS_COMMIT,
   resolveTaskNames,
+  parseTaskVersions,
+  taskVersionChoices,
   type TaskName,
 } from "./tasks/index.js";
 export { DIMENSIONS, type Dimension, type TaskDefinition } from "./types.js";

@@ -5,7 +5,7 @@ import type { SampleRecord } from "./file-schemas.js";
 import { truncateAtStop } from "./extract.js";
 import { mean, meanStderr, pooledStderr } from "./metrics.js";
 import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
-import { TASKS, type TaskName } from "./tasks/index.js";
+import { resolveTaskVersions, TASKS, type TaskName } from "./tasks/index.js";
 import type {
   Dimension,
   EvalInstance,
@@ -33,6 +33,8 @@ export interface TaskResult extends MetricTable {
   dimension: Dimension;
   description: string;
   harnessTask: string;
+  /** The harness's metadata.version of the task whose prompts and scores this run reproduced. */
+  harnessVersion: string;
   numFewshot: number;
   settings: Record<string, unknown>;
   /** MMLU's categories: size-weighted means of their subjects, pooled stderr. */
@@ -49,6 +51,8 @@ export interface RunOptions {
   /** Seed of the few-shot sampler; default 1234 (the harness's). */
   fewshotSeed?: number;
   maxGenTokens?: number;
+  /** Harness versions to reproduce instead of each task's current one (see resolveTaskVersions). */
+  taskVersions?: Partial<Record<TaskName, string>>;
   /** Examples in flight at once; default 8. */
   concurrency?: number;
   logSamples?: boolean;
@@ -64,6 +68,8 @@ export interface EvalRun {
   dataFiles: Record<string, string>;
   sandbox?: SandboxIsolation;
   fewshotSeed: number;
+  /** The harness version each task reproduced. */
+  taskVersions: Partial<Record<TaskName, string>>;
   requests: number;
   durationMs: number;
 }
@@ -76,6 +82,7 @@ export type { SampleRecord } from "./file-schemas.js";
 interface LoadedTaskRun extends LoadedTask {
   name: TaskName;
   definition: TaskDefinition;
+  taskVersion: string;
 }
 
 /** An example's score with the responses it was scored on. */
@@ -107,6 +114,7 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
     dataFiles: Object.fromEntries([...data.hashes].sort(([a], [b]) => (a < b ? -1 : 1))),
     ...(sandbox && { sandbox: sandbox.isolation }),
     fewshotSeed,
+    taskVersions: Object.fromEntries(loaded.map((t) => [t.name, t.taskVersion])),
     requests: total,
     durationMs: Date.now() - started,
   };
@@ -114,15 +122,18 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
 
 async function loadTasks(data: DataReader, options: RunOptions, fewshotSeed: number): Promise<LoadedTaskRun[]> {
   const loaded: LoadedTaskRun[] = [];
+  const versions = resolveTaskVersions(options.tasks, options.taskVersions ?? {});
   for (const name of options.tasks) {
     const definition: TaskDefinition = TASKS[name];
+    const taskVersion = versions[name]!;
     const task = await definition.load(data, {
       limit: options.limit,
       numFewshot: options.numFewshot,
       fewshotSeed,
       maxGenTokens: options.maxGenTokens,
+      taskVersion,
     });
-    loaded.push({ name, definition, ...task });
+    loaded.push({ name, definition, taskVersion, ...task });
   }
   return loaded;
 }
@@ -165,6 +176,7 @@ function taskResult(task: LoadedTaskRun, rows: ReadonlyArray<{ instance: EvalIns
     dimension: task.definition.dimension,
     description: task.definition.description,
     harnessTask: task.definition.harnessTask,
+    harnessVersion: task.taskVersion,
     numFewshot: task.numFewshot,
     settings: task.settings,
     ...aggregate(
@@ -263,8 +275,8 @@ function pool(parts: readonly MetricTable[], metrics: readonly string[]): Metric
 
 /**
  * The harness's aggregation: a plain task is the mean of its examples with the sample stderr of
- * the mean; a task with subtasks is the size-weighted mean of its subtasks (of its groups, when it
- * has groups, each group pooling its subtasks) with the pooled stderr at each level.
+ * the mean; a task with subtasks is the size-weighted mean of its subtasks with their pooled stderr,
+ * and so is each group (MMLU's categories) over its own subtasks.
  */
 export function aggregate(
   definition: Pick<TaskDefinition, "metrics" | "groupOf">,
@@ -293,5 +305,6 @@ export function aggregate(
     byGroup.get(group)!.push(t);
   }
   const groups = Object.fromEntries([...byGroup].map(([name, parts]) => [name, pool(parts, metrics)]));
-  return { ...pool(Object.values(groups), metrics), groups, subtasks };
+  // The harness aggregates a group from its leaf tasks, so the top-level stderr pools the subtasks, not the groups.
+  return { ...pool(Object.values(subtasks), metrics), groups, subtasks };
 }

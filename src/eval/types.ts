@@ -46,6 +46,8 @@ export interface LoadOptions {
   fewshotSeed: number;
   /** Overrides the task's generation length. */
   maxGenTokens?: number;
+  /** The harness version to reproduce: one of the task's `versions` (run.ts resolves the default). */
+  taskVersion: string;
 }
 
 export interface LoadedTask {
@@ -61,6 +63,11 @@ export interface TaskDefinition {
   description: string;
   /** The lm-evaluation-harness task whose prompt and metric this reproduces. */
   harnessTask: string;
+  /**
+   * The task's `metadata.version` in the harness: `current` is the one its newest release runs (the
+   * default); `older` lists earlier versions that build different prompts or scores and can be picked.
+   */
+  versions: { current: string; older?: readonly string[] };
   /** Metric names in report order; every instance score has all of them. */
   metrics: readonly string[];
   /** Groups above the subtasks (MMLU's four categories); without it the task aggregates its subtasks directly. */

@@ -67,8 +67,13 @@ describe("TruthfulQA MC2", () => {
     expect(truthfulqaMc2([-1000, -1001, -1000], [1, 0, 0])).toBeCloseTo(1 / (2 + Math.exp(-1)), 12);
   });
 
-  it("takes only the answers before the first false one as true, as the harness does", () => {
-    expect(truthfulqaMc2([-1, -1, -1], [1, 0, 1])).toBeCloseTo(1 / 3, 12);
+  it("counts every answer labelled 1 as true (harness v3.0, the default)", () => {
+    expect(truthfulqaMc2([-1, -1, -1], [1, 0, 1])).toBeCloseTo(2 / 3, 12);
+    expect(truthfulqaMc2([-1, -1, -1], [1, 0, 1], "3.0")).toBeCloseTo(2 / 3, 12);
+  });
+
+  it("takes only the answers before the first false one as true under harness v2.0", () => {
+    expect(truthfulqaMc2([-1, -1, -1], [1, 0, 1], "2.0")).toBeCloseTo(1 / 3, 12);
   });
 });
 

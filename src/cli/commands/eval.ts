@@ -16,6 +16,8 @@ import {
   TASK_GROUPS,
   TASK_NAMES,
   TASKS,
+  parseTaskVersions,
+  taskVersionChoices,
   writeResults,
   type EvalRun,
   type ModelIdentity,
@@ -29,6 +31,13 @@ import { addSchemaOptions, parseFlags } from "../schema-options.js";
 import { createProgress, type Progress } from "../progress.js";
 
 const count = z.number().int();
+
+/** "truthfulqa_mc2: 3.0, 2.0; …" for the tasks with more than one version. */
+function versionedTasks(): string {
+  return TASK_NAMES.filter((n) => taskVersionChoices(n).length > 1)
+    .map((n) => `${n}: ${taskVersionChoices(n).join(" or ")}`)
+    .join("; ");
+}
 
 /** Every option of `seapo eval run`: flag, help line, default and range in one place. */
 export const evalRunFlagsSchema = z.object({
@@ -52,6 +61,13 @@ export const evalRunFlagsSchema = z.object({
     .default(DEFAULT_FEWSHOT_SEED)
     .meta({ description: "seed of the few-shot sampler (tasks that draw exemplars at random)" }),
   maxGenTokens: count.positive().optional().meta({ description: "generation length instead of each task's default" }),
+  taskVersion: z
+    .string()
+    .optional()
+    .meta({
+      description: `lm-evaluation-harness task versions to reproduce where they differ, as task=version,… (${versionedTasks()}; default: the harness's current version)`,
+      flag: "--task-version <task=version,...>",
+    }),
   logSamples: z.boolean().default(false).meta({
     description: "also write every example's prompts, outputs, extracted answers and scores to <out>.samples.jsonl",
   }),
@@ -102,6 +118,8 @@ function registerRun(evalCommand: Command): void {
 
 async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
   const tasks = resolveTaskNames(flags.tasks);
+  // Bad flags fail before a model is opened.
+  const options = runOptions(flags, tasks);
   const out = resolve(flags.out);
   const cacheDir = flags.cache ? resolve(flags.cacheDir ?? join(dirname(out), "cache")) : undefined;
   const built = await openModelFromOptions(flags.model, { cacheDir });
@@ -116,7 +134,7 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
   const progress = progressBar();
   try {
     const identity = await modelIdentity(flags.model, built.model);
-    const result = await runEval(built.model, { ...runOptions(flags, tasks), onProgress: progress.update });
+    const result = await runEval(built.model, { ...options, onProgress: progress.update });
     progress.stop();
     const file = buildResultsFile(result, {
       seapoVersion: packageVersion(),
@@ -147,6 +165,7 @@ function runOptions(flags: EvalRunFlags, tasks: RunOptions["tasks"]): RunOptions
     numFewshot: flags.numFewshot,
     fewshotSeed: flags.fewshotSeed,
     maxGenTokens: flags.maxGenTokens,
+    taskVersions: flags.taskVersion === undefined ? undefined : parseTaskVersions(flags.taskVersion),
     concurrency: flags.model.concurrency,
     logSamples: flags.logSamples,
     sandbox: { python: flags.python, timeoutMs: flags.sandboxTimeout },

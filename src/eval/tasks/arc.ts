@@ -49,7 +49,8 @@ function arcTask(level: "Easy" | "Challenge") {
   return {
     dimension: "knowledge",
     description: `ARC-${level}: the answer with the highest log-likelihood (acc) and per character (acc_norm)`,
-    harnessTask: `${name} (v1.0)`,
+    harnessTask: name,
+    versions: { current: "1.0" },
     metrics: ["acc", "acc_norm"],
     async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
       const test = takeLimit(await readSplit(data, `${dir}/ARC-${level}-Test.jsonl`), options.limit);

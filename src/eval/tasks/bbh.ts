@@ -5,6 +5,9 @@ import { bbhExtract } from "../extract.js";
 import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { fewshotCount, generations, greedyRequest, takeLimit } from "./common.js";
 
+/** The subtasks' `metadata.version`: 4.0 since harness PR #3140 (July 2025), 2.0 before the fewshot_config rework. */
+const BBH_VERSIONS = { current: "4.0", older: ["2.0"] } as const;
+
 const taskFile = z.object({ examples: z.array(z.object({ input: z.string(), target: z.string() })) });
 
 /**
@@ -17,13 +20,22 @@ export function splitCotPrompt(text: string): { description: string; exemplars: 
   return { description: description ?? "", exemplars: shots.map((s) => `Q: ${s}`) };
 }
 
-/** The task's CoT prompt (its first n exemplars), a blank line, then "Q: <input>\nA: Let's think step by step.\n". */
+const STEP = "\nA: Let's think step by step.";
+
+/**
+ * The task's CoT prompt (its first n exemplars), a blank line, then "Q: <input>\nA: Let's think step by step.\n".
+ * Version 2.0 kept the cot-prompts files as they are; from 4.0 each exemplar's answer starts on the
+ * line after "Let's think step by step.", which changes sports_understanding (whose file puts a space there).
+ */
 export function bbhPrompt(
   cot: { description: string; exemplars: readonly string[] },
   input: string,
   numFewshot: number,
+  version: string = BBH_VERSIONS.current,
 ): string {
-  const head = [cot.description, ...cot.exemplars.slice(0, numFewshot)].join("\n\n");
+  const exemplars = cot.exemplars.slice(0, numFewshot);
+  const shots = version === "2.0" ? exemplars : exemplars.map((e) => e.replace(`${STEP} `, `${STEP}\n`));
+  const head = [cot.description, ...shots].join("\n\n");
   return `${head}\n\nQ: ${input}\nA: Let's think step by step.\n`;
 }
 
@@ -54,7 +66,7 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
         id: `${name}/${i}`,
         subtask: name,
         target: example.target,
-        requests: [greedyRequest(bbhPrompt(cot, example.input, numFewshot), stop, maxTokens)],
+        requests: [greedyRequest(bbhPrompt(cot, example.input, numFewshot, options.taskVersion), stop, maxTokens)],
         score: (responses) => {
           const answer = bbhExtract(generations(responses)[0]!);
           return { metrics: { exact_match: answer === example.target ? 1 : 0 }, extracted: answer };
@@ -68,7 +80,8 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
 export const bbhCotFewshotTask = {
   dimension: "reasoning",
   description: 'BIG-Bench Hard, 27 tasks, 3-shot chain of thought: exact match on the text after "the answer is "',
-  harnessTask: "bbh_cot_fewshot (v2.0)",
+  harnessTask: "bbh_cot_fewshot",
+  versions: BBH_VERSIONS,
   metrics: ["exact_match"],
   load,
 } satisfies TaskDefinition;

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import type { DataReader } from "../data.js";
-import { GSM8K_COT_STRICT, GSM8K_FLEXIBLE, GSM8K_STRICT, gsm8kExactMatch, regexFilter } from "../extract.js";
+import {
+  GSM8K_COT_STRICT,
+  GSM8K_FLEXIBLE,
+  GSM8K_STRICT,
+  gsm8kExactMatch,
+  pythonStrip,
+  regexFilter,
+} from "../extract.js";
 import { PythonRandom } from "../pyrandom.js";
 import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { fewshotContext, fewshotCount, generations, greedyRequest, takeLimit } from "./common.js";
@@ -46,6 +53,7 @@ function gsm8kDefinition(variant: Gsm8kVariant) {
     dimension: "math",
     description: variant.description,
     harnessTask: variant.harnessTask,
+    versions: { current: "3.0" },
     metrics: GSM8K_METRICS,
     async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
       const { numFewshot, prompt, settings } = await variant.fewshot(data, options);
@@ -78,10 +86,10 @@ export function gsm8kCotPrompt(question: string, numFewshot: number): string {
 export const gsm8kCotTask = gsm8kDefinition({
   description:
     'GSM8K, 8-shot chain of thought (Wei et al. exemplars): exact match on "The answer is N" (strict) or the last number (flexible)',
-  harnessTask: "gsm8k_cot (v3.0)",
+  harnessTask: "gsm8k_cot",
   questionMarker: "Q:",
   strict: GSM8K_COT_STRICT,
-  reference: (answer) => (answer.split("####").at(-1) ?? "").trim(),
+  reference: (answer) => pythonStrip(answer.split("####").at(-1) ?? ""),
   async fewshot(_data, options) {
     const numFewshot = fewshotCount(
       "gsm8k_cot",
@@ -105,7 +113,7 @@ export function gsm8kPrompt(question: string, exemplars: ReadonlyArray<{ questio
 export const gsm8kTask = gsm8kDefinition({
   description:
     'GSM8K, 5 train exemplars drawn by the seeded sampler: exact match on "#### N" (strict) or the last number (flexible)',
-  harnessTask: "gsm8k (v3.0)",
+  harnessTask: "gsm8k",
   questionMarker: "Question:",
   strict: GSM8K_STRICT,
   // The reference is the full answer; the exact-match normalisation drops everything up to "#### ".

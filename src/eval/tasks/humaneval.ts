@@ -12,6 +12,9 @@ const row = z.object({
   test: z.string(),
 });
 
+/** The harness's max_gen_toks for humaneval. */
+export const HUMANEVAL_MAX_TOKENS = 1024;
+
 /** Generation stops where a new top-level statement would begin. */
 export const HUMANEVAL_STOP = ["\nclass", "\ndef", "\n#", "\nif", "\nprint"];
 
@@ -36,11 +39,12 @@ function makeHumanevalTask(sampling: Sampling, description: string, harnessTask:
     dimension: "code",
     description,
     harnessTask,
+    versions: { current: "1.0" },
     metrics,
     needsSandbox: true,
     async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
       fewshotCount("humaneval", options.numFewshot, 0, 0, "it is zero-shot");
-      const maxTokens = options.maxGenTokens ?? 512;
+      const maxTokens = options.maxGenTokens ?? HUMANEVAL_MAX_TOKENS;
       const problems = takeLimit(await data.jsonl("humaneval/HumanEval.jsonl", row), options.limit);
       const instances = problems.map((p): EvalInstance => {
         const requests = Array.from({ length: sampling.samples }, (_, i): GenerationRequest => ({

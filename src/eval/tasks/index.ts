@@ -12,7 +12,12 @@ import { truthfulqaMc1Task, truthfulqaMc2Task } from "./truthfulqa.js";
  * Bumped whenever a prompt, stop sequence, extraction or metric changes, so results files made
  * with different prompts are never compared unknowingly.
  */
-export const PROMPT_FORMAT_VERSION = "1";
+export const PROMPT_FORMAT_VERSION = "2";
+
+/** Which harness's prompts and scoring a run reproduces; results.json records it. */
+export const HARNESS = "lm-eval";
+/** The lm-evaluation-harness commit whose task files the prompt-conformance test was generated from. */
+export const HARNESS_COMMIT = "4e7e0d47f";
 
 /** Every task by name (the names lm-evaluation-harness uses where one exists). */
 export const TASKS = {
@@ -75,4 +80,52 @@ export function resolveTaskNames(spec: string | readonly string[]): TaskName[] {
     for (const name of names) if (!out.includes(name)) out.push(name);
   }
   return out;
+}
+
+/** The versions a task can reproduce, the current one first. */
+export function taskVersionChoices(name: TaskName): string[] {
+  const { current, older = [] } = (TASKS[name] as TaskDefinition).versions;
+  return [current, ...older];
+}
+
+/** Each task's harness version: the one asked for, else the harness's current one. */
+export function resolveTaskVersions(
+  tasks: readonly TaskName[],
+  asked: Partial<Record<TaskName, string>>,
+): Record<TaskName, string> {
+  const out = {} as Record<TaskName, string>;
+  for (const [name, version] of Object.entries(asked) as Array<[TaskName, string]>) {
+    if (!isTaskName(name)) throw versionError(`unknown task "${name}"`, "name a task");
+    if (!taskVersionChoices(name).includes(version))
+      throw versionError(
+        `${name} has no version ${version}`,
+        `${name} can run version ${taskVersionChoices(name).join(" or ")}`,
+      );
+  }
+  for (const name of tasks) out[name] = asked[name] ?? taskVersionChoices(name)[0]!;
+  return out;
+}
+
+/** "truthfulqa_mc2=2.0,bbh_cot_fewshot=2.0" → { truthfulqa_mc2: "2.0", bbh_cot_fewshot: "2.0" }. */
+export function parseTaskVersions(spec: string): Partial<Record<TaskName, string>> {
+  const out: Partial<Record<TaskName, string>> = {};
+  for (const part of spec
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const [name = "", version, extra] = part.split("=").map((s) => s.trim());
+    if (!version || extra !== undefined)
+      throw versionError(`"${part}" is not task=version`, "write e.g. truthfulqa_mc2=2.0");
+    if (!isTaskName(name)) throw versionError(`unknown task "${name}"`, `known tasks: ${TASK_NAMES.join(", ")}`);
+    out[name] = version;
+  }
+  resolveTaskVersions([], out);
+  return out;
+}
+
+function versionError(message: string, hint: string): InputError {
+  const versioned = TASK_NAMES.filter((n) => taskVersionChoices(n).length > 1)
+    .map((n) => `${n} (${taskVersionChoices(n).join(", ")})`)
+    .join("; ");
+  return new InputError("--task-version", undefined, undefined, message, `${hint}; versions to choose: ${versioned}`);
 }

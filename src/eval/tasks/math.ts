@@ -53,7 +53,8 @@ export function scoreMath(generation: string, referenceBoxed: string) {
 export const minervaMath500Task = {
   dimension: "math",
   description: "MATH-500, 4-shot Minerva prompt: normalised final answer equal to the reference's boxed answer",
-  harnessTask: "minerva_math500 (exact_match without the sympy equivalence step)",
+  harnessTask: "minerva_math500",
+  versions: { current: "3.0" },
   metrics: ["exact_match", "boxed_match"],
   async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
     const numFewshot = fewshotCount(

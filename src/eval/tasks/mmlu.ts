@@ -1,5 +1,6 @@
 import { InputError } from "../../errors.js";
 import type { DataReader } from "../data.js";
+import { pythonStrip } from "../extract.js";
 import { multipleChoice } from "../metrics.js";
 import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { choiceRequests, fewshotContext, fewshotCount, logliks, takeLimit } from "./common.js";
@@ -76,10 +77,10 @@ interface Question {
   answer: number;
 }
 
-/** "<question>\nA. <a>\nB. <b>\nC. <c>\nD. <d>\nAnswer:" (the question stripped of surrounding whitespace). */
+/** "<question>\nA. <a>\nB. <b>\nC. <c>\nD. <d>\nAnswer:" (the question stripped as Python strips). */
 export function mmluQuestionText(q: Question): string {
   const lines = q.options.map((option, i) => `${LETTERS[i]}. ${option}`);
-  return `${q.question.trim()}\n${lines.join("\n")}\nAnswer:`;
+  return `${pythonStrip(q.question)}\n${lines.join("\n")}\nAnswer:`;
 }
 
 export function mmluDescription(subject: string): string {
@@ -149,7 +150,8 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
 export const mmluTask = {
   dimension: "knowledge",
   description: "MMLU, 57 subjects: 5 dev exemplars, then the letter (A–D) with the highest log-likelihood",
-  harnessTask: "mmlu (default, v1)",
+  harnessTask: "mmlu (default)",
+  versions: { current: "1.0" },
   metrics: ["acc"],
   groupOf: (subject: string) => MMLU_SUBJECTS[subject] ?? "other",
   load,

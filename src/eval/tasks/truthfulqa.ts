@@ -61,7 +61,7 @@ function load(which: "mc1" | "mc2") {
           const lls = logliks(responses);
           return which === "mc1"
             ? { metrics: { acc: truthfulqaMc1(lls) } }
-            : { metrics: { acc: truthfulqaMc2(lls, t.labels) } };
+            : { metrics: { acc: truthfulqaMc2(lls, t.labels, options.taskVersion === "2.0" ? "2.0" : "3.0") } };
         },
       };
     });
@@ -72,7 +72,8 @@ function load(which: "mc1" | "mc2") {
 export const truthfulqaMc1Task = {
   dimension: "truthfulness",
   description: "TruthfulQA MC1: one true answer among several; correct when it has the highest log-likelihood",
-  harnessTask: "truthfulqa_mc1 (v2.0)",
+  harnessTask: "truthfulqa_mc1",
+  versions: { current: "2.0" },
   metrics: ["acc"],
   load: load("mc1"),
 } satisfies TaskDefinition;
@@ -80,7 +81,9 @@ export const truthfulqaMc1Task = {
 export const truthfulqaMc2Task = {
   dimension: "truthfulness",
   description: "TruthfulQA MC2: probability mass on the true answers, normalised over all answers",
-  harnessTask: "truthfulqa_mc2 (v2.0)",
+  harnessTask: "truthfulqa_mc2",
+  // 3.0 counts every answer labelled 1 as true; 2.0 took those before the first 0 (2 of 817 questions differ).
+  versions: { current: "3.0", older: ["2.0"] },
   metrics: ["acc"],
   load: load("mc2"),
 } satisfies TaskDefinition;
