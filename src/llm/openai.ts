@@ -2,16 +2,21 @@ import OpenAI from "openai";
 import PQueue from "p-queue";
 import { z } from "zod";
 import { ProviderError, UnsupportedError } from "../errors.js";
-import { mapFinishReason, type LanguageModel, type LogprobRequest, type LogprobResult } from "./provider.js";
+import { mapFinishReason, type LanguageModel, type TokenLogprob } from "./provider.js";
 import type { GenerateJsonRequest, GenerateJsonResult, GenerateRequest, GenerateResult } from "./provider.js";
 import { pooledFetch } from "./http.js";
 import { parseJsonReply } from "./json-reply.js";
+import { createEchoScorer, type EchoChoice } from "./openai-logprobs.js";
 import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 
+export { sumContinuation } from "./openai-logprobs.js";
+
 /**
- * Any OpenAI-compatible server: vLLM, SGLang, llama.cpp server, Ollama, OpenAI itself.
- * Generation goes through chat completions (messages) or legacy completions (raw prompt);
- * log-probs of a given continuation come from legacy completions with `echo`.
+ * Any OpenAI-compatible server: vLLM, SGLang, llama.cpp's llama-server, Ollama, OpenAI itself.
+ * Generation goes through chat completions (messages) or legacy completions (raw prompt), with the
+ * generated tokens' log-probs on request. Log-probs of a given continuation come from legacy
+ * completions with `echo`, which vLLM and SGLang honour; llama-server refuses echo (HTTP 400), so
+ * it serves generation only.
  */
 export interface OpenAIModelOptions {
   baseURL: string;
@@ -20,6 +25,8 @@ export interface OpenAIModelOptions {
   apiKey?: string;
   /** Requests in flight at once. */
   concurrency?: number;
+  /** Log-likelihood prompts per legacy completions request (`prompt: [...]`); default 1. */
+  batchSize?: number;
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   onRetry?: (event: RetryEvent) => void;
@@ -44,21 +51,27 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
     fetch: http.fetch,
   });
   const queue = new PQueue({ concurrency });
-  const call = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    queue.add(() =>
-      withRetry(() => send().catch((error: unknown) => Promise.reject(toProviderError(error))), {
-        policy: options.retry,
-        signal,
-        onRetry: options.onRetry,
-      }),
-    ) as Promise<T>;
+  const whenFree = <T>(fn: () => Promise<T>): Promise<T> => queue.add(fn) as Promise<T>;
+  const attempt = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
+    withRetry(() => send().catch((error: unknown) => Promise.reject(toProviderError(error))), {
+      policy: options.retry,
+      signal,
+      onRetry: options.onRetry,
+    });
+  const call = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> => whenFree(() => attempt(send, signal));
   const connection: Connection = { client, options, call };
+  const score = createEchoScorer({
+    describe: `${options.baseURL} (${options.model})`,
+    batchSize: options.batchSize ?? 1,
+    whenFree,
+    send: (prompts, signal) => attempt(() => echoCompletions(connection, prompts, signal), signal),
+  });
   return {
     provider: "openai-compatible",
     modelId: `${options.baseURL}#${options.model}`,
     generate: (request) => generate(connection, request),
     generateJson: (request) => generateJson(connection, request),
-    logprobs: (requests) => Promise.all(requests.map((request) => logprob(connection, request))),
+    logprobs: (requests) => Promise.all(requests.map(score)),
     close: async () => {
       await queue.onIdle();
       await http.close();
@@ -78,36 +91,74 @@ async function generate({ client, options, call }: Connection, request: Generate
     ...(request.seed !== undefined && { seed: request.seed }),
     ...(request.stop?.length && { stop: request.stop }),
     ...(request.topK !== undefined && { top_k: request.topK }),
-    ...request.providerOptions,
   };
+  const top = request.topLogprobs;
   const { signal } = request;
-  let choice: { text: string; finishReason: string | null } | undefined;
+  let choice: { text: string; finishReason: string | null; logprobs?: TokenLogprob[] } | undefined;
   let usage: OpenAI.CompletionUsage | undefined;
   if (request.messages) {
-    const response = await call(
-      () => client.chat.completions.create({ ...sampling, messages: request.messages! }, { signal }),
-      signal,
-    );
+    const body = {
+      ...sampling,
+      ...(top !== undefined && { logprobs: true, top_logprobs: top }),
+      ...request.providerOptions,
+      messages: request.messages,
+    };
+    const response = await call(() => client.chat.completions.create(body, { signal }), signal);
     const first = response.choices[0];
-    choice = first && { text: first.message.content ?? "", finishReason: first.finish_reason };
+    choice = first && {
+      text: first.message.content ?? "",
+      finishReason: first.finish_reason,
+      ...(top !== undefined && { logprobs: chatTokenLogprobs(first.logprobs) }),
+    };
     usage = response.usage;
   } else {
     if (request.prompt === undefined) throw new UnsupportedError("generate needs either messages or prompt");
-    const response = await call(
-      () => client.completions.create({ ...sampling, prompt: request.prompt! }, { signal }),
-      signal,
-    );
+    const body = {
+      ...sampling,
+      ...(top !== undefined && { logprobs: top }),
+      ...request.providerOptions,
+      prompt: request.prompt,
+    };
+    const response = await call(() => client.completions.create(body, { signal }), signal);
     const first = response.choices[0];
-    choice = first && { text: first.text, finishReason: first.finish_reason };
+    choice = first && {
+      text: first.text,
+      finishReason: first.finish_reason,
+      ...(top !== undefined && { logprobs: completionTokenLogprobs(first.logprobs) }),
+    };
     usage = response.usage;
   }
   if (!choice) throw new ProviderError(`${options.baseURL}: the response has no choices`, { isRetryable: true });
+  if (top !== undefined && choice.logprobs?.length === 0 && choice.text !== "")
+    warnings.push("topLogprobs was asked for, but the server returned no log-probs for the generated tokens");
   return {
     text: choice.text,
     finishReason: mapFinishReason(choice.finishReason),
     usage: { inputTokens: usage?.prompt_tokens ?? 0, outputTokens: usage?.completion_tokens ?? 0 },
     warnings,
+    ...(choice.logprobs && { logprobs: choice.logprobs }),
   };
+}
+
+/** Chat completions' `logprobs.content`: one entry per generated token, alternatives best first. */
+function chatTokenLogprobs(lp: OpenAI.ChatCompletion.Choice["logprobs"]): TokenLogprob[] {
+  return (lp?.content ?? []).map((t) => ({
+    token: t.token,
+    logprob: t.logprob,
+    top: (t.top_logprobs ?? []).map((alt) => ({ token: alt.token, logprob: alt.logprob })),
+  }));
+}
+
+/** Legacy completions' parallel arrays; `top_logprobs` maps token → log-prob, sorted here best first. */
+function completionTokenLogprobs(lp: OpenAI.CompletionChoice["logprobs"]): TokenLogprob[] {
+  const tokens = lp?.tokens ?? [];
+  return tokens.map((token, i) => ({
+    token,
+    logprob: lp?.token_logprobs?.[i] ?? Number.NaN,
+    top: Object.entries(lp?.top_logprobs?.[i] ?? {})
+      .map(([alt, logprob]) => ({ token: alt, logprob }))
+      .sort((x, y) => y.logprob - x.logprob),
+  }));
 }
 
 /** Generation under the server's JSON-schema response format, checked against the schema afterwards. */
@@ -131,68 +182,25 @@ async function generateJson<T>(
   return { ...result, value: parseJsonReply(result, request.schema, `${baseURL} (${model})`) };
 }
 
-/** The continuation's log-prob from legacy completions with `echo`. */
-async function logprob({ client, options, call }: Connection, request: LogprobRequest): Promise<LogprobResult> {
-  const { context, continuation, signal } = request;
-  const response = await call(
-    () =>
-      client.completions.create(
-        // max_tokens 1 rather than 0: some servers refuse 0. The generated token lies past the text and is ignored.
-        {
-          model: options.model,
-          prompt: context + continuation,
-          echo: true,
-          max_tokens: 1,
-          logprobs: 1,
-          temperature: 0,
-        },
-        { signal },
-      ),
-    signal,
+/** Legacy completions with `echo` for several prompts at once: the choices carry the prompts' token log-probs. */
+async function echoCompletions(
+  { client, options }: Connection,
+  prompts: string[],
+  signal: AbortSignal | undefined,
+): Promise<EchoChoice[]> {
+  const response = await client.completions.create(
+    // max_tokens 1 rather than 0: some servers refuse 0. The generated token lies past the text and is ignored.
+    {
+      model: options.model,
+      prompt: prompts.length === 1 ? prompts[0]! : prompts,
+      echo: true,
+      max_tokens: 1,
+      logprobs: 1,
+      temperature: 0,
+    },
+    { signal },
   );
-  const lp = response.choices[0]?.logprobs;
-  if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) {
-    throw new UnsupportedError(
-      `${options.baseURL} (${options.model}) returned no prompt log-probs; it needs legacy completions with echo and logprobs (vLLM, SGLang and llama.cpp server have them)`,
-    );
-  }
-  const tokens = {
-    tokens: lp.tokens,
-    tokenLogprobs: lp.token_logprobs,
-    textOffset: lp.text_offset,
-    topLogprobs: lp.top_logprobs,
-  };
-  return sumContinuation(tokens, context.length, context.length + continuation.length);
-}
-
-/** Sum the log-probs of the tokens that start inside [from, to) of the echoed text. */
-export function sumContinuation(
-  lp: {
-    tokens: string[];
-    tokenLogprobs: ReadonlyArray<number | null>;
-    textOffset: number[];
-    topLogprobs?: ReadonlyArray<Record<string, number> | null> | null;
-  },
-  from: number,
-  to: number,
-): LogprobResult {
-  let logprob = 0;
-  let isGreedy = true;
-  let tokenCount = 0;
-  lp.tokens.forEach((token, i) => {
-    const offset = lp.textOffset[i] ?? -1;
-    if (offset < from || offset >= to) return;
-    const value = lp.tokenLogprobs[i];
-    if (value === null || value === undefined) return;
-    logprob += value;
-    tokenCount++;
-    const top = lp.topLogprobs?.[i];
-    if (top) {
-      const best = Object.entries(top).reduce((a, b) => (b[1] > a[1] ? b : a));
-      if (best[0] !== token) isGreedy = false;
-    }
-  });
-  return { logprob, isGreedy, tokenCount };
+  return response.choices;
 }
 
 function toProviderError(error: unknown): unknown {

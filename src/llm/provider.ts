@@ -29,6 +29,11 @@ export interface GenerateRequest extends SamplingOptions {
   messages?: ChatMessage[];
   prompt?: string;
   signal?: AbortSignal;
+  /**
+   * Also return the generated tokens' log-probs, each with this many alternatives (0: none).
+   * Only the OpenAI-compatible backend honours it; no eval task needs it yet.
+   */
+  topLogprobs?: number;
   /** Escape hatch for backend-specific settings, passed through untouched. */
   providerOptions?: Record<string, unknown>;
 }
@@ -41,11 +46,20 @@ export type FinishReason = {
 export const usageSchema = z.object({ inputTokens: z.number().int().min(0), outputTokens: z.number().int().min(0) });
 export type Usage = z.infer<typeof usageSchema>;
 
+/** One generated token's log-prob (natural log) and the best alternatives at its position, best first. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  top: Array<{ token: string; logprob: number }>;
+}
+
 export interface GenerateResult {
   text: string;
   finishReason: FinishReason;
   usage: Usage;
   warnings: string[];
+  /** Present when the request set `topLogprobs` and the backend gives them. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface GenerateJsonRequest<T> extends GenerateRequest {
