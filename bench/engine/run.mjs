@@ -11,14 +11,17 @@
 //   llama30m  d=512, 8 layers, 8 heads / 2 kv heads, ffn 1024, vocab 32000 tied (~34M parameters), T=256, B=2
 // (B is overridable with BENCH_B, the time per configuration with BENCH_SECONDS.)
 //
-// Each side runs in its own process (this file with --worker, bench/engine/torch_reference.py under
-// Debian's /usr/bin/python3), so each peak RSS belongs to one configuration alone. FLOPs are counted
+// Each side runs in its own process (this file with --worker, bench/engine/torch_reference.py under a
+// python3 that imports torch), so each peak RSS belongs to one configuration alone. When no python3
+// imports torch, Debian's python3-torch is installed once with apt-get (and OpenBLAS with it), as
+// bench/train does; PyTorch then runs on OpenBLAS where it is installed. FLOPs are counted
 // the same way for both: 2·tokens·(weights of every matmul, lm_head included) + 4·B·T²·d per layer for
 // attention (the full T×T product, causal masking not subtracted), times 3 for forward + backward.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchLlamaConfig, runJson } from "../common.mjs";
+import { torchBlasEnv, torchPython } from "../train/torch-python.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -165,6 +168,9 @@ function report(names) {
   console.log(`seapo engine benchmark: forward + backward of one training step (no optimizer), fp32 on CPU`);
   console.log(`note: shared machines are noisy; expect ±15% between runs\n`);
   let peak;
+  const torchSide = torchPython();
+  const blas = torchBlasEnv();
+  if (torchSide.note) console.log(`${torchSide.note}: the PyTorch rows are skipped\n`);
   for (const name of names) {
     const work = countWork(CONFIGS[name]);
     const { model: m, batch, seq } = CONFIGS[name];
@@ -181,7 +187,9 @@ function report(names) {
       threads: seapo.threads,
       seconds: benchSeconds(),
     };
-    const torch = runJson("/usr/bin/python3", [join(here, "torch_reference.py"), JSON.stringify(job)]);
+    const torch = torchSide.python
+      ? runJson(torchSide.python, [join(here, "torch_reference.py"), JSON.stringify(job)], blas.env)
+      : { error: torchSide.note };
 
     console.log(
       `== ${name}: d=${m.hiddenSize}, ${m.numLayers} layer(s), ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize}, ` +
@@ -205,7 +213,7 @@ function report(names) {
     }
     console.log(`  seapo: native kernels ${seapo.variant} (${seapo.isa}), ${seapo.threads} threads`);
     if (!torch.error) {
-      console.log(`  pytorch ${torch.version}: ${torch.threads} threads, BLAS ${torch.blas}`);
+      console.log(`  pytorch ${torch.version}: ${torch.threads} threads, BLAS ${torch.blas} (${blas.how})`);
       if (torch.referenceBlas) {
         console.log(
           "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratio above flatters seapo.\n" +
