@@ -56,6 +56,8 @@ export {
   RECIPE_FILES,
   RECIPE_TARGETS,
   TRL_FORMATS,
+  TRL_VERSIONS,
+  DEFAULT_TRL_VERSION,
   ZERO_STAGES,
   type Recipe,
   type RecipeFile,
@@ -63,5 +65,6 @@ export {
   type RecipeSummary,
   type RecipeTarget,
   type TrlFormat,
+  type TrlVersion,
   type ZeroStage,
 } from "./recipes/index.js";

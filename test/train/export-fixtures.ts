@@ -108,7 +108,12 @@ async function writeFiles(): Promise<ExportFiles> {
   return files;
 }
 
-export const defaults: Omit<RecipeOptions, "target"> = { gpus: 8, zero: "3", trlFormat: "conversational" };
+export const defaults: Omit<RecipeOptions, "target"> = {
+  gpus: 8,
+  zero: "3",
+  trlFormat: "conversational",
+  trlVersion: "1.9",
+};
 
 /** Builds a config from the overrides (and a config file), writes the recipe and opens what it wrote. */
 export async function exported(

@@ -2,38 +2,10 @@
  * The formats a `seapo export` recipe must match, as each tool documents them: the keys each
  * trainer accepts, and zod shapes of its config files and rows.
  */
+import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { z } from "zod";
 
-/** transformers' TrainingArguments (src/transformers/training_args.py), the fields a recipe may set. */
-export const TRAINING_ARGUMENTS = [
-  "output_dir",
-  "do_train",
-  "learning_rate",
-  "lr_scheduler_type",
-  "lr_scheduler_kwargs",
-  "warmup_steps",
-  "warmup_ratio",
-  "num_train_epochs",
-  "max_steps",
-  "per_device_train_batch_size",
-  "per_device_eval_batch_size",
-  "gradient_accumulation_steps",
-  "weight_decay",
-  "max_grad_norm",
-  "seed",
-  "bf16",
-  "fp16",
-  "logging_steps",
-  "save_steps",
-  "save_total_limit",
-  "eval_strategy",
-  "eval_steps",
-  "report_to",
-  "deepspeed",
-  "gradient_checkpointing",
-  "ddp_timeout",
-];
 /** transformers' SchedulerType values (src/transformers/trainer_utils.py). */
 const SCHEDULER_TYPES = [
   "linear",
@@ -48,114 +20,60 @@ const SCHEDULER_TYPES = [
   "warmup_stable_decay",
 ] as const;
 
-/** TRL ModelConfig fields (trl/trainer/model_config.py). */
-export const TRL_MODEL_CONFIG = [
-  "model_name_or_path",
-  "model_revision",
-  "dtype",
-  "torch_dtype",
-  "trust_remote_code",
-  "attn_implementation",
-  "use_peft",
-  "lora_r",
-  "lora_alpha",
-  "lora_dropout",
-  "lora_target_modules",
-  "lora_modules_to_save",
-  "lora_task_type",
-  "use_rslora",
-  "use_dora",
-  "load_in_8bit",
-  "load_in_4bit",
-  "bnb_4bit_quant_type",
-  "use_bnb_nested_quant",
-];
-/** TRL ScriptArguments fields (trl/scripts/utils.py). */
-export const TRL_SCRIPT_ARGUMENTS = [
-  "dataset_name",
-  "dataset_config",
-  "dataset_train_split",
-  "dataset_test_split",
-  "dataset_streaming",
-  "gradient_checkpointing_use_reentrant",
-  "ignore_bias_buffers",
-];
-/** TRL DPOConfig fields of its own (trl/trainer/dpo_config.py, v0.28, deprecated ones included). */
-export const TRL_DPO_CONFIG = [
-  "model_init_kwargs",
-  "disable_dropout",
-  "dataset_num_proc",
-  "pad_token",
-  "max_length",
-  "truncation_mode",
-  "padding_free",
-  "precompute_ref_log_probs",
-  "precompute_ref_batch_size",
-  "loss_type",
-  "beta",
-  "f_divergence_type",
-  "f_alpha_divergence_coef",
-  "label_smoothing",
-  "use_weighting",
-  "ld_alpha",
-  "discopop_tau",
-  "loss_weights",
-  "sync_ref_model",
-  "ref_model_mixup_alpha",
-  "ref_model_sync_steps",
-  "max_prompt_length",
-  "max_completion_length",
-  "rpo_alpha",
-  "reference_free",
-  "ref_model_init_kwargs",
-  "force_use_ref_model",
-];
-/** TRL DPOConfig loss_type values (same file). */
-export const TRL_DPO_LOSS_TYPES = [
-  "sigmoid",
-  "hinge",
-  "ipo",
-  "exo_pair",
-  "nca_pair",
-  "robust",
-  "bco_pair",
-  "sppo_hard",
-  "aot",
-  "aot_unpaired",
-  "discopop",
-  "apo_zero",
-  "apo_down",
-  "sft",
-] as const;
-/** TRL KTOConfig fields of its own (trl/trainer/kto_config.py). */
-export const TRL_KTO_CONFIG = [
-  "max_length",
-  "max_prompt_length",
-  "max_completion_length",
-  "beta",
-  "loss_type",
-  "desirable_weight",
-  "undesirable_weight",
-  "label_pad_token_id",
-  "padding_value",
-  "truncation_mode",
-  "generate_during_eval",
-  "is_encoder_decoder",
-  "disable_dropout",
-  "precompute_ref_log_probs",
-  "model_init_kwargs",
-  "ref_model_init_kwargs",
-  "dataset_num_proc",
-  "use_liger_loss",
-];
+/** The generated allow-lists (test/train/generators/export_allow_lists.py; repo, tag, commit and file per list). */
+interface ClassRecord {
+  name: string;
+  file?: string;
+  from?: { repo: string; commit: string; file: string };
+  fields: string[];
+}
+interface AllowListsFixture {
+  generator: string;
+  trl: Record<
+    string,
+    {
+      repo: string;
+      tag: string;
+      commit: string;
+      scripts: Record<
+        "dpo" | "kto",
+        { script: string; classes: ClassRecord[]; loss_types: { file: string; values: string[] } }
+      >;
+      sigmoid_reads_label_smoothing: { file: string; value: boolean };
+      accelerate_config_reaches_launch: { file: string; value: boolean };
+    }
+  >;
+  llamafactory: {
+    repo: string;
+    describe: string;
+    commit: string;
+    classes: ClassRecord[];
+    pref_loss: { file: string; values: string[] };
+  };
+}
+export const allowLists = JSON.parse(
+  readFileSync(new URL("./fixtures/export-allow-lists.json", import.meta.url), "utf8"),
+) as AllowListsFixture;
+
+/** Every field `trl dpo|kto` of a TRL tag parses: the union over the script's dataclass_types. */
+export function trlFields(tag: string, trainer: "dpo" | "kto"): Set<string> {
+  const version = allowLists.trl[tag];
+  if (version === undefined) throw new Error(`no allow-list for TRL ${tag}`);
+  return new Set(version.scripts[trainer].classes.flatMap((c) => c.fields));
+}
+
+/** Every field `llamafactory-cli train` parses (hparams/parser.py _TRAIN_ARGS). */
+export function llamaFactoryFields(): Set<string> {
+  return new Set(allowLists.llamafactory.classes.flatMap((c) => c.fields));
+}
 
 const auto = <T extends z.ZodType>(type: T) => z.union([z.literal("auto"), type]);
 const trainingArguments = {
   learning_rate: z.number().positive(),
   lr_scheduler_type: z.enum(SCHEDULER_TYPES),
   lr_scheduler_kwargs: z.record(z.string(), z.number()).optional(),
-  warmup_steps: z.number().int().min(0).optional(),
-  warmup_ratio: z.number().min(0).max(1).optional(),
+  // transformers 5.x: a step count, or below 1 a share of the steps.
+  warmup_steps: z.number().min(0),
   num_train_epochs: z.number().positive(),
   max_steps: z.number().int().positive().optional(),
   per_device_train_batch_size: z.number().int().positive(),
@@ -255,6 +173,9 @@ export const trlYaml = z.object({
   max_length: z.number().int().positive(),
   max_prompt_length: z.null().optional(),
   truncation_mode: z.enum(["keep_end", "keep_start"]).optional(),
+  disable_dropout: z.boolean(),
+  ld_alpha: z.number().min(0).max(1).optional(),
+  precompute_ref_log_probs: z.boolean().optional(),
   ...trainingArguments,
 });
 

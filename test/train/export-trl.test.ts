@@ -6,29 +6,16 @@ import { toDpoRow } from "../../src/data/index.js";
 import { RECIPE_FILES } from "../../src/train/recipes/index.js";
 import { readJsonl } from "../helpers/cli.js";
 import { exportFiles, records, exported, readmeCommands, type ExportFiles } from "./export-fixtures.js";
-import {
-  TRAINING_ARGUMENTS,
-  TRL_DPO_CONFIG,
-  TRL_DPO_LOSS_TYPES,
-  TRL_KTO_CONFIG,
-  TRL_MODEL_CONFIG,
-  TRL_SCRIPT_ARGUMENTS,
-  accelerateYaml,
-  deepSpeedJson,
-  trlRow,
-  trlYaml,
-} from "./export-formats.js";
+import { accelerateYaml, allowLists, deepSpeedJson, trlFields, trlRow, trlYaml } from "./export-formats.js";
 
 let files: ExportFiles;
 beforeAll(async () => {
   files = await exportFiles();
 });
 
-describe("seapo export --to trl", () => {
-  const trlKeys = {
-    dpo: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_DPO_CONFIG]),
-    kto: new Set([...TRAINING_ARGUMENTS, ...TRL_MODEL_CONFIG, ...TRL_SCRIPT_ARGUMENTS, ...TRL_KTO_CONFIG]),
-  };
+describe("seapo export --to trl (default --trl-version 1.9: TRL v1.9.0)", () => {
+  // The fields `trl dpo|kto` of v1.9.0 parses, generated from its sources (fixtures/export-allow-lists.json).
+  const trlKeys = { dpo: trlFields("v1.9.0", "dpo"), kto: trlFields("v1.9.0", "kto") };
 
   it("writes seapo train's defaults as TRL keys", async () => {
     const { yaml } = await exported({}, { target: "trl" });
@@ -49,6 +36,7 @@ describe("seapo export --to trl", () => {
       desirable_weight: 1,
       undesirable_weight: 1,
       max_length: 2048,
+      disable_dropout: true,
       learning_rate: 5e-6,
       lr_scheduler_type: "cosine",
       warmup_steps: 0,
@@ -87,9 +75,10 @@ describe("seapo export --to trl", () => {
       desirable_weight: 1.33,
       undesirable_weight: 1,
       max_length: 1024,
+      disable_dropout: true,
       learning_rate: 2e-6,
       lr_scheduler_type: "cosine",
-      warmup_ratio: 0.1,
+      warmup_steps: 0.1,
       num_train_epochs: 2,
       per_device_train_batch_size: 4,
       gradient_accumulation_steps: 4,
@@ -135,10 +124,12 @@ describe("seapo export --to trl", () => {
       loss_weights: [1, 0.2],
       lr_scheduler_type: "cosine_with_min_lr",
       lr_scheduler_kwargs: { min_lr_rate: 0.1 },
-      max_prompt_length: null,
       truncation_mode: "keep_start",
     });
-    for (const type of [trl.loss_type].flat()) expect(TRL_DPO_LOSS_TYPES).toContain(type);
+    // DPOConfig has had no max_prompt_length since v0.29; `trl dpo` would hand it to accelerate, which fails.
+    expect("max_prompt_length" in raw).toBe(false);
+    for (const type of [trl.loss_type].flat())
+      expect(allowLists.trl["v1.9.0"]!.scripts.dpo.loss_types.values).toContain(type);
     const rows = readJsonl(join(out, RECIPE_FILES.trlTrain));
     for (const row of rows) trlRow.conversational.paired.parse(row);
     expect(rows[2]!.prompt).toEqual([...records[2]!.history, { role: "user", content: "And in French?" }]);
@@ -146,7 +137,6 @@ describe("seapo export --to trl", () => {
   });
 
   it.each([
-    ["cdpo", { cdpo: { label_smoothing: 0.1 } }, { loss_type: "sigmoid", label_smoothing: 0.1 }],
     ["robust", { robust: { label_smoothing: 0.2 } }, { loss_type: "robust", label_smoothing: 0.2 }],
     ["discopop", {}, { loss_type: "discopop", discopop_tau: 0.05 }],
     ["apo_zero", {}, { loss_type: "apo_zero" }],
@@ -167,8 +157,8 @@ describe("seapo export --to trl", () => {
   });
 
   it.each([
-    ["simpo", /--loss simpo: TRL's DPO trainer has no such loss.*CPOTrainer/],
-    ["fdpo", /--loss fdpo: TRL's DPO trainer has no such loss; it supports dpo_sigmoid, cdpo, robust/],
+    ["simpo", /--loss simpo: TRL v1\.9\.0's DPO trainer has no such loss.*CPOTrainer/],
+    ["fdpo", /--loss fdpo: TRL v1\.9\.0's DPO trainer has no such loss; it supports dpo_sigmoid, robust, hinge/],
   ])("refuses --loss %s, which `trl` cannot run", async (loss, message) => {
     await expect(
       exported({ data: files.dpo, loss, lossParams: loss === "fdpo" ? { fdpo: { delta: 1 } } : {} }, { target: "trl" }),

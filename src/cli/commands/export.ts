@@ -1,12 +1,15 @@
 import { Option, type Command } from "commander";
 import {
+  DEFAULT_TRL_VERSION,
   loadTrainConfig,
   RECIPE_TARGETS,
   TRL_FORMATS,
+  TRL_VERSIONS,
   writeRecipe,
   ZERO_STAGES,
   type RecipeTarget,
   type TrlFormat,
+  type TrlVersion,
   type ZeroStage,
 } from "../../train/index.js";
 import { addTrainOptions, trainOverrides } from "./train.js";
@@ -19,6 +22,7 @@ interface ExportFlags {
   gpus: number;
   zero: ZeroStage;
   trlFormat: TrlFormat;
+  trlVersion: TrlVersion;
 }
 
 // Training options that describe a local run only (resume, local outputs, our own batching) are left out.
@@ -42,7 +46,9 @@ export function registerExportCommand(program: Command): void {
         "the rows in the engine's format, a training config with the hyperparameters `seapo train` would use (same --config YAML and flags), " +
         "a DeepSpeed ZeRO config (--zero), an accelerate config (TRL), and README.md with the launch command.\n\n" +
         "llamafactory: data/seapo_{kto,dpo}.jsonl + data/dataset_info.json, train.yaml; run `llamafactory-cli train train.yaml` in --out.\n" +
-        "trl: data/train.jsonl, trl.yaml, accelerate.yaml; run `trl dpo|kto --config trl.yaml --accelerate_config accelerate.yaml` in --out.",
+        "trl: data/train.jsonl, trl.yaml, accelerate.yaml for --trl-version; run `trl dpo|kto --config trl.yaml --accelerate_config accelerate.yaml` in --out " +
+        "(TRL 0.28: `accelerate launch --config_file accelerate.yaml -m trl.scripts.dpo|kto --config trl.yaml`, as its `trl` command drops the accelerate file). " +
+        "KTO rows are written in a seeded order in which no per-device batch holds two rows of a prompt (the engines' KL rows pair neighbours).",
     )
     .addOption(new Option("--to <engine>", "the engine to hand over to").choices(RECIPE_TARGETS).makeOptionMandatory())
     .requiredOption("--out <dir>", "folder for the recipe (created)")
@@ -62,6 +68,14 @@ export function registerExportCommand(program: Command): void {
         .choices(TRL_FORMATS)
         .default("conversational"),
     )
+    .addOption(
+      new Option(
+        "--trl-version <line>",
+        "TRL release the recipe is written for: its config fields, losses and launch command",
+      )
+        .choices(TRL_VERSIONS)
+        .default(DEFAULT_TRL_VERSION),
+    )
     .action(async (flags: ExportFlags, cmd: Command) => {
       const config = await loadTrainConfig(flags.config, trainOverrides(cmd));
       const summary = await writeRecipe(config, {
@@ -70,9 +84,11 @@ export function registerExportCommand(program: Command): void {
         gpus: flags.gpus,
         zero: flags.zero,
         trlFormat: flags.trlFormat,
+        trlVersion: flags.trlVersion,
       });
       const rejected = summary.rejects === 0 ? "" : ` (${summary.rejects} rejected, see rejects.jsonl)`;
       console.log(`exported ${summary.rows} rows${rejected}; wrote ${config.out}/{${summary.files.join(",")}}`);
       console.log(`launch (in ${config.out}): ${summary.command}`);
+      for (const note of summary.notes) console.error(`note: ${note}`);
     });
 }

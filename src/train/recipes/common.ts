@@ -2,9 +2,11 @@
  * What every `seapo export` recipe shares: the targets and options, the shape of a recipe (files
  * relative to its folder and a launch command), and the rows a loss trains on.
  */
+import { spreadByPrompt } from "../../data/index.js";
 import type { TrainConfig } from "../config.js";
-import { rowsForLoss, type PreferenceRows } from "../data.js";
+import { rowsForLoss, type PreferenceRows, type UnpairedRow } from "../data.js";
 import type { LossRequirements } from "../losses/index.js";
+import type { TrlVersion } from "./targets.js";
 
 export const RECIPE_TARGETS = ["llamafactory", "trl"] as const;
 export type RecipeTarget = (typeof RECIPE_TARGETS)[number];
@@ -23,6 +25,8 @@ export interface RecipeOptions {
   gpus: number;
   zero: ZeroStage;
   trlFormat: TrlFormat;
+  /** The TRL release line the recipe is written for. */
+  trlVersion: TrlVersion;
 }
 
 /** Rows as read by readPreferenceRows, with the file they came from (for errors). */
@@ -42,6 +46,8 @@ export interface Recipe {
   /** Run from inside the recipe folder. */
   command: string;
   rows: number;
+  /** Where the recipe differs from `seapo train` in ways the user must know: in the README, and printed by `seapo export`. */
+  notes: string[];
 }
 
 /** Every path in a recipe is relative to the recipe folder (--out), so it can be copied to a cluster as is. */
@@ -60,11 +66,31 @@ export const RECIPE_FILES = {
 /** Key → value of a written config (YAML or JSON). */
 export type Keys = Record<string, string | number | boolean | string[] | number[] | null | Record<string, number>>;
 
-/** The rows of `rows` a loss of `kind` trains on, refused as the trainer refuses them. */
-export function rowsForRecipe(rows: RowsFrom, kind: LossRequirements["kind"], config: TrainConfig): PreferenceRows {
-  return rowsForLoss(rows.data, kind, {
+/** Rows in the order a recipe writes them; `conflicts`: KTO rows that could not be kept a window away from their prompt's others. */
+export type OrderedRows = PreferenceRows & { conflicts: number };
+
+/**
+ * The rows of `rows` a loss of `kind` trains on, refused as the trainer refuses them. Unpaired rows
+ * are put in spreadByPrompt's seeded order: TRL and LLaMA-Factory pair each KTO row with a
+ * neighbour's completion for the KL reference point (test/helpers/kl-rows.ts simulates both), so no
+ * per-device batch may hold two rows of one prompt.
+ */
+export function rowsForRecipe(rows: RowsFrom, kind: LossRequirements["kind"], config: TrainConfig): OrderedRows {
+  const chosen = rowsForLoss(rows.data, kind, {
     file: rows.file,
     loss: config.loss,
     hint: "export dpo.jsonl, or use --loss kto",
   });
+  if (chosen.kind === "paired") return { ...chosen, conflicts: 0 };
+  const spread = spreadByPrompt(chosen.rows, promptKey, { window: klWindow(config), seed: config.seed });
+  return { kind: "unpaired", rows: spread.rows, conflicts: spread.conflicts };
+}
+
+/** The rows in which no prompt may repeat: TRL's per-device batch, and at least a row and its neighbour. */
+export function klWindow(config: TrainConfig): number {
+  return Math.max(2, config.batchSize);
+}
+
+function promptKey(row: UnpairedRow): string {
+  return JSON.stringify(row.messages.map(({ role, content }) => [role, content]));
 }

@@ -95,17 +95,23 @@ export function deepSpeedFiles(zero: ZeroStage): RecipeFile[] {
   return [{ path: deepSpeedFile(zero), text: `${JSON.stringify(deepSpeedConfig(zero), null, 2)}\n` }];
 }
 
+/** What a README is built from besides the run's config. */
+export interface ReadmeParts {
+  files: readonly RecipeFile[];
+  command: string;
+  rows: number;
+  /** The engine version the recipe is written for, in words. */
+  target: string;
+  /** Differences from `seapo train` that this recipe has (Recipe.notes). */
+  notes: readonly string[];
+  alternative?: string;
+}
+
 /** README.md: the run in words, the files, the launch command and what differs from `seapo train`. */
-export function readme(
-  config: TrainConfig,
-  options: RecipeOptions,
-  files: readonly RecipeFile[],
-  command: string,
-  rows: number,
-  alternative?: string,
-): string {
+export function readme(config: TrainConfig, options: RecipeOptions, parts: ReadmeParts): string {
   const engine = options.target === "llamafactory" ? "LLaMA-Factory" : "TRL";
   const effective = config.batchSize * config.gradAccum;
+  const { alternative } = parts;
   const lines = [
     `# seapo export → ${engine}`,
     "",
@@ -114,11 +120,13 @@ export function readme(
       (config.finetuning === "lora"
         ? `LoRA r ${config.lora.rank} / alpha ${config.lora.alpha} on ${config.lora.targets.join(", ")}, `
         : "full fine-tuning, ") +
-      `seed ${config.seed}; model \`${config.model}\`; ${rows} training row(s).`,
+      `seed ${config.seed}; model \`${config.model}\`; ${parts.rows} training row(s).`,
+    "",
+    `Written for ${parts.target}: every key is a field of that version's config classes.`,
     "",
     "## Files",
     "",
-    ...files.map((f) => `- \`${f.path}\``),
+    ...parts.files.map((f) => `- \`${f.path}\``),
     `- \`${RECIPE_FILES.readme}\` (this file)`,
     "",
     "## Launch",
@@ -126,12 +134,13 @@ export function readme(
     "Every path is relative to this folder: run from here (copy the folder to the cluster as it is).",
     "",
     "```bash",
-    command,
+    parts.command,
     "```",
     ...(alternative === undefined ? [] : ["", "or, with accelerate directly:", "", "```bash", alternative, "```"]),
     "",
     "## Notes",
     "",
+    ...parts.notes.map((note) => `- ${note}`),
     `- Each optimizer step sees ${options.gpus} GPU(s) × ${config.batchSize} × ${config.gradAccum} rows; \`seapo train\` sees ${effective}. ` +
       `To keep its effective batch, divide \`gradient_accumulation_steps\` by the number of GPUs.`,
     options.target === "llamafactory"

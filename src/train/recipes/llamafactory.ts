@@ -1,5 +1,5 @@
 /**
- * The LLaMA-Factory recipe (github.com/hiyouga/LLaMA-Factory): rows in its sharegpt format with their
+ * The LLaMA-Factory recipe (github.com/hiyouga/LLaMA-Factory at LLAMAFACTORY_TARGET, targets.ts): rows in its sharegpt format with their
  * dataset_info.json entries (data/README.md), train.yaml with the keys of hparams/finetuning_args.py
  * and hparams/data_args.py (dataset, eval_dataset, dataset_dir, template, cutoff_len; compare
  * examples/train_lora/qwen3_lora_{dpo,kto}.yaml), launched with the FORCE_TORCHRUN / NPROC_PER_NODE
@@ -22,12 +22,14 @@ import {
   RECIPE_FILES,
   type RecipeFile,
   type RecipeOptions,
+  klWindow,
   rowsForRecipe,
   type RowsFrom,
 } from "./common.js";
 import { deepSpeedFile, deepSpeedFiles, readme } from "./launch.js";
 import { llamaFactoryLoss } from "./losses.js";
-import { trainingKeys } from "./training-arguments.js";
+import { LLAMAFACTORY_TARGET } from "./targets.js";
+import { trainingKeys, trainingNotes } from "./training-arguments.js";
 import { yamlText } from "./yaml.js";
 
 const SHAREGPT_FROM: Record<string, ShareGptTurn["from"]> = { system: "system", user: "human", assistant: "gpt" };
@@ -111,10 +113,12 @@ export function llamaFactoryRecipe(
   evalRows: RowsFrom | undefined,
   options: RecipeOptions,
 ): Recipe {
+  refuseInexact(config);
   const { stage, ...lossKeys } = llamaFactoryLoss(config);
   const kto = stage === "kto";
   const template = llamaFactoryTemplate(config.model, options.template);
-  const trainRows = llamaFactoryRows(rowsForRecipe(train, kto ? "unpaired" : "paired", config), train.file);
+  const ordered = rowsForRecipe(train, kto ? "unpaired" : "paired", config);
+  const trainRows = llamaFactoryRows(ordered, train.file);
   const evalData =
     evalRows === undefined
       ? undefined
@@ -172,6 +176,46 @@ export function llamaFactoryRecipe(
   const torchrun =
     options.zero !== "none" || options.gpus > 1 ? `FORCE_TORCHRUN=1 NPROC_PER_NODE=${options.gpus} ` : "";
   const command = `${torchrun}llamafactory-cli train ${RECIPE_FILES.llamaFactoryConfig}`;
-  files.push({ path: RECIPE_FILES.readme, text: readme(config, options, files, command, trainRows.length) });
-  return { files, command, rows: trainRows.length };
+  const notes = llamaFactoryNotes(config, "pref_ftx" in lossKeys, ordered.conflicts);
+  const target = `LLaMA-Factory ${LLAMAFACTORY_TARGET.describe} (commit ${LLAMAFACTORY_TARGET.commit}), with transformers 5.x`;
+  files.push({
+    path: RECIPE_FILES.readme,
+    text: readme(config, options, { files, command, rows: trainRows.length, target, notes }),
+  });
+  return { files, command, rows: trainRows.length, notes };
+}
+
+function llamaFactoryNotes(config: TrainConfig, prefFtx: boolean, conflicts: number): string[] {
+  return [
+    ...trainingNotes(config),
+    ...(prefFtx ? [PREF_FTX_NOTE] : []),
+    ...(conflicts === 0
+      ? []
+      : [
+          `${conflicts} KTO row(s) could not be kept ${klWindow(config)} rows away from another row of their prompt; their KL rows may pair a prompt with its own answer.`,
+        ]),
+  ];
+}
+
+/**
+ * LLaMA-Factory's SFT term (pref_ftx, train/dpo/trainer.py) adds w × the mean over the pairs of each
+ * chosen answer's per-token NLL; seapo's `sft` term is the NLL per token over all chosen tokens of
+ * the batch. They agree when the chosen answers of a batch have one length.
+ */
+const PREF_FTX_NOTE =
+  "`sft:w` is written as `pref_ftx: w`, which LLaMA-Factory weights per sequence (the mean over pairs of each chosen answer's per-token NLL); " +
+  "`seapo train` weights per token (the NLL summed over every chosen token of the batch, divided by their count), so long chosen answers count for more there. They agree when a batch's chosen answers have one length.";
+
+/** Settings LLaMA-Factory cannot reproduce: refused rather than trained differently. */
+function refuseInexact(config: TrainConfig): void {
+  if (config.ldAlpha !== undefined)
+    throw new SeapoError(
+      `--ld-alpha: LLaMA-Factory's ld_alpha down-weights the policy's log-probs only (train/trainer_utils.py get_batch_logps is called without it for the reference), ` +
+        `while seapo train and TRL weight the reference's too; export to trl, or drop --ld-alpha`,
+    );
+  if (!config.disableDropout && config.finetuning === "lora" && config.lora.dropout > 0)
+    throw new SeapoError(
+      `--no-disable-dropout: LLaMA-Factory's DPO and KTO trainers always switch dropout off (CustomDPOTrainer/CustomKTOTrainer disable_dropout=True, no config key), ` +
+        `so --lora-dropout ${config.lora.dropout} would not train; export to trl (disable_dropout: false), or set --lora-dropout 0`,
+    );
 }

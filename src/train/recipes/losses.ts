@@ -4,14 +4,17 @@
  *  - LLaMA-Factory: src/llamafactory/hparams/finetuning_args.py (stage, pref_beta, pref_loss ∈ {sigmoid,
  *    hinge, ipo, kto_pair, orpo, simpo}, pref_ftx, dpo_label_smoothing, simpo_gamma, kto_chosen_weight,
  *    kto_rejected_weight).
- *  - TRL: trl/trainer/dpo_config.py as of v0.28 (loss_type, possibly a list, with loss_weights; beta,
- *    label_smoothing, discopop_tau) and trl/trainer/kto_config.py (loss_type kto | apo_zero_unpaired,
- *    desirable_weight, undesirable_weight).
+ *  - TRL: trl/trainer/dpo_config.py (loss_type, possibly a list, with loss_weights; beta,
+ *    label_smoothing, discopop_tau) and KTOConfig (loss_type kto | apo_zero_unpaired,
+ *    desirable_weight, undesirable_weight), at the tags of targets.ts. A loss is offered only where
+ *    that version has it: sigmoid_norm from v1.4; cdpo only up to v0.28, as DPOTrainer's sigmoid
+ *    stopped reading label_smoothing in v0.29 (trl/trainer/dpo_trainer.py).
  */
 import { SeapoError } from "../../errors.js";
 import { parseLossSpec, type TrainConfig } from "../config.js";
 import { LOSSES, lossRequirements, type LossName, type LossTerm } from "../losses/index.js";
 import type { Keys } from "./common.js";
+import { TRL_TARGETS, type TrlVersion } from "./targets.js";
 
 /** How a target spells one of our losses: its name, and which of our parameters become which of its keys. */
 interface LossMapping {
@@ -51,13 +54,28 @@ const TRL_DPO_LOSSES: Partial<Record<LossName, LossMapping>> = {
   apo_zero: { name: "apo_zero" },
   apo_down: { name: "apo_down" },
   discopop: { name: "discopop", params: { discopop_tau: "discopop_tau" } },
+  sigmoid_norm: { name: "sigmoid_norm" },
   sft: { name: "sft" },
 };
+
+/** The DPO losses a TRL version can run exactly: those whose loss_type it has, cdpo only while sigmoid reads label_smoothing. */
+function trlDpoLosses(version: TrlVersion): Partial<Record<LossName, LossMapping>> {
+  const target = TRL_TARGETS[version];
+  const table: Partial<Record<LossName, LossMapping>> = {};
+  for (const [name, mapping] of Object.entries(TRL_DPO_LOSSES) as Array<[LossName, LossMapping]>) {
+    if (!target.dpoLossTypes.includes(mapping.name)) continue;
+    if (name === "cdpo" && !target.sigmoidReadsLabelSmoothing) continue;
+    table[name] = mapping;
+  }
+  return table;
+}
 
 const LOSS_HINTS: Partial<Record<LossName, string>> = {
   orpo: "LLaMA-Factory's ORPO is our orpo_llamafactory (its NLL term is averaged per pair); TRL has ORPO only in its ORPOTrainer, which has no `trl` command",
   simpo: "TRL runs SimPO in its CPOTrainer, which has no `trl` command; export it to llamafactory",
   cpo: "TRL runs CPO in its CPOTrainer, which has no `trl` command",
+  cdpo: "from v0.29 TRL's sigmoid loss ignores label_smoothing, so cdpo would train plain DPO; target --trl-version 0.28 or llamafactory (dpo_label_smoothing)",
+  sigmoid_norm: "TRL has sigmoid_norm from v1.4 (--trl-version 1.4 or later)",
 };
 
 function supported(table: Partial<Record<LossName, LossMapping>>): string {
@@ -117,7 +135,14 @@ export function llamaFactoryLoss(config: TrainConfig): Keys {
     );
   const { name, keys } = mapTerm(term, LLAMAFACTORY_LOSSES, "LLaMA-Factory", also);
   const pref_beta = sharedBeta(terms, config, "LLaMA-Factory");
-  if (name === "kto") return { stage: "kto", pref_beta, ...keys };
+  if (name === "kto") {
+    // LLaMA-Factory's KTO trainer has pref_ftx too, but rescales it by the batch's share of desirable rows.
+    if (sft.length === 1)
+      throw new SeapoError(
+        `--loss ${config.loss}: LLaMA-Factory's KTO trainer scales pref_ftx by the batch's rows over its desirable rows (train/kto/trainer.py), which seapo's sft term does not; train kto alone`,
+      );
+    return { stage: "kto", pref_beta, ...keys };
+  }
   return {
     stage: "dpo",
     pref_beta,
@@ -128,7 +153,7 @@ export function llamaFactoryLoss(config: TrainConfig): Keys {
 }
 
 /** TRL's trainer (`trl kto` or `trl dpo`) and loss keys; several DPO-family terms become a loss_type list with loss_weights. */
-export function trlLoss(config: TrainConfig): { trainer: "dpo" | "kto"; keys: Keys } {
+export function trlLoss(config: TrainConfig, version: TrlVersion): { trainer: "dpo" | "kto"; keys: Keys } {
   const terms = parseLossSpec(config.loss, config);
   const beta = sharedBeta(terms, config, "TRL");
   if (lossRequirements(terms).kind === "unpaired") {
@@ -140,7 +165,9 @@ export function trlLoss(config: TrainConfig): { trainer: "dpo" | "kto"; keys: Ke
     const { name, keys } = mapTerm(term, TRL_KTO_LOSSES, "TRL's KTO trainer");
     return { trainer: "kto", keys: { beta, loss_type: name, ...keys } };
   }
-  const mapped = terms.map((t) => ({ ...mapTerm(t, TRL_DPO_LOSSES, "TRL's DPO trainer"), weight: t.weight ?? 1 }));
+  const table = trlDpoLosses(version);
+  const target = `TRL ${TRL_TARGETS[version].tag}'s DPO trainer`;
+  const mapped = terms.map((t) => ({ ...mapTerm(t, table, target), weight: t.weight ?? 1 }));
   const names = mapped.map((m) => m.name);
   if (new Set(names).size !== names.length)
     throw new SeapoError(`--loss ${config.loss}: two terms are the same TRL loss (${names.join(", ")})`);

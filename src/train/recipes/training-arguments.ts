@@ -1,4 +1,9 @@
-/** The hyperparameters both targets read from transformers' TrainingArguments. */
+/**
+ * The hyperparameters both targets read from transformers' TrainingArguments, as transformers 5.x
+ * has them (src/transformers/training_args.py; the field list is
+ * test/train/fixtures/transformers-training-arguments.json). 5.x took warmup_ratio's job into
+ * warmup_steps (below 1 it is a share of the steps) and marks warmup_ratio for removal in v5.2.
+ */
 import { SeapoError } from "../../errors.js";
 import type { TrainConfig } from "../config.js";
 import { RECIPE_FILES, type Keys } from "./common.js";
@@ -17,13 +22,9 @@ export function scheduleKeys(config: TrainConfig): Keys {
     throw new SeapoError(
       `--schedule linear --min-lr-ratio ${config.minLrRatio}: transformers' linear schedule always ends at 0; use cosine, or --min-lr-ratio 0`,
     );
-  // Like lrAt: warmupSteps wins; otherwise ceil(warmupRatio · total steps), as transformers computes it.
-  const warmup: Keys =
-    config.warmupSteps > 0
-      ? { warmup_steps: config.warmupSteps }
-      : config.warmupRatio > 0
-        ? { warmup_ratio: config.warmupRatio }
-        : { warmup_steps: 0 };
+  // Like lrAt: warmupSteps wins; otherwise the ratio, which transformers 5.x takes in warmup_steps
+  // (ceil(ratio · total steps), as lrAt computes it).
+  const warmup: Keys = { warmup_steps: config.warmupSteps > 0 ? config.warmupSteps : config.warmupRatio };
   return { ...schedule, ...warmup };
 }
 
@@ -52,4 +53,12 @@ export function trainingKeys(config: TrainConfig, evaluate: boolean): Keys {
     output_dir: RECIPE_FILES.outputDir,
     report_to: "none",
   };
+}
+
+/** What the README says about the TrainingArguments written. */
+export function trainingNotes(config: TrainConfig): string[] {
+  if (config.warmupSteps > 0 || config.warmupRatio === 0) return [];
+  return [
+    `\`warmup_steps: ${config.warmupRatio}\` is a share of the steps in transformers 5.x, which these keys are written for; transformers 4.x reads it as a step count: there, write \`warmup_ratio: ${config.warmupRatio}\` instead.`,
+  ];
 }

@@ -1,12 +1,13 @@
 /**
- * The TRL recipe (github.com/huggingface/trl): explicit-prompt rows, trl.yaml with the keys of
- * trl/trainer/{dpo,kto}_config.py, trl/trainer/model_config.py (use_peft, lora_r, lora_alpha,
- * lora_dropout, lora_target_modules) and the scripts' ScriptArguments (dataset_name,
- * dataset_train_split, dataset_test_split), and accelerate.yaml, for `trl dpo|kto --config FILE
- * --accelerate_config FILE` (docs/source/clis.md).
+ * The TRL recipe (github.com/huggingface/trl) for one release line (--trl-version, targets.ts):
+ * explicit-prompt rows, trl.yaml with fields of the dataclasses `trl/scripts/{dpo,kto}.py` parse
+ * (DPOConfig or KTOConfig over transformers' TrainingArguments, ModelConfig, ScriptArguments), and
+ * accelerate.yaml. The launch follows that version's CLI: from v0.29 `trl dpo|kto --config FILE
+ * --accelerate_config FILE` (trl/cli/commands/training.py); up to v0.28 trl/cli.py drops the
+ * accelerate file, so the recipe runs the script module under `accelerate launch` itself.
  */
 import type { TemplateMessage } from "../../engine/index.js";
-import { InputError } from "../../errors.js";
+import { InputError, SeapoError } from "../../errors.js";
 import { toJsonLines } from "../../io/index.js";
 import { parseLossSpec, type TrainConfig } from "../config.js";
 import type { PreferenceRows } from "../data.js";
@@ -17,13 +18,15 @@ import {
   RECIPE_FILES,
   type RecipeFile,
   type RecipeOptions,
+  klWindow,
   rowsForRecipe,
   type RowsFrom,
   type TrlFormat,
 } from "./common.js";
 import { accelerateConfig, deepSpeedFiles, readme } from "./launch.js";
 import { trlLoss } from "./losses.js";
-import { trainingKeys } from "./training-arguments.js";
+import { TRL_TARGETS } from "./targets.js";
+import { trainingKeys, trainingNotes } from "./training-arguments.js";
 import { yamlText } from "./yaml.js";
 
 /** TRL's explicit-prompt rows: conversational (message lists) or standard (text; only for one-user-turn prompts). */
@@ -62,41 +65,20 @@ export function trlRecipe(
   evalRows: RowsFrom | undefined,
   options: RecipeOptions,
 ): Recipe {
-  const { trainer, keys } = trlLoss(config);
+  const target = TRL_TARGETS[options.trlVersion];
+  const { trainer, keys } = trlLoss(config, options.trlVersion);
   const unpaired = trainer === "kto";
-  const trainRows = trlRows(
-    rowsForRecipe(train, unpaired ? "unpaired" : "paired", config),
-    train.file,
-    options.trlFormat,
-  );
+  const kind = unpaired ? "unpaired" : "paired";
+  const ordered = rowsForRecipe(train, kind, config);
+  const trainRows = trlRows(ordered, train.file, options.trlFormat);
   const evalData =
     evalRows === undefined
       ? undefined
-      : trlRows(rowsForRecipe(evalRows, unpaired ? "unpaired" : "paired", config), evalRows.file, options.trlFormat);
-  const lora = config.finetuning === "lora";
-  const referenceFree = !lossRequirements(parseLossSpec(config.loss, config)).reference;
+      : trlRows(rowsForRecipe(evalRows, kind, config), evalRows.file, options.trlFormat);
   const yaml: Keys = {
-    model_name_or_path: config.model,
-    // A folder holding train.jsonl (and test.jsonl): datasets.load_dataset names the splits after the files.
-    dataset_name: RECIPE_FILES.dataDir,
-    dataset_train_split: "train",
-    ...(evalData === undefined ? {} : { dataset_test_split: "test" }),
-    use_peft: lora,
-    ...(lora
-      ? {
-          lora_r: config.lora.rank,
-          lora_alpha: config.lora.alpha,
-          lora_dropout: config.lora.dropout,
-          lora_target_modules: [...config.lora.targets],
-        }
-      : {}),
+    ...trlModelKeys(config, evalData !== undefined),
     ...keys,
-    max_length: config.maxLength,
-    // seapo train cuts the end of a long completion and never shortens a prompt on its own. TRL's DPO
-    // trainer does that with no prompt cap and keep_start; its KTO trainer reads a null cap as 128
-    // tokens and truncates prompts first, so KTO keeps TRL's defaults (512, keep_end).
-    ...(unpaired ? {} : { max_prompt_length: null, truncation_mode: "keep_start" }),
-    ...(config.reference === "cached" && !referenceFree ? { precompute_ref_log_probs: true } : {}),
+    ...trlTrainerKeys(config, unpaired, target.dpoMaxPromptLength),
     ...trainingKeys(config, evalData !== undefined),
   };
   const files: RecipeFile[] = [
@@ -105,7 +87,7 @@ export function trlRecipe(
     {
       path: RECIPE_FILES.trlConfig,
       text: yamlText(
-        `TRL ${trainer.toUpperCase()} recipe for \`trl ${trainer}\`, written by seapo export (the hyperparameters of \`seapo train\`)`,
+        `TRL ${trainer.toUpperCase()} recipe for \`trl ${trainer}\` of TRL ${target.tag}, written by seapo export (the hyperparameters of \`seapo train\`)`,
         yaml,
       ),
     },
@@ -118,17 +100,74 @@ export function trlRecipe(
     },
   ];
   files.push(...deepSpeedFiles(options.zero));
-  const command = `trl ${trainer} --config ${RECIPE_FILES.trlConfig} --accelerate_config ${RECIPE_FILES.accelerateConfig}`;
+  const viaAccelerate = `accelerate launch --config_file ${RECIPE_FILES.accelerateConfig} -m trl.scripts.${trainer} --config ${RECIPE_FILES.trlConfig}`;
+  const command = target.cliPassesAccelerateConfig
+    ? `trl ${trainer} --config ${RECIPE_FILES.trlConfig} --accelerate_config ${RECIPE_FILES.accelerateConfig}`
+    : viaAccelerate;
+  const notes = [
+    ...trainingNotes(config),
+    ...(target.cliPassesAccelerateConfig
+      ? []
+      : [
+          `TRL ${target.tag}'s \`trl ${trainer}\` ignores \`--accelerate_config\` (trl/cli.py launches the script without the launch arguments), so the recipe starts the script under \`accelerate launch\` itself.`,
+        ]),
+    ...orderNote(ordered.conflicts, config),
+  ];
   files.push({
     path: RECIPE_FILES.readme,
-    text: readme(
-      config,
-      options,
+    text: readme(config, options, {
       files,
       command,
-      trainRows.length,
-      `accelerate launch --config_file ${RECIPE_FILES.accelerateConfig} -m trl.scripts.${trainer} --config ${RECIPE_FILES.trlConfig}`,
-    ),
+      rows: trainRows.length,
+      target: `TRL ${target.tag} (commit ${target.commit}), with transformers 5.x`,
+      notes,
+      ...(target.cliPassesAccelerateConfig ? { alternative: viaAccelerate } : {}),
+    }),
   });
-  return { files, command, rows: trainRows.length };
+  return { files, command, rows: trainRows.length, notes };
+}
+
+/** ModelConfig and ScriptArguments: the model, the data folder and LoRA. */
+function trlModelKeys(config: TrainConfig, evaluate: boolean): Keys {
+  const lora = config.finetuning === "lora";
+  return {
+    model_name_or_path: config.model,
+    // A folder holding train.jsonl (and test.jsonl): datasets.load_dataset names the splits after the files.
+    dataset_name: RECIPE_FILES.dataDir,
+    dataset_train_split: "train",
+    ...(evaluate ? { dataset_test_split: "test" } : {}),
+    use_peft: lora,
+    ...(lora
+      ? {
+          lora_r: config.lora.rank,
+          lora_alpha: config.lora.alpha,
+          lora_dropout: config.lora.dropout,
+          lora_target_modules: [...config.lora.targets],
+        }
+      : {}),
+  };
+}
+
+/** DPOConfig/KTOConfig keys beside the loss: length, dropout, LD-DPO, the reference. */
+function trlTrainerKeys(config: TrainConfig, unpaired: boolean, maxPromptLength: boolean): Keys {
+  const referenceFree = !lossRequirements(parseLossSpec(config.loss, config)).reference;
+  if (config.ldAlpha !== undefined && unpaired)
+    throw new SeapoError(`--ld-alpha: TRL's KTOTrainer has no ld_alpha (it is a DPOConfig field)`);
+  return {
+    max_length: config.maxLength,
+    // seapo train cuts the end of a long completion and never shortens a prompt on its own: TRL's DPO
+    // trainer does that with keep_start (and, up to v0.28, no prompt cap). Its KTO trainer keeps its defaults.
+    ...(unpaired ? {} : { ...(maxPromptLength ? { max_prompt_length: null } : {}), truncation_mode: "keep_start" }),
+    // Written out: TRL switches dropout off by default, LoRA dropout included.
+    disable_dropout: config.disableDropout,
+    ...(config.ldAlpha === undefined ? {} : { ld_alpha: config.ldAlpha }),
+    ...(config.reference === "cached" && !referenceFree ? { precompute_ref_log_probs: true } : {}),
+  };
+}
+
+function orderNote(conflicts: number, config: TrainConfig): string[] {
+  if (conflicts === 0) return [];
+  return [
+    `${conflicts} KTO row(s) could not be kept ${klWindow(config)} rows away from another row of their prompt (one prompt holds too many of the rows); their KL rows may pair a prompt with its own answer.`,
+  ];
 }
