@@ -1,6 +1,12 @@
 import PQueue from "p-queue";
+import { join } from "node:path";
 import {
+  ADAPTER_CONFIG_FILE,
   eosTokenIds,
+  fromPeftName,
+  loadLoraAdapter,
+  LORA_TARGETS,
+  type LoraTarget,
   generate as generateTokens,
   type HfTokenizer,
   LlamaModel,
@@ -8,8 +14,9 @@ import {
   type ModelConfig,
   scoreContinuations,
 } from "../engine/index.js";
-import { UnsupportedError } from "../errors.js";
+import { InputError, UnsupportedError } from "../errors.js";
 import { splitContinuation } from "./continuation-split.js";
+import { TextStream, type StreamingRequest } from "./text-stream.js";
 import { parseJsonReply } from "./json-reply.js";
 import { mapFinishReason, type GenerateRequest, type GenerateResult, type LanguageModel } from "./provider.js";
 
@@ -28,20 +35,31 @@ interface Loaded {
 type ScoreRequest = Parameters<LanguageModel["logprobs"]>[0][number];
 type Split = { contextIds: number[]; continuationIds: number[] };
 
+export interface EngineModelOptions {
+  /** A Llama/Qwen2 Hugging Face folder. */
+  dir: string;
+  /** Log-prob requests per forward. Default 8. */
+  batchSize?: number;
+  /** A PEFT LoRA adapter folder trained on `dir`, merged into the weights once at load. */
+  adapter?: string;
+}
+
 /**
  * The project's own engine as a LanguageModel: a Llama/Qwen2 Hugging Face folder run in-process.
  * Calls run one at a time; log-prob requests given together are scored in batches.
  */
-export async function createEngineModel(options: { dir: string; batchSize?: number }): Promise<LanguageModel> {
+export async function createEngineModel(options: EngineModelOptions): Promise<LanguageModel> {
   const { config, weights, tokenizer } = await loadHfModel(options.dir);
   const eos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
+  const model = LlamaModel.fromWeights(config, weights);
+  if (options.adapter !== undefined) await mergeAdapter(model, options.adapter);
   const loaded: Loaded = {
-    model: LlamaModel.fromWeights(config, weights),
+    model,
     config,
     tokenizer,
     stopIds: [...new Set([...eosTokenIds(config), ...eos])],
     queue: new PQueue({ concurrency: 1 }),
-    modelId: `hf:${options.dir}`,
+    modelId: options.adapter === undefined ? `hf:${options.dir}` : `hf:${options.dir}+${options.adapter}`,
     batchSize: options.batchSize ?? 8,
   };
   return {
@@ -59,7 +77,24 @@ export async function createEngineModel(options: { dir: string; batchSize?: numb
   };
 }
 
-async function generate(loaded: Loaded, request: GenerateRequest): Promise<GenerateResult> {
+/** Wraps the adapter's target layers, loads its A/B weights and folds them into the base (no cost per token). */
+async function mergeAdapter(model: LlamaModel, dir: string): Promise<void> {
+  const adapter = await loadLoraAdapter(dir);
+  const unknown = adapter.targetModules.filter((name) => !(LORA_TARGETS as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new InputError(
+      join(dir, ADAPTER_CONFIG_FILE),
+      undefined,
+      "target_modules",
+      `the engine cannot place adapters on ${unknown.join(", ")}`,
+      `targets are ${LORA_TARGETS.join(", ")}`,
+    );
+  model.applyLora({ rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targetModules as LoraTarget[] });
+  model.loadParameters(new Map([...adapter.weights].map(([name, tensor]) => [fromPeftName(name), tensor])));
+  model.mergeLora();
+}
+
+async function generate(loaded: Loaded, request: GenerateRequest & StreamingRequest): Promise<GenerateResult> {
   const { config, tokenizer } = loaded;
   const warnings: string[] = [];
   const limit = config.maxPositionEmbeddings;
@@ -74,6 +109,9 @@ async function generate(loaded: Loaded, request: GenerateRequest): Promise<Gener
     );
     promptIds = promptIds.slice(promptIds.length - (limit - maxNewTokens));
   }
+  // Stop strings end generation as soon as the text holds one, as servers do; the text stops before it.
+  const stream = new TextStream(continuationDecoder(tokenizer, promptIds), request.stop ?? [], request.onText);
+  const tokens: number[] = [];
   const [generation] = (await loaded.queue.add(() =>
     generateTokens(loaded.model, [promptIds], {
       maxNewTokens,
@@ -83,23 +121,32 @@ async function generate(loaded: Loaded, request: GenerateRequest): Promise<Gener
       seed: request.seed,
       stopTokenIds: loaded.stopIds,
       padTokenId: tokenizer.eosTokenId ?? 0,
+      onToken: (_row, token) => {
+        tokens.push(token);
+        return stream.update(tokens);
+      },
     }),
   )) as ReturnType<typeof generateTokens>;
-  let text = tokenizer.decode(generation!.tokens, { skipSpecialTokens: true });
-  let finish = generation!.finishReason;
-  // Stop strings are applied to the text, as servers do.
-  for (const stop of request.stop ?? []) {
-    const at = text.indexOf(stop);
-    if (at >= 0) {
-      text = text.slice(0, at);
-      finish = "stop";
-    }
-  }
+  const text = stream.finish();
   return {
     text,
-    finishReason: mapFinishReason(finish),
+    finishReason: mapFinishReason(stream.stopped ? "stop_sequence" : generation!.finishReason),
     usage: { inputTokens: promptIds.length, outputTokens: generation!.tokens.length },
     warnings,
+  };
+}
+
+/**
+ * The text of generated ids as it reads after the prompt. SentencePiece decoders drop the space in
+ * front of a text's first word, so the ids are decoded behind the prompt's last few tokens and
+ * the prompt's own text is cut off.
+ */
+function continuationDecoder(tokenizer: HfTokenizer, promptIds: readonly number[]): (ids: readonly number[]) => string {
+  const anchor = promptIds.slice(-4);
+  const before = tokenizer.decode(anchor, { skipSpecialTokens: true });
+  return (ids) => {
+    const text = tokenizer.decode([...anchor, ...ids], { skipSpecialTokens: true });
+    return text.startsWith(before) ? text.slice(before.length) : tokenizer.decode(ids, { skipSpecialTokens: true });
   };
 }
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ProviderError } from "../../src/errors.js";
 import { createLlamaCppModel } from "../../src/llm/llama-cpp.js";
-import type { LanguageModel } from "../../src/llm/provider.js";
+import type { GenerateRequest, LanguageModel } from "../../src/llm/provider.js";
 import { tinyGgufPath } from "../helpers/tiny-gguf.js";
 
 /**
@@ -77,6 +77,17 @@ describe("generate", () => {
     expect(stopped.text).toBe(full.text.slice(0, cut));
     expect(stopped.finishReason.unified).toBe("stop");
     expect(stopped.usage.outputTokens).toBeLessThan(20);
+  });
+
+  it("streams text chunks that add up to the reply, the stop string left out", async () => {
+    const full = await lm.generate({ prompt: PROMPT, maxTokens: 20 });
+    const stop = full.text.slice(6, 8);
+    const chunks: string[] = [];
+    const onText = (chunk: string) => chunks.push(chunk);
+    const streamed = await lm.generate({ prompt: PROMPT, maxTokens: 20, stop: [stop], onText } as GenerateRequest);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.join("")).toBe(streamed.text);
+    expect(streamed.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
   });
 
   it("samples reproducibly with a seed", async () => {

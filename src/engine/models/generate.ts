@@ -23,6 +23,11 @@ export interface GenerateOptions extends SamplingOptions {
   stopTokenIds?: readonly number[];
   /** Id fed for left padding and after a sequence stops; never attended to (default 0). */
   padTokenId?: number;
+  /**
+   * Called with each new token of prompt `row` as it is drawn (stop tokens excluded); returning true
+   * ends that row there, with finish reason "stop" (the token is kept). For streaming and stop strings.
+   */
+  onToken?: (row: number, token: number) => boolean | void;
 }
 
 export interface Generation {
@@ -113,6 +118,10 @@ export function generate(
           results[b]!.finishReason = "stop";
         } else {
           results[b]!.tokens.push(token);
+          if (options.onToken?.(b, token) === true) {
+            done[b] = true;
+            results[b]!.finishReason = "stop";
+          }
         }
         next.push(token);
       }
