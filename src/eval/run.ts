@@ -209,7 +209,7 @@ async function answer(model: LanguageModel, requests: readonly EvalRequest[], ta
       if (error instanceof UnsupportedError) {
         throw new SeapoError(
           `${task} scores answers by log-likelihood, and the model (${model.provider}, ${model.modelId}) gives no log-probabilities: ${error.message}. ` +
-            "Use a server with legacy /v1/completions echo + logprobs (vLLM, SGLang, llama.cpp server) or --gguf, or run only generation tasks.",
+            "Log-likelihood tasks need prompt log-probs: serve the model with vLLM or SGLang (legacy /v1/completions with echo and logprobs; llama.cpp's llama-server has none), run it in-process with --gguf or --hf, or run only generation tasks.",
         );
       }
       throw error;
