@@ -9,7 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { LORA_TARGETS } from "../engine/index.js";
 import { InputError, SeapoError, zodInputError } from "../errors.js";
-import { LOSSES, resolveLossName, type LossTerm } from "./losses/index.js";
+import { LOSSES, lossRequirements, resolveLossName, type LossTerm } from "./losses/index.js";
 
 export const SCHEDULES = ["cosine", "linear", "constant"] as const;
 export const REFERENCE_MODES = ["adapter-disabled", "frozen-copy", "cached"] as const;
@@ -43,6 +43,21 @@ export const trainConfigSchema = z.strictObject({
     .default("kto")
     .meta(help("a loss, or weighted terms such as sigmoid:1,sft:0.1", "--loss <spec>")),
   beta: z.number().positive().default(0.1).meta(help("beta of every loss that takes one")),
+  ldAlpha: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .meta(
+      help(
+        "LD-DPO: weight of each answer's tokens past the shorter answer of its pair (DPO-family losses; 1 = plain DPO)",
+        "--ld-alpha <a>",
+      ),
+    ),
+  disableDropout: z
+    .boolean()
+    .default(true)
+    .meta(help("train with dropout (LoRA dropout included) instead of switching it off as TRL does by default")),
   /** Other loss parameters by loss name, e.g. {kto: {desirable_weight: 1.33}}; config file only. */
   lossParams: z.record(z.string(), z.record(z.string(), z.number())).default({}),
   finetuning: z
@@ -139,8 +154,34 @@ export function parseTrainConfig(input: unknown, source = "config"): TrainConfig
       "use frozen-copy or cached with --finetuning full",
     );
   }
-  parseLossSpec(config.loss, config);
+  checkLossSettings(config, source);
   return config;
+}
+
+/** Settings that only some losses accept, checked against the loss spec (TRL refuses the same). */
+function checkLossSettings(config: TrainConfig, source: string): void {
+  const terms = parseLossSpec(config.loss, config);
+  const needs = lossRequirements(terms);
+  // TRL KTOTrainer.__init__ (v1.9.0, trl/trainer/kto_trainer.py): "Actual (not effective) batch size must be > 1".
+  if (needs.kl && config.batchSize < 2)
+    throw new InputError(
+      source,
+      undefined,
+      "batchSize",
+      `--loss ${config.loss} estimates KTO's KL reference point from the other rows of each micro-batch, so --batch-size must be 2 or more (got ${config.batchSize}); TRL's KTOTrainer refuses it too`,
+      "raise --batch-size (and lower --grad-accum to keep the effective batch), or use apo_zero_unpaired, which has no KL term",
+    );
+  if (config.ldAlpha !== undefined) {
+    const other = terms.find((t) => !LOSSES[t.name].inputs.some((input) => input === "reference_chosen_logps"));
+    if (other !== undefined)
+      throw new InputError(
+        source,
+        undefined,
+        "ldAlpha",
+        `--ld-alpha weights the log-probs of reference-based paired (DPO-family) losses; ${other.name} is not one`,
+        "drop --ld-alpha, or train a DPO-family loss alone (TRL's DPOTrainer is where ld_alpha lives)",
+      );
+  }
 }
 
 /** Reads a YAML file (if given), lays the flags over it and validates the result. */

@@ -28,6 +28,8 @@ export interface PairedRow {
   messages: TemplateMessage[];
   chosen: string;
   rejected: string;
+  /** The rejected answer's injected error type (`seapo.errorType`), when the row carries it. */
+  errorType?: string;
 }
 
 export type PreferenceRows = { kind: "unpaired"; rows: UnpairedRow[] } | { kind: "paired"; rows: PairedRow[] };
@@ -43,6 +45,8 @@ export interface RowReject {
 export interface ReadOptions {
   /** Collect bad rows as rejects instead of stopping at the first. */
   skipInvalid?: boolean;
+  /** Pairs must carry `seapo.errorType` (F-DPO reads its hallucination flags from it), naming the loss. */
+  errorTypeFor?: string;
 }
 
 /** Reads kto.jsonl- or dpo.jsonl-shaped rows (the kind is taken from the first row). */
@@ -96,11 +100,13 @@ export async function readPreferenceRows(
           throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
         unpaired.push({ line, messages, completion, label: row.label });
       } else {
+        const errorType = errorTypeOf(row, options.errorTypeFor);
         paired.push({
           line,
           messages,
           chosen: answerText(row.chosen, "chosen"),
           rejected: answerText(row.rejected, "rejected"),
+          ...(errorType === undefined ? {} : { errorType }),
         });
       }
     } catch (error) {
@@ -127,6 +133,18 @@ class RowProblem extends Error {
   ) {
     super(message);
   }
+}
+
+/** `seapo.errorType` of a row written by `seapo inject`; required when `loss` names who reads it. */
+function errorTypeOf(row: Record<string, unknown>, loss: string | undefined): string | undefined {
+  const value = (row.seapo as { errorType?: unknown } | undefined)?.errorType;
+  if (typeof value === "string" && value !== "") return value;
+  if (loss !== undefined)
+    throw new RowProblem(
+      "seapo.errorType",
+      `${loss} reads each pair's hallucination flag from the rejected answer's error type, which this row does not carry`,
+    );
+  return undefined;
 }
 
 function promptMessages(value: unknown, field: string): TemplateMessage[] {
@@ -202,6 +220,7 @@ export interface TokenizedPair {
   prompt: number[];
   chosen: number[];
   rejected: number[];
+  errorType?: string;
 }
 
 export type TokenizedRows = { kind: "unpaired"; rows: TokenizedItem[] } | { kind: "paired"; rows: TokenizedPair[] };
@@ -261,6 +280,7 @@ export function tokenizeRows(
         prompt,
         chosen: answerIds(prompt, row.chosen),
         rejected: answerIds(prompt, row.rejected),
+        ...(row.errorType === undefined ? {} : { errorType: row.errorType }),
       });
   }
   return { data: { kind: "paired", rows }, stats };
@@ -322,7 +342,10 @@ export async function readTrainingSet(
   tokenizer: HfTokenizer,
   rejectsFile?: string,
 ): Promise<TrainingSet> {
-  const { data: raw, rejects } = await readPreferenceRows(file, { skipInvalid: settings.skipInvalid });
+  const { data: raw, rejects } = await readPreferenceRows(file, {
+    skipInvalid: settings.skipInvalid,
+    ...(needs.hallucination ? { errorTypeFor: `--loss ${settings.loss}` } : {}),
+  });
   if (rejectsFile !== undefined && rejects.length > 0) writeFileAtomic(rejectsFile, toJsonLines(rejects));
   const rows = rowsForLoss(raw, needs.kind, {
     file,

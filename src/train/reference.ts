@@ -21,6 +21,8 @@ export interface ScoredRow {
   completion: readonly number[];
   /** Identifies the (prompt, completion) combination for the reference cache. */
   key: string;
+  /** Per completion token, its weight in the sum (LD-DPO); every token counts 1 without. */
+  weights?: readonly number[];
 }
 
 /**
@@ -33,13 +35,14 @@ export function completionLogps(model: LlamaModel, rows: readonly ScoredRow[]): 
   const targets: number[][] = [];
   const attention: number[][] = [];
   const scored: number[][] = [];
-  for (const { prompt, completion } of rows) {
+  for (const { prompt, completion, weights } of rows) {
     const seq = [...prompt, ...completion];
     const n = seq.length - 1;
+    const first = prompt.length - 1;
     inputs.push(Array.from({ length: T }, (_, t) => (t < n ? seq[t]! : 0)));
     targets.push(Array.from({ length: T }, (_, t) => (t < n ? seq[t + 1]! : 0)));
     attention.push(Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
-    scored.push(Array.from({ length: T }, (_, t) => (t >= prompt.length - 1 && t < n ? 1 : 0)));
+    scored.push(Array.from({ length: T }, (_, t) => (t >= first && t < n ? (weights?.[t - first] ?? 1) : 0)));
   }
   const logits = model.forward(inputs, { attentionMask: attention }); // (B, T, V)
   return sequenceLogprobs(logits, targets, scored); // (B)

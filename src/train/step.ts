@@ -3,19 +3,32 @@
  * the reference), the loss terms combined, gradients accumulated and clipped.
  */
 import { clipGradNorm, noGrad, ops, Tensor, type AdamW, type LlamaModel } from "../engine/index.js";
-import type { SeapoError } from "../errors.js";
+import { SeapoError } from "../errors.js";
+import type { BuiltinErrorType } from "../negatives/index.js";
 import type { TrainConfig } from "./config.js";
 import type { TokenizedRows } from "./data.js";
-import { combineLosses, ktoKlRows, type LossInputs, type LossRequirements, type LossTerm } from "./losses/index.js";
+import {
+  combineLosses,
+  klPartners,
+  ldWeights,
+  type LossInputs,
+  type LossRequirements,
+  type LossTerm,
+} from "./losses/index.js";
 import { MetricAccumulator } from "./metrics.js";
 import { completionLogps, type ReferenceScorer, type ScoredRow } from "./reference.js";
 import { epochBatches } from "./schedule.js";
+
+/** The error type whose negatives F-DPO counts as hallucinated. */
+const HALLUCINATION: BuiltinErrorType = "hallucination";
 
 /** What a batch is scored with: the loss terms, what they need, and the reference (when they read one). */
 export interface LossSetup {
   terms: readonly LossTerm[];
   needs: LossRequirements;
   reference: ReferenceScorer | undefined;
+  /** LD-DPO's α, when set. */
+  ldAlpha?: number | undefined;
 }
 
 /** The model being trained, its trainable parameters and their optimizer. */
@@ -81,32 +94,69 @@ interface BatchResult {
   tokens: number;
 }
 
+/** How a batch's rows are built: with KTO's KL rows, and with LD-DPO's token weights. */
+export interface RowShape {
+  kl: boolean;
+  ldAlpha?: number | undefined;
+}
+
 /**
  * The rows a micro-batch scores, keyed for the reference cache: unpaired items (then, for KTO,
  * the mismatched KL rows), or every chosen then every rejected completion of the pairs.
  */
-export function batchRows(data: TokenizedRows, batch: readonly number[], kl: boolean): ScoredRow[] {
+export function batchRows(data: TokenizedRows, batch: readonly number[], shape: RowShape): ScoredRow[] {
   if (data.kind === "paired") {
     const pairs = batch.map((i) => ({ i, row: data.rows[i]! }));
+    const weights = (own: readonly number[], other: readonly number[]) =>
+      shape.ldAlpha === undefined
+        ? {}
+        : { weights: ldWeights(own.length, Math.min(own.length, other.length), shape.ldAlpha) };
     return [
-      ...pairs.map(({ i, row }) => ({ prompt: row.prompt, completion: row.chosen, key: `c${i}` })),
-      ...pairs.map(({ i, row }) => ({ prompt: row.prompt, completion: row.rejected, key: `r${i}` })),
+      ...pairs.map(({ i, row }) => ({
+        prompt: row.prompt,
+        completion: row.chosen,
+        key: `c${i}`,
+        ...weights(row.chosen, row.rejected),
+      })),
+      ...pairs.map(({ i, row }) => ({
+        prompt: row.prompt,
+        completion: row.rejected,
+        key: `r${i}`,
+        ...weights(row.rejected, row.chosen),
+      })),
     ];
   }
-  const items = batch.map((i) => ({ prompt: data.rows[i]!.prompt, completion: data.rows[i]!.completion, key: `${i}` }));
-  if (!kl) return items;
-  const owner = new Map<readonly number[], string>(items.map((item) => [item.completion, item.key]));
-  const klRows = ktoKlRows(items).map((row, j) => ({ ...row, key: `${items[j]!.key}>${owner.get(row.completion)!}` }));
+  const rows = data.rows;
+  const items = batch.map((i) => ({ prompt: rows[i]!.prompt, completion: rows[i]!.completion, key: `${i}` }));
+  if (!shape.kl) return items;
+  const klRows = klPartners(items).map((partner, j) => {
+    const owner = partner === undefined ? outsidePartner(data, batch[j]!) : batch[partner]!;
+    return { prompt: items[j]!.prompt, completion: rows[owner]!.completion, key: `${batch[j]}>${owner}` };
+  });
   return [...items, ...klRows];
+}
+
+/**
+ * A KL partner for a row whose batch holds its prompt only: the next row of the file, cyclically,
+ * with another prompt (a fixed choice, so a resumed run and the reference cache see the same row).
+ */
+function outsidePartner(data: TokenizedRows & { kind: "unpaired" }, row: number): number {
+  const n = data.rows.length;
+  const prompt = data.rows[row]!.prompt.join(",");
+  for (let step = 1; step < n; step++) {
+    const j = (row + step) % n;
+    if (data.rows[j]!.prompt.join(",") !== prompt) return j;
+  }
+  throw new SeapoError("KTO's KL term needs at least two different prompts in the data; every row has the same one");
 }
 
 function batchLoss(
   policy: LlamaModel,
   data: TokenizedRows,
   batch: readonly number[],
-  { terms, needs, reference }: LossSetup,
+  { terms, needs, reference, ldAlpha }: LossSetup,
 ): BatchResult {
-  const rows = batchRows(data, batch, needs.kl);
+  const rows = batchRows(data, batch, { kl: needs.kl, ldAlpha });
   const B = batch.length;
   const vector = (values: ArrayLike<number>): Tensor => new Tensor(Float32Array.from(values), [values.length]);
   const main = rows.slice(0, data.kind === "paired" ? 2 * B : B);
@@ -137,6 +187,11 @@ function batchLoss(
       rejected_lengths: vector(batch.map((i) => data.rows[i]!.rejected.length)),
       nll_chosen: ops.mul(ops.sum(chosen), -1 / chosenLengths.reduce((a, b) => a + b, 0)),
     };
+    if (needs.hallucination) {
+      // SeaPO's chosen answer is the verified original; the rejected one is hallucinated when that is its injected error.
+      const flags = batch.map((i) => (data.rows[i]!.errorType === HALLUCINATION ? 1 : 0));
+      inputs = { ...inputs, chosen_hallucinated: vector(batch.map(() => 0)), rejected_hallucinated: vector(flags) };
+    }
     if (referenceLogps !== undefined) {
       inputs = {
         ...inputs,

@@ -31,6 +31,7 @@ import {
 } from "./reference.js";
 import { diverged, resumeHash, resumeOrStart } from "./resume.js";
 import { lrAt, planSteps, type StepPlan } from "./schedule.js";
+import { trainWarnings } from "./warnings.js";
 import { batchRows, evaluate, trainStep, type LossSetup, type Learner } from "./step.js";
 
 export { METRICS_FILE, RUN_FILE } from "./files.js";
@@ -77,6 +78,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     `data: ${trainSet.data.rows.length} ${trainSet.data.kind} rows (${trainSet.rejects} rejected, ${trainSet.dropped} dropped for length, ${trainSet.truncated} truncated)`,
   );
 
+  for (const warning of trainWarnings(config, terms, trainSet.data)) log(`warning: ${warning}`);
+
   // ---- plan: seeded, length-bucketed micro-batches; a step is gradAccum of them
   const plan = planSteps(trainSet.data, config, needs.kl);
   const { totalSteps, stepsPerEpoch } = plan;
@@ -86,8 +89,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // ---- reference log-probs
   const reference = await setUpReference(config, learner.policy, hf, { trainSet, plan, needs }, log);
-  const trainLoss: LossSetup = { terms, needs, reference: reference.train };
-  const evalLoss: LossSetup = { terms, needs, reference: reference.eval };
+  const trainLoss: LossSetup = { terms, needs, reference: reference.train, ldAlpha: config.ldAlpha };
+  const evalLoss: LossSetup = { terms, needs, reference: reference.eval, ldAlpha: config.ldAlpha };
 
   // ---- resume from the newest complete checkpoint, or start fresh
   const metricsFile = join(out, METRICS_FILE);
@@ -204,7 +207,9 @@ function createLearner(hf: HfModel, config: TrainConfig): Learner {
   const copyWeights = (w: WeightMap): WeightMap =>
     new Map([...w].map(([name, t]) => [name, { shape: [...t.shape], data: t.data.slice() }]));
   const policy = LlamaModel.fromWeights(hf.config, lora ? hf.weights : copyWeights(hf.weights), { trainable: !lora });
-  if (lora) policy.applyLora({ ...config.lora, seed: config.seed });
+  // TRL's disable_dropout switches off every dropout module, LoRA's included.
+  if (lora)
+    policy.applyLora({ ...config.lora, dropout: config.disableDropout ? 0 : config.lora.dropout, seed: config.seed });
   const params = policy.trainableParameters();
   const optimizer = new AdamW(params, { lr: config.lr, weightDecay: config.weightDecay });
   return { policy, params, optimizer };
@@ -232,15 +237,17 @@ async function setUpReference(
   if (mode !== "cached") return { mode, train: live, eval: live };
   const { trainSet, plan } = run;
   const kl = run.needs.kl;
+  const shape = { kl, ldAlpha: config.ldAlpha };
   const every: ScoredRow[] = [];
   for (let step = 0; step < plan.totalSteps; step++)
-    for (const batch of plan.microBatches(step)) every.push(...batchRows(trainSet.data, batch, kl));
+    for (const batch of plan.microBatches(step)) every.push(...batchRows(trainSet.data, batch, shape));
   const key = referenceCacheKey(hf.weights, trainSet.data, {
     seed: config.seed,
     batchSize: config.batchSize,
     bucketing: config.lengthBucketing,
     totalSteps: plan.totalSteps,
     kl,
+    ...(config.ldAlpha === undefined ? {} : { ldAlpha: config.ldAlpha }),
   });
   const dir = config.referenceCache ?? join(config.out, "reference-cache");
   const cache = await cachedReference(dir, key, every, config.batchSize, live);

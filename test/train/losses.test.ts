@@ -7,7 +7,11 @@
  * keys, so KTO's absent class keys are checked too), and every gradient, via the engine's backward.
  * A case whose loss has no table entry fails; nothing is skipped.
  *
- * Tolerances: the file's float32 row. Cases tagged `float64_only` have inputs (|ℓ| up to 2·10⁴)
+ * Metrics are computed in float64 from the inputs (each tensor keeps the float64 numbers it was
+ * rounded from, keepFloat64), so every case's metrics must meet the file's float64 row
+ * (rtol 1e-9, atol 1e-12), the extreme-magnitude cases included.
+ *
+ * Loss, per-example losses and gradients: the file's float32 row. Cases tagged `float64_only` have inputs (|ℓ| up to 2·10⁴)
  * that do not survive rounding to float32, the engine's only dtype, so the float32 row cannot
  * hold for them (the file says so). They are checked with FLOAT64_ONLY below, which still catches
  * any formula error; the largest error measured on the public file is 2.8e-4 (hinge/length_extremes).
@@ -18,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { tensor, type Tensor } from "../../src/engine/index.js";
-import { log1mExp, logSigmoid } from "../../src/train/losses/common.js";
+import { keepFloat64, log1mExp, logSigmoid } from "../../src/train/losses/common.js";
 import {
   ktoKlRows,
   ldLogps,
@@ -45,7 +49,10 @@ const goldenCase = z.object({
     grad: z.record(z.string(), numberOrList),
   }),
 });
-const goldenFile = z.object({ tolerances: z.object({ float32: tolerance }), cases: z.array(goldenCase).min(1) });
+const goldenFile = z.object({
+  tolerances: z.object({ float32: tolerance, float64: tolerance }),
+  cases: z.array(goldenCase).min(1),
+});
 type GoldenCase = z.infer<typeof goldenCase>;
 type Tolerance = z.infer<typeof tolerance>;
 
@@ -78,7 +85,8 @@ function checkCase(c: GoldenCase): string[] {
   const inputs: Partial<Record<InputName, Tensor>> = {};
   for (const [key, value] of Object.entries(c.inputs)) {
     const list = asList(value);
-    inputs[key as InputName] = tensor(list, Array.isArray(value) ? [list.length] : [], key in c.expected.grad);
+    const input = tensor(list, Array.isArray(value) ? [list.length] : [], key in c.expected.grad);
+    inputs[key as InputName] = keepFloat64(input, list);
   }
   const out = runLoss(name, inputs, c.params);
   out.loss.backward();
@@ -97,9 +105,11 @@ function checkCase(c: GoldenCase): string[] {
   };
   compare("loss", [out.loss.item()], [c.expected.loss]);
   compare("per_example_loss", out.perExample.toArray(), c.expected.per_example_loss);
+  // Metrics are float64 from the float64 inputs: the file's float64 row holds for every case.
   for (const [key, e] of Object.entries(c.expected.metrics)) {
     if (!(key in out.metrics)) problems.push(`metric ${key}: missing`);
-    else compare(`metric ${key}`, [out.metrics[key]!], [e]);
+    else if (!closeEnough(out.metrics[key]!, e, golden.tolerances.float64))
+      problems.push(`metric ${key}: got ${out.metrics[key]}, expected ${e} (float64 tolerance)`);
   }
   for (const key of Object.keys(out.metrics)) {
     if (!(key in c.expected.metrics)) problems.push(`metric ${key}: reported but not expected`);

@@ -163,6 +163,7 @@ describe("train", () => {
       "2",
       "--lora-dropout",
       "0.1",
+      "--no-disable-dropout",
       "--log-every",
       "1",
       "--save-every",

@@ -148,9 +148,28 @@ export function checkSmoothing(loss: string, epsilon: number, upper: number, pos
     );
 }
 
-/** Values as float64 numbers (metrics are averaged in double precision). */
+/** The float64 numbers float32 input tensors were rounded from, where the caller kept them. */
+const float64Values = new WeakMap<Tensor, Float64Array>();
+
+/**
+ * Keeps the float64 values an input tensor was made from, so the metrics (computed in float64
+ * from the inputs) see them unrounded. The loss itself runs on the tensor's float32 data.
+ */
+export function keepFloat64(t: Tensor, exact: ArrayLike<number>): Tensor {
+  if (exact.length !== t.size) throw new RangeError(`keepFloat64: ${exact.length} values for a tensor of ${t.size}`);
+  float64Values.set(t, Float64Array.from(exact));
+  return t;
+}
+
+/** An input's values as float64 numbers (the kept ones, else its float32 data widened). */
 export function values(t: Tensor): Float64Array {
-  return Float64Array.from(t.data);
+  return float64Values.get(t)?.slice() ?? Float64Array.from(t.data);
+}
+
+/** a − b elementwise in float64. */
+export function difference(a: Tensor, b: Tensor): Float64Array {
+  const [x, y] = [values(a), values(b)];
+  return x.map((v, i) => v - y[i]!);
 }
 
 /** Packs a loss: batch mean of perExample, plus an optional extra term (an NLL). */

@@ -109,6 +109,8 @@ export interface LossRequirements {
   reference: boolean;
   /** Some term reads the KL rows (each item's prompt with another item's completion). */
   kl: boolean;
+  /** Some term reads per-pair hallucination flags (F-DPO). */
+  hallucination: boolean;
 }
 
 /**
@@ -128,6 +130,7 @@ export function lossRequirements(terms: readonly LossTerm[]): LossRequirements {
     kind: unpaired ? "unpaired" : "paired",
     reference: inputs.has("reference_logps") || inputs.has("reference_chosen_logps"),
     kl: inputs.has("kl_policy_logps"),
+    hallucination: inputs.has("rejected_hallucinated"),
   };
 }
 
@@ -166,6 +169,6 @@ export function combineLosses(terms: readonly LossTerm[], inputs: LossInputs): C
   return { loss, metrics, terms: outputs };
 }
 
-export { ldLogps } from "./pairwise.js";
-export { ktoKlRows, type PromptCompletion } from "./unpaired.js";
+export { ldLogps, ldWeights } from "./pairwise.js";
+export { klPartners, ktoKlRows, type PromptCompletion } from "./unpaired.js";
 export type { InputName, LossInputs, LossOutput, LossSpec } from "./common.js";

@@ -12,6 +12,7 @@ import {
   atLeastOne,
   checkSmoothing,
   defineLoss,
+  difference,
   logSigmoid,
   lossOutput,
   relu,
@@ -53,15 +54,15 @@ function perTokenMargin(x: Pair, r: Ratios): Tensor {
 }
 
 /**
- * Runs one DPO-family formula and attaches TRL's reward metrics β·Δ. The metrics read Δ from the
- * float32 log-ratio tensors the loss uses (averaged in float64), so they agree with the loss.
+ * Runs one DPO-family formula and attaches TRL's reward metrics β·Δ, computed in float64 from the
+ * inputs (a float32 Δ of two log-probs near −2000 is off by ~1e-4).
  */
 function dpoFamily(x: Pair, beta: number, perExample: (r: Ratios) => Tensor): LossOutput {
   const r = ratios(x);
   const metrics = preferenceMetrics({
     kind: "paired",
-    chosenRewards: values(r.chosen).map((v) => beta * v),
-    rejectedRewards: values(r.rejected).map((v) => beta * v),
+    chosenRewards: difference(x.policy_chosen_logps, x.reference_chosen_logps).map((v) => beta * v),
+    rejectedRewards: difference(x.policy_rejected_logps, x.reference_rejected_logps).map((v) => beta * v),
     chosenLogps: values(x.policy_chosen_logps),
     rejectedLogps: values(x.policy_rejected_logps),
   });
@@ -278,12 +279,16 @@ function ldWeightedSum(
   }
   const weights = new Float32Array(rows * cols);
   mask.forEach((row, b) => {
+    const tokenWeights = ldWeights(row.filter((m) => m !== 0).length, shared[b]!, alpha);
     let seen = 0;
     row.forEach((m, t) => {
-      if (m === 0) return;
-      weights[b * cols + t] = seen < shared[b]! ? 1 : alpha;
-      seen++;
+      if (m !== 0) weights[b * cols + t] = tokenWeights[seen++]!;
     });
   });
   return ops.sum(mul(tokenLogps, new Tensor(weights, [rows, cols])), 1);
+}
+
+/** LD-DPO's weight of each of a response's `length` tokens: 1 up to the pair's shared length, α after. */
+export function ldWeights(length: number, shared: number, alpha: number): number[] {
+  return Array.from({ length }, (_, t) => (t < shared ? 1 : alpha));
 }

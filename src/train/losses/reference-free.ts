@@ -39,14 +39,25 @@ function averaged(x: Pair): { chosen: Tensor; rejected: Tensor } {
   };
 }
 
-/** Reward metrics (β·x per side, float64) plus the extras a loss reports. */
+/** The per-token average log-probs ℓ̄ of each side in float64, for the metrics. */
+function averagedValues(x: Pair): { chosen: Float64Array; rejected: Float64Array } {
+  const per = (logps: Tensor, lengths: Tensor) => {
+    const n = values(lengths);
+    return values(logps).map((v, i) => v / Math.max(n[i]!, 1));
+  };
+  return {
+    chosen: per(x.policy_chosen_logps, x.chosen_lengths),
+    rejected: per(x.policy_rejected_logps, x.rejected_lengths),
+  };
+}
+
+/** Reward metrics (β·x per side, from float64 values x) plus the extras a loss reports. */
 function rewardMetrics(
-  chosen: Tensor,
-  rejected: Tensor,
+  c: Float64Array,
+  r: Float64Array,
   beta: number,
   extras: MetricExtras = {},
 ): Record<string, number> {
-  const [c, r] = [values(chosen), values(rejected)];
   return preferenceMetrics(
     {
       kind: "paired",
@@ -57,6 +68,15 @@ function rewardMetrics(
     },
     extras,
   );
+}
+
+/** ORPO's metrics in float64: log σ(LO) and LO per pair, with log(1 − eˣ) taken without cancellation. */
+function logOddsValues(x: Pair): { ratio: Float64Array; lo: Float64Array } {
+  const log1mExp64 = (v: number) => (v > -Math.LN2 ? Math.log(-Math.expm1(v)) : Math.log1p(-Math.exp(v)));
+  const logSigmoid64 = (v: number) => Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+  const { chosen, rejected } = averagedValues(x);
+  const lo = chosen.map((c, i) => c - rejected[i]! - (log1mExp64(c) - log1mExp64(rejected[i]!)));
+  return { ratio: lo.map(logSigmoid64), lo };
 }
 
 function requireNll(loss: string, x: Pair): Tensor {
@@ -75,25 +95,29 @@ interface ContrastiveParams {
 function contrastive(
   loss: string,
   x: Pair,
-  chosen: Tensor,
-  rejected: Tensor,
   p: ContrastiveParams,
-  gamma = 0,
+  shape: { average: boolean; gamma: number },
 ): LossOutput {
   checkSmoothing(loss, p.label_smoothing, 0.5);
-  const u = sub(mul(sub(chosen, rejected), p.beta), gamma);
+  const { chosen, rejected } = shape.average
+    ? averaged(x)
+    : { chosen: x.policy_chosen_logps, rejected: x.policy_rejected_logps };
+  const u = sub(mul(sub(chosen, rejected), p.beta), shape.gamma);
   const perExample = smoothedSigmoidLoss(u, p.label_smoothing);
   const nll = p.cpo_alpha === 0 ? x.nll_chosen : requireNll(loss, x);
-  const metrics = rewardMetrics(chosen, rejected, p.beta, nll === undefined ? {} : { nllLoss: nll.data[0]! });
+  const shown = shape.average
+    ? averagedValues(x)
+    : { chosen: values(x.policy_chosen_logps), rejected: values(x.policy_rejected_logps) };
+  const extras = nll === undefined ? {} : { nllLoss: values(nll)[0]! };
+  const metrics = rewardMetrics(shown.chosen, shown.rejected, p.beta, extras);
   const nllTerm = p.cpo_alpha === 0 || nll === undefined ? undefined : mul(nll, p.cpo_alpha);
   return lossOutput(perExample, metrics, nllTerm);
 }
 
 /** ORPO's log odds ratio LO = log odds(ℓ̄c) − log odds(ℓ̄r), with log odds(x) = x − log(1 − eˣ). */
-function logOddsRatio(x: Pair): { lo: Tensor; chosen: Tensor; rejected: Tensor } {
+function logOddsRatio(x: Pair): Tensor {
   const { chosen, rejected } = averaged(x);
-  const lo = sub(sub(chosen, rejected), sub(log1mExp(chosen), log1mExp(rejected)));
-  return { lo, chosen, rejected };
+  return sub(sub(chosen, rejected), sub(log1mExp(chosen), log1mExp(rejected)));
 }
 
 export const referenceFreeLosses = {
@@ -103,10 +127,7 @@ export const referenceFreeLosses = {
     inputs: POLICY_PAIR,
     optional: ["nll_chosen"],
     params: { beta: 2.0, simpo_gamma: 0.5, label_smoothing: 0, cpo_alpha: 0 },
-    compute: (x, p) => {
-      const { chosen, rejected } = averaged(x);
-      return contrastive("simpo", x, chosen, rejected, p, p.simpo_gamma);
-    },
+    compute: (x, p) => contrastive("simpo", x, p, { average: true, gamma: p.simpo_gamma }),
   }),
 
   // CPO, Xu et al. 2024 (arXiv 2401.08417): reference-free DPO on summed log-probs plus cpo_alpha·NLL on chosen.
@@ -114,7 +135,7 @@ export const referenceFreeLosses = {
     cite: "CPO, arXiv 2401.08417",
     inputs: [...POLICY_PAIR, "nll_chosen"],
     params: { beta: 0.1, cpo_alpha: 1.0, label_smoothing: 0 },
-    compute: (x, p) => contrastive("cpo", x, x.policy_chosen_logps, x.policy_rejected_logps, p),
+    compute: (x, p) => contrastive("cpo", x, p, { average: false, gamma: 0 }),
   }),
 
   // ORPO, Hong et al. 2024 (arXiv 2403.07691), Eq. 6–7: NLL + λ·(−log σ(LO)); λ is TRL's beta.
@@ -123,9 +144,10 @@ export const referenceFreeLosses = {
     inputs: [...POLICY_PAIR, "nll_chosen"],
     params: { beta: 0.1 },
     compute: (x, { beta }) => {
-      const { lo, chosen, rejected } = logOddsRatio(x);
-      const ratio = logSigmoid(lo);
-      const extras = { nllLoss: x.nll_chosen.data[0]!, logOddsRatio: values(ratio), logOddsChosen: values(lo) };
+      const ratio = logSigmoid(logOddsRatio(x));
+      const shown = logOddsValues(x);
+      const extras = { nllLoss: values(x.nll_chosen)[0]!, logOddsRatio: shown.ratio, logOddsChosen: shown.lo };
+      const { chosen, rejected } = averagedValues(x);
       const metrics = rewardMetrics(chosen, rejected, beta, extras);
       return lossOutput(mul(ratio, -beta), metrics, x.nll_chosen);
     },
@@ -137,10 +159,14 @@ export const referenceFreeLosses = {
     inputs: POLICY_PAIR,
     params: { beta: 0.1 },
     compute: (x, { beta }) => {
-      const { lo, chosen, rejected } = logOddsRatio(x);
-      const ratio = logSigmoid(lo);
-      const metrics = rewardMetrics(chosen, rejected, beta, { logOddsRatio: values(ratio), logOddsChosen: values(lo) });
-      return lossOutput(neg(add(chosen, mul(ratio, beta))), metrics);
+      const ratio = logSigmoid(logOddsRatio(x));
+      const shown = logOddsValues(x);
+      const averages = averagedValues(x);
+      const metrics = rewardMetrics(averages.chosen, averages.rejected, beta, {
+        logOddsRatio: shown.ratio,
+        logOddsChosen: shown.lo,
+      });
+      return lossOutput(neg(add(averaged(x).chosen, mul(ratio, beta))), metrics);
     },
   }),
 } satisfies Record<string, LossSpec>;

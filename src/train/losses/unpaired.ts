@@ -8,7 +8,7 @@
 import { ops, Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
 import { preferenceMetrics } from "../metrics.js";
-import { defineLoss, lossOutput, values, type Inputs, type LossOutput, type LossSpec } from "./common.js";
+import { defineLoss, difference, lossOutput, values, type Inputs, type LossOutput, type LossSpec } from "./common.js";
 
 /** The inputs every unpaired loss needs. */
 export const UNPAIRED = ["policy_logps", "reference_logps", "labels"] as const;
@@ -38,7 +38,7 @@ function klAnchored(x: Items, beta: number, z0: number, w: ClassWeights): LossOu
   const z = ops.mul(ops.sub(delta, z0), beta);
   const perExample = ops.mul(ops.sigmoid(ops.mul(z, new Tensor(sign, z.shape))), new Tensor(weight, z.shape));
 
-  const rewards = values(delta).map((v) => beta * v);
+  const rewards = difference(x.policy_logps, x.reference_logps).map((v) => beta * v);
   const metrics = preferenceMetrics({ kind: "unpaired", rewards, logps: values(x.policy_logps), labels, kl: z0 });
   return lossOutput(perExample, metrics);
 }
@@ -82,15 +82,31 @@ export interface PromptCompletion {
 }
 
 /**
- * The mismatched rows whose policy-minus-reference log-ratio estimates KTO's z0 (TRL: completions
- * shifted by one within the batch). Row i keeps its prompt and takes row i−1's completion; row 0
- * takes the last one. Needs at least two rows, or a prompt would meet its own completion.
+ * The partner of each row for the mismatched rows whose policy-minus-reference log-ratio estimates
+ * KTO's z0. TRL shifts completions by one within the batch (row i takes row i−1's, row 0 the
+ * last); here row i takes the completion of the nearest earlier row, cyclically (i−1, i−2, …),
+ * whose prompt differs from its own, so a prompt never meets one of its own completions (a
+ * kto.jsonl holds a prompt's desirable and undesirable rows side by side). `undefined` where every
+ * row of the batch shares the prompt. Needs at least two rows.
  */
-export function ktoKlRows(rows: readonly PromptCompletion[]): PromptCompletion[] {
+export function klPartners(rows: readonly PromptCompletion[]): (number | undefined)[] {
   if (rows.length < 2)
     throw new SeapoError(`ktoKlRows: the KL term needs a batch of at least 2 items, got ${rows.length}`);
-  return rows.map((row, i) => ({
-    prompt: row.prompt,
-    completion: rows[(i + rows.length - 1) % rows.length]!.completion,
-  }));
+  const prompts = rows.map((row) => row.prompt.join(","));
+  return rows.map((_, i) => {
+    for (let back = 1; back < rows.length; back++) {
+      const j = (i + rows.length - back) % rows.length;
+      if (prompts[j] !== prompts[i]) return j;
+    }
+    return undefined;
+  });
+}
+
+/** The KL rows of a batch (see klPartners); a batch of one prompt only is an error. */
+export function ktoKlRows(rows: readonly PromptCompletion[]): PromptCompletion[] {
+  return klPartners(rows).map((partner, i) => {
+    if (partner === undefined)
+      throw new SeapoError("ktoKlRows: every row of the batch has the same prompt, so none can serve as a KL partner");
+    return { prompt: rows[i]!.prompt, completion: rows[partner]!.completion };
+  });
 }
