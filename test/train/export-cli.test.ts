@@ -44,6 +44,31 @@ describe("the CLI", () => {
     expect(fromCli).toEqual(yaml(RECIPE_FILES.llamaFactoryConfig));
   });
 
+  it("--trl-version 0.28 prints the accelerate launch its CLI needs, and the notes on stderr", async () => {
+    const out = await mkdtemp(join(tmpdir(), "seapo-export-cli-trl-"));
+    const base = [
+      "export",
+      "--to",
+      "trl",
+      "--model",
+      "Qwen/Qwen2.5-0.5B-Instruct",
+      "--data",
+      files.dpo,
+      "--loss",
+      "sigmoid",
+    ];
+    const result = await runCli([...base, "--out", out, "--trl-version", "0.28", "--warmup-ratio", "0.1"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      `launch (in ${out}): accelerate launch --config_file accelerate.yaml -m trl.scripts.dpo --config trl.yaml`,
+    );
+    expect(result.stderr).toContain("note: TRL v0.28.0's `trl dpo` ignores `--accelerate_config`");
+    expect(result.stderr).toContain("note: `warmup_steps: 0.1` is a share of the steps in transformers 5.x");
+    const refused = await runCli([...base, "--out", `${out}-x`, "--trl-version", "0.27"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("0.28, 1.0, 1.4, 1.9");
+  });
+
   it("exits 1 with file:line:field for a bad row", async () => {
     const out = await mkdtemp(join(tmpdir(), "seapo-export-cli-bad-"));
     const bad = writeLines(join(files.dir, "cli-bad.jsonl"), [{ prompt: "Hi", completion: "Hello.", label: 1 }]);

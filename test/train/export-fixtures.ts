@@ -1,11 +1,11 @@
 /** Data as the data engine writes it, and `exported`: a recipe written from a train config, ready to read. */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { toDpoConversationalRow, toDpoRow, toKtoRows } from "../../src/data/index.js";
+import { toDpoConversationalRow, toDpoMultiRow, toDpoRow, toKtoRows } from "../../src/data/index.js";
 import type { NegativeRecord } from "../../src/data/types.js";
 import { loadTrainConfig } from "../../src/train/config.js";
 import { writeRecipe, type RecipeOptions } from "../../src/train/recipes/index.js";
@@ -61,6 +61,8 @@ export interface ExportFiles {
   kto: string;
   dpo: string;
   dpoConversational: string;
+  /** One row per prompt with all its negatives (`rejected: [r1, r2]`), as `seapo inject --strategy all` writes them. */
+  dpoMulti: string;
   /** A `seapo train --config` file, not the defaults, so a value that is not carried over shows. */
   config: string;
 }
@@ -83,6 +85,10 @@ async function writeFiles(): Promise<ExportFiles> {
     ),
     dpo: writeLines(join(dir, "dpo.jsonl"), records.map(toDpoRow)),
     dpoConversational: writeLines(join(dir, "dpo_conversational.jsonl"), records.map(toDpoConversationalRow)),
+    dpoMulti: writeLines(join(dir, "dpo_multi.jsonl"), [
+      toDpoMultiRow([records[0]!]),
+      toDpoMultiRow([records[1]!, { ...records[1]!, rejected: "Clouds paint it.", errorType: "correctness" }]),
+    ]),
     config: join(dir, "train.yaml"),
   };
   writeFileSync(
@@ -146,9 +152,12 @@ export function readmeCommands(text: string): string[] {
   return [...launch.matchAll(/```bash\n([^`]+)```/g)].map((m) => m[1]!.trim());
 }
 
+/** The system Python, which has PyYAML (the pyenv python3 on PATH may not). */
+export const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+
 export const hasPyYaml = (() => {
   try {
-    execFileSync("python3", ["-c", "import yaml"], { stdio: "ignore" });
+    execFileSync(PYTHON, ["-c", "import yaml"], { stdio: "ignore" });
     return true;
   } catch {
     return false;

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
 import { RECIPE_FILES } from "../../src/train/recipes/index.js";
 import { readJsonl } from "../helpers/cli.js";
-import { exportFiles, writeLines, exported, hasPyYaml, type ExportFiles } from "./export-fixtures.js";
+import { exportFiles, writeLines, exported, hasPyYaml, PYTHON, type ExportFiles } from "./export-fixtures.js";
 
 let files: ExportFiles;
 beforeAll(async () => {
@@ -27,7 +27,7 @@ describe("the YAML reads the same in PyYAML, which both engines use", () => {
         ? [RECIPE_FILES.trlConfig, RECIPE_FILES.accelerateConfig]
         : [RECIPE_FILES.llamaFactoryConfig]) {
         const python = execFileSync(
-          "python3",
+          PYTHON,
           ["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))", join(out, file)],
           { encoding: "utf8" },
         );
@@ -76,6 +76,16 @@ describe("bad input", () => {
       /needs chosen\/rejected pairs, but the file holds unpaired/,
     );
   });
+
+  it.each(["trl", "llamafactory"] as const)(
+    "rows with several rejected answers are refused for %s, which has no loss for them (finding 11)",
+    async (target) => {
+      for (const loss of ["sigmoid", "kto"])
+        await expect(exported({ data: files.dpoMulti, loss }, { target })).rejects.toThrow(
+          `${files.dpoMulti}:2:rejected: holds 2 rejected answers; TRL and LLaMA-Factory have no loss that trains several negatives per prompt`,
+        );
+    },
+  );
 
   it("a schedule transformers cannot express is refused", async () => {
     await expect(exported({ schedule: "linear", minLrRatio: 0.1 }, { target: "trl" })).rejects.toThrow(
