@@ -16,7 +16,7 @@ import {
 } from "../engine/index.js";
 import { InputError, UnsupportedError } from "../errors.js";
 import { splitContinuation } from "./continuation-split.js";
-import { TextStream, type StreamingRequest } from "./text-stream.js";
+import { TextStream } from "./text-stream.js";
 import { parseJsonReply } from "./json-reply.js";
 import { mapFinishReason, type GenerateRequest, type GenerateResult, type LanguageModel } from "./provider.js";
 
@@ -94,7 +94,7 @@ async function mergeAdapter(model: LlamaModel, dir: string): Promise<void> {
   model.mergeLora();
 }
 
-async function generate(loaded: Loaded, request: GenerateRequest & StreamingRequest): Promise<GenerateResult> {
+async function generate(loaded: Loaded, request: GenerateRequest): Promise<GenerateResult> {
   const { config, tokenizer } = loaded;
   const warnings: string[] = [];
   const limit = config.maxPositionEmbeddings;

@@ -11,7 +11,6 @@ import {
   type LanguageModel,
   type SamplingOptions,
 } from "./provider.js";
-import type { StreamingRequest } from "./text-stream.js";
 
 /**
  * `seapo generate` as a library function: prompts (one from the command line, or rows of a JSONL
@@ -100,7 +99,7 @@ export async function generatePrompts(options: GeneratePromptsOptions): Promise<
   const records: (GenerationRecord | undefined)[] = [];
   const tasks = rows.map((row, index) => {
     if (done.has(row.id)) return undefined;
-    const request: GenerateRequest & StreamingRequest = {
+    const request: GenerateRequest = {
       ...requestFor(row, options.raw),
       ...sampling,
       ...(sampling.seed !== undefined && { seed: sampling.seed + index }),

@@ -19,7 +19,6 @@ import {
 } from "node-llama-cpp";
 import { z } from "zod";
 import { splitContinuation } from "./continuation-split.js";
-import type { StreamingRequest } from "./text-stream.js";
 import { parseJsonReply } from "./json-reply.js";
 import { ProviderError, SeapoError, UnsupportedError } from "../errors.js";
 import {
@@ -99,7 +98,7 @@ class LlamaCppModel implements LanguageModel {
     this.chatWrapper = chatWrapperFor(model);
   }
 
-  async generate(request: GenerateRequest & StreamingRequest): Promise<GenerateResult> {
+  async generate(request: GenerateRequest): Promise<GenerateResult> {
     return this.run(request, undefined);
   }
 
@@ -127,10 +126,7 @@ class LlamaCppModel implements LanguageModel {
   }
 
   /** Generate from `messages` through the chat template, or from a raw `prompt`, optionally under a grammar. */
-  private async run(
-    request: GenerateRequest & StreamingRequest,
-    grammar: LlamaGrammar | undefined,
-  ): Promise<GenerateResult> {
+  private async run(request: GenerateRequest, grammar: LlamaGrammar | undefined): Promise<GenerateResult> {
     if ((request.messages === undefined) === (request.prompt === undefined)) {
       throw new UnsupportedError("generate needs exactly one of messages or prompt");
     }

@@ -34,6 +34,8 @@ export interface GenerateRequest extends SamplingOptions {
    * Only the OpenAI-compatible backend honours it; no eval task needs it yet.
    */
   topLogprobs?: number;
+  /** Each new piece of the reply as it is decoded (the engine and node-llama-cpp stream; others call it once at the end or not at all). */
+  onText?: (delta: string) => void;
   /** Escape hatch for backend-specific settings, passed through untouched. */
   providerOptions?: Record<string, unknown>;
 }

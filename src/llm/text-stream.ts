@@ -1,8 +1,3 @@
-/** What a streaming caller adds to a generate request: each new piece of text as it is decoded. */
-export interface StreamingRequest {
-  onText?: (delta: string) => void;
-}
-
 /**
  * Text of generated tokens as it grows, for streaming and stop strings: decode everything so far,
  * pass on what is new, and end at the first stop string. What might still change is held back: a

@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initHfModel, loadHfModel, saveHfModel, saveLoraAdapter, type WeightMap } from "../../src/engine/io/index.js";
+import { type WeightMap } from "../../src/engine/index.js";
+import { initHfModel, loadHfModel, saveHfModel, saveLoraAdapter } from "../../src/engine/io/index.js";
 import { Rng } from "../../src/engine/random.js";
 import { InputError } from "../../src/errors.js";
 import { createEngineModel } from "../../src/llm/engine.js";
@@ -47,7 +48,7 @@ describe("createEngineModel", () => {
       maxTokens: 12,
       stop: [stop],
       onText: (delta: string) => deltas.push(delta),
-    } as Parameters<LanguageModel["generate"]>[0]);
+    });
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join("")).toBe(cut.text);
     const streamed: string[] = [];
@@ -55,7 +56,7 @@ describe("createEngineModel", () => {
       prompt: "Q: hello\nA:",
       maxTokens: 12,
       onText: (d: string) => streamed.push(d),
-    } as Parameters<LanguageModel["generate"]>[0]);
+    });
     expect(streamed.join("")).toBe(whole.text);
     expect(whole.text).toBe(full.text);
   });
@@ -141,7 +142,7 @@ describe("createEngineModel with a LoRA adapter", () => {
         for (let i = 0; i < inner; i++) {
           let sum = 0;
           for (let r = 0; r < rank; r++) sum += b.data[o * rank + r]! * a.data[r * inner + i]!;
-          w[o * inner + i] += (alpha / rank) * sum;
+          w[o * inner + i] = w[o * inner + i]! + (alpha / rank) * sum;
         }
       merged.set(name, { shape, data: w });
     }

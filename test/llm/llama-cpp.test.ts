@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ProviderError } from "../../src/errors.js";
 import { createLlamaCppModel } from "../../src/llm/llama-cpp.js";
-import type { GenerateRequest, LanguageModel } from "../../src/llm/provider.js";
+import type { LanguageModel } from "../../src/llm/provider.js";
 import { tinyGgufPath } from "../helpers/tiny-gguf.js";
 
 /**
@@ -84,7 +84,7 @@ describe("generate", () => {
     const stop = full.text.slice(6, 8);
     const chunks: string[] = [];
     const onText = (chunk: string) => chunks.push(chunk);
-    const streamed = await lm.generate({ prompt: PROMPT, maxTokens: 20, stop: [stop], onText } as GenerateRequest);
+    const streamed = await lm.generate({ prompt: PROMPT, maxTokens: 20, stop: [stop], onText });
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.join("")).toBe(streamed.text);
     expect(streamed.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
