@@ -3,10 +3,10 @@
  * spread order (checked with the TRL and LLaMA-Factory KL-row simulations of test/helpers/kl-rows.ts),
  * the conversational KTO file, and dpo_multi.jsonl with one row per prompt.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { countWindowConflicts } from "../../src/data/index.js";
 import { toJsonLines } from "../../src/io/index.js";
 import { exportDatasets, exportFiles, KTO_SPREAD_WINDOW } from "../../src/negatives/datasets.js";
@@ -38,8 +38,12 @@ function journal(prompts: number): NegativeLine[] {
   ).flat();
 }
 
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function runDir(lines: NegativeLine[]): string {
   const dir = mkdtempSync(join(tmpdir(), "seapo-datasets-"));
+  dirs.push(dir);
   writeFileSync(join(dir, "negatives.jsonl"), toJsonLines(lines));
   return dir;
 }

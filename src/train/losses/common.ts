@@ -10,7 +10,7 @@
 import { ops, Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
 
-/** Every input a loss may read. All are [B] except `nll_chosen`, a scalar. */
+/** Every input a loss may read. All are [B] except `nll_chosen`, a scalar, and the `*_list_*` ones, [B, K]. */
 export type InputName =
   // paired (DPO family, reference-free)
   | "policy_chosen_logps"
@@ -29,7 +29,11 @@ export type InputName =
   | "reference_logps"
   | "labels"
   | "kl_policy_logps"
-  | "kl_reference_logps";
+  | "kl_reference_logps"
+  // listwise (one chosen, K rejected): [B, K] summed log-probs of the rejected and their 0/1 mask
+  | "policy_rejected_list_logps"
+  | "reference_rejected_list_logps"
+  | "rejected_list_mask";
 
 export type LossInputs = { readonly [K in InputName]?: Tensor };
 /** The inputs a loss declared as required are present; the rest may be. */
