@@ -1,10 +1,12 @@
 import { z } from "zod";
 import { InputError } from "../../errors.js";
+import { casEquivalent } from "../cas.js";
 import type { DataReader } from "../data.js";
 import {
   boxedAnswer,
   hendrycksEquiv,
   hendrycksExtract,
+  MINERVA_INVALID,
   minervaNormalise,
   minervaUnnormalisedAnswer,
 } from "../extract.js";
@@ -33,17 +35,23 @@ export function mathPrompt(problem: string, numFewshot: number): string {
 }
 
 /**
- * Both scores of one generation against the reference solution's boxed answer.
+ * The scores of one generation against the reference solution's boxed answer.
  * exact_match: the "Final Answer: The final answer is X." sentence, Minerva-normalised, equals the
- * normalised reference. boxed_match: the generation's last \boxed{} (or its fallbacks) equals the
- * reference after hendrycks_math's string normalisation.
+ * normalised reference as a string. equiv_match: the same answer equals it as a string or is
+ * mathematically equivalent by the CAS (the harness's exact_match asks sympy the second question).
+ * boxed_match: the generation's last \boxed{} (or its fallbacks) equals the reference after
+ * hendrycks_math's string normalisation.
  */
 export function scoreMath(generation: string, referenceBoxed: string) {
-  const finalAnswer = minervaNormalise(minervaUnnormalisedAnswer(generation));
+  const unnormalised = minervaUnnormalisedAnswer(generation);
+  const finalAnswer = minervaNormalise(unnormalised);
+  const reference = minervaNormalise(referenceBoxed);
   const boxed = hendrycksExtract(generation);
+  const same = finalAnswer === reference;
   return {
     metrics: {
-      exact_match: finalAnswer === minervaNormalise(referenceBoxed) ? 1 : 0,
+      exact_match: same ? 1 : 0,
+      equiv_match: same || (unnormalised !== MINERVA_INVALID && casEquivalent(finalAnswer, reference)) ? 1 : 0,
       boxed_match: hendrycksEquiv(boxed, referenceBoxed) ? 1 : 0,
     },
     extracted: { finalAnswer, boxed },
@@ -52,10 +60,11 @@ export function scoreMath(generation: string, referenceBoxed: string) {
 
 export const minervaMath500Task = {
   dimension: "math",
-  description: "MATH-500, 4-shot Minerva prompt: normalised final answer equal to the reference's boxed answer",
+  description:
+    "MATH-500, 4-shot Minerva prompt: normalised final answer equal to the reference's boxed answer, as a string and by a CAS",
   harnessTask: "minerva_math500",
   versions: { current: "3.0" },
-  metrics: ["exact_match", "boxed_match"],
+  metrics: ["exact_match", "equiv_match", "boxed_match"],
   async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
     const numFewshot = fewshotCount(
       "minerva_math500",
