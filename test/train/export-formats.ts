@@ -109,6 +109,8 @@ export const llamaFactoryYaml = z.strictObject({
   simpo_gamma: z.number().optional(),
   kto_chosen_weight: z.number().positive().optional(),
   kto_rejected_weight: z.number().positive().optional(),
+  ref_model: z.string().min(1).optional(),
+  ref_model_adapters: z.string().min(1).optional(),
   dataset: z.string().min(1),
   eval_dataset: z.string().optional(),
   dataset_dir: z.string(),

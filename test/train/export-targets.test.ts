@@ -5,16 +5,23 @@
  * fixtures/export-allow-lists.json, which generators/export_allow_lists.py builds from TRL's tags
  * v0.28.0, v1.0.0, v1.4.0, v1.9.0 and LLaMA-Factory ff6d4d1 with Python's ast.
  */
+import { readFileSync } from "node:fs";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
+import { loadTrainConfig, type TrainConfig } from "../../src/train/config.js";
 import {
+  writeRecipe,
   LLAMAFACTORY_TARGET,
   RECIPE_FILES,
   TRL_TARGETS,
   TRL_VERSIONS,
   type TrlVersion,
 } from "../../src/train/recipes/index.js";
-import { exportFiles, exported, readmeCommands, type ExportFiles } from "./export-fixtures.js";
-import { allowLists, llamaFactoryFields, trlFields } from "./export-formats.js";
+import { defaults, exportFiles, exported, readmeCommands, type ExportFiles } from "./export-fixtures.js";
+import { allowLists, llamaFactoryFields, llamaFactoryYaml, trlFields } from "./export-formats.js";
 
 let files: ExportFiles;
 beforeAll(async () => {
@@ -195,6 +202,47 @@ describe("LLaMA-Factory ff6d4d1", () => {
   it("kto with an sft term is refused, not trained without it", async () => {
     await expect(exported({ loss: "kto,sft:0.1" }, { target: "llamafactory" })).rejects.toThrow(
       /--loss kto,sft: unpaired losses \(kto, apo_zero_unpaired\) cannot be combined with paired ones/,
+    );
+  });
+});
+
+describe("a reference from elsewhere (finding 10)", () => {
+  /** A DPO config with --ref-model / --ref-adapter set (the fields of trainConfigSchema). */
+  const withReference = async (reference: { refModel?: string; refAdapter?: string }) => {
+    const out = await mkdtemp(join(tmpdir(), "seapo-export-ref-"));
+    const config = await loadTrainConfig(undefined, {
+      model: "Qwen/Qwen2.5-7B-Instruct",
+      data: files.dpo,
+      out,
+      loss: "sigmoid",
+    });
+    return { out, config: { ...config, ...reference } as TrainConfig };
+  };
+
+  it("LLaMA-Factory: ref_model and ref_model_adapters, which create_ref_model reads together", async () => {
+    for (const [reference, expected] of [
+      [{ refModel: "/ckpt/sft" }, { ref_model: "/ckpt/sft" }],
+      [
+        { refAdapter: "/ckpt/sft-lora" },
+        { ref_model: "Qwen/Qwen2.5-7B-Instruct", ref_model_adapters: "/ckpt/sft-lora" },
+      ],
+      [
+        { refModel: "/ckpt/sft", refAdapter: "/ckpt/a" },
+        { ref_model: "/ckpt/sft", ref_model_adapters: "/ckpt/a" },
+      ],
+    ] as const) {
+      const { out, config } = await withReference(reference);
+      await writeRecipe(config, { ...defaults, target: "llamafactory" });
+      const keys = parseYaml(readFileSync(join(out, RECIPE_FILES.llamaFactoryConfig), "utf8"), { version: "1.1" });
+      expect(llamaFactoryYaml.parse(keys)).toMatchObject(expected);
+      for (const key of Object.keys(keys)) expect(llamaFactoryFields().has(key), key).toBe(true);
+    }
+  });
+
+  it.each(TRL_VERSIONS)("TRL %s: refused, as `trl dpo|kto` has no setting for it", async (version) => {
+    const { config } = await withReference({ refAdapter: "/ckpt/sft-lora" });
+    await expect(writeRecipe(config, { ...defaults, target: "trl", trlVersion: version })).rejects.toThrow(
+      /--ref-adapter: `trl dpo\|kto` takes its reference from the model being trained/,
     );
   });
 });

@@ -94,3 +94,13 @@ export function klWindow(config: TrainConfig): number {
 function promptKey(row: UnpairedRow): string {
   return JSON.stringify(row.messages.map(({ role, content }) => [role, content]));
 }
+
+/** The reference model or adapter the run names (`--ref-model`, `--ref-adapter`), paths as given. */
+export function referenceSource(config: TrainConfig): { model?: string; adapter?: string } {
+  // Read through a widened type: the fields belong to trainConfigSchema (src/train/config.ts).
+  const { refModel, refAdapter } = config as TrainConfig & { refModel?: string; refAdapter?: string };
+  return {
+    ...(refModel === undefined ? {} : { model: refModel }),
+    ...(refAdapter === undefined ? {} : { adapter: refAdapter }),
+  };
+}

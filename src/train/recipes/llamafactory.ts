@@ -23,6 +23,7 @@ import {
   type RecipeFile,
   type RecipeOptions,
   klWindow,
+  referenceSource,
   rowsForRecipe,
   type RowsFrom,
 } from "./common.js";
@@ -150,6 +151,7 @@ export function llamaFactoryRecipe(
         }
       : {}),
     ...lossKeys,
+    ...referenceKeys(config),
     dataset,
     ...(evalData === undefined ? {} : { eval_dataset: evalDataset }),
     dataset_dir: RECIPE_FILES.dataDir,
@@ -205,6 +207,17 @@ function llamaFactoryNotes(config: TrainConfig, prefFtx: boolean, conflicts: num
 const PREF_FTX_NOTE =
   "`sft:w` is written as `pref_ftx: w`, which LLaMA-Factory weights per sequence (the mean over pairs of each chosen answer's per-token NLL); " +
   "`seapo train` weights per token (the NLL summed over every chosen token of the batch, divided by their count), so long chosen answers count for more there. They agree when a batch's chosen answers have one length.";
+
+/**
+ * The reference from elsewhere: FinetuningArguments' ref_model (a model folder) with
+ * ref_model_adapters (a PEFT adapter on it), as train/trainer_utils.py create_ref_model loads them.
+ * It reads the adapter only together with ref_model, so an adapter alone names the base model.
+ */
+function referenceKeys(config: TrainConfig): Keys {
+  const { model, adapter } = referenceSource(config);
+  if (model === undefined && adapter === undefined) return {};
+  return { ref_model: model ?? config.model, ...(adapter === undefined ? {} : { ref_model_adapters: adapter }) };
+}
 
 /** Settings LLaMA-Factory cannot reproduce: refused rather than trained differently. */
 function refuseInexact(config: TrainConfig): void {

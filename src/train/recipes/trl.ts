@@ -19,6 +19,7 @@ import {
   type RecipeFile,
   type RecipeOptions,
   klWindow,
+  referenceSource,
   rowsForRecipe,
   type RowsFrom,
   type TrlFormat,
@@ -153,6 +154,7 @@ function trlTrainerKeys(config: TrainConfig, unpaired: boolean, maxPromptLength:
   const referenceFree = !lossRequirements(parseLossSpec(config.loss, config)).reference;
   if (config.ldAlpha !== undefined && unpaired)
     throw new SeapoError(`--ld-alpha: TRL's KTOTrainer has no ld_alpha (it is a DPOConfig field)`);
+  refuseReference(config);
   return {
     max_length: config.maxLength,
     // seapo train cuts the end of a long completion and never shortens a prompt on its own: TRL's DPO
@@ -163,6 +165,21 @@ function trlTrainerKeys(config: TrainConfig, unpaired: boolean, maxPromptLength:
     ...(config.ldAlpha === undefined ? {} : { ld_alpha: config.ldAlpha }),
     ...(config.reference === "cached" && !referenceFree ? { precompute_ref_log_probs: true } : {}),
   };
+}
+
+/**
+ * `trl dpo|kto` builds the reference itself: the policy's own base (LoRA: adapters disabled) or a copy
+ * of model_name_or_path; no config field names another model or a PEFT adapter for it (v1.x
+ * DPOConfig has none; v0.28's ref_adapter_name needs an adapter the script never loads).
+ */
+function refuseReference(config: TrainConfig): void {
+  const { model, adapter } = referenceSource(config);
+  if (model === undefined && adapter === undefined) return;
+  const flag = model === undefined ? "--ref-adapter" : "--ref-model";
+  throw new SeapoError(
+    `${flag}: \`trl dpo|kto\` takes its reference from the model being trained and has no setting for another model or adapter; ` +
+      `export to llamafactory (ref_model, ref_model_adapters), or merge the SFT adapter into the model and pass that as --model`,
+  );
 }
 
 function orderNote(conflicts: number, config: TrainConfig): string[] {
