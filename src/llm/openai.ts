@@ -149,8 +149,14 @@ function chatTokenLogprobs(lp: OpenAI.ChatCompletion.Choice["logprobs"]): TokenL
   }));
 }
 
-/** Legacy completions' parallel arrays; `top_logprobs` maps token → log-prob, sorted here best first. */
-function completionTokenLogprobs(lp: OpenAI.CompletionChoice["logprobs"]): TokenLogprob[] {
+/**
+ * Legacy completions' parallel arrays; `top_logprobs` maps token → log-prob, sorted here best first.
+ * llama-server answers legacy completions in the chat shape (`logprobs.content`) instead.
+ */
+function completionTokenLogprobs(
+  lp: (OpenAI.CompletionChoice["logprobs"] & Partial<NonNullable<OpenAI.ChatCompletion.Choice["logprobs"]>>) | null,
+): TokenLogprob[] {
+  if (Array.isArray(lp?.content)) return chatTokenLogprobs({ content: lp.content, refusal: null });
   const tokens = lp?.tokens ?? [];
   return tokens.map((token, i) => ({
     token,

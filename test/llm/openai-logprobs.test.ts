@@ -204,6 +204,37 @@ describe("createOpenAIModel: log-probs of generated tokens", () => {
     ]);
   });
 
+  it("reads llama-server's legacy completions log-probs, which come in the chat shape", async () => {
+    const { model } = await modelFor(() => ({
+      json: {
+        id: "c",
+        object: "text_completion",
+        created: 0,
+        model: "m",
+        choices: [
+          {
+            index: 0,
+            text: " 42",
+            finish_reason: "length",
+            logprobs: {
+              content: [
+                {
+                  id: 7,
+                  token: " 42",
+                  bytes: [],
+                  logprob: -0.5,
+                  top_logprobs: [{ id: 7, token: " 42", bytes: [], logprob: -0.5 }],
+                },
+              ],
+            },
+          },
+        ],
+      },
+    }));
+    const result = await model.generate({ prompt: "6*7 =", topLogprobs: 1 });
+    expect(result.logprobs).toEqual([{ token: " 42", logprob: -0.5, top: [{ token: " 42", logprob: -0.5 }] }]);
+  });
+
   it("sends no logprobs field unless asked, and warns when asked ones do not come back", async () => {
     const { model, server } = await modelFor(() => ({ json: chatCompletion("plain") }));
     const plain = await model.generate({ messages: [{ role: "user", content: "x" }] });
