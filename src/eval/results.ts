@@ -114,13 +114,36 @@ type Comparable = Pick<MetricValue, "stderr"> & { value: number | null };
 /** What a table needs from a results file (a freshly built ResultsFile or one read back). */
 export interface TabulatedResults {
   promptFormatVersion: string;
+  /** Absent in files written before it was recorded (lm-eval runs). */
+  harness?: string;
   model: { modelId: string };
   results: Partial<
     Record<
       string,
-      { metrics: Record<string, Comparable>; groups?: Record<string, { metrics: Record<string, Comparable> }> }
+      {
+        metrics: Record<string, Comparable>;
+        groups?: Record<string, { metrics: Record<string, Comparable> }>;
+        harnessVersion?: string;
+      }
     >
   >;
+}
+
+/** Warnings for files whose numbers come from different harnesses or task versions. */
+function comparabilityNotes(files: ReadonlyArray<{ label: string; results: TabulatedResults }>): string[] {
+  const notes: string[] = [];
+  const versions = new Set(files.map((f) => f.results.promptFormatVersion));
+  if (versions.size > 1)
+    notes.push(`warning: prompt format versions differ (${[...versions].join(", ")}); the numbers are not comparable`);
+  const harnesses = new Set(files.map((f) => f.results.harness ?? "lm-eval"));
+  if (harnesses.size > 1) notes.push(`warning: the files come from different harnesses (${[...harnesses].join(", ")})`);
+  const tasks = new Set(files.flatMap((f) => Object.keys(f.results.results)));
+  for (const task of tasks) {
+    const byFile = files.map((f) => `${f.label} ${f.results.results[task]?.harnessVersion ?? "?"}`);
+    const known = new Set(files.map((f) => f.results.results[task]?.harnessVersion).filter((v) => v !== undefined));
+    if (known.size > 1) notes.push(`warning: ${task} ran different harness versions (${byFile.join(", ")})`);
+  }
+  return notes;
 }
 
 /**
@@ -163,10 +186,7 @@ export function formatComparison(files: ReadonlyArray<{ label: string; results: 
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
       .join("  ")
       .trimEnd();
-  const notes: string[] = [];
-  const versions = new Set(files.map((f) => f.results.promptFormatVersion));
-  if (versions.size > 1)
-    notes.push(`warning: prompt format versions differ (${[...versions].join(", ")}); the numbers are not comparable`);
+  const notes = comparabilityNotes(files);
   files.forEach((f) => notes.push(`${f.label}: ${f.results.model.modelId}`));
   if (files.length === 1)
     return [line(header), line(header.map((_, i) => "-".repeat(widths[i]!))), ...body.map(line)].join("\n");

@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pythonStrip } from "../../src/eval/extract.js";
-import { buildResultsFile, readResults } from "../../src/eval/results.js";
+import { buildResultsFile, formatComparison, readResults, type TabulatedResults } from "../../src/eval/results.js";
 import { runEval } from "../../src/eval/run.js";
 import { parseTaskVersions } from "../../src/eval/tasks/index.js";
 import { MMLU_SUBJECTS } from "../../src/eval/tasks/mmlu.js";
@@ -111,7 +111,9 @@ describe("--task-version", () => {
     expect(() => parseTaskVersions("truthfulqa_mc2=1.0")).toThrow(
       /^--task-version: truthfulqa_mc2 has no version 1\.0\n {2}hint: truthfulqa_mc2 can run version 3\.0 or 2\.0; versions to choose: truthfulqa_mc2 \(3\.0, 2\.0\); bbh_cot_fewshot \(4\.0, 2\.0\)$/,
     );
-    expect(() => parseTaskVersions("mmlu=2.0")).toThrow(/mmlu has no version 2\.0\n {2}hint: mmlu can run version 1\.0;/);
+    expect(() => parseTaskVersions("mmlu=2.0")).toThrow(
+      /mmlu has no version 2\.0\n {2}hint: mmlu can run version 1\.0;/,
+    );
     expect(() => parseTaskVersions("nope=2.0")).toThrow(/unknown task "nope"/);
     expect(() => parseTaskVersions("truthfulqa_mc2")).toThrow(/"truthfulqa_mc2" is not task=version/);
   });
@@ -169,5 +171,29 @@ describe("results files written before harness versions were recorded", () => {
     expect(file.harness).toBe("lm-eval");
     expect(file.harnessCommit).toBeUndefined();
     expect(file.results.mmlu!.harnessVersion).toBeUndefined();
+  });
+});
+
+describe("eval compare across harness versions", () => {
+  it("warns when a task ran different harness versions, and not when an old file has none", () => {
+    const table = (harnessVersion?: string): TabulatedResults => ({
+      promptFormatVersion: "2",
+      model: { modelId: "m" },
+      results: {
+        truthfulqa_mc2: { metrics: { acc: { value: 0.5, stderr: 0.01 } }, ...(harnessVersion && { harnessVersion }) },
+      },
+    });
+    const text = (a: TabulatedResults, b: TabulatedResults) =>
+      formatComparison([
+        { label: "A", results: a },
+        { label: "B", results: b },
+      ]);
+    expect(text(table("3.0"), table("2.0"))).toContain(
+      "warning: truthfulqa_mc2 ran different harness versions (A 3.0, B 2.0)",
+    );
+    expect(text(table("3.0"), table())).not.toContain("harness versions");
+    expect(text(table("3.0"), { ...table("3.0"), harness: "seapo-paper" })).toContain(
+      "warning: the files come from different harnesses (lm-eval, seapo-paper)",
+    );
   });
 });

@@ -224,8 +224,11 @@ function registerTasks(evalCommand: Command): void {
       const width = Math.max(...TASK_NAMES.map((n) => n.length));
       for (const name of TASK_NAMES) {
         const task = TASKS[name];
+        const versions = taskVersionChoices(name);
+        const harness = `lm-eval ${task.harnessTask} v${versions[0]}${versions.length > 1 ? ` (also: ${versions.slice(1).join(", ")})` : ""}`;
+        const indent = " ".repeat(width + 2);
         console.log(
-          `${name.padEnd(width)}  ${task.dimension.padEnd(12)}  ${task.metrics.join(", ")}\n${" ".repeat(width + 2)}${task.description}`,
+          `${name.padEnd(width)}  ${task.dimension.padEnd(12)}  ${task.metrics.join(", ")}\n${indent}${task.description}\n${indent}${harness}`,
         );
       }
       console.log(
@@ -253,8 +256,8 @@ async function modelIdentity(flags: ModelOptions, model: CachedModel): Promise<M
     };
   }
   // The model opened, so --base-url came with --model.
-  if (flags.baseUrl)
-    return { kind: "openai-compatible", provider, modelId, baseURL: flags.baseUrl, model: flags.model! };
+  if (flags.baseUrl?.length)
+    return { kind: "openai-compatible", provider, modelId, baseURL: flags.baseUrl.join(","), model: flags.model! };
   return { kind: "other", provider, modelId };
 }
 
