@@ -40,7 +40,7 @@ describe("humaneval", () => {
     expect(m["pass@1"]!.value).toBeCloseTo((3 / 20 + 0) / 2, 12);
     expect(m["pass@10"]!.value).toBeCloseTo((17 / 19 + 0) / 2, 12);
     expect(m["pass@10"]!.stderr).toBeCloseTo(17 / 19 / 2, 12);
-    expect(run.sandbox).toMatchObject({ cpuSeconds: 3, filesystem: "audit-hook" });
+    expect(run.sandbox).toMatchObject({ cpuSeconds: 3, verdict: "harness" });
   });
 
   it("scores a completion that opens a socket, writes outside or loops forever as a failure", async () => {

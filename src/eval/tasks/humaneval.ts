@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { DataReader } from "../data.js";
+import type { SandboxJob } from "../sandbox.js";
 import { passAtK } from "../metrics.js";
 import type { EvalInstance, GenerationRequest, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { fewshotCount, generations, takeLimit } from "./common.js";
@@ -24,6 +25,22 @@ export function humanevalProgram(
   completion: string,
 ): string {
   return `${problem.prompt}${completion}\n${problem.test}\ncheck(${problem.entry_point})`;
+}
+
+/**
+ * The same program as the sandbox runs it: prompt + completion jailed, the tests in the trusted harness,
+ * which also runs the prompt itself for the helpers some tests call (`poly`, `encode_cyclic`).
+ */
+export function humanevalJob(
+  problem: { prompt: string; test: string; entry_point: string },
+  completion: string,
+): SandboxJob {
+  return {
+    program: `${problem.prompt}${completion}\n`,
+    entryPoint: problem.entry_point,
+    context: problem.prompt,
+    tests: problem.test,
+  };
 }
 
 interface Sampling {
@@ -64,7 +81,7 @@ function makeHumanevalTask(sampling: Sampling, description: string, harnessTask:
           async score(responses, context) {
             if (!context.sandbox) throw new Error("humaneval needs a sandbox");
             const runs = await Promise.all(
-              generations(responses).map((completion) => context.sandbox!.run(humanevalProgram(p, completion))),
+              generations(responses).map((completion) => context.sandbox!.run(humanevalJob(p, completion))),
             );
             const correct = runs.filter((r) => r.status === "passed").length;
             return {
