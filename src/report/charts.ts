@@ -145,7 +145,7 @@ export function demoCurveChart(demo: DemoResults, key: "loss" | "margin"): Chart
   return lineChart(datasets, key === "loss" ? "loss" : "reward margin");
 }
 
-/** Lines of the metrics.jsonl keys that are present; eval/* keys are drawn dashed. */
+/** Lines of the metrics.jsonl keys that are present; eval_* keys are drawn dashed. */
 export function trainCurveChart(
   metrics: readonly MetricsLine[],
   keys: readonly string[],
@@ -155,7 +155,7 @@ export function trainCurveChart(
     .map((key, i) => {
       const data = metrics.flatMap((line) => (typeof line[key] === "number" ? [{ x: line.step, y: line[key] }] : []));
       const color = PALETTE[i % PALETTE.length]!;
-      const dash = key.startsWith("eval/") ? { borderDash: [6, 4] } : {};
+      const dash = key.startsWith("eval_") ? { borderDash: [6, 4] } : {};
       return {
         label: key,
         borderColor: color,

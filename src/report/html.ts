@@ -196,11 +196,11 @@ function withError(value: number, error: number, digits: number): string {
 // ---- seapo train: metrics.jsonl, run.json
 
 function trainSection(metrics: readonly MetricsLine[], run: TrainRunFile | undefined, set: ChartSet): string {
-  const rewardKeys = ["rewards/margins", "rewards/chosen", "rewards/rejected", "eval/rewards/margins"];
+  const rewardKeys = ["rewards/margins", "rewards/chosen", "rewards/rejected", "eval_rewards/margins"];
   let body =
     set.add(
       "train-loss",
-      charts.trainCurveChart(metrics, ["loss", "eval/loss"], "loss"),
+      charts.trainCurveChart(metrics, ["loss", "eval_loss"], "loss"),
       "Loss per logged step (eval dashed)",
     ) +
     set.add(

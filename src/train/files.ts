@@ -11,9 +11,13 @@ import { LOSS_NAMES } from "./losses/index.js";
 export const METRICS_FILE = "metrics.jsonl";
 export const RUN_FILE = "run.json";
 
+/** The prefix of evaluation metrics, as transformers' Trainer writes them (eval_loss, eval_rewards/margins). */
+export const EVAL_PREFIX = "eval_";
+
 /**
- * One metrics.jsonl line: the step and TRL-named numbers (loss, rewards/*, logps/*, grad_norm, lr,
- * tokens/s, elapsed; eval/* on eval lines). JSON has no NaN, so a NaN is written and read as null.
+ * One metrics.jsonl line: the step and TRL-named numbers (loss, rewards/*, logps/*, logits/*,
+ * entropy, grad_norm, learning_rate, tokens/s, elapsed; eval_* on eval lines; docs/training.md
+ * lists them). JSON has no NaN, so a NaN is written and read as null.
  */
 export const metricsLineSchema = z.object({ step: z.number().int().min(0) }).catchall(z.number().nullable());
 export type MetricsLine = z.infer<typeof metricsLineSchema>;

@@ -31,6 +31,7 @@ export {
 } from "./checkpoint.js";
 export { completionLogps, type ScoredRow } from "./reference.js";
 export {
+  EVAL_PREFIX,
   METRICS_FILE,
   RUN_FILE,
   metricsLineSchema,

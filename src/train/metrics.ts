@@ -95,6 +95,39 @@ export function preferenceMetrics(
   return out;
 }
 
+/** Per row, sums over the positions that predict its completion tokens (TRL's completion mask). */
+export interface LogitSums {
+  /** Σ of the mean logit over the vocabulary (TRL's logits/chosen|rejected numerator). */
+  logit: number[];
+  /** Σ of the entropy of the next-token distribution, in nats (TRL's entropy numerator). */
+  entropy: number[];
+  /** Σ of [argmax = the completion token] (TRL's mean_token_accuracy numerator). */
+  correct: number[];
+  /** Completion tokens. */
+  tokens: number[];
+}
+
+/**
+ * TRL's logit metrics of a batch: logits/chosen and logits/rejected, the mean logit over the
+ * vocabulary averaged over the completion tokens of each side (absent for a side without rows);
+ * entropy, over every completion token; and, for pairs, mean_token_accuracy over the chosen tokens.
+ */
+export function logitMetrics(
+  sums: LogitSums,
+  sides: { chosen: readonly number[]; rejected: readonly number[] },
+  withAccuracy: boolean,
+): Record<string, number> {
+  const total = (key: keyof LogitSums, rows: readonly number[]) => rows.reduce((s, i) => s + sums[key][i]!, 0);
+  const out: Record<string, number> = {};
+  const all = sums.tokens.map((_, i) => i);
+  out.entropy = total("entropy", all) / Math.max(total("tokens", all), 1);
+  const [chosenTokens, rejectedTokens] = [total("tokens", sides.chosen), total("tokens", sides.rejected)];
+  if (chosenTokens > 0) out["logits/chosen"] = total("logit", sides.chosen) / chosenTokens;
+  if (rejectedTokens > 0) out["logits/rejected"] = total("logit", sides.rejected) / rejectedTokens;
+  if (withAccuracy && chosenTokens > 0) out.mean_token_accuracy = total("correct", sides.chosen) / chosenTokens;
+  return out;
+}
+
 export type MetricMode = "train" | "eval";
 
 /**

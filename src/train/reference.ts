@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { noGrad, sequenceLogprobs, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/index.js";
+import type { LogitSums } from "./metrics.js";
 
 /** One sequence to score: prompt tokens (masked) and completion tokens (scored). */
 export interface ScoredRow {
@@ -30,6 +31,15 @@ export interface ScoredRow {
  * token t + 1, so the completion's first token is scored at the prompt's last position.
  */
 export function completionLogps(model: LlamaModel, rows: readonly ScoredRow[]): Tensor {
+  return scoreRows(model, rows, false).logps;
+}
+
+/** completionLogps, and with `withSums` the logit statistics TRL logs, read from the same logits. */
+export function scoreRows(
+  model: LlamaModel,
+  rows: readonly ScoredRow[],
+  withSums: boolean,
+): { logps: Tensor; sums?: LogitSums } {
   const T = Math.max(...rows.map((r) => r.prompt.length + r.completion.length)) - 1;
   const inputs: number[][] = [];
   const targets: number[][] = [];
@@ -45,7 +55,42 @@ export function completionLogps(model: LlamaModel, rows: readonly ScoredRow[]): 
     scored.push(Array.from({ length: T }, (_, t) => (t >= first && t < n ? (weights?.[t - first] ?? 1) : 0)));
   }
   const logits = model.forward(inputs, { attentionMask: attention }); // (B, T, V)
-  return sequenceLogprobs(logits, targets, scored); // (B)
+  const logps = sequenceLogprobs(logits, targets, scored); // (B)
+  if (!withSums) return { logps };
+  return { logps, sums: logitSums(logits, rows, targets) };
+}
+
+function logitSums(logits: Tensor, rows: readonly ScoredRow[], targets: readonly number[][]): LogitSums {
+  const [, T, V] = logits.shape as [number, number, number];
+  const data = logits.data;
+  const sums: LogitSums = { logit: [], entropy: [], correct: [], tokens: [] };
+  rows.forEach(({ prompt, completion }, b) => {
+    let [logit, entropy, correct] = [0, 0, 0];
+    const first = prompt.length - 1;
+    for (let t = first; t < first + completion.length; t++) {
+      const z = data.subarray((b * T + t) * V, (b * T + t + 1) * V);
+      let [max, argmax, total] = [-Infinity, 0, 0];
+      for (let v = 0; v < V; v++) {
+        total += z[v]!;
+        if (z[v]! > max) [max, argmax] = [z[v]!, v];
+      }
+      let [partition, weighted] = [0, 0];
+      for (let v = 0; v < V; v++) {
+        const e = Math.exp(z[v]! - max);
+        partition += e;
+        weighted += e * z[v]!;
+      }
+      // H = log Z − E_p[z], with Z and E_p[z] taken relative to the max for range.
+      entropy += max + Math.log(partition) - weighted / partition;
+      logit += total / V;
+      if (argmax === targets[b]![t]) correct++;
+    }
+    sums.logit.push(logit);
+    sums.entropy.push(entropy);
+    sums.correct.push(correct);
+    sums.tokens.push(completion.length);
+  });
+  return sums;
 }
 
 /** Reference log-probs of rows, as plain numbers (never part of the graph). */

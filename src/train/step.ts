@@ -15,8 +15,9 @@ import {
   type LossRequirements,
   type LossTerm,
 } from "./losses/index.js";
-import { MetricAccumulator } from "./metrics.js";
-import { completionLogps, type ReferenceScorer, type ScoredRow } from "./reference.js";
+import { logitMetrics, MetricAccumulator } from "./metrics.js";
+import { completionLogps, scoreRows, type ReferenceScorer, type ScoredRow } from "./reference.js";
+import { EVAL_PREFIX } from "./files.js";
 import { epochBatches } from "./schedule.js";
 
 /** The error type whose negatives F-DPO counts as hallucinated. */
@@ -72,7 +73,7 @@ export function trainStep(
   return tokens;
 }
 
-/** The mean metrics of one no-grad pass over `data` (planned with the run's seed), keyed eval/<name>. */
+/** The mean metrics of one no-grad pass over `data` (planned with the run's seed), keyed eval_<name> as TRL's. */
 export function evaluate(
   policy: LlamaModel,
   data: TokenizedRows,
@@ -85,7 +86,7 @@ export function evaluate(
     const result = noGrad(() => batchLoss(policy, data, batch, loss));
     metrics.add({ loss: result.loss.item(), ...result.metrics }, "eval");
   }
-  return Object.fromEntries(Object.entries(metrics.flush("eval")).map(([key, v]) => [`eval/${key}`, v]));
+  return Object.fromEntries(Object.entries(metrics.flush("eval")).map(([key, v]) => [`${EVAL_PREFIX}${key}`, v]));
 }
 
 interface BatchResult {
@@ -161,7 +162,8 @@ function batchLoss(
   const vector = (values: ArrayLike<number>): Tensor => new Tensor(Float32Array.from(values), [values.length]);
   const main = rows.slice(0, data.kind === "paired" ? 2 * B : B);
   const tokens = main.reduce((n, r) => n + r.prompt.length + r.completion.length, 0);
-  const policyLogps = completionLogps(policy, main); // (B) or (2B)
+  const scored = scoreRows(policy, main, true);
+  const policyLogps = scored.logps; // (B) or (2B)
   const referenceLogps = reference?.(main);
 
   let inputs: LossInputs;
@@ -201,7 +203,16 @@ function batchLoss(
     }
   }
   const combined = combineLosses(terms, inputs);
-  return { loss: combined.loss, metrics: combined.metrics, tokens };
+  const all = batch.map((_, j) => j);
+  const sides =
+    data.kind === "paired"
+      ? { chosen: all, rejected: all.map((j) => j + B) }
+      : {
+          chosen: all.filter((j) => data.rows[batch[j]!]!.label),
+          rejected: all.filter((j) => !data.rows[batch[j]!]!.label),
+        };
+  const metrics = { ...combined.metrics, ...logitMetrics(scored.sums!, sides, data.kind === "paired") };
+  return { loss: combined.loss, metrics, tokens };
 }
 
 /** Seed of the dropout masks of micro-batch k of a step: a function of the position only. */

@@ -122,7 +122,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         step: done,
         epoch: done / stepsPerEpoch,
         ...metrics.flush("train"),
-        lr: learner.optimizer.lr,
+        learning_rate: learner.optimizer.lr,
         "tokens/s": tokens / Math.max(seconds, 1e-9),
         elapsed: (Date.now() - started) / 1000,
       } satisfies MetricsLine;

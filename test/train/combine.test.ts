@@ -112,16 +112,27 @@ describe("combineLosses", () => {
       .forEach((g, i) => expect(g).toBeCloseTo(dpo.grad[i]! + sft.grad[i]!, 6));
   });
 
-  it("prefixes metrics per term when there are several, and keeps them as they are for one", () => {
+  it("logs one un-prefixed set for several terms (TRL's names), each term's loss, and keeps one term's as they are", () => {
     const one = combineLosses([{ name: "ipo", params: { beta: 0.5 } }], pairBatch());
     expect(Object.keys(one.metrics)).toContain("rewards/chosen");
     expect(one.metrics).toEqual(runLoss("ipo", pairBatch(), { beta: 0.5 }).metrics);
 
-    const two = combineLosses([{ name: "dpo_sigmoid" }, { name: "bco_pair", weight: 2 }], pairBatch());
-    expect(two.metrics["dpo_sigmoid/rewards/margins"]).toBeDefined();
-    expect(two.metrics["bco_pair/loss"]).toBeCloseTo(two.terms[1]!.output.loss.item(), 6);
-    expect(two.metrics["rewards/margins"]).toBeUndefined();
-    expect(two.loss.item()).toBeCloseTo(two.terms[0]!.output.loss.item() + 2 * two.terms[1]!.output.loss.item(), 5);
+    const two = combineLosses([{ name: "dpo_sigmoid" }, { name: "bco_pair", weight: 2 }, { name: "sft" }], pairBatch());
+    const dpo = runLoss("dpo_sigmoid", pairBatch()).metrics;
+    const sft = runLoss("sft", pairBatch()).metrics;
+    expect(two.metrics).toEqual({
+      ...dpo,
+      nll_loss: sft.nll_loss,
+      "dpo_sigmoid/loss": two.terms[0]!.output.loss.item(),
+      "bco_pair/loss": two.terms[1]!.output.loss.item(),
+      "sft/loss": two.terms[2]!.output.loss.item(),
+    });
+    // A later term that sees a key otherwise keeps its own value under its prefix (SimPO's rewards are β·ℓ̄).
+    const mixed = combineLosses([{ name: "dpo_sigmoid" }, { name: "simpo" }], pairBatch());
+    expect(mixed.metrics["rewards/margins"]).toBe(dpo["rewards/margins"]);
+    expect(mixed.metrics["simpo/rewards/margins"]).toBe(runLoss("simpo", pairBatch()).metrics["rewards/margins"]);
+    const [a, b, c] = two.terms.map((t) => t.output.loss.item());
+    expect(two.loss.item()).toBeCloseTo(a! + 2 * b! + c!, 5);
   });
 
   it("refuses an empty list and a repeated name", () => {

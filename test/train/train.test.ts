@@ -79,7 +79,7 @@ describe("train", () => {
       expect(existsSync(join(out, file))).toBe(true);
     const lines = readJsonl(join(out, "metrics.jsonl"));
     expect(Object.keys(lines[0]!)).toEqual(
-      expect.arrayContaining(["loss", "kl", "grad_norm", "lr", "tokens/s", "elapsed"]),
+      expect.arrayContaining(["loss", "kl", "grad_norm", "learning_rate", "tokens/s", "elapsed", "entropy"]),
     );
   }, 30_000);
 

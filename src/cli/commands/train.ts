@@ -38,7 +38,10 @@ async function trainWithProgress(config: TrainConfig): Promise<TrainSummary> {
       onStep: (step, metrics) => {
         progress?.increment();
         if (metrics !== undefined)
-          progress?.set({ loss: (metrics.loss ?? NaN).toFixed(4), lr: (metrics.lr ?? NaN).toExponential(2) });
+          progress?.set({
+            loss: (metrics.loss ?? NaN).toFixed(4),
+            lr: (metrics.learning_rate ?? NaN).toExponential(2),
+          });
         // The bar ends with the loop, before the outputs are written.
         if (step === last) stop();
       },
@@ -58,7 +61,7 @@ export function registerTrainCommand(program: Command): void {
         "The defaults below follow the SeaPO paper's recipe.\n\n" +
         "Options may also come from a YAML file (--config) with the same names in camelCase (lora: {rank, alpha, dropout, targets}, " +
         "lossParams: {kto: {desirable_weight: 1}}); flags override the file.\n\n" +
-        "Writes to --out: metrics.jsonl (one line per log step: loss, rewards/*, logps/*, kl, grad_norm, lr, tokens/s, elapsed), " +
+        "Writes to --out: metrics.jsonl (one line per log step, TRL's names: loss, rewards/*, logps/*, logits/*, entropy, kl, grad_norm, learning_rate, tokens/s, elapsed; eval_* lines), " +
         "checkpoints/step-N (atomic; adapter or weights, optimizer, step), adapter/ (PEFT), model/ (merged HF folder), " +
         "model.gguf (with --gguf), run.json (resolved config, data hash, versions), rejects.jsonl (with --skip-invalid).\n\n" +
         `Losses: ${LOSS_NAMES.join(", ")} (alias sigmoid = dpo_sigmoid).`,

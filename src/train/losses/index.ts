@@ -137,7 +137,10 @@ export function lossRequirements(terms: readonly LossTerm[]): LossRequirements {
 export interface CombinedLoss {
   /** Σ weight·loss, a scalar to call backward() on. */
   loss: Tensor;
-  /** One term: its metrics as they are. Several: each term's metrics as `<name>/<metric>`, plus `<name>/loss`. */
+  /**
+   * One term: its metrics as they are. Several: one un-prefixed set (each key from the first term
+   * reporting it), `<name>/loss` per term, and `<name>/<metric>` where a later term's value differs.
+   */
   metrics: Record<string, number>;
   terms: { name: LossName; weight: number; output: LossOutput }[];
 }
@@ -161,10 +164,14 @@ export function combineLosses(terms: readonly LossTerm[], inputs: LossInputs): C
     .reduce((total, next) => ops.add(total, next));
   if (outputs.length === 1) return { loss, metrics: { ...outputs[0]!.output.metrics }, terms: outputs };
 
+  // One un-prefixed set, as TRL logs for a loss_type list: each key from the first term that reports it.
   const metrics: Record<string, number> = {};
   for (const { name, output } of outputs) {
     metrics[`${name}/loss`] = output.loss.item();
-    for (const [key, value] of Object.entries(output.metrics)) metrics[`${name}/${key}`] = value;
+    for (const [key, value] of Object.entries(output.metrics)) {
+      if (!(key in metrics)) metrics[key] = value;
+      else if (metrics[key] !== value) metrics[`${name}/${key}`] = value; // a later term that sees it otherwise
+    }
   }
   return { loss, metrics, terms: outputs };
 }
