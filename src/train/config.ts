@@ -171,6 +171,15 @@ function checkLossSettings(config: TrainConfig, source: string): void {
       `--loss ${config.loss} estimates KTO's KL reference point from the other rows of each micro-batch, so --batch-size must be 2 or more (got ${config.batchSize}); TRL's KTOTrainer refuses it too`,
       "raise --batch-size (and lower --grad-accum to keep the effective batch), or use apo_zero_unpaired, which has no KL term",
     );
+  // The listwise losses are in the table (golden-tested) but the loop does not batch dpo_multi.jsonl rows yet.
+  if (needs.kind === "listwise")
+    throw new InputError(
+      source,
+      undefined,
+      "loss",
+      `--loss ${config.loss} needs rows with several rejected answers (dpo_multi.jsonl): seapo train does not batch them yet, and TRL and LLaMA-Factory have no such loss`,
+      "train dpo_sigmoid on dpo.jsonl (one pair per negative), or call the loss from code (train/losses/listwise.ts)",
+    );
   if (config.ldAlpha !== undefined) {
     const other = terms.find((t) => !LOSSES[t.name].inputs.some((input) => input === "reference_chosen_logps"));
     if (other !== undefined)

@@ -19,7 +19,8 @@ import {
   rejectedMatrix,
   type ListwiseKind,
 } from "../../src/train/losses/listwise.js";
-import { LOSSES } from "../../src/train/losses/index.js";
+import { parseTrainConfig } from "../../src/train/config.js";
+import { combineLosses, lossRequirements, LOSSES, runLoss } from "../../src/train/losses/index.js";
 
 const vector = z.array(z.number());
 const matrix = z.array(vector);
@@ -236,4 +237,76 @@ describe("listwise batching helpers", () => {
   it("listwiseLayout refuses a row without negatives", () => {
     expect(() => listwiseLayout([2, 0])).toThrow(/every row needs at least one rejected answer, got \[2, 0\]/);
   });
+});
+
+describe("listwise losses in the loss table", () => {
+  const batch = () => ({
+    policy_chosen_logps: tensor([-5, -6], [2], true),
+    reference_chosen_logps: tensor([-5.5, -6]),
+    policy_rejected_list_logps: tensor([-7, -8, -9, 0], [2, 2], true),
+    reference_rejected_list_logps: tensor([-7.5, -8, -8, 0], [2, 2]),
+    rejected_list_mask: tensor([1, 1, 1, 0], [2, 2]),
+    chosen_lengths: tensor([4, 4]),
+  });
+
+  it.each(["multi_dpo", "listwise_pl"] as const)("%s runs by name on [B, K] inputs, alone or with sft", (name) => {
+    const x = batch();
+    const alone = runLoss(name, x, { beta: 0.5 });
+    const terms = listwiseTerms(
+      name,
+      {
+        policyChosen: [-5, -6],
+        referenceChosen: [-5.5, -6],
+        policyRejected: [
+          [-7, -8],
+          [-9, 0],
+        ],
+        referenceRejected: [
+          [-7.5, -8],
+          [-8, 0],
+        ],
+        mask: [
+          [1, 1],
+          [1, 0],
+        ],
+      },
+      0.5,
+    );
+    expect(alone.loss.item()).toBeCloseTo(terms.loss, 6);
+    expect(lossRequirements([{ name }])).toMatchObject({ kind: "listwise", reference: true, kl: false });
+    expect(lossRequirements([{ name }, { name: "sft", weight: 0.1 }]).kind).toBe("listwise");
+    const combined = combineLosses(
+      [
+        { name, params: { beta: 0.5 } },
+        { name: "sft", weight: 0.1 },
+      ],
+      x,
+    );
+    expect(combined.loss.item()).toBeCloseTo(terms.loss + 0.1 * ((5 + 6) / 8), 6);
+  });
+
+  it("refuses to mix listwise losses with paired or unpaired ones", () => {
+    expect(() => lossRequirements([{ name: "multi_dpo" }, { name: "dpo_sigmoid" }])).toThrow(
+      /listwise losses \(multi_dpo, listwise_pl\) combine only with sft/,
+    );
+    expect(() => lossRequirements([{ name: "listwise_pl" }, { name: "kto" }])).toThrow(
+      /unpaired losses \(kto, apo_zero_unpaired\) cannot be combined/,
+    );
+  });
+
+  it("runLoss names a missing rejected matrix", () => {
+    const { rejected_list_mask: _m, reference_rejected_list_logps: _r, ...rest } = batch();
+    expect(() => runLoss("multi_dpo", rest)).toThrow(/loss multi_dpo: missing input reference_rejected_list_logps/);
+  });
+});
+
+describe("seapo train and the listwise losses", () => {
+  it.each(["multi_dpo", "listwise_pl", "multi_dpo,sft:0.1"])(
+    "--loss %s is refused until the loop batches them",
+    (loss) => {
+      expect(() => parseTrainConfig({ model: "m", data: "d.jsonl", out: "o", loss })).toThrow(
+        /needs rows with several rejected answers \(dpo_multi\.jsonl\): seapo train does not batch them yet/,
+      );
+    },
+  );
 });

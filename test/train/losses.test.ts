@@ -65,6 +65,8 @@ const FLOAT64_ONLY: Tolerance = { rtol: 1e-3, atol: 1e-3 };
 
 /** Losses no golden case covers, each with its own hand-computed test in this file. */
 const HAND_TESTED: readonly LossName[] = ["sft"];
+/** Losses with [B, K] inputs, which this file's schema cannot hold: golden-tested in listwise.test.ts. */
+const LISTWISE_GOLDEN: readonly LossName[] = ["multi_dpo", "listwise_pl"];
 
 const asList = (v: number | number[]): number[] => (Array.isArray(v) ? v : [v]);
 
@@ -135,7 +137,8 @@ describe(`golden losses (${goldenPath})`, () => {
 
   it("covers every table entry, or the entry has a hand-computed test here", () => {
     const inFile = new Set(golden.cases.map((c) => c.loss));
-    expect(LOSS_NAMES.filter((name) => !inFile.has(name) && !HAND_TESTED.includes(name))).toEqual([]);
+    const elsewhere = [...HAND_TESTED, ...LISTWISE_GOLDEN];
+    expect(LOSS_NAMES.filter((name) => !inFile.has(name) && !elsewhere.includes(name))).toEqual([]);
   });
 });
 

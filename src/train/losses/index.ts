@@ -7,6 +7,7 @@
 import { ops, type Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
 import type { InputName, LossInputs, LossOutput, LossSpec } from "./common.js";
+import { listwiseLosses } from "./listwise.js";
 import { pairwiseLosses } from "./pairwise.js";
 import { referenceFreeLosses } from "./reference-free.js";
 import { sftLosses } from "./sft.js";
@@ -17,6 +18,7 @@ export const LOSSES = {
   ...referenceFreeLosses,
   ...unpairedLosses,
   ...sftLosses,
+  ...listwiseLosses,
 } satisfies Record<string, LossSpec>;
 
 export type LossName = keyof typeof LOSSES;
@@ -76,6 +78,7 @@ function checkInputs(name: LossName, spec: LossSpec, inputs: LossInputs): void {
         throw new SeapoError(`loss ${name}: nll_chosen must hold one value, got shape [${t.shape.join(", ")}]`);
       continue;
     }
+    if (LIST_INPUTS.has(input)) continue; // [B, K]: the listwise entry checks them against the chosen
     if (t.ndim !== 1 || t.size === 0) {
       throw new SeapoError(`loss ${name}: ${input} must be a non-empty [B] vector, got shape [${t.shape.join(", ")}]`);
     }
@@ -84,6 +87,13 @@ function checkInputs(name: LossName, spec: LossSpec, inputs: LossInputs): void {
       throw new SeapoError(`loss ${name}: ${input} has ${t.size} values but ${batch.input} has ${batch.size}`);
   }
 }
+
+/** The [B, K] inputs of the listwise losses (one chosen against K rejected). */
+const LIST_INPUTS = new Set<InputName>([
+  "policy_rejected_list_logps",
+  "reference_rejected_list_logps",
+  "rejected_list_mask",
+]);
 
 /** One loss by name on a batch. */
 export function runLoss(name: LossName, inputs: LossInputs, params: Readonly<Record<string, number>> = {}): LossOutput {
@@ -103,8 +113,11 @@ export interface LossTerm {
 
 /** What a loss spec needs from the data and the trainer. */
 export interface LossRequirements {
-  /** Unpaired {prompt, completion, label} items (the KTO family) or chosen/rejected pairs. */
-  kind: "paired" | "unpaired";
+  /**
+   * Unpaired {prompt, completion, label} items (the KTO family), chosen/rejected pairs, or
+   * listwise rows (one chosen, K rejected: dpo_multi.jsonl; see listwise.ts for the batch layout).
+   */
+  kind: "paired" | "unpaired" | "listwise";
   /** Some term reads reference log-probs. */
   reference: boolean;
   /** Some term reads the KL rows (each item's prompt with another item's completion). */
@@ -126,8 +139,14 @@ export function lossRequirements(terms: readonly LossTerm[]): LossRequirements {
       `--loss ${terms.map((t) => t.name).join(",")}: unpaired losses (kto, apo_zero_unpaired) cannot be combined with paired ones`,
     );
   }
+  const listwise = inputs.has("policy_rejected_list_logps");
+  if (listwise && (unpaired || inputs.has("policy_rejected_logps"))) {
+    throw new SeapoError(
+      `--loss ${terms.map((t) => t.name).join(",")}: listwise losses (multi_dpo, listwise_pl) combine only with sft`,
+    );
+  }
   return {
-    kind: unpaired ? "unpaired" : "paired",
+    kind: unpaired ? "unpaired" : listwise ? "listwise" : "paired",
     reference: inputs.has("reference_logps") || inputs.has("reference_chosen_logps"),
     kl: inputs.has("kl_policy_logps"),
     hallucination: inputs.has("rejected_hallucinated"),
@@ -176,6 +195,14 @@ export function combineLosses(terms: readonly LossTerm[], inputs: LossInputs): C
   return { loss, metrics, terms: outputs };
 }
 
+export {
+  listwiseLayout,
+  listwiseTerms,
+  rejectedMatrix,
+  type ListwiseLayout,
+  type ListwiseTerms,
+  type ListwiseValues,
+} from "./listwise.js";
 export { ldLogps, ldWeights } from "./pairwise.js";
 export { klPartners, ktoKlRows, type PromptCompletion } from "./unpaired.js";
 export type { InputName, LossInputs, LossOutput, LossSpec } from "./common.js";
