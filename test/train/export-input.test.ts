@@ -21,8 +21,14 @@ describe("the YAML reads the same in PyYAML, which both engines use", () => {
   });
 
   it.skipIf(!hasPyYaml)("PyYAML parses every written YAML file to the same values", async () => {
-    for (const target of ["llamafactory", "trl"] as const) {
-      const { out, yaml } = await exported({ lr: 1e-7 }, { target, zero: "none" });
+    const cases = [
+      { target: "llamafactory", overrides: {} },
+      { target: "trl", overrides: {} },
+      // TRL 0.28's DPO recipe writes max_prompt_length: null, which PyYAML must read as None.
+      { target: "trl", overrides: { data: files.dpo, loss: "sigmoid", ldAlpha: 0.5 }, trlVersion: "0.28" },
+    ] as const;
+    for (const { target, overrides, ...rest } of cases) {
+      const { out, yaml } = await exported({ lr: 1e-7, ...overrides }, { target, zero: "none", ...rest });
       for (const file of target === "trl"
         ? [RECIPE_FILES.trlConfig, RECIPE_FILES.accelerateConfig]
         : [RECIPE_FILES.llamaFactoryConfig]) {
