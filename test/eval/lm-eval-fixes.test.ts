@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pythonStrip } from "../../src/eval/extract.js";
+import { runCli } from "../helpers/cli.js";
 import { buildResultsFile, formatComparison, readResults, type TabulatedResults } from "../../src/eval/results.js";
 import { runEval } from "../../src/eval/run.js";
 import { parseTaskVersions } from "../../src/eval/tasks/index.js";
@@ -195,5 +196,29 @@ describe("eval compare across harness versions", () => {
     expect(text(table("3.0"), { ...table("3.0"), harness: "seapo-paper" })).toContain(
       "warning: the files come from different harnesses (lm-eval, seapo-paper)",
     );
+  });
+});
+
+describe("seapo eval --task-version", () => {
+  it("refuses a version the task does not have before opening any model", async () => {
+    const out = join(dataDir({}), "r.json");
+    const result = await runCli([
+      "eval",
+      "--tasks",
+      "truthfulqa_mc2",
+      "--out",
+      out,
+      "--task-version",
+      "truthfulqa_mc2=9.9",
+    ]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("--task-version: truthfulqa_mc2 has no version 9.9");
+  });
+
+  it("lists each task's harness task and versions in `eval tasks`", async () => {
+    const result = await runCli(["eval", "tasks"]);
+    expect(result.stdout).toContain("lm-eval truthfulqa_mc2 v3.0 (also: 2.0)");
+    expect(result.stdout).toContain("lm-eval bbh_cot_fewshot v4.0 (also: 2.0)");
+    expect(result.stdout).toContain("lm-eval mmlu (default) v1.0");
   });
 });
