@@ -61,6 +61,11 @@ export const evalRunFlagsSchema = z.object({
     .default(DEFAULT_FEWSHOT_SEED)
     .meta({ description: "seed of the few-shot sampler (tasks that draw exemplars at random)" }),
   maxGenTokens: count.positive().optional().meta({ description: "generation length instead of each task's default" }),
+  batchSize: count.positive().default(1).meta({
+    description:
+      "log-likelihood prompts per request to an OpenAI-compatible server (prompt: [...] on legacy completions, as lm-evaluation-harness's local-completions does); scores equal one at a time",
+    flag: "--batch-size <n>",
+  }),
   taskVersion: z
     .string()
     .optional()
@@ -122,7 +127,7 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
   const options = runOptions(flags, tasks);
   const out = resolve(flags.out);
   const cacheDir = flags.cache ? resolve(flags.cacheDir ?? join(dirname(out), "cache")) : undefined;
-  const built = await openModelFromOptions(flags.model, { cacheDir });
+  const built = await openModelFromOptions(flags.model, { cacheDir, batchSize: flags.batchSize });
   if (!built)
     throw new InputError(
       "command line",
@@ -146,6 +151,7 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
         numFewshot: flags.numFewshot ?? null,
         maxGenTokens: flags.maxGenTokens ?? null,
         concurrency: flags.model.concurrency,
+        batchSize: flags.batchSize,
         logSamples: flags.logSamples,
         cacheDir: cacheDir ?? null,
       },
@@ -166,7 +172,8 @@ function runOptions(flags: EvalRunFlags, tasks: RunOptions["tasks"]): RunOptions
     fewshotSeed: flags.fewshotSeed,
     maxGenTokens: flags.maxGenTokens,
     taskVersions: flags.taskVersion === undefined ? undefined : parseTaskVersions(flags.taskVersion),
-    concurrency: flags.model.concurrency,
+    // Enough examples in flight to fill every request slot with a whole batch.
+    concurrency: flags.model.concurrency * flags.batchSize,
     logSamples: flags.logSamples,
     sandbox: { python: flags.python, timeoutMs: flags.sandboxTimeout },
   };
