@@ -78,7 +78,16 @@ export async function createLlamaCppModel(options: LlamaCppModelOptions): Promis
       cause: error,
     });
   }
-  return new LlamaCppModel(llama, model, context, options.modelId ?? modelName(model, source), source);
+  const instance = new LlamaCppModel(llama, model, context, options.modelId ?? modelName(model, source), source);
+  // Own properties, not prototype methods: callers spread a LanguageModel ({ ...model, cacheStats }).
+  return {
+    provider: instance.provider,
+    modelId: instance.modelId,
+    generate: (request) => instance.generate(request),
+    generateJson: (request) => instance.generateJson(request),
+    logprobs: (requests) => instance.logprobs(requests),
+    close: () => instance.close(),
+  };
 }
 
 class LlamaCppModel implements LanguageModel {

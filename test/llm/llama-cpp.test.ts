@@ -29,6 +29,11 @@ describe("createLlamaCppModel", () => {
     expect(lm.modelId).toBe("seapo-tiny-llama-seed1");
   });
 
+  it("survives being spread into another object, as openModel does", async () => {
+    const spread = { ...lm, cacheStats: { hits: 0, misses: 0 } };
+    expect((await spread.generate({ prompt: "The cat", maxTokens: 3 })).usage.outputTokens).toBe(3);
+  });
+
   it("fails with a ProviderError for a missing file", async () => {
     await expect(createLlamaCppModel({ ggufPath: `${ggufPath}.missing` })).rejects.toBeInstanceOf(ProviderError);
   });
