@@ -8,10 +8,11 @@ import { AtomicLineWriter } from "../io/index.js";
  * a prompt.
  *
  * The order needs every row before the first one is written. Rows go to a spool file beside each
- * output as they come; memory holds only a prompt number and a byte offset per row (about 30
- * bytes: 61k prompts × 4 rows is ~7 MB) and each distinct prompt once. `commit` reads the rows
- * back in the spread order into an `AtomicLineWriter` per file, so each file still appears whole
- * or not at all, and deletes the spools.
+ * output as they come; memory holds a prompt number and one byte offset per file for each row
+ * (about 32 bytes), each distinct prompt's text once, and the ordering's working arrays. Measured
+ * on the paper's size (61k prompts × 4 KTO rows, a 227 MB journal), the export's peak RSS rose
+ * by under 10 MB. `commit` reads the rows back in the spread order into an `AtomicLineWriter` per
+ * file, so each file still appears whole or not at all, and deletes the spools.
  */
 export class SpreadFiles {
   private readonly spools: Spool[];
