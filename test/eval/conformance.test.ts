@@ -91,6 +91,13 @@ describe(`prompts equal lm-evaluation-harness ${fixture.commit.slice(0, 9)}'s, b
     });
   }
 
+  it("bbh v2.0 and v4.0 differ in sports_understanding only (per the harness's own files)", () => {
+    const [current, older] = [fixture.tasks.bbh_cot_fewshot!.first, fixture.olderVersions.bbh_cot_fewshot!.first];
+    expect(Object.keys(current).filter((t) => current[t]!.join() !== older[t]!.join())).toEqual([
+      "sports_understanding",
+    ]);
+  });
+
   for (const [name, expected] of Object.entries(fixture.olderVersions) as Array<
     [TaskName, TaskFixture & { commit: string }]
   >) {
