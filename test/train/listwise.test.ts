@@ -195,6 +195,17 @@ describe("listwise losses", () => {
     }
   });
 
+  it("the float64 core refuses a row with every negative masked", () => {
+    const v = {
+      policyChosen: [-1],
+      referenceChosen: [-1],
+      policyRejected: [[-2]],
+      referenceRejected: [[-2]],
+      mask: [[0]],
+    };
+    expect(() => listwiseTerms("multi_dpo", v, 0.1)).toThrow(/row 0 has no rejected answer/);
+  });
+
   it("refuses a row with no negative, a mask that is not 0/1 and mismatched shapes, naming the loss", () => {
     const base = {
       policy_chosen_logps: tensor([-1, -2]),

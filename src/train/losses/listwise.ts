@@ -17,8 +17,9 @@
  * Precision: the engine holds float32 only, and at |β·Δ| in the hundreds the float32 softmax loses
  * digits, so each row's value and its analytic gradient are computed in float64 from the inputs'
  * values and carried into the engine as L_b + Σ g·(x − x̄) with x̄ = x detached. That tensor has
- * the value L_b and the gradient g exactly (each rounded once to float32), and works with any
- * later op (weights, sums). `listwiseTerms` exposes the float64 numbers themselves.
+ * the value L_b and the gradient g, rounded to float32 (the gradient once more by the batch mean's
+ * backward), and works with any later op (weights, sums). `listwiseTerms` exposes the float64
+ * numbers themselves. Second derivatives through it are zero (nothing here needs them).
  */
 import { ops, Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
@@ -132,6 +133,7 @@ export function listwiseTerms(kind: ListwiseKind, v: ListwiseValues, beta: numbe
     const zs = Array.from({ length: width }, (_, k) =>
       valid[k] ? beta * (v.policyRejected[b]![k]! - v.referenceRejected[b]![k]!) : 0,
     );
+    if (!valid.includes(true)) throw new RangeError(`listwiseTerms: row ${b} has no rejected answer`);
     const term = rowTerms[kind](zc, zs, valid);
     perRow.push(term.value);
     grad.policyChosen.push((beta * term.dChosen) / rows);
