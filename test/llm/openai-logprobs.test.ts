@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { UnsupportedError } from "../../src/errors.js";
 import { withRequestCache } from "../../src/llm/cache.js";
 import { createOpenAIModel } from "../../src/llm/openai.js";
+import { echoCompletions } from "../helpers/echo-server.js";
 import { chatCompletion, startTestServer, type Handler, type TestServer } from "../helpers/openai-server.js";
 
 let server: TestServer | undefined;
@@ -27,35 +28,7 @@ async function modelFor(handler: Handler, options: { batchSize?: number } = {}) 
 }
 
 describe("createOpenAIModel: batched log-likelihood prompts", () => {
-  // A server that scores whatever it is sent, one prompt or many: it splits the text into words
-  // ("\s*\S+"), gives each word a log-prob from its text and position, and names a different top
-  // token for every third word. The choices come back in reverse order, so the client must match
-  // them by index.
-  const wordLogprob = (word: string, i: number) =>
-    -(([...word].reduce((h, c) => h * 31 + c.charCodeAt(0), i) % 997) / 100);
-  const scoreText = (text: string) => {
-    const words = [...text.matchAll(/\s*\S+/g)];
-    return {
-      tokens: [...words.map((w) => w[0]), "<gen>"],
-      token_logprobs: [null, ...words.slice(1).map((w, i) => wordLogprob(w[0], i + 1)), -0.1],
-      text_offset: [...words.map((w) => w.index), text.length],
-      top_logprobs: [
-        null,
-        ...words.slice(1).map((w, i) => ({ [(i + 1) % 3 === 0 ? " other" : w[0]]: wordLogprob(w[0], i + 1) })),
-        { "<gen>": -0.1 },
-      ],
-    };
-  };
-  const batchingEcho: Handler = ({ body }) => {
-    const prompts: string[] = typeof body.prompt === "string" ? [body.prompt] : body.prompt;
-    const choices = prompts.map((prompt, index) => ({
-      index,
-      text: `${prompt}<gen>`,
-      finish_reason: "length",
-      logprobs: scoreText(prompt),
-    }));
-    return { json: { id: "c", object: "text_completion", created: 0, model: "m", choices: choices.reverse() } };
-  };
+  const batchingEcho = echoCompletions;
   const requests = Array.from({ length: 30 }, (_, i) => ({
     context: `Question ${i}: which colour is the sky at hour ${i % 7}? Answer:`,
     continuation: [" blue", " grey and wet", " red at dusk"][i % 3]!,
