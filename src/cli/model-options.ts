@@ -7,7 +7,14 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { InputError } from "../errors.js";
-import { openModel, type ModelChoice, type OpenedModel, type RetryEvent } from "../llm/index.js";
+import {
+  openModel,
+  readEndpointsFile,
+  type BatchSession,
+  type ModelChoice,
+  type OpenedModel,
+  type RetryEvent,
+} from "../llm/index.js";
 import { addSchemaOptions, parseFlagValues } from "./schema-options.js";
 
 export function modelOptionsSchema(prefix = "") {
@@ -19,13 +26,24 @@ export function modelOptionsSchema(prefix = "") {
   });
   return z.object({
     baseUrl: z
+      .array(z.string())
+      .optional()
+      .meta({
+        ...text(
+          `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1; repeat it for several servers of the same model (requests go to the least busy)`,
+          "base-url",
+          "url",
+        ),
+        repeatable: true,
+      }),
+    endpoints: z
       .string()
       .optional()
       .meta(
         text(
-          `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1`,
-          "base-url",
-          "url",
+          `YAML/JSON list of servers for ${who}, instead of --base-url: url, and optionally model, weight (default 1), max-concurrency (default --concurrency), api-key-env`,
+          "endpoints",
+          "file",
         ),
       ),
     model: z
@@ -49,7 +67,7 @@ export function modelOptionsSchema(prefix = "") {
       .int()
       .positive()
       .default(16)
-      .meta(text(`requests in flight at once for ${who}`, "concurrency", "n")),
+      .meta(text(`requests in flight at once for ${who}, across all its servers`, "concurrency", "n")),
     timeout: z
       .number()
       .int()
@@ -69,13 +87,18 @@ export type ModelOptions = z.output<ReturnType<typeof modelOptionsSchema>>;
 
 /**
  * The backend the flags choose, or undefined when none of the prefix's flags names one (an
- * optional judge). Naming two, or --model without --base-url, is refused with the flags.
+ * optional judge). Naming two, or --model without a server, is refused with the flags. With a
+ * batch session (--batch-out/--batch-in) --model alone chooses the model of the batch files.
  */
-export function modelChoice(options: ModelOptions, prefix = ""): ModelChoice | undefined {
+export function modelChoice(options: ModelOptions, prefix = "", batch?: BatchSession): ModelChoice | undefined {
   const flag = (name: string) => flagName(prefix, name);
-  const given = [options.baseUrl && "base-url", options.gguf && "gguf", options.hf && "hf"].filter(
-    (name): name is string => Boolean(name),
-  );
+  const given = [
+    options.baseUrl?.length && "base-url",
+    options.endpoints && "endpoints",
+    options.gguf && "gguf",
+    options.hf && "hf",
+  ].filter((name): name is string => Boolean(name));
+  if (batch) return batchChoice(options, flag, given, batch);
   if (given.length === 0) {
     if (options.model) throw commandLineError(flag("model"), `${flag("model")} needs ${flag("base-url")}`);
     return undefined;
@@ -84,26 +107,46 @@ export function modelChoice(options: ModelOptions, prefix = ""): ModelChoice | u
     const names = given.map(flag).join(" and ");
     throw commandLineError(
       flag(given[1]!),
-      `give one of ${flag("base-url")}, ${flag("gguf")} or ${flag("hf")}, not ${names}`,
+      `give one of ${flag("base-url")}, ${flag("endpoints")}, ${flag("gguf")} or ${flag("hf")}, not ${names}`,
     );
   }
   if (options.gguf) return { kind: "gguf", path: options.gguf, concurrency: options.concurrency };
   if (options.hf) return { kind: "hf", dir: options.hf };
+  const server = { concurrency: options.concurrency, timeoutMs: options.timeout, maxRetries: options.maxRetries };
+  if (options.endpoints) {
+    const defaults = { model: options.model, maxConcurrency: options.concurrency, apiKeyEnv: options.apiKeyEnv };
+    const endpoints = readEndpointsFile(options.endpoints, defaults);
+    return { kind: "openai", endpoints, source: options.endpoints, model: endpoints[0]!.model, ...server };
+  }
   if (!options.model) throw commandLineError(flag("model"), `${flag("base-url")} needs ${flag("model")}`);
-  return {
-    kind: "openai",
-    baseURL: options.baseUrl!,
-    model: options.model,
-    apiKey: process.env[options.apiKeyEnv],
-    concurrency: options.concurrency,
-    timeoutMs: options.timeout,
-    maxRetries: options.maxRetries,
-  };
+  const apiKey = process.env[options.apiKeyEnv];
+  const endpoints = options.baseUrl!.map((url) => ({
+    url: url.replace(/\/+$/, ""),
+    model: options.model!,
+    weight: 1,
+    maxConcurrency: options.concurrency,
+    apiKey,
+  }));
+  return { kind: "openai", endpoints, source: flag("base-url"), model: options.model, ...server };
+}
+
+function batchChoice(
+  options: ModelOptions,
+  flag: (name: string) => string,
+  given: string[],
+  session: BatchSession,
+): ModelChoice | undefined {
+  if (given.length > 0) {
+    throw commandLineError(flag(given[0]!), `--batch-out and --batch-in take the place of ${flag(given[0]!)}`);
+  }
+  return options.model ? { kind: "batch", model: options.model, session } : undefined;
 }
 
 export interface OpenSettings {
   cacheDir?: string;
   onRetry?: (event: RetryEvent) => void;
+  /** The run's batch files: the model flags then name the model of the batch requests. */
+  batch?: BatchSession;
   /** Log-likelihood prompts per request to an OpenAI-compatible server (eval's --batch-size). */
   batchSize?: number;
 }
@@ -113,7 +156,7 @@ export async function openModelFromOptions(
   options: ModelOptions,
   settings: OpenSettings & { prefix?: string },
 ): Promise<OpenedModel | undefined> {
-  const choice = modelChoice(options, settings.prefix);
+  const choice = modelChoice(options, settings.prefix, settings.batch);
   return choice && openModel(choice, settings);
 }
 

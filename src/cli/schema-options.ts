@@ -15,6 +15,8 @@ export interface FlagMeta {
   flag?: string;
   /** The command line must give it (commander says so before anything runs). */
   mandatory?: boolean;
+  /** A list flag that may be given several times; the values add up (e.g. --base-url A --base-url B). */
+  repeatable?: boolean;
 }
 
 interface SchemaOption {
@@ -100,7 +102,12 @@ function fieldOption(path: string[], base: AnySchema, defaultValue: unknown, met
   const choices = enumValues(base);
   if (choices) option.choices(choices);
   if (type === "number") option.argParser(numberArg(flag.split(" ")[0]!));
-  if (type === "array") option.argParser((value: string) => value.split(",").map((item) => item.trim()));
+  if (type === "array") {
+    const split = (value: string) => value.split(",").map((item) => item.trim());
+    if (meta.repeatable)
+      option.argParser((value: string, previous?: string[]) => [...(previous ?? []), ...split(value)]);
+    else option.argParser(split);
+  }
   // A switch's default is its absence; commander already defaults a --no-* switch to true.
   if (defaultValue !== undefined && type !== "boolean") {
     option.default(defaultValue, defaultText(defaultValue));

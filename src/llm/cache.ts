@@ -25,8 +25,8 @@ export function withRequestCache(model: LanguageModel, options: { dir: string })
   const stats: CacheStats = { hits: 0, misses: 0 };
   const store = openStore(options.dir);
 
-  async function cached<T>(kind: string, request: object, compute: () => Promise<T>): Promise<T> {
-    const key = hashKey({ provider: model.provider, modelId: model.modelId, kind, request: withoutSignal(request) });
+  async function cached<T>(kind: RequestKind, request: object, compute: () => Promise<T>): Promise<T> {
+    const key = requestKey(model, kind, request);
     const hit = (await store).get(key) as { value: T } | undefined;
     if (hit) {
       stats.hits++;
@@ -43,15 +43,11 @@ export function withRequestCache(model: LanguageModel, options: { dir: string })
     modelId: model.modelId,
     cacheStats: stats,
     generate: (request: GenerateRequest) => cached("generate", request, () => model.generate(request)),
-    generateJson: <T>(request: GenerateJsonRequest<T>) => {
-      // The zod schema is not serialisable; its JSON Schema form identifies it.
-      const { schema, ...rest } = request;
-      const key = { ...rest, schema: z.toJSONSchema(schema) };
-      return cached("generateJson", key, () => model.generateJson(request)).then((result) => ({
+    generateJson: <T>(request: GenerateJsonRequest<T>) =>
+      cached("generateJson", request, () => model.generateJson(request)).then((result) => ({
         ...result,
-        value: schema.parse(result.value),
-      }));
-    },
+        value: request.schema.parse(result.value),
+      })),
     logprobs: (requests: LogprobRequest[]) =>
       Promise.all(
         requests.map((request) => cached("logprobs", request, async () => (await model.logprobs([request]))[0]!)),
@@ -60,9 +56,26 @@ export function withRequestCache(model: LanguageModel, options: { dir: string })
   };
 }
 
-function withoutSignal(request: object): object {
-  const { signal: _signal, ...rest } = request as { signal?: unknown };
-  return rest;
+export type RequestKind = "generate" | "generateJson" | "logprobs";
+
+/**
+ * The cache key of a request: a hash of the provider, the model id, the kind of call and the
+ * request. A batch file's `custom_id` is this key, so a batch result lands where a live reply would.
+ */
+export function requestKey(
+  model: Pick<LanguageModel, "provider" | "modelId">,
+  kind: RequestKind,
+  request: object,
+): string {
+  const { signal: _signal, ...rest } = request as { signal?: unknown; schema?: z.ZodType };
+  // The zod schema is not serialisable; its JSON Schema form identifies it.
+  const body = kind === "generateJson" && rest.schema ? { ...rest, schema: z.toJSONSchema(rest.schema) } : rest;
+  return hashKey({ provider: model.provider, modelId: model.modelId, kind, request: body });
+}
+
+/** Whether the cache in `dir` holds an answer for `key` (a batch result already taken, for instance). */
+export async function cacheHolds(dir: string, key: string): Promise<boolean> {
+  return (await openStore(dir)).has(key);
 }
 
 /** One store per folder per process, so an injector and a judge sharing a folder share the index. */
@@ -97,6 +110,10 @@ class RequestStore {
       offset += length + 1;
     }
     return new RequestStore(journal, openSync(path, "r"), index, offset);
+  }
+
+  has(key: string): boolean {
+    return this.index.has(key);
   }
 
   get(key: string): unknown {

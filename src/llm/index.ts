@@ -8,6 +8,16 @@ export { withRequestCache, type CachedModel } from "./cache.js";
 export { createOpenAIModel, type OpenAIModelOptions } from "./openai.js";
 export { pooledFetch } from "./http.js";
 export { withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
-export { openModel, type ModelChoice, type OpenedModel } from "./open-model.js";
+export { openModel, type ModelChoice, type OpenedModel, type OpenModelSettings } from "./open-model.js";
+export {
+  createEndpointPool,
+  servedModel,
+  type EndpointSpec,
+  type EndpointStats,
+  type PooledModel,
+} from "./endpoint-pool.js";
+export { readEndpointsFile, checkServedModels } from "./endpoints-file.js";
+export { BATCH_LIMITS, BatchWriter, readBatchResults } from "./batch-file.js";
+export { DeferredRequest, isDeferred, openBatchSession, type BatchCounts, type BatchSession } from "./batch-model.js";
 export type { LlamaCppModelOptions } from "./llama-cpp.js";
 export type { LanguageModel } from "./provider.js";

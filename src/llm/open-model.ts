@@ -1,5 +1,7 @@
+import type { BatchSession } from "./batch-model.js";
 import { withRequestCache, type CachedModel } from "./cache.js";
-import { createOpenAIModel } from "./openai.js";
+import { createEndpointPool, type EndpointSpec, type EndpointStats } from "./endpoint-pool.js";
+import { checkServedModels } from "./endpoints-file.js";
 import type { LanguageModel } from "./provider.js";
 import type { RetryEvent } from "./retry.js";
 
@@ -7,14 +9,18 @@ import type { RetryEvent } from "./retry.js";
 export type ModelChoice =
   | {
       kind: "openai";
-      baseURL: string;
+      /** One or more servers of the model; requests are spread over them (endpoint-pool.ts). */
+      endpoints: EndpointSpec[];
+      /** Where the endpoints were given (--base-url or the --endpoints file), for errors. */
+      source: string;
       model: string;
-      /** Read from the environment by the caller; never logged. */
-      apiKey: string | undefined;
+      /** Requests in flight across all endpoints. */
       concurrency: number;
       timeoutMs: number;
       maxRetries: number;
     }
+  /** Requests answered from batch result files, or written as batch request files (batch-model.ts). */
+  | { kind: "batch"; model: string; session: BatchSession }
   | { kind: "gguf"; path: string; concurrency: number }
   | { kind: "hf"; dir: string };
 
@@ -22,24 +28,33 @@ export interface OpenedModel {
   model: CachedModel;
   /** A short name for provenance: the server's model name, or the GGUF file or HF folder. */
   name: string;
+  /** Per-endpoint counts, for an OpenAI-compatible model. */
+  endpointStats?: () => EndpointStats[];
+}
+
+export interface OpenModelSettings {
+  cacheDir?: string;
+  onRetry?: (event: RetryEvent) => void;
+  /** Warnings (an endpoint that could not be checked, one taken out or back); default stderr. */
+  onWarning?: (message: string) => void;
+  /** Log-likelihood prompts per request (see OpenAIModelOptions.batchSize). */
+  batchSize?: number;
 }
 
 /**
  * Opens the chosen model behind the request cache (when `cacheDir` is given). The in-process
  * backends are imported only when chosen: node-llama-cpp and the engine are heavy to load.
  */
-export async function openModel(
-  choice: ModelChoice,
-  settings: { cacheDir?: string; onRetry?: (event: RetryEvent) => void } = {},
-): Promise<OpenedModel> {
-  const { model, name } = await openBackend(choice, settings.onRetry);
-  return { model: settings.cacheDir ? withRequestCache(model, { dir: settings.cacheDir }) : uncached(model), name };
+export async function openModel(choice: ModelChoice, settings: OpenModelSettings = {}): Promise<OpenedModel> {
+  const { model, ...rest } = await openBackend(choice, settings);
+  return { model: settings.cacheDir ? withRequestCache(model, { dir: settings.cacheDir }) : uncached(model), ...rest };
 }
 
 async function openBackend(
   choice: ModelChoice,
-  onRetry: ((event: RetryEvent) => void) | undefined,
-): Promise<{ model: LanguageModel; name: string }> {
+  settings: OpenModelSettings,
+): Promise<{ model: LanguageModel; name: string; endpointStats?: () => EndpointStats[] }> {
+  const warn = settings.onWarning ?? ((message: string) => process.stderr.write(`warning: ${message}\n`));
   switch (choice.kind) {
     case "gguf": {
       const { createLlamaCppModel } = await import("./llama-cpp.js");
@@ -50,17 +65,20 @@ async function openBackend(
       const { createEngineModel } = await import("./engine.js");
       return { model: await createEngineModel({ dir: choice.dir }), name: `hf:${choice.dir}` };
     }
+    case "batch":
+      return { model: choice.session.model(choice.model), name: choice.model };
     case "openai": {
-      const model = createOpenAIModel({
-        baseURL: choice.baseURL,
-        model: choice.model,
-        apiKey: choice.apiKey,
+      await checkServedModels(choice.endpoints, choice.source, warn);
+      const model = createEndpointPool({
+        endpoints: choice.endpoints,
         concurrency: choice.concurrency,
+        batchSize: settings.batchSize,
         timeoutMs: choice.timeoutMs,
         retry: { retries: choice.maxRetries },
-        onRetry,
+        onRetry: settings.onRetry,
+        onEndpointEvent: warn,
       });
-      return { model, name: choice.model };
+      return { model, name: choice.model, endpointStats: model.endpointStats };
     }
   }
 }

@@ -11,7 +11,7 @@ export {
   type BuiltinErrorType,
   type ErrorType,
 } from "./error-types.js";
-export { runInject, describeStrategy, type InjectOptions } from "./inject.js";
+export { runInject, describeStrategy, type InjectOptions, type InjectResult } from "./inject.js";
 export { exportDatasets, exportFiles, type RunCounters } from "./datasets.js";
 export {
   formatAnalysis,
@@ -35,7 +35,16 @@ export { runInOrder } from "./in-order.js";
 
 // ---- the files, each with its schema
 export { MANIFEST_FILE, runManifestSchema, type RunManifest } from "./run-manifest.js";
-export { STATS_FILE, injectStatsSchema, type InjectStats, type LengthSummary } from "./stats.js";
+export {
+  STATS_FILE,
+  addRunDetails,
+  endpointStatsSchema,
+  injectStatsSchema,
+  type EndpointStatsRecord,
+  type InjectStats,
+  type LengthSummary,
+  type RunDetails,
+} from "./stats.js";
 export {
   journalFiles,
   negativeRecordSchema,

@@ -3,10 +3,18 @@ import { join } from "node:path";
 import { readSourceRows, type SourceFormat, type SourceRow } from "../data/index.js";
 import { InputError, ProviderError } from "../errors.js";
 import { Journal } from "../io/index.js";
-import type { GenerateResult, LanguageModel } from "../llm/index.js";
+import { isDeferred, type GenerateResult, type LanguageModel } from "../llm/index.js";
 import type { ErrorType } from "./error-types.js";
 import { runInOrder } from "./in-order.js";
-import { completedJobs, jobKey, journalFiles, type NegativeLine, type RejectLine } from "./journals.js";
+import {
+  completedJobs,
+  jobKey,
+  journalFiles,
+  regroupNegatives,
+  releaseRejects,
+  type NegativeLine,
+  type RejectLine,
+} from "./journals.js";
 import {
   INJECTION_TEMPLATE_VERSION,
   injectionCheckMessages,
@@ -40,9 +48,26 @@ export interface InjectOptions {
   temperature?: number;
   verify?: VerifyOptions;
   skipInvalid?: boolean;
-  /** Called after each committed job, for progress display. */
-  onJobDone?: (event: { accepted: boolean; reason?: RejectReason }) => void;
+  /**
+   * Rejects with these reasons go back to pending and are sent again (after a server fix, or a
+   * raised --max-tokens, which these re-runs may change).
+   */
+  retryRejects?: readonly RejectReason[];
+  /** Called after each committed job, for progress display; `deferred` jobs stay pending (batch files). */
+  onJobDone?: (event: { accepted: boolean; reason?: RejectReason; deferred?: boolean }) => void;
 }
+
+export interface InjectResult {
+  newJobs: number;
+  skippedJobs: number;
+  /** Rejects moved back to pending by `retryRejects`, by reason. */
+  retried: Record<string, number>;
+  /** Jobs whose request waits for a batch result: still pending. */
+  deferred: number;
+}
+
+/** Settings a re-run with `retryRejects` may change: raising the token limit is what fixes `truncated`. */
+const CHANGEABLE_ON_RETRY = ["maxTokens", "verify"];
 
 /** The options with their defaults filled in. */
 type InjectSettings = InjectOptions & Required<Pick<InjectOptions, "seed" | "maxTokens" | "temperature" | "verify">>;
@@ -52,14 +77,14 @@ interface Job {
   type: ErrorType;
 }
 
-type Outcome = { kind: "negative"; line: NegativeLine } | { kind: "reject"; line: RejectLine };
+type Outcome = { kind: "negative"; line: NegativeLine } | { kind: "reject"; line: RejectLine } | { kind: "deferred" };
 
 /**
  * Streams the input, asks the injector for one rewrite per (prompt, error type), verifies it and
  * appends it to the negatives or rejects journal. A killed run, started again with the same
  * settings, skips the jobs its journals already hold.
  */
-export async function runInject(options: InjectOptions): Promise<{ newJobs: number; skippedJobs: number }> {
+export async function runInject(options: InjectOptions): Promise<InjectResult> {
   const settings: InjectSettings = {
     ...options,
     seed: options.seed ?? 0,
@@ -67,17 +92,24 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
     temperature: options.temperature ?? 0,
     verify: options.verify ?? defaultVerifyOptions,
   };
+  const retryRejects = options.retryRejects ?? [];
   mkdirSync(options.outDir, { recursive: true });
-  checkOrWriteManifest(options.outDir, {
-    identity: injectIdentity(settings),
-    command: "inject",
-    updatedAt: new Date().toISOString(),
-  });
+  checkOrWriteManifest(
+    options.outDir,
+    { identity: injectIdentity(settings), command: "inject", updatedAt: new Date().toISOString() },
+    retryRejects.length > 0 ? CHANGEABLE_ON_RETRY : [],
+  );
+  const retried = await releaseRejects(options.outDir, retryRejects);
   const done = await completedJobs(options.outDir);
   const negatives = Journal.open(join(options.outDir, journalFiles.negatives));
   const rejects = Journal.open(join(options.outDir, journalFiles.rejects));
-  const counts = { newJobs: 0, skippedJobs: 0 };
+  const counts: InjectResult = { newJobs: 0, skippedJobs: 0, retried, deferred: 0 };
   const commit = (_job: Job, outcome: Outcome) => {
+    if (outcome.kind === "deferred") {
+      counts.deferred++;
+      options.onJobDone?.({ accepted: false, deferred: true });
+      return;
+    }
     if (outcome.kind === "negative") negatives.append(outcome.line);
     else rejects.append(outcome.line);
     counts.newJobs++;
@@ -92,7 +124,27 @@ export async function runInject(options: InjectOptions): Promise<{ newJobs: numb
     negatives.close();
     rejects.close();
   }
+  await regroupNegatives(options.outDir, typeRank(settings.strategy));
   return counts;
+}
+
+/** A type's place in the strategy's list, so regrouped negatives keep the order an uninterrupted run writes. */
+function typeRank(strategy: Strategy): (errorType: string) => number {
+  const names = strategyTypes(strategy).map((type) => type.name);
+  return (errorType) => names.indexOf(errorType);
+}
+
+function strategyTypes(strategy: Strategy): ErrorType[] {
+  switch (strategy.kind) {
+    case "single":
+    case "most-common":
+      return [strategy.type];
+    case "all":
+    case "mixed":
+      return strategy.types;
+    case "weighted":
+      return strategy.weights.map((w) => w.type);
+  }
 }
 
 /** The settings a resumed run must repeat, for the manifest. */
@@ -158,7 +210,7 @@ function rewriter(settings: InjectSettings): (job: Job) => Promise<Outcome> {
   };
   let succeeded = 0;
   let failedBeforeAnySuccess = 0;
-  return async ({ row, type }) => {
+  const rewrite = async ({ row, type }: Job): Promise<Outcome> => {
     const base = { sourceId: row.id, errorType: type.name, prompt: row.prompt, chosen: row.response, ...provenance };
     let result: GenerateResult;
     try {
@@ -169,6 +221,7 @@ function rewriter(settings: InjectSettings): (job: Job) => Promise<Outcome> {
         seed: settings.seed,
       });
     } catch (error) {
+      if (isDeferred(error)) throw error;
       // A request refused for this row alone (too long for the context, malformed) must not stop a
       // long run; but when nothing has worked yet the setup is wrong, so stop at once.
       const forThisRowOnly =
@@ -182,6 +235,9 @@ function rewriter(settings: InjectSettings): (job: Job) => Promise<Outcome> {
     if (problem) return { kind: "reject", line: { ...base, ...problem, candidate, usage: result.usage } };
     return { kind: "negative", line: { ...base, history: row.history, rejected: candidate, usage: result.usage } };
   };
+  // A request (the injector's or the judge's) waiting for a batch result leaves the job pending.
+  return (job) =>
+    rewrite(job).catch((error: unknown) => (isDeferred(error) ? { kind: "deferred" } : Promise.reject(error)));
 }
 
 /** Why a rewrite cannot be used, or undefined when it passes the checks (and the judge). */

@@ -17,14 +17,14 @@ export type RunManifest = z.infer<typeof runManifestSchema>;
 
 /**
  * Writes `<out>/manifest.json`. Resuming with other settings would mix two runs in one output, so
- * it is refused with the fields that differ.
+ * it is refused with the fields that differ (but for those in `mayChange`, which a re-run may set anew).
  */
-export function checkOrWriteManifest(outDir: string, manifest: RunManifest): void {
+export function checkOrWriteManifest(outDir: string, manifest: RunManifest, mayChange: readonly string[] = []): void {
   const file = join(outDir, MANIFEST_FILE);
   if (existsSync(file)) {
     const previous = readManifest(file).identity;
     const differing = Object.keys({ ...previous, ...manifest.identity }).filter(
-      (key) => stableStringify(previous[key]) !== stableStringify(manifest.identity[key]),
+      (key) => !mayChange.includes(key) && stableStringify(previous[key]) !== stableStringify(manifest.identity[key]),
     );
     if (differing.length > 0) {
       throw new InputError(

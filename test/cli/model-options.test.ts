@@ -12,25 +12,32 @@ describe("modelChoice", () => {
 
   it("builds the server settings from the flags and their defaults", () => {
     expect(
-      modelChoice({ ...defaults, baseUrl: "http://127.0.0.1:8000/v1", model: "m", apiKeyEnv: "NO_SUCH_KEY" }),
+      modelChoice({ ...defaults, baseUrl: ["http://127.0.0.1:8000/v1/"], model: "m", apiKeyEnv: "NO_SUCH_KEY" }),
     ).toEqual({
       kind: "openai",
-      baseURL: "http://127.0.0.1:8000/v1",
+      endpoints: [{ url: "http://127.0.0.1:8000/v1", model: "m", weight: 1, maxConcurrency: 16, apiKey: undefined }],
+      source: "--base-url",
       model: "m",
-      apiKey: undefined,
       concurrency: 16,
       timeoutMs: 120_000,
       maxRetries: 6,
     });
   });
 
+  it("takes --base-url more than once, one endpoint each", () => {
+    const command = addModelOptions(new Command().exitOverride());
+    command.parse(["--base-url", "http://a/v1", "--base-url", "http://b/v1", "--model", "m"], { from: "user" });
+    const choice = modelChoice(parseFlags(modelOptionsSchema(), command));
+    expect(choice?.kind === "openai" && choice.endpoints.map((e) => e.url)).toEqual(["http://a/v1", "http://b/v1"]);
+  });
+
   it.each([
     [{ model: "m" }, "", "--model: --model needs --base-url"],
-    [{ baseUrl: "http://x" }, "", "--model: --base-url needs --model"],
+    [{ baseUrl: ["http://x"] }, "", "--model: --base-url needs --model"],
     [
       { gguf: "a.gguf", hf: "dir" },
       "judge",
-      "--judge-hf: give one of --judge-base-url, --judge-gguf or --judge-hf, not --judge-gguf and --judge-hf",
+      "--judge-hf: give one of --judge-base-url, --judge-endpoints, --judge-gguf or --judge-hf, not --judge-gguf and --judge-hf",
     ],
   ])("refuses %j (prefix %j)", (given, prefix, message) => {
     expect(() => modelChoice({ ...defaults, ...given }, prefix)).toThrow(message);

@@ -27,18 +27,33 @@ export interface TestServer {
   url: string;
   /** The base URL to give an OpenAI client, ending in /v1. */
   baseURL: string;
+  /** Every request but GET /v1/models, which the server answers itself. */
   requests: ServerRequest[];
+  /** How often GET /v1/models was asked. */
+  modelListings: number;
   close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** What GET /v1/models lists; without it that route answers 404, as some servers do. */
+  models?: string[];
 }
 
 export type Handler = (request: ServerRequest) => ServerReply | Promise<ServerReply>;
 
-export async function startTestServer(handler: Handler): Promise<TestServer> {
+export async function startTestServer(handler: Handler, options: TestServerOptions = {}): Promise<TestServer> {
   const requests: ServerRequest[] = [];
   const server: Server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString("utf8");
+    if (req.method === "GET" && req.url?.split("?")[0] === "/v1/models") {
+      result.modelListings++;
+      const data = options.models?.map((id) => ({ id, object: "model", created: 0, owned_by: "test" }));
+      res.writeHead(data ? 200 : 404, { "content-type": "application/json" });
+      res.end(JSON.stringify(data ? { object: "list", data } : { error: { message: "no such route" } }));
+      return;
+    }
     const request: ServerRequest = {
       method: req.method ?? "GET",
       path: (req.url ?? "/").split("?")[0] ?? "/",
@@ -66,16 +81,18 @@ export async function startTestServer(handler: Handler): Promise<TestServer> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  return {
+  const result: TestServer = {
     url,
     baseURL: `${url}/v1`,
     requests,
+    modelListings: 0,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+  return result;
 }
 
 /** A chat-completion response body in the OpenAI shape. */

@@ -1,17 +1,22 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { SOURCE_FORMATS } from "../../data/index.js";
-import type { OpenedModel } from "../../llm/index.js";
+import type { BatchSession, OpenedModel } from "../../llm/index.js";
 import {
+  addRunDetails,
   defaultVerifyOptions,
   exportDatasets,
   loadErrorTypes,
   parseStrategy,
+  rejectReasons,
   runInject,
   strategyNames,
+  type InjectResult,
   type InjectStats,
   type Strategy,
 } from "../../negatives/index.js";
+import { batchOptions, batchSession, batchSummary } from "../batch-options.js";
+import { endpointLines, endpointsByRole } from "../endpoint-summary.js";
 import { countRows } from "../count-rows.js";
 import { cacheOptions, requestCacheDir } from "../cache-options.js";
 import { modelOptionsSchema, openModelFromOptions, requireModel } from "../model-options.js";
@@ -94,7 +99,17 @@ export const injectFlagsSchema = z.object({
     .boolean()
     .default(false)
     .meta(help("send malformed input rows to rejects.jsonl and go on, instead of stopping at the first")),
+  retryRejects: z
+    .array(z.enum(rejectReasons))
+    .default([])
+    .meta(
+      help(
+        `move the rejects with these reasons (comma-separated: ${rejectReasons.join(", ")}) back to pending and send them again, e.g. provider-error after a server fix or truncated with a higher --max-tokens (such a re-run may change --max-tokens and the verify thresholds)`,
+        "--retry-rejects <reasons>",
+      ),
+    ),
   ...cacheOptions,
+  ...batchOptions,
   injector: modelOptionsSchema().prefault({}),
   judgeModel: modelOptionsSchema("judge").prefault({}),
 });
@@ -118,13 +133,15 @@ interface InjectModels {
   injector: OpenedModel;
   judge: OpenedModel | undefined;
   retries: { count: number };
+  batch: BatchSession | undefined;
   close(): Promise<void>;
 }
 
 async function openInjectModels(flags: InjectFlags): Promise<InjectModels> {
   const cacheDir = requestCacheDir(flags);
   const retries = { count: 0 };
-  const settings = { cacheDir, onRetry: () => retries.count++ };
+  const batch = await batchSession(flags);
+  const settings = { cacheDir, onRetry: () => retries.count++, batch };
   const injector = requireModel(await openModelFromOptions(flags.injector, settings), "injector");
   const judge = flags.judge
     ? ((await openModelFromOptions(flags.judgeModel, { ...settings, prefix: "judge" })) ?? injector)
@@ -134,18 +151,18 @@ async function openInjectModels(flags: InjectFlags): Promise<InjectModels> {
     await injector.model.close?.();
     await separateJudge?.model.close?.();
   };
-  return { injector, judge, retries, close };
+  return { injector, judge, retries, batch, close };
 }
 
 async function runInjectCommand(flags: InjectFlags): Promise<void> {
   const models = await openInjectModels(flags);
-  const { injector, judge, retries } = models;
+  const { injector, judge, retries, batch } = models;
   const types = await loadErrorTypes(flags.errorTypes);
   const strategy = await parseStrategy(flags.strategy, types, flags.analysis);
   const progress = createProgress("inject", (await countRows(flags.input)) * jobsPerRow(strategy));
-  const tally = { accepted: 0, rejected: 0 };
+  const tally = { accepted: 0, rejected: 0, pending: 0 };
   try {
-    const { newJobs, skippedJobs } = await runInject({
+    const result = await runInject({
       input: flags.input,
       outDir: flags.out,
       format: flags.format === "auto" ? undefined : flags.format,
@@ -159,22 +176,33 @@ async function runInjectCommand(flags: InjectFlags): Promise<void> {
       temperature: flags.temperature,
       verify: flags.verify,
       skipInvalid: flags.skipInvalid,
-      onJobDone: ({ accepted }) => {
-        if (accepted) tally.accepted++;
+      retryRejects: flags.retryRejects,
+      onJobDone: ({ accepted, deferred }) => {
+        if (deferred) tally.pending++;
+        else if (accepted) tally.accepted++;
         else tally.rejected++;
         progress.set({ ...tally, retries: retries.count });
         progress.increment();
       },
     });
     progress.stop();
+    const batchFiles = batch?.close() ?? [];
+    await batch?.checkAllMatched(requestCacheDir(flags));
     const separateJudge = judge && judge !== injector ? judge : undefined;
     const cacheStats = [injector, separateJudge].map((model) => model?.model.cacheStats ?? { hits: 0, misses: 0 });
-    const stats = await exportDatasets(flags.out, strategy, flags.seed, {
+    await exportDatasets(flags.out, strategy, flags.seed, {
       retries: retries.count,
       cacheHits: cacheStats[0]!.hits + cacheStats[1]!.hits,
       cacheMisses: cacheStats[0]!.misses + cacheStats[1]!.misses,
     });
-    console.log(injectSummary(stats, newJobs, skippedJobs, flags.out));
+    const endpoints = endpointsByRole({ injector, judge: separateJudge });
+    const stats = addRunDetails(flags.out, {
+      pendingJobs: result.deferred,
+      retriedRejects: result.retried,
+      ...(endpoints && { endpoints }),
+    });
+    console.log(injectSummary(stats, result, flags.out));
+    if (batch) console.log(batchSummary(batch.counts, result.deferred, batchFiles));
   } finally {
     await models.close();
   }
@@ -185,11 +213,14 @@ function jobsPerRow(strategy: Strategy): number {
   return strategy.kind === "all" || strategy.kind === "mixed" ? strategy.types.length : 1;
 }
 
-function injectSummary(stats: InjectStats, newJobs: number, skippedJobs: number, outDir: string): string {
+function injectSummary(stats: InjectStats, result: InjectResult, outDir: string): string {
+  const { newJobs, skippedJobs, retried, deferred } = result;
+  const retriedText = Object.keys(retried).length ? `, ${formatCounts(retried)} rejects moved back to pending` : "";
   return [
-    `inject: ${newJobs} requests this run, ${skippedJobs} already done (resumed)`,
+    `inject: ${newJobs} requests this run, ${skippedJobs} already done (resumed)${retriedText}${deferred ? `, ${deferred} pending` : ""}`,
     `accepted ${stats.accepted} · rejected ${stats.rejected} (${formatCounts(stats.rejectsByReason)}) · pairs ${stats.pairs}`,
     `by type: ${formatCounts(stats.acceptedByType)} · retries ${stats.retries} · tokens in ${stats.tokens.input} out ${stats.tokens.output}`,
+    ...endpointLines(stats.endpoints),
     `wrote ${outDir}/{negatives,rejects,dpo,dpo_conversational,dpo_multi,kto,kto_conversational}.jsonl, llamafactory/, stats.json`,
   ].join("\n");
 }
