@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Tensor, tensor } from "../../src/engine/index.js";
 import {
+  listwiseBatchInputs,
   listwiseLayout,
   listwiseLosses,
   listwiseTerms,
@@ -243,6 +244,45 @@ describe("listwise batching helpers", () => {
       .sum()
       .backward();
     expect(Array.from(flat.grad!.data)).toEqual([0, 0, 1, 2, 3, 4, 7, 8]);
+  });
+
+  it("listwiseBatchInputs builds the loss inputs from one flat scoring pass, gradients back to it", () => {
+    // Two rows: chosen c0, c1, then row 0's two negatives, then row 1's three.
+    const policy = tensor([-4, -6, -5, -9, -7, -8, -6.5], [7], true);
+    const reference = [-4.5, -6, -5.5, -8, -7, -7.5, -6];
+    const inputs = listwiseBatchInputs(policy, reference, [2, 3]);
+    const out = runLoss("listwise_pl", inputs, { beta: 0.5 });
+    out.loss.backward();
+    const want = listwiseTerms(
+      "listwise_pl",
+      {
+        policyChosen: [-4, -6],
+        referenceChosen: [-4.5, -6],
+        policyRejected: [
+          [-5, -9, 0],
+          [-7, -8, -6.5],
+        ],
+        referenceRejected: [
+          [-5.5, -8, 0],
+          [-7, -7.5, -6],
+        ],
+        mask: [
+          [1, 1, 0],
+          [1, 1, 1],
+        ],
+      },
+      0.5,
+    );
+    expect(out.loss.item()).toBeCloseTo(want.loss, 6);
+    const flatGrad = [
+      ...want.grad.policyChosen,
+      ...want.grad.policyRejected[0]!.slice(0, 2),
+      ...want.grad.policyRejected[1]!,
+    ];
+    expectClose(policy.grad!.data, flatGrad, FLOAT32, "d/dpolicy");
+    expect(() => listwiseBatchInputs(policy, reference, [2, 2])).toThrow(
+      /2 rows with 4 negatives need 6 scored sequences, got 7 \(reference 7\)/,
+    );
   });
 
   it("listwiseLayout refuses a row without negatives", () => {

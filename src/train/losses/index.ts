@@ -196,6 +196,7 @@ export function combineLosses(terms: readonly LossTerm[], inputs: LossInputs): C
 }
 
 export {
+  listwiseBatchInputs,
   listwiseLayout,
   listwiseTerms,
   rejectedMatrix,

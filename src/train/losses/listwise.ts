@@ -23,7 +23,7 @@
  */
 import { ops, Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
-import { defineLoss, values, type Inputs, type LossOutput, type LossSpec } from "./common.js";
+import { defineLoss, values, type Inputs, type LossInputs, type LossOutput, type LossSpec } from "./common.js";
 
 /** The inputs of a listwise loss; the mask is optional (absent: every negative present). */
 export const LISTWISE = [
@@ -296,4 +296,37 @@ export function rejectedMatrix(flat: Tensor, layout: ListwiseLayout): Tensor {
   if (flat.ndim !== 1) throw new SeapoError(`rejectedMatrix: expected a [N] vector, got [${flat.shape.join(", ")}]`);
   const picked = ops.gather(flat.reshape([flat.size, 1]), layout.ids, [layout.rows, layout.width]);
   return picked.reshape([layout.rows, layout.width]);
+}
+
+/**
+ * A micro-batch's listwise inputs from one flat scoring pass: sequence j of `policy` (and of
+ * `reference`, the same sequences under the reference model) is the chosen completion of row j for
+ * j < B, then row 0's negatives, row 1's, … (`counts[b]` each). The chosen and rejected policy
+ * inputs stay connected to `policy`, so the gradient reaches the model.
+ */
+export function listwiseBatchInputs(
+  policy: Tensor,
+  reference: ArrayLike<number> | undefined,
+  counts: readonly number[],
+): LossInputs {
+  const rows = counts.length;
+  const total = rows + counts.reduce((n, k) => n + k, 0);
+  if (policy.ndim !== 1 || policy.size !== total || (reference !== undefined && reference.length !== total))
+    throw new SeapoError(
+      `listwiseBatchInputs: ${rows} rows with ${total - rows} negatives need ${total} scored sequences, got ${policy.size}` +
+        (reference === undefined ? "" : ` (reference ${reference.length})`),
+    );
+  const layout = listwiseLayout(counts, rows);
+  const inputs: LossInputs = {
+    policy_chosen_logps: ops.slice(policy, 0, 0, rows),
+    policy_rejected_list_logps: rejectedMatrix(policy, layout),
+    rejected_list_mask: layout.mask,
+  };
+  if (reference === undefined) return inputs;
+  const constant = new Tensor(Float32Array.from(reference), [total]);
+  return {
+    ...inputs,
+    reference_chosen_logps: ops.slice(constant, 0, 0, rows),
+    reference_rejected_list_logps: rejectedMatrix(constant, layout),
+  };
 }
