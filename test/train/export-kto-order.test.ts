@@ -71,6 +71,11 @@ describe("KTO rows in both exports keep a prompt's rows out of each other's KL r
     expect(first.read(RECIPE_FILES.trlTrain)).toBe(again.read(RECIPE_FILES.trlTrain));
     expect(first.read(RECIPE_FILES.trlTrain)).not.toBe(other.read(RECIPE_FILES.trlTrain));
     expect(first.summary.notes.some((n) => n.includes("could not be kept"))).toBe(false);
+    expect(first.read(RECIPE_FILES.readme)).toContain(
+      "- The KTO rows are in a seeded order (seed 3) in which no 2 consecutive rows share a prompt",
+    );
+    const paired = await exported({ data: pairs, loss: "sigmoid" }, { target: "llamafactory" });
+    expect(paired.summary.notes.some((n) => n.includes("seeded order"))).toBe(false);
   });
 
   it("a prompt with too many of the rows is counted in the notes, not hidden", async () => {

@@ -86,8 +86,22 @@ export function rowsForRecipe(rows: RowsFrom, kind: LossRequirements["kind"], co
   return { kind: "unpaired", rows: spread.rows, conflicts: spread.conflicts };
 }
 
+/** What the README says about the order of KTO rows (none for pairs). */
+export function orderNotes(rows: OrderedRows, config: TrainConfig): string[] {
+  if (rows.kind === "paired") return [];
+  const window = klWindow(config);
+  return [
+    `The KTO rows are in a seeded order (seed ${config.seed}) in which no ${window} consecutive rows share a prompt: the engine builds KTO's KL rows from each row's neighbours, so keep the file's order.`,
+    ...(rows.conflicts === 0
+      ? []
+      : [
+          `${rows.conflicts} KTO row(s) could not be kept ${window} rows away from another row of their prompt (one prompt holds too many of the rows); their KL rows may pair a prompt with its own answer.`,
+        ]),
+  ];
+}
+
 /** The rows in which no prompt may repeat: TRL's per-device batch, and at least a row and its neighbour. */
-export function klWindow(config: TrainConfig): number {
+function klWindow(config: TrainConfig): number {
   return Math.max(2, config.batchSize);
 }
 

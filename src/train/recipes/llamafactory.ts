@@ -22,7 +22,7 @@ import {
   RECIPE_FILES,
   type RecipeFile,
   type RecipeOptions,
-  klWindow,
+  orderNotes,
   referenceSource,
   rowsForRecipe,
   type RowsFrom,
@@ -178,25 +178,17 @@ export function llamaFactoryRecipe(
   const torchrun =
     options.zero !== "none" || options.gpus > 1 ? `FORCE_TORCHRUN=1 NPROC_PER_NODE=${options.gpus} ` : "";
   const command = `${torchrun}llamafactory-cli train ${RECIPE_FILES.llamaFactoryConfig}`;
-  const notes = llamaFactoryNotes(config, "pref_ftx" in lossKeys, ordered.conflicts);
+  const notes = [
+    ...trainingNotes(config),
+    ...("pref_ftx" in lossKeys ? [PREF_FTX_NOTE] : []),
+    ...orderNotes(ordered, config),
+  ];
   const target = `LLaMA-Factory ${LLAMAFACTORY_TARGET.describe} (commit ${LLAMAFACTORY_TARGET.commit}), with transformers 5.x`;
   files.push({
     path: RECIPE_FILES.readme,
     text: readme(config, options, { files, command, rows: trainRows.length, target, notes }),
   });
   return { files, command, rows: trainRows.length, notes };
-}
-
-function llamaFactoryNotes(config: TrainConfig, prefFtx: boolean, conflicts: number): string[] {
-  return [
-    ...trainingNotes(config),
-    ...(prefFtx ? [PREF_FTX_NOTE] : []),
-    ...(conflicts === 0
-      ? []
-      : [
-          `${conflicts} KTO row(s) could not be kept ${klWindow(config)} rows away from another row of their prompt; their KL rows may pair a prompt with its own answer.`,
-        ]),
-  ];
 }
 
 /**

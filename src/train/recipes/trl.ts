@@ -18,7 +18,7 @@ import {
   RECIPE_FILES,
   type RecipeFile,
   type RecipeOptions,
-  klWindow,
+  orderNotes,
   referenceSource,
   rowsForRecipe,
   type RowsFrom,
@@ -112,7 +112,7 @@ export function trlRecipe(
       : [
           `TRL ${target.tag}'s \`trl ${trainer}\` ignores \`--accelerate_config\` (trl/cli.py launches the script without the launch arguments), so the recipe starts the script under \`accelerate launch\` itself.`,
         ]),
-    ...orderNote(ordered.conflicts, config),
+    ...orderNotes(ordered, config),
   ];
   files.push({
     path: RECIPE_FILES.readme,
@@ -180,11 +180,4 @@ function refuseReference(config: TrainConfig): void {
     `${flag}: \`trl dpo|kto\` takes its reference from the model being trained and has no setting for another model or adapter; ` +
       `export to llamafactory (ref_model, ref_model_adapters), or merge the SFT adapter into the model and pass that as --model`,
   );
-}
-
-function orderNote(conflicts: number, config: TrainConfig): string[] {
-  if (conflicts === 0) return [];
-  return [
-    `${conflicts} KTO row(s) could not be kept ${klWindow(config)} rows away from another row of their prompt (one prompt holds too many of the rows); their KL rows may pair a prompt with its own answer.`,
-  ];
 }
