@@ -95,7 +95,7 @@ describe.each(golden.cases.map((c) => [c.id, c] as const))("listwise golden %s",
     expectMetrics(terms.metrics, want.metrics, c.id);
   });
 
-  it("engine entry: the same values rounded once to float32, gradients through backward", () => {
+  it("engine entry (runLoss): the same values rounded to float32, gradients through backward", () => {
     const rows = x.policy_chosen_logps.length;
     const width = x.policy_rejected_list_logps[0]!.length;
     const leaf = (v: number[] | number[][]) =>
@@ -107,7 +107,7 @@ describe.each(golden.cases.map((c) => [c.id, c] as const))("listwise golden %s",
       reference_rejected_list_logps: leaf(x.reference_rejected_list_logps),
       ...(x.rejected_list_mask && { rejected_list_mask: tensor(x.rejected_list_mask.flat(), [rows, width]) }),
     };
-    const out = listwiseLosses[c.loss].compute(inputs, c.params);
+    const out = runLoss(c.loss, inputs, c.params); // through the table, as training calls it
     out.loss.backward();
     expectClose([out.loss.item()], [want.loss], FLOAT32, `${c.id} loss`);
     expectClose(out.perExample.data, want.per_example_loss, FLOAT32, `${c.id} per row`);
