@@ -99,9 +99,17 @@ describe("seapo eval against an OpenAI-compatible server", () => {
     expect(await readResults(out)).toEqual(results);
     expect(results).toMatchObject({
       format: "seapo-eval-results",
-      promptFormatVersion: "1",
+      promptFormatVersion: "2",
+      harness: "lm-eval",
+      harnessCommit: "4e7e0d47f",
       model: { kind: "openai-compatible", baseURL: server.baseURL, model: "m" },
-      config: { tasks: ["truthfulqa_mc1", "gsm8k_cot"], limit: null, fewshotSeed: 1234, logSamples: true },
+      config: {
+        tasks: ["truthfulqa_mc1", "gsm8k_cot"],
+        limit: null,
+        fewshotSeed: 1234,
+        logSamples: true,
+        taskVersions: { truthfulqa_mc1: "2.0", gsm8k_cot: "3.0" },
+      },
       data: {
         dir,
         files: {
@@ -114,6 +122,8 @@ describe("seapo eval against an OpenAI-compatible server", () => {
     // MC1: row 1 Nauru (-0.5) beats Monaco (-2) ✓; row 2 "Only weekly." (-0.5) beats the true answer ✗
     expect(results.results.truthfulqa_mc1).toMatchObject({
       dimension: "truthfulness",
+      harnessTask: "truthfulqa_mc1",
+      harnessVersion: "2.0",
       n: 2,
       metrics: { acc: { value: 0.5, stderr: 0.5 } },
     });
