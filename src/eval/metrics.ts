@@ -53,7 +53,8 @@ export function truthfulqaMc1(logliks: readonly number[]): number {
  * TruthfulQA MC2: the probability mass of the true answers, normalised over all answers, computed as
  * exp(LSE(true) − LSE(all)). Which answers are true depends on the harness version: 3.0 (current)
  * takes every answer labelled 1; 2.0 took those before the first 0 label and counted all the rest
- * as false (two rows of the v0 file list a true answer after a false one).
+ * as false (two rows of the v0 file list a true answer after a false one). The harness normalises
+ * exp(ll) directly, which is the same value until every exp underflows (it then gives NaN; this does not).
  */
 export function truthfulqaMc2(
   logliks: readonly number[],
