@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createSandbox } from "../../src/eval/sandbox/index.js";
-import { ADD, judge, killLeftovers, realProblems, spawnBody, WRONG } from "./sandbox/attacks.js";
+import { ADD, judge, killLeftovers, processesWith, realProblems, spawnBody, WRONG } from "./sandbox/attacks.js";
 
 const bubblewrapWorks = spawnSync("bwrap", ["--ro-bind", "/", "/", "true"]).status === 0;
 if (!bubblewrapWorks)
@@ -55,6 +55,35 @@ describe("sandbox without a jail", async () => {
     const result = await judge(sandbox, ADD, body);
     expect(result.status).toBe("passed");
     killLeftovers(marker);
+  });
+});
+
+const unshareWorks = spawnSync("unshare", ["-r", "-n", "true"]).status === 0;
+
+describe.skipIf(!unshareWorks)("sandbox with unshare only", async () => {
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+  const sandbox = await createSandbox({ jail: "unshare", timeoutMs: 8_000 });
+  const warnings = warn.mock.calls.map((call) => String(call[0]));
+  warn.mockRestore();
+
+  it("warns, and records a network namespace but no filesystem jail", () => {
+    expect(warnings.some((w) => w.includes("WARNING") && w.includes("only unshare"))).toBe(true);
+    expect(sandbox.isolation).toMatchObject({
+      jail: "unshare",
+      sandboxed: true,
+      network: "namespace",
+      filesystem: "audit-hook",
+    });
+  });
+
+  it("judges by the harness and leaves no forked child behind", async () => {
+    expect((await judge(sandbox, ADD, ADD.canonical_solution)).status).toBe("passed");
+    expect((await judge(sandbox, ADD, `${WRONG}import os\nos._exit(0)\n`)).status).toBe("failed");
+    const seconds = `${40 + (process.pid % 1000) / 1000}`;
+    const result = await judge(sandbox, ADD, `${spawnBody(["/bin/sleep", seconds])}\n${ADD.canonical_solution}`);
+    expect(result.status).toBe("passed");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(processesWith(`sleep\0${seconds}`)).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandbox, type Sandbox, type SandboxJob } from "../../src/eval/sandbox/index.js";
+import { createSandbox, sandboxIsolationSchema, type Sandbox, type SandboxJob } from "../../src/eval/sandbox/index.js";
 
 let sandbox: Sandbox;
 let server: Server;
@@ -51,6 +51,21 @@ describe("sandbox", () => {
   it("records how it confines programs", () => {
     expect(sandbox.isolation).toMatchObject({ verdict: "harness", cpuSeconds: 1, timeoutMs: 3_000, processes: 8 });
     expect(sandbox.isolation.sandboxed).toBe(sandbox.isolation.jail !== "none");
+  });
+
+  it("still reads the isolation record of results files written by the earlier sandbox", () => {
+    const earlier = {
+      python: "/usr/bin/python3",
+      pythonVersion: "3.11.2",
+      network: "namespace",
+      filesystem: "audit-hook",
+      timeoutMs: 10000,
+      cpuSeconds: 3,
+      memoryBytes: 1073741824,
+      fileSizeBytes: 16777216,
+    };
+    expect(sandboxIsolationSchema.parse(earlier)).toEqual(earlier);
+    expect(sandboxIsolationSchema.safeParse({ ...earlier, jail: "chroot" }).success).toBe(false);
   });
 
   it("stops a function that loops forever (CPU limit)", async () => {
