@@ -19,5 +19,14 @@ export {
 export { readEndpointsFile, checkServedModels } from "./endpoints-file.js";
 export { BATCH_LIMITS, BatchWriter, readBatchResults } from "./batch-file.js";
 export { DeferredRequest, isDeferred, openBatchSession, type BatchCounts, type BatchSession } from "./batch-model.js";
+export {
+  generatePrompts,
+  readPromptRows,
+  generationRecordSchema,
+  promptRowSchema,
+  type GeneratePromptsOptions,
+  type GenerationRecord,
+  type PromptRow,
+} from "./generate-prompts.js";
 export type { LlamaCppModelOptions } from "./llama-cpp.js";
 export type { LanguageModel } from "./provider.js";

@@ -22,7 +22,8 @@ export type ModelChoice =
   /** Requests answered from batch result files, or written as batch request files (batch-model.ts). */
   | { kind: "batch"; model: string; session: BatchSession }
   | { kind: "gguf"; path: string; concurrency: number }
-  | { kind: "hf"; dir: string };
+  /** `adapter`: a PEFT LoRA folder folded into the base weights at load. */
+  | { kind: "hf"; dir: string; adapter?: string };
 
 export interface OpenedModel {
   model: CachedModel;
@@ -63,7 +64,8 @@ async function openBackend(
     }
     case "hf": {
       const { createEngineModel } = await import("./engine.js");
-      return { model: await createEngineModel({ dir: choice.dir }), name: `hf:${choice.dir}` };
+      const model = await createEngineModel({ dir: choice.dir, adapter: choice.adapter });
+      return { model, name: choice.adapter ? `hf:${choice.dir}+${choice.adapter}` : `hf:${choice.dir}` };
     }
     case "batch":
       return { model: choice.session.model(choice.model), name: choice.model };

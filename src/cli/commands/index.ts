@@ -4,6 +4,7 @@ import { registerDemoCommand } from "./demo.js";
 import { registerInjectCommand } from "./inject.js";
 import { registerEvalCommand } from "./eval.js";
 import { registerExportCommand } from "./export.js";
+import { registerGenerateCommand } from "./generate.js";
 import { registerModelCommand } from "./model.js";
 import { registerTrainCommand } from "./train.js";
 import { registerReportCommand } from "./report.js";
@@ -18,4 +19,5 @@ export const commandRegistrars: Array<(program: Command) => void> = [
   registerReportCommand,
   registerExportCommand,
   registerDemoCommand,
+  registerGenerateCommand,
 ];
