@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { ProviderError, zodInputError } from "../errors.js";
 import { Journal, readJsonLines, readRecords, writeFileAtomic } from "../io/index.js";
-import type { LanguageModel } from "../llm/index.js";
+import { isDeferred, type LanguageModel } from "../llm/index.js";
 import { ANALYSIS_FILE, JUDGMENTS_FILE, type Analysis, type JudgmentRecord } from "./analysis-file.js";
 import type { ErrorType } from "./error-types.js";
 import { runInOrder } from "./in-order.js";
@@ -85,6 +85,8 @@ export interface AnalyzeOptions {
   types: readonly ErrorType[];
   window?: number;
   onRowDone?: () => void;
+  /** A row whose judge request waits for a batch result: it stays pending. */
+  onRowDeferred?: () => void;
 }
 
 /** Grades every answer (resumably, through a journal) and writes `analysis.json`. */
@@ -115,8 +117,11 @@ async function gradePending(options: AnalyzeOptions, journalPath: string): Promi
   async function* pending(): AsyncGenerator<AnswerRow> {
     for await (const row of readAnswerRows(options.input)) if (!done.has(row.id)) yield row;
   }
+  const grade = (row: AnswerRow) =>
+    options.classifier(row).catch((error: unknown) => (isDeferred(error) ? undefined : Promise.reject(error)));
   try {
-    await runInOrder(pending(), options.window ?? 32, options.classifier, (row, judgment) => {
+    await runInOrder(pending(), options.window ?? 32, grade, (row, judgment) => {
+      if (!judgment) return options.onRowDeferred?.();
       const record: JudgmentRecord = { sourceId: row.id, line: row.line, ...judgment, judge: options.judgeName };
       journal.append(record);
       options.onRowDone?.();

@@ -8,7 +8,9 @@ import {
   loadErrorTypes,
   runAnalyze,
 } from "../../negatives/index.js";
+import { batchOptions, batchSession, batchSummary } from "../batch-options.js";
 import { cacheOptions, requestCacheDir } from "../cache-options.js";
+import { endpointLines, endpointsByRole } from "../endpoint-summary.js";
 import { countRows } from "../count-rows.js";
 import { modelOptionsSchema, openModelFromOptions, requireModel } from "../model-options.js";
 import { createProgress } from "../progress.js";
@@ -29,6 +31,7 @@ export const analyzeFlagsSchema = z.object({
     flag: "--error-types <file>",
   }),
   ...cacheOptions,
+  ...batchOptions,
   judge: modelOptionsSchema().prefault({}),
 });
 export type AnalyzeFlags = z.output<typeof analyzeFlagsSchema>;
@@ -48,9 +51,12 @@ export function registerAnalyzeCommand(program: Command): void {
 }
 
 async function runAnalyzeCommand(flags: AnalyzeFlags): Promise<void> {
-  const judge = requireModel(await openModelFromOptions(flags.judge, { cacheDir: requestCacheDir(flags) }), "judge");
+  const cacheDir = requestCacheDir(flags);
+  const batch = await batchSession(flags);
+  const judge = requireModel(await openModelFromOptions(flags.judge, { cacheDir, batch }), "judge");
   const types = await loadErrorTypes(flags.errorTypes);
   const progress = createProgress("analyze", await countRows(flags.input));
+  let pending = 0;
   try {
     const analysis = await runAnalyze({
       input: flags.input,
@@ -60,9 +66,14 @@ async function runAnalyzeCommand(flags: AnalyzeFlags): Promise<void> {
       types,
       window: 2 * flags.judge.concurrency,
       onRowDone: () => progress.increment(),
+      onRowDeferred: () => (pending++, progress.increment()),
     });
     progress.stop();
+    const batchFiles = batch?.close() ?? [];
+    await batch?.checkAllMatched(cacheDir);
     console.log(formatAnalysis(analysis));
+    for (const line of endpointLines(endpointsByRole({ judge }))) console.log(line);
+    if (batch) console.log(batchSummary(batch.counts, pending, batchFiles));
     console.log(`wrote ${flags.out}/${ANALYSIS_FILE} and ${JUDGMENTS_FILE}`);
   } finally {
     await judge.model.close?.();
