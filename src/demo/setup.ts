@@ -10,6 +10,7 @@ import { builtinErrorTypes, runAnalyze } from "../negatives/index.js";
 import { readBaseRecipe, type BaseRecipe } from "./base.js";
 import { evaluateOnWorld, sampleItems, type AnswerOptions } from "./evaluate.js";
 import type { DemoOptions } from "./options.js";
+import { splitPools, type ProtocolSplit } from "./splits.js";
 import {
   createWorld,
   dimensions,
@@ -23,9 +24,9 @@ import {
 export interface DemoSetup {
   recipe: BaseRecipe;
   world: World;
-  /** Every item of one split, by dimension. */
-  pool: (split: "train" | "test") => Record<WorldDimension, WorldItem[]>;
-  /** The held-out items every arm is scored on. */
+  /** Every item of one of the protocol's splits (train, validation, test), by dimension. */
+  pool: (split: ProtocolSplit) => Record<WorldDimension, WorldItem[]>;
+  /** The test items every arm is scored on: the same items for every arm and seed. */
   testItems: WorldItem[];
   base: HfModel;
   baseModel: LlamaModel;
@@ -35,10 +36,16 @@ export interface DemoSetup {
 export async function loadDemoSetup(options: DemoOptions): Promise<DemoSetup> {
   const recipe = readBaseRecipe(options.baseDir);
   const world = createWorld(recipe.options.worldSeed);
-  const tasks = generateTasks(world);
-  const pool = (split: "train" | "test") =>
-    Object.fromEntries(dimensions.map((d) => [d, tasks[d][split]])) as Record<WorldDimension, WorldItem[]>;
+  const pools = splitPools(recipe.options.worldSeed, generateTasks(world));
+  const pool = (split: ProtocolSplit) => pools[split];
   const testItems = sampleItems(pool("test"), options.testPerDimension, new Rng(0));
+  for (const d of dimensions) {
+    const have = pools.test[d].length;
+    if (have < options.testPerDimension)
+      options.log(
+        `  ${d}: ${options.testPerDimension} test items asked, the test split has ${have}: scoring all ${have}`,
+      );
+  }
   const base = await loadHfModel(options.baseDir);
   const baseModel = LlamaModel.fromWeights(base.config, base.weights);
   return {

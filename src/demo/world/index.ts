@@ -13,6 +13,7 @@ export {
 export {
   generateTasks,
   allItems,
+  inTest,
   dimensions,
   defaultTaskOptions,
   type WorldDimension,
