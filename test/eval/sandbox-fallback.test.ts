@@ -3,13 +3,16 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createSandbox } from "../../src/eval/sandbox/index.js";
-import { ADD, judge, killLeftovers, processesWith, realProblems, spawnBody, WRONG } from "./sandbox/attacks.js";
-
-const bubblewrapWorks = spawnSync("bwrap", ["--ro-bind", "/", "/", "true"]).status === 0;
-if (!bubblewrapWorks)
-  console.error(
-    "SANDBOX TEST: bubblewrap (bwrap) does not work on this machine: the jail tests are skipped, only the fallbacks run. apt-get install bubblewrap",
-  );
+import {
+  ADD,
+  bubblewrapWorks,
+  judge,
+  killLeftovers,
+  processesWith,
+  realProblems,
+  spawnBody,
+  WRONG,
+} from "./sandbox/attacks.js";
 
 const marker = `seapo-fallback-${process.pid}-${Date.now()}`;
 afterAll(() => {
