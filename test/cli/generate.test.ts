@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerGenerateCommand } from "../../src/cli/commands/generate.js";
 import { InputError } from "../../src/errors.js";
 import { Rng, type WeightMap } from "../../src/engine/index.js";
@@ -137,6 +137,32 @@ describe("seapo generate, in-process", () => {
       "--model <name>",
     ])
       expect(help, flag).toContain(flag);
+  });
+
+  it("streams each --input row to stdout, with a header and a summary line per row on stderr", async () => {
+    const input = join(work, "two.jsonl");
+    writeFileSync(
+      input,
+      `${JSON.stringify({ id: "one", prompt: "" })}\n${JSON.stringify({ id: "two", prompt: "Once upon a time," })}\n`,
+    );
+    const out: string[] = [];
+    const err: string[] = [];
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => out.push(String(chunk)) > 0);
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => err.push(String(chunk)) > 0);
+    try {
+      await program().parseAsync(["generate", "--hf", STORIES_HF, "--raw", "--input", input, "--max-new-tokens", "5"], {
+        from: "user",
+      });
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    // Greedy from BOS: "Once upon a time," is 5 tokens; after it, " there was a little g" (girl is ▁g + irl).
+    expect(out.join("")).toBe("Once upon a time,\n there was a little g\n");
+    expect(out.length).toBeGreaterThan(4); // streamed in pieces, not once per row
+    expect(err.join("")).toBe(
+      "── one\n[length (length) · 1 prompt tokens · 5 new tokens]\n── two\n[length (length) · 6 prompt tokens · 5 new tokens]\n",
+    );
   });
 
   it("--adapter folds a LoRA adapter into the --hf base", async () => {
