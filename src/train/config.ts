@@ -117,6 +117,26 @@ export const trainConfigSchema = z.strictObject({
     .min(1)
     .optional()
     .meta(help("folder for --reference cached (default <out>/reference-cache)", "--reference-cache <dir>")),
+  refModel: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      help(
+        "reference model: another Hugging Face folder (an SFT checkpoint) instead of the base; seapo export --to llamafactory only so far",
+        "--ref-model <dir>",
+      ),
+    ),
+  refAdapter: z
+    .string()
+    .min(1)
+    .optional()
+    .meta(
+      help(
+        "reference adapter: a PEFT adapter on the same base (or on --ref-model) scores the reference; seapo export --to llamafactory only so far",
+        "--ref-adapter <dir>",
+      ),
+    ),
   logEvery: positiveInt.default(10).meta(help("optimizer steps between metrics lines")),
   saveEvery: positiveInt.default(100).meta(help("optimizer steps between checkpoints")),
   keepCheckpoints: positiveInt.default(2).meta(help("newest checkpoints kept")),

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadTrainConfig, type TrainConfig } from "../../src/train/config.js";
+import { loadTrainConfig } from "../../src/train/config.js";
 import {
   writeRecipe,
   LLAMAFACTORY_TARGET,
@@ -215,8 +215,9 @@ describe("a reference from elsewhere (finding 10)", () => {
       data: files.dpo,
       out,
       loss: "sigmoid",
+      ...reference,
     });
-    return { out, config: { ...config, ...reference } as TrainConfig };
+    return { out, config };
   };
 
   it("LLaMA-Factory: ref_model and ref_model_adapters, which create_ref_model reads together", async () => {

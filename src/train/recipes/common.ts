@@ -111,8 +111,7 @@ function promptKey(row: UnpairedRow): string {
 
 /** The reference model or adapter the run names (`--ref-model`, `--ref-adapter`), paths as given. */
 export function referenceSource(config: TrainConfig): { model?: string; adapter?: string } {
-  // Read through a widened type: the fields belong to trainConfigSchema (src/train/config.ts).
-  const { refModel, refAdapter } = config as TrainConfig & { refModel?: string; refAdapter?: string };
+  const { refModel, refAdapter } = config;
   return {
     ...(refModel === undefined ? {} : { model: refModel }),
     ...(refAdapter === undefined ? {} : { adapter: refAdapter }),
