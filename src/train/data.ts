@@ -1,23 +1,22 @@
 /**
- * Training data: the rows `seapo inject` writes, checked, tokenized with the model's chat template
- * exactly as at inference, and planned into seeded, length-bucketed batches.
+ * Training data: the rows `seapo inject` writes, checked, tokenized as TRL tokenizes them
+ * (tokenize.ts), and planned into seeded, length-bucketed batches.
  *
  *   kto.jsonl  {prompt, completion, label: boolean}           → unpaired items
  *   dpo.jsonl  {prompt, chosen, rejected}                      → pairs
  * `prompt` is a string (one user turn) or a TRL conversational message list (history + user turn);
  * `completion`, `chosen` and `rejected` are strings or a one-message assistant list.
- *
- * Tokens: prompt = encodeChat(messages, {addGenerationPrompt: true}) (what generation sees, one BOS);
- * completion = encode(answer) + EOS, EOS being the token the model stops at. Only completion tokens
- * are scored; the prompt is masked.
  */
 import { type HfTokenizer, Rng, type TemplateMessage } from "../engine/index.js";
+import { tokenizeRows, type TokenizeStats, type TokenizedRows } from "./tokenize.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";
 
 export interface UnpairedRow {
   line: number;
+  /** TRL's "conversational" row (a message-list prompt or answer), tokenized with the chat template; else "standard". */
+  conversational: boolean;
   messages: TemplateMessage[];
   completion: string;
   label: boolean;
@@ -25,6 +24,7 @@ export interface UnpairedRow {
 
 export interface PairedRow {
   line: number;
+  conversational: boolean;
   messages: TemplateMessage[];
   chosen: string;
   rejected: string;
@@ -94,15 +94,17 @@ export async function readPreferenceRows(
     }
     try {
       const messages = promptMessages(row.prompt, "prompt");
+      const conversational = [row.prompt, row.completion, row.chosen, row.rejected].some(Array.isArray);
       if (kind === "unpaired") {
         const completion = answerText(row.completion, "completion");
         if (typeof row.label !== "boolean")
           throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
-        unpaired.push({ line, messages, completion, label: row.label });
+        unpaired.push({ line, conversational, messages, completion, label: row.label });
       } else {
         const errorType = errorTypeOf(row, options.errorTypeFor);
         paired.push({
           line,
+          conversational,
           messages,
           chosen: answerText(row.chosen, "chosen"),
           rejected: answerText(row.rejected, "rejected"),
@@ -178,8 +180,8 @@ function answerText(value: unknown, field: string): string {
 /** Paired rows as unpaired items for KTO-style losses: chosen desirable, rejected undesirable. */
 export function unpairRows(rows: readonly PairedRow[]): UnpairedRow[] {
   return rows.flatMap((r) => [
-    { line: r.line, messages: r.messages, completion: r.chosen, label: true },
-    { line: r.line, messages: r.messages, completion: r.rejected, label: false },
+    { line: r.line, conversational: r.conversational, messages: r.messages, completion: r.chosen, label: true },
+    { line: r.line, conversational: r.conversational, messages: r.messages, completion: r.rejected, label: false },
   ]);
 }
 
@@ -205,93 +207,14 @@ export function rowsForLoss(
   return rows;
 }
 
-// ---------------------------------------------------------------------------------------------
-// tokens
-
-export interface TokenizedItem {
-  line: number;
-  prompt: number[];
-  completion: number[];
-  label: boolean;
-}
-
-export interface TokenizedPair {
-  line: number;
-  prompt: number[];
-  chosen: number[];
-  rejected: number[];
-  errorType?: string;
-}
-
-export type TokenizedRows = { kind: "unpaired"; rows: TokenizedItem[] } | { kind: "paired"; rows: TokenizedPair[] };
-
-export interface TokenizeStats {
-  /** Rows whose prompt alone leaves no room for a completion token within maxLength. */
-  dropped: number;
-  /** Completions cut to fit maxLength (keeping their start). */
-  truncated: number;
-}
-
-export function tokenizeRows(
-  data: PreferenceRows,
-  tokenizer: HfTokenizer,
-  maxLength: number,
-): { data: TokenizedRows; stats: TokenizeStats } {
-  const eos = tokenizer.eosTokenId;
-  if (eos === undefined)
-    throw new InputError(
-      "tokenizer_config.json",
-      undefined,
-      "eos_token",
-      "the tokenizer has no EOS token, so a completion has no end to learn",
-    );
-  const stats: TokenizeStats = { dropped: 0, truncated: 0 };
-  const promptIds = (messages: TemplateMessage[]): number[] | undefined => {
-    const ids = tokenizer.encodeChat(messages, { addGenerationPrompt: true });
-    if (ids.length >= maxLength) {
-      stats.dropped++;
-      return undefined;
-    }
-    return ids;
-  };
-  const answerIds = (prompt: number[], text: string): number[] => {
-    const ids = [...tokenizer.encode(text, { addSpecialTokens: false }), eos];
-    const room = maxLength - prompt.length;
-    if (ids.length <= room) return ids;
-    stats.truncated++;
-    return ids.slice(0, room);
-  };
-
-  if (data.kind === "unpaired") {
-    const rows: TokenizedItem[] = [];
-    for (const row of data.rows) {
-      const prompt = promptIds(row.messages);
-      if (prompt !== undefined)
-        rows.push({ line: row.line, prompt, completion: answerIds(prompt, row.completion), label: row.label });
-    }
-    return { data: { kind: "unpaired", rows }, stats };
-  }
-  const rows: TokenizedPair[] = [];
-  for (const row of data.rows) {
-    const prompt = promptIds(row.messages);
-    if (prompt !== undefined)
-      rows.push({
-        line: row.line,
-        prompt,
-        chosen: answerIds(prompt, row.chosen),
-        rejected: answerIds(prompt, row.rejected),
-        ...(row.errorType === undefined ? {} : { errorType: row.errorType }),
-      });
-  }
-  return { data: { kind: "paired", rows }, stats };
-}
-
-/** Tokens a row puts through the model (the longer side of a pair). */
-export function rowLength(row: TokenizedItem | TokenizedPair): number {
-  return (
-    row.prompt.length + ("completion" in row ? row.completion.length : Math.max(row.chosen.length, row.rejected.length))
-  );
-}
+export {
+  rowLength,
+  tokenizeRows,
+  type TokenizedItem,
+  type TokenizedPair,
+  type TokenizedRows,
+  type TokenizeStats,
+} from "./tokenize.js";
 
 // ---------------------------------------------------------------------------------------------
 // batches

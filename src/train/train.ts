@@ -78,7 +78,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     `data: ${trainSet.data.rows.length} ${trainSet.data.kind} rows (${trainSet.rejects} rejected, ${trainSet.dropped} dropped for length, ${trainSet.truncated} truncated)`,
   );
 
-  for (const warning of trainWarnings(config, terms, trainSet.data)) log(`warning: ${warning}`);
+  for (const warning of dataWarnings(config, terms, trainSet)) log(`warning: ${warning}`);
 
   // ---- plan: seeded, length-bucketed micro-batches; a step is gradAccum of them
   const plan = planSteps(trainSet.data, config, needs.kl);
@@ -154,6 +154,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   writeRunFile(out, { ...runInfo, status: "completed", resumedFrom, elapsedSeconds, outputs, lastMetrics });
   const rows = trainSet.data.rows.length;
   return { steps: totalSteps, resumedFrom, rows, outputs, lastMetrics, model: saved.model };
+}
+
+/** The run's warnings about its settings and its data (see warnings.ts). */
+function dataWarnings(config: TrainConfig, terms: LossTerm[], trainSet: TrainingSet): string[] {
+  const warnings = trainWarnings(config, terms, trainSet.data);
+  if (trainSet.prefixMismatches > 0)
+    warnings.push(
+      `${trainSet.prefixMismatches} answers tokenize so that prompt + answer does not start with the prompt's tokens (TRL warns the same); their completion ids are cut at the prompt's length`,
+    );
+  return warnings;
 }
 
 function writeRunFile(out: string, run: TrainRunFileInput): void {

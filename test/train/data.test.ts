@@ -33,9 +33,10 @@ describe("readPreferenceRows", () => {
     expect(data).toEqual({
       kind: "unpaired",
       rows: [
-        { line: 1, messages: [{ role: "user", content: "q" }], completion: "a", label: true },
+        { line: 1, conversational: false, messages: [{ role: "user", content: "q" }], completion: "a", label: true },
         {
           line: 2,
+          conversational: true,
           messages: [
             { role: "system", content: "s" },
             { role: "user", content: "q" },
@@ -51,7 +52,9 @@ describe("readPreferenceRows", () => {
     const { data } = await readPreferenceRows(await fileWith([{ prompt: "q", chosen: "good", rejected: "bad" }]));
     expect(data).toEqual({
       kind: "paired",
-      rows: [{ line: 1, messages: [{ role: "user", content: "q" }], chosen: "good", rejected: "bad" }],
+      rows: [
+        { line: 1, conversational: false, messages: [{ role: "user", content: "q" }], chosen: "good", rejected: "bad" },
+      ],
     });
   });
 
@@ -84,28 +87,41 @@ describe("tokenizeRows", () => {
   beforeAll(async () => {
     tokenizer = (await loadHfModel(await tinyHfModel())).tokenizer;
   });
-  const rows = (completion: string, prompt = "What is 2 + 2?"): PreferenceRows => ({
+  const rows = (completion: string, prompt = "What is 2 + 2?", conversational = true): PreferenceRows => ({
     kind: "unpaired",
-    rows: [{ line: 1, messages: [{ role: "user", content: prompt }], completion, label: true }],
+    rows: [{ line: 1, conversational, messages: [{ role: "user", content: prompt }], completion, label: true }],
   });
+  const chat = (answer?: string) =>
+    tokenizer.applyChatTemplate(
+      [
+        { role: "user", content: "What is 2 + 2?" },
+        ...(answer === undefined ? [] : [{ role: "assistant", content: answer }]),
+      ],
+      { addGenerationPrompt: answer === undefined },
+    );
 
-  it("uses the chat template as at inference and ends the completion with EOS", () => {
+  it("conversational rows: the template's prompt + answer rendering minus its prompt rendering (end of turn included)", () => {
     const { data, stats } = tokenizeRows(rows("2 + 2 = 4."), tokenizer, 512);
     const row = data.rows[0]!;
-    expect(row.prompt).toEqual(
-      tokenizer.encodeChat([{ role: "user", content: "What is 2 + 2?" }], { addGenerationPrompt: true }),
+    const prompt = tokenizer.encode(chat(), { addSpecialTokens: false });
+    expect(row.prompt).toEqual(prompt);
+    expect("completion" in row && row.completion).toEqual(
+      tokenizer.encode(chat("2 + 2 = 4."), { addSpecialTokens: false }).slice(prompt.length),
     );
-    expect("completion" in row && row.completion).toEqual([
-      ...tokenizer.encode("2 + 2 = 4.", { addSpecialTokens: false }),
-      tokenizer.eosTokenId,
-    ]);
-    expect(stats).toEqual({ dropped: 0, truncated: 0 });
+    expect(stats).toEqual({ dropped: 0, truncated: 0, prefixMismatches: 0 });
+  });
+
+  it("standard rows: no chat template, the answer ends with the EOS text", () => {
+    const row = tokenizeRows(rows("2 + 2 = 4.", "What is 2 + 2?", false), tokenizer, 512).data.rows[0]!;
+    expect(row.prompt).toEqual(tokenizer.encode("What is 2 + 2?", { addSpecialTokens: true }));
+    expect("completion" in row && row.completion.at(-1)).toBe(tokenizer.eosTokenId);
   });
 
   it("keeps the start of a long completion and drops a prompt that fills maxLength", () => {
-    const prompt = tokenizer.encodeChat([{ role: "user", content: "What is 2 + 2?" }], { addGenerationPrompt: true });
-    const full = tokenizer.encode("a long answer that goes on and on", { addSpecialTokens: false });
-    const cut = tokenizeRows(rows("a long answer that goes on and on"), tokenizer, prompt.length + 3);
+    const prompt = tokenizer.encode(chat(), { addSpecialTokens: false });
+    const answer = "a long answer that goes on and on";
+    const full = tokenizer.encode(chat(answer), { addSpecialTokens: false }).slice(prompt.length);
+    const cut = tokenizeRows(rows(answer), tokenizer, prompt.length + 3);
     expect(
       cut.data.rows[0]!.prompt.length + ("completion" in cut.data.rows[0]! ? cut.data.rows[0].completion.length : 0),
     ).toBe(prompt.length + 3);

@@ -193,5 +193,5 @@ describe("train", () => {
       readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
     expect(losses(broken)).toEqual(losses(whole));
     expect(losses(whole)).toHaveLength(30);
-  }, 60_000);
+  }, 120_000);
 });
