@@ -14,7 +14,7 @@
 import { availableParallelism } from "node:os";
 import PQueue from "p-queue";
 import { findCgroups } from "./cgroup.js";
-import { findInterpreter, workingUnsharePrefixes, type JailKind } from "./jail.js";
+import { BWRAP_NAMESPACES, findInterpreter, workingUnsharePrefixes, type JailKind } from "./jail.js";
 import { runJob, type Setup } from "./run-job.js";
 import type { Sandbox, SandboxIsolation, SandboxLimits, SandboxOptions, SandboxResult } from "./types.js";
 
@@ -57,15 +57,15 @@ async function choose(python: string, forced: JailKind | undefined): Promise<Set
   const limits = limitsOf({ timeoutMs: 10_000 });
   const prefixes = forced === undefined || forced === "unshare" ? workingUnsharePrefixes() : [];
   const candidates: Setup[] = [
-    { interpreter, jail: "bubblewrap" as const, unsharePrefix: [], cgroups, limits },
-    ...prefixes.map((prefix): Setup => ({ interpreter, jail: "unshare", unsharePrefix: prefix, cgroups, limits })),
-    { interpreter, jail: "none" as const, unsharePrefix: [], cgroups, limits },
+    ...BWRAP_NAMESPACES.map((flags): Setup => ({ interpreter, jail: "bubblewrap", flags, cgroups, limits })),
+    ...prefixes.map((flags): Setup => ({ interpreter, jail: "unshare", flags, cgroups, limits })),
+    { interpreter, jail: "none" as const, flags: [], cgroups, limits },
   ].filter((setup) => forced === undefined || setup.jail === forced);
   const failures: string[] = [];
   for (const setup of candidates) {
     const result = await runJob(SELF_TEST, setup);
     if (result.status === "passed") return setup;
-    failures.push(`${setup.jail} ${setup.unsharePrefix.join(" ")}: ${result.status} ${result.stderr.slice(-300)}`);
+    failures.push(`${setup.jail} ${setup.flags.join(" ")}: ${result.status} ${result.stderr.slice(-300)}`);
   }
   throw new Error(`the sandbox could not run a trivial program with ${python}:\n${failures.join("\n")}`);
 }

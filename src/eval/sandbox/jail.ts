@@ -31,6 +31,11 @@ const JAIL_DIR = "/sandbox";
  * library, and importing site costs more than the rest of the start), no .pyc writes.
  */
 const WORKER_ARGS = ["-I", "-S", "-B", "-c", PYTHON_WORKER];
+/** bubblewrap's namespaces, tried in turn: no nested user namespaces where the kernel lets bwrap forbid them. */
+export const BWRAP_NAMESPACES = [
+  ["--unshare-all", "--unshare-user", "--disable-userns"],
+  ["--unshare-all", "--unshare-user"],
+];
 // util-linux unshare, most confining first: own user, network, pid and mount namespaces, the pid namespace
 // killed with unshare; then network only.
 const UNSHARE_PREFIXES = [
@@ -78,13 +83,14 @@ function systemBinds(): string[] {
  * (no /tmp: as before, writing outside the working folder is refused);
  * a private /proc and a minimal /dev; the jail dies with the harness.
  */
-export function bubblewrapCommand(interpreter: Interpreter, diskBytes: number): WorkerCommand {
+export function bubblewrapCommand(interpreter: Interpreter, namespaces: string[], diskBytes: number): WorkerCommand {
   const roots = interpreter.roots.flatMap((dir) => ["--ro-bind", dir, dir]);
   const env = { ...ENV, HOME: JAIL_DIR, TMPDIR: JAIL_DIR };
   return {
     command: [
       "bwrap",
-      ...["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session"],
+      ...namespaces,
+      ...["--die-with-parent", "--new-session"],
       ...["--cap-drop", "ALL", "--clearenv"],
       ...Object.entries(env).flatMap(([key, value]) => ["--setenv", key, value]),
       ...systemBinds(),

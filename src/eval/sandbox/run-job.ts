@@ -12,8 +12,8 @@ import type { SandboxJob, SandboxLimits, SandboxResult } from "./types.js";
 export interface Setup {
   interpreter: Interpreter;
   jail: JailKind;
-  /** The unshare command line for jail "unshare". */
-  unsharePrefix: string[];
+  /** bwrap's namespace flags, or the unshare command line. */
+  flags: string[];
   cgroups?: CgroupBases;
   limits: SandboxLimits;
 }
@@ -49,8 +49,8 @@ export async function runJob(job: SandboxJob, setup: Setup): Promise<SandboxResu
 }
 
 function workerCommand(setup: Setup, dir: string | undefined): WorkerCommand {
-  if (setup.jail === "bubblewrap") return bubblewrapCommand(setup.interpreter, setup.limits.diskBytes);
-  return hostCommand(setup.interpreter, setup.jail === "unshare" ? setup.unsharePrefix : [], dir!);
+  if (setup.jail === "bubblewrap") return bubblewrapCommand(setup.interpreter, setup.flags, setup.limits.diskBytes);
+  return hostCommand(setup.interpreter, setup.flags, dir!);
 }
 
 async function judge(job: SandboxJob, setup: Setup, worker: WorkerCommand, cgroups: string[]): Promise<SandboxResult> {
