@@ -8,7 +8,8 @@ import { sandboxIsolationSchema } from "./sandbox.js";
 import { DIMENSIONS } from "./types.js";
 
 /** The evaluation harnesses a results file can come from. */
-export const HARNESSES = ["lm-eval"] as const;
+export const HARNESSES = ["lm-eval", "seapo-paper"] as const;
+export type Harness = (typeof HARNESSES)[number];
 
 /** Who produced the numbers: a server (base URL + model id) or a local weights file (path + sha256). */
 export const modelIdentitySchema = z.discriminatedUnion("kind", [
@@ -54,8 +55,9 @@ export const evalResultsSchema = z.object({
   seapoVersion: z.string(),
   promptFormatVersion: z.string(),
   /**
-   * Whose prompts and scoring: "lm-eval" (lm-evaluation-harness) is the only one so far; files
-   * written before the field existed are lm-eval runs, which is what they read back as.
+   * Whose prompts and scoring: "lm-eval" (lm-evaluation-harness) or "seapo-paper" (the SeaPO
+   * release's modified open-instruct); files written before the field existed are lm-eval runs,
+   * which is what they read back as.
    */
   harness: z.enum(HARNESSES).default("lm-eval"),
   /** The harness commit the prompts were checked against (absent in older files). */

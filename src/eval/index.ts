@@ -24,6 +24,7 @@ export {
   evalSampleSchema,
   modelIdentitySchema,
   HARNESSES,
+  type Harness,
   type ResultsFile,
   type SampleLine,
   type ModelIdentity,
@@ -49,3 +50,4 @@ export {
   type TaskName,
 } from "./tasks/index.js";
 export { DIMENSIONS, type Dimension, type TaskDefinition } from "./types.js";
+export { HARNESS_COMMITS, SEAPO_PAPER_TASKS, OPEN_INSTRUCT_COMMIT } from "./harnesses/index.js";

@@ -9,7 +9,7 @@ import {
   type SampleLine,
 } from "./file-schemas.js";
 import type { EvalRun, MetricValue } from "./run.js";
-import { HARNESS, HARNESS_COMMIT, PROMPT_FORMAT_VERSION } from "./tasks/index.js";
+import { PROMPT_FORMAT_VERSION } from "./tasks/index.js";
 
 export function buildResultsFile(
   run: EvalRun,
@@ -25,8 +25,8 @@ export function buildResultsFile(
     formatVersion: 1,
     seapoVersion: meta.seapoVersion,
     promptFormatVersion: PROMPT_FORMAT_VERSION,
-    harness: HARNESS,
-    harnessCommit: HARNESS_COMMIT,
+    harness: run.harness,
+    harnessCommit: run.harnessCommit,
     createdAt: new Date().toISOString(),
     model: meta.model,
     config: { ...meta.config, fewshotSeed: run.fewshotSeed, taskVersions: run.taskVersions },

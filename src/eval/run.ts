@@ -1,11 +1,12 @@
 import PQueue from "p-queue";
-import { SeapoError, UnsupportedError } from "../errors.js";
+import { InputError, SeapoError, UnsupportedError } from "../errors.js";
 import { DataReader } from "./data.js";
-import type { SampleRecord } from "./file-schemas.js";
+import type { Harness, SampleRecord } from "./file-schemas.js";
+import { HARNESS_COMMITS, harnessTask } from "./harnesses/index.js";
 import { truncateAtStop } from "./extract.js";
 import { mean, meanStderr, pooledStderr } from "./metrics.js";
 import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
-import { resolveTaskVersions, TASKS, type TaskName } from "./tasks/index.js";
+import { resolveTaskVersions, type TaskName } from "./tasks/index.js";
 import type {
   Dimension,
   EvalInstance,
@@ -45,6 +46,8 @@ export interface TaskResult extends MetricTable {
 
 export interface RunOptions {
   tasks: readonly TaskName[];
+  /** Whose prompts and scoring: lm-evaluation-harness's (the default) or the SeaPO release's open-instruct. */
+  harness?: Harness;
   dataDir: string;
   limit?: number;
   numFewshot?: number;
@@ -61,6 +64,9 @@ export interface RunOptions {
 }
 
 export interface EvalRun {
+  harness: Harness;
+  /** The commit of the reference code the harness's prompts and scoring follow. */
+  harnessCommit: string;
   results: Partial<Record<TaskName, TaskResult>>;
   samples?: Partial<Record<TaskName, SampleRecord[]>>;
   dataDir: string;
@@ -95,6 +101,7 @@ interface Scored {
 export async function runEval(model: LanguageModel, options: RunOptions): Promise<EvalRun> {
   const started = Date.now();
   const fewshotSeed = options.fewshotSeed ?? DEFAULT_FEWSHOT_SEED;
+  const harness = options.harness ?? "lm-eval";
   const data = new DataReader(options.dataDir);
   const loaded = await loadTasks(data, options, fewshotSeed);
   const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
@@ -108,6 +115,8 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
     if (options.logSamples) samples[task.name] = rows.map(sampleRecord);
   });
   return {
+    harness,
+    harnessCommit: HARNESS_COMMITS[harness],
     results,
     ...(options.logSamples && { samples }),
     dataDir: options.dataDir,
@@ -122,10 +131,20 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
 
 async function loadTasks(data: DataReader, options: RunOptions, fewshotSeed: number): Promise<LoadedTaskRun[]> {
   const loaded: LoadedTaskRun[] = [];
-  const versions = resolveTaskVersions(options.tasks, options.taskVersions ?? {});
+  const harness = options.harness ?? "lm-eval";
+  const asked = options.taskVersions ?? {};
+  if (harness !== "lm-eval" && Object.keys(asked).length > 0)
+    throw new InputError(
+      "--task-version",
+      undefined,
+      undefined,
+      `the ${harness} harness has one version per task`,
+      "drop --task-version",
+    );
+  const versions = resolveTaskVersions(options.tasks, asked);
   for (const name of options.tasks) {
-    const definition: TaskDefinition = TASKS[name];
-    const taskVersion = versions[name]!;
+    const definition = harnessTask(harness, name);
+    const taskVersion = harness === "lm-eval" ? versions[name]! : definition.versions.current;
     const task = await definition.load(data, {
       limit: options.limit,
       numFewshot: options.numFewshot,
@@ -273,13 +292,28 @@ function pool(parts: readonly MetricTable[], metrics: readonly string[]): Metric
   };
 }
 
+/** The plain mean of the subtasks' values (open-instruct's BBH average); stderr sqrt(Σ se²)/k. */
+function equalMean(parts: readonly MetricTable[], metrics: readonly string[]): MetricTable {
+  const k = parts.length;
+  const value = (m: string) => parts.reduce((sum, p) => sum + p.metrics[m]!.value, 0) / k;
+  const stderr = (m: string) => {
+    const ses = parts.map((p) => p.metrics[m]!.stderr);
+    if (ses.some((se) => se === null)) return null;
+    return Math.sqrt(ses.reduce((sum: number, se) => sum + se! ** 2, 0)) / k;
+  };
+  return {
+    n: parts.reduce((sum, p) => sum + p.n, 0),
+    metrics: Object.fromEntries(metrics.map((m) => [m, { value: value(m), stderr: stderr(m) }])),
+  };
+}
+
 /**
  * The harness's aggregation: a plain task is the mean of its examples with the sample stderr of
  * the mean; a task with subtasks is the size-weighted mean of its subtasks with their pooled stderr,
  * and so is each group (MMLU's categories) over its own subtasks.
  */
 export function aggregate(
-  definition: Pick<TaskDefinition, "metrics" | "groupOf">,
+  definition: Pick<TaskDefinition, "metrics" | "groupOf" | "subtaskMean">,
   rows: ReadonlyArray<{ subtask?: string; metrics: Record<string, number> }>,
 ): MetricTable & { subtasks?: Record<string, MetricTable>; groups?: Record<string, MetricTable> } {
   const metrics = definition.metrics;
@@ -297,6 +331,7 @@ export function aggregate(
     bySubtask.get(key)!.push(r.metrics);
   }
   const subtasks = Object.fromEntries([...bySubtask].map(([name, xs]) => [name, table(xs, metrics)]));
+  if (definition.subtaskMean === "equal") return { ...equalMean(Object.values(subtasks), metrics), subtasks };
   if (!definition.groupOf) return { ...pool(Object.values(subtasks), metrics), subtasks };
   const byGroup = new Map<string, MetricTable[]>();
   for (const [name, t] of Object.entries(subtasks)) {

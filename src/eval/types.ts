@@ -72,6 +72,8 @@ export interface TaskDefinition {
   metrics: readonly string[];
   /** Groups above the subtasks (MMLU's four categories); without it the task aggregates its subtasks directly. */
   groupOf?: (subtask: string) => string;
+  /** How subtasks make the task's value: weighted by their sizes (the default, lm-eval's) or each counted once. */
+  subtaskMean?: "size-weighted" | "equal";
   needsSandbox?: boolean;
   load(data: DataReader, options: LoadOptions): Promise<LoadedTask>;
 }

@@ -9,6 +9,7 @@ import {
   buildResultsFile,
   DEFAULT_FEWSHOT_SEED,
   formatComparison,
+  HARNESSES,
   readResults,
   resolveDataDir,
   resolveTaskNames,
@@ -47,6 +48,11 @@ export const evalRunFlagsSchema = z.object({
     mandatory: true,
   }),
   out: z.string().meta({ description: "results file to write (JSON)", flag: "--out <file>", mandatory: true }),
+  harness: z.enum(HARNESSES).default("lm-eval").meta({
+    description:
+      "whose prompts and scoring: lm-eval (lm-evaluation-harness) or seapo-paper (the SeaPO release's open-instruct scripts; the paper group's tasks only)",
+    flag: "--harness <name>",
+  }),
   dataDir: z.string().optional().meta({
     description: "benchmark data folder (default: $SEAPO_DATA_DIR, else ../shared/data next to the repository)",
     flag: "--data-dir <dir>",
@@ -112,7 +118,7 @@ function registerRun(evalCommand: Command): void {
     .command("run", { isDefault: true })
     .summary("run tasks and write results.json")
     .description(
-      "Builds each task's prompts exactly as lm-evaluation-harness does, sends them to the model (raw prompts, no chat " +
+      "Builds each task's prompts exactly as lm-evaluation-harness does (with --harness seapo-paper: as the SeaPO release's open-instruct scripts do), sends them to the model (raw prompts, no chat " +
         "template), scores the answers and writes every metric with its standard error, the configuration, the model's " +
         "identity and the sha256 of each data file to --out. Requests are cached, so a re-run costs nothing.",
     );
@@ -147,6 +153,7 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
       cacheStats: cacheDir ? built.model.cacheStats : undefined,
       config: {
         tasks,
+        harness: flags.harness,
         limit: flags.limit ?? null,
         numFewshot: flags.numFewshot ?? null,
         maxGenTokens: flags.maxGenTokens ?? null,
@@ -166,6 +173,7 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
 function runOptions(flags: EvalRunFlags, tasks: RunOptions["tasks"]): RunOptions {
   return {
     tasks,
+    harness: flags.harness,
     dataDir: resolveDataDir(flags.dataDir),
     limit: flags.limit,
     numFewshot: flags.numFewshot,
@@ -211,16 +219,31 @@ function registerCompare(evalCommand: Command): void {
       "Prints every metric of each file with its stderr, and the difference of each later file to the first; differences within noise (|Δ| < 2·sqrt(se₁² + se₂²)) are marked ~.",
     )
     .argument("<files...>", "results.json files written by `seapo eval`")
-    .action(async (files: string[]) => {
+    .option("--force", "compare files from different harnesses (their prompts and scoring differ)", false)
+    .action(async (files: string[], options: { force: boolean }) => {
       if (files.length < 2)
         throw new InputError("command line", undefined, undefined, "compare needs at least two results files");
       const loaded = await Promise.all(
         files.map(async (path, i) => ({ label: String.fromCharCode(65 + i), path, results: await readResults(path) })),
       );
+      refuseMixedHarnesses(loaded, options.force);
       for (const f of loaded) console.log(`${f.label} = ${f.path}`);
       console.log("");
       console.log(formatComparison(loaded));
     });
+}
+
+/** Numbers from different harnesses are not comparable: refused unless --force (then formatComparison warns). */
+function refuseMixedHarnesses(files: ReadonlyArray<{ path: string; results: ResultsFile }>, force: boolean): void {
+  const harnesses = new Set(files.map((f) => f.results.harness));
+  if (harnesses.size < 2 || force) return;
+  throw new InputError(
+    files.find((f) => f.results.harness !== files[0]!.results.harness)!.path,
+    undefined,
+    "harness",
+    `the files come from different harnesses (${files.map((f) => `${f.path}: ${f.results.harness}`).join(", ")}), whose prompts and scoring differ`,
+    "compare runs of one harness, or give --force to print them side by side anyway",
+  );
 }
 
 function registerTasks(evalCommand: Command): void {
