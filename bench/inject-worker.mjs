@@ -1,11 +1,18 @@
 // Runs one injection in a fresh process and prints {seconds, maxRssMb, accepted} as JSON, so the
-// benchmark can read each run's own peak memory.
-import { createOpenAIModel, withRequestCache } from "../dist/llm/index.js";
+// benchmark can read each run's own peak memory. The injector is the endpoint pool the CLI uses:
+// baseURLs is a comma-separated list, each endpoint capped at perEndpoint requests in flight.
+import { createEndpointPool, withRequestCache } from "../dist/llm/index.js";
 import { builtinErrorTypes, exportDatasets, runInject } from "../dist/negatives/index.js";
 
-const [input, outDir, baseURL, concurrency, cache] = process.argv.slice(2);
+const [input, outDir, baseURLs, concurrency, cache, perEndpoint] = process.argv.slice(2);
 const strategy = { kind: "single", type: builtinErrorTypes[0] };
-let model = createOpenAIModel({ baseURL, model: "bench", concurrency: Number(concurrency) });
+const endpoints = baseURLs.split(",").map((url) => ({
+  url,
+  model: "bench",
+  weight: 1,
+  maxConcurrency: Number(perEndpoint ?? concurrency),
+}));
+let model = createEndpointPool({ endpoints, concurrency: Number(concurrency) });
 if (cache === "cache") model = withRequestCache(model, { dir: `${outDir}/cache` });
 const started = performance.now();
 await runInject({ input, outDir, strategy, injector: model, injectorName: "bench", window: 2 * Number(concurrency) });

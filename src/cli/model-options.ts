@@ -41,7 +41,7 @@ export function modelOptionsSchema(prefix = "") {
       .optional()
       .meta(
         text(
-          `YAML/JSON list of servers for ${who}, instead of --base-url: url, and optionally model, weight (default 1), max-concurrency (default --concurrency), api-key-env`,
+          `YAML/JSON list of servers for ${who}, instead of ${flagName(prefix, "base-url")}: url, and optionally model, weight (default 1), max-concurrency (default --concurrency), api-key-env`,
           "endpoints",
           "file",
         ),
