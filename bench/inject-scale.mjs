@@ -65,7 +65,7 @@ async function scaling() {
       console.log(
         `${n} endpoint(s), ${CAP} in flight each, ${LATENCY} ms/reply: ${rate.toFixed(0)} items/s = ` +
           `${(rate / (perEndpoint * n)).toFixed(3)}× the servers' ${perEndpoint * n}/s ceiling, ` +
-          `${(rate / (single * n)).toFixed(3)}× linear from 1 · ${rows} rows · peak RSS ${run.maxRssMb.toFixed(0)} MB`,
+          `${(rate / (single * n)).toFixed(3)}× linear from 1 · client CPU ${run.cpuMsPerItem.toFixed(3)} ms/item · ${rows} rows · peak RSS ${run.maxRssMb.toFixed(0)} MB`,
       );
     }
   } finally {
@@ -102,26 +102,35 @@ async function batchRoundTrip() {
   const inject = async (session) =>
     runInject({ input, outDir, strategy, injector: session.model("bench"), injectorName: "bench", window: 128 });
   let started = performance.now();
+  let cpu = process.cpuUsage();
   const writing = await openBatchSession({ outDir: batchDir });
   const first = await inject(writing);
   const files = writing.close();
   const writeSeconds = (performance.now() - started) / 1000;
+  const writeCpu = cpuSeconds(cpu);
   const resultFile = join(dir, "results.jsonl");
   await answerAll(files, resultFile);
   started = performance.now();
+  cpu = process.cpuUsage();
   const reading = await openBatchSession({ inFiles: [resultFile] });
   const second = await inject(reading);
   const readSeconds = (performance.now() - started) / 1000;
+  const readCpu = cpuSeconds(cpu);
   console.log(
-    `batch files, ${batchRows} requests: write ${writeSeconds.toFixed(1)} s (${first.deferred} pending, ${readdirSync(batchDir).length} files) · ` +
-      `read back through the pipeline ${readSeconds.toFixed(1)} s (${second.newJobs} jobs done, ${reading.counts.used} results used) · ` +
+    `batch files, ${batchRows} requests: write ${writeSeconds.toFixed(1)} s wall, ${writeCpu.toFixed(1)} s CPU (${first.deferred} pending, ${readdirSync(batchDir).length} files) · ` +
+      `read back through the pipeline ${readSeconds.toFixed(1)} s wall, ${readCpu.toFixed(1)} s CPU (${second.newJobs} jobs done, ${reading.counts.used} results used) · ` +
       `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
   );
 }
 
+function cpuSeconds(since) {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+}
+
 try {
   if (!process.env.SKIP_SCALING) await scaling();
-  await batchRoundTrip();
+  if (batchRows > 0) await batchRoundTrip();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
