@@ -2,7 +2,8 @@
 // Builds llama.cpp's `llama-server` from the source node-llama-cpp ships (llama/gitRelease.bundle), once per
 // machine and node-llama-cpp version, into <cache>/seapo/llama-server/<version>/llama-server. Idempotent: a
 // second run prints the cached path and exits. The last line on stdout is always the binary's path.
-// Exit codes: 0 built or cached, 2 a build tool is missing (the message names it), 1 the build failed.
+// `--check` builds nothing: it prints the cached path, or "build" when a build can run.
+// Exit codes: 0 built, cached or buildable, 2 a build tool is missing (the message names it), 1 the build failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { cpus, homedir } from "node:os";
@@ -126,6 +127,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     if (missing) {
       process.stderr.write(`build-llama-server: cannot build llama-server: ${missing} is missing\n`);
       process.exit(2);
+    }
+    if (process.argv.includes("--check")) {
+      process.stdout.write("build\n");
+      process.exit(0);
     }
     try {
       process.stdout.write(`${buildLlamaServer()}\n`);

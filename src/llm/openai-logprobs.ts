@@ -12,6 +12,8 @@ import type { LogprobRequest, LogprobResult } from "./provider.js";
 export interface EchoChoice {
   index: number;
   logprobs?: {
+    /** llama-server's shape: the generated tokens only, as on chat completions. */
+    content?: unknown[] | null;
     tokens?: string[];
     token_logprobs?: Array<number | null>;
     text_offset?: number[];
@@ -86,8 +88,13 @@ function scoreChoice(describe: string, request: LogprobRequest, choice: EchoChoi
     throw new ProviderError(`${describe}: the response has no choice for this prompt`, { isRetryable: false });
   const lp = choice.logprobs;
   if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) {
+    // llama-server (the llama.cpp in node-llama-cpp 3.22.1) answers echo with HTTP 200, ignoring it:
+    // log-probs of the generated token only, in the chat shape.
+    const what = Array.isArray(lp?.content)
+      ? "ignored echo: it returned the log-probs of the generated token only, in the chat shape llama.cpp's llama-server uses,"
+      : "returned no log-probs";
     throw new UnsupportedError(
-      `${describe} returned no prompt log-probs: scoring needs legacy /v1/completions that honours echo with logprobs (vLLM and SGLang do)`,
+      `${describe} ${what} not those of the prompt's tokens, which log-likelihood scoring needs. ${WHERE}`,
     );
   }
   const tokens = {
@@ -100,10 +107,14 @@ function scoreChoice(describe: string, request: LogprobRequest, choice: EchoChoi
   return sumContinuation(tokens, from, from + request.continuation.length);
 }
 
+const WHERE = "Serve the model with vLLM or SGLang, or run it in-process with --gguf or --hf";
+
 /**
- * A server that refuses `echo` outright answers HTTP 400 naming it; llama.cpp's llama-server says
- * "Only no echo is supported" (it has no prompt log-probs at all). That becomes an UnsupportedError
- * saying where log-likelihood scoring does work.
+ * A server that refuses `echo` outright answers HTTP 400 naming it: llama-server builds whose
+ * completions parser is live say "Only no echo is supported" (that parser is still in the source
+ * of node-llama-cpp 3.22.1's llama.cpp, but unused: this build ignores echo, see scoreChoice).
+ * Either way llama-server has no prompt log-probs. That becomes an UnsupportedError saying where
+ * log-likelihood scoring does work.
  */
 export function echoRefusal(describe: string, error: unknown): UnsupportedError | undefined {
   if (!(error instanceof ProviderError) || error.options.status !== 400 || !/\becho\b/i.test(error.message)) {
@@ -111,8 +122,7 @@ export function echoRefusal(describe: string, error: unknown): UnsupportedError 
   }
   const server = /only no echo is supported/i.test(error.message) ? "llama.cpp's llama-server" : "the server";
   return new UnsupportedError(
-    `${describe} refused echo (${error.message}): ${server} gives no log-probs of the prompt's tokens, which log-likelihood scoring needs. ` +
-      "Serve the model with vLLM or SGLang, or run it in-process with --gguf or --hf",
+    `${describe} refused echo (${error.message}): ${server} gives no log-probs of the prompt's tokens, which log-likelihood scoring needs. ${WHERE}`,
     { cause: error },
   );
 }

@@ -73,8 +73,48 @@ describe("createOpenAIModel: batched log-likelihood prompts", () => {
     expect(results).toEqual((await scoreWith(1)).results);
   });
 
+  it("says clearly when the server ignores echo, as this llama-server does (HTTP 200, the generated token only)", async () => {
+    // The body the llama-server built from node-llama-cpp 3.22.1's llama.cpp (de3ff81) returned for
+    // {prompt: "The sky is", echo: true, max_tokens: 1, logprobs: 1} (test/llm/llama-server.test.ts checks it live).
+    const ignored = {
+      choices: [
+        {
+          text: "P",
+          index: 0,
+          logprobs: {
+            content: [
+              {
+                id: 80,
+                token: "P",
+                bytes: [80],
+                logprob: -5.9175591468811035,
+                top_logprobs: [{ id: 187, token: "\ufffd", bytes: [187], logprob: -5.782843589782715 }],
+              },
+            ],
+          },
+          finish_reason: "length",
+        },
+      ],
+      created: 1796181516,
+      model: "tiny",
+      system_fingerprint: "b1-de3ff81",
+      object: "text_completion",
+      usage: { completion_tokens: 1, prompt_tokens: 7, total_tokens: 8 },
+      id: "chatcmpl-myS6VLdnOtet6hY1iPtLjJc93uI9WY7x",
+    };
+    const { model } = await modelFor(() => ({ json: ignored }));
+    const error = (await model
+      .logprobs([{ context: "The sky", continuation: " is" }])
+      .catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(UnsupportedError);
+    expect(error.message).toBe(
+      `${server!.baseURL} (test-model) ignored echo: it returned the log-probs of the generated token only, in the chat shape llama.cpp's llama-server uses, not those of the prompt's tokens, which log-likelihood scoring needs. Serve the model with vLLM or SGLang, or run it in-process with --gguf or --hf`,
+    );
+  });
+
   it("turns llama-server's refusal of echo into one clear error for every request of the batch", async () => {
-    // The body llama.cpp's llama-server answers to echo (seen from the real server, test/llm/llama-server.test.ts).
+    // What llama-server builds with a live completions parser answer to echo (the message is in
+    // tools/server/server-common.cpp of the llama.cpp node-llama-cpp ships; that build ignores echo instead).
     const { model, server } = await modelFor(
       () => ({
         status: 400,
