@@ -15,8 +15,8 @@ export { sumContinuation } from "./openai-logprobs.js";
  * Any OpenAI-compatible server: vLLM, SGLang, llama.cpp's llama-server, Ollama, OpenAI itself.
  * Generation goes through chat completions (messages) or legacy completions (raw prompt), with the
  * generated tokens' log-probs on request. Log-probs of a given continuation come from legacy
- * completions with `echo`, which vLLM and SGLang honour; llama-server refuses echo (HTTP 400), so
- * it serves generation only.
+ * completions with `echo`, which vLLM and SGLang honour; llama.cpp's llama-server has no prompt
+ * log-probs (the build in node-llama-cpp 3.22.1 ignores echo), so it serves generation only.
  */
 export interface OpenAIModelOptions {
   baseURL: string;
