@@ -227,6 +227,33 @@ describe("seapo inject --retry-rejects", () => {
     expect(third.stdout).toContain("0 requests this run, 30 already done");
   });
 
+  it("a retrying run killed midway resumes without the flag, every job once", async () => {
+    const dir = tmp();
+    let fixed = false;
+    const server = await serve((request) => {
+      const text: string = request.body.messages.at(-1).content;
+      if (!fixed && /Adding [37] and/.test(text))
+        return { status: 400, json: { error: { message: "context too small" } } };
+      return { delayMs: fixed ? 150 : 0, ...injectorReply(request) };
+    });
+    const out = join(dir, "out");
+    const base = ["inject", "--model", "m", "--base-url", server.baseURL, "--input", writeRows(dir, 10), "--out", out];
+    const args = [...base, "--strategy", "mixed", "--concurrency", "1"];
+    expect((await runCli(args)).code).toBe(0);
+    fixed = true;
+    const { child, done } = startCli([...args, "--retry-rejects", "provider-error"]);
+    const negatives = join(out, "negatives.jsonl");
+    while (readFileSync(negatives, "utf8").trim().split("\n").length < 26) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGKILL");
+    await done;
+    expect(existsSync(join(out, "rejects.jsonl")) ? readJsonl(join(out, "rejects.jsonl")) : []).toEqual([]);
+    expect((await runCli(args)).code).toBe(0);
+    const keys = jobKeys(out);
+    expect(keys).toHaveLength(30);
+    expect(new Set(keys).size).toBe(30);
+    expect(readJsonl(join(out, "dpo.jsonl"))).toHaveLength(10);
+  });
+
   it("refuses a reason that does not exist, naming the flag", async () => {
     const dir = tmp();
     const server = await serve(injectorReply);
