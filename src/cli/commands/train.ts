@@ -7,7 +7,6 @@ import {
   type TrainConfig,
   type TrainSummary,
 } from "../../train/index.js";
-import { SeapoError } from "../../errors.js";
 import { createProgress, type Progress } from "../progress.js";
 import { addSchemaOptions, typedFlags } from "../schema-options.js";
 
@@ -69,11 +68,6 @@ export function registerTrainCommand(program: Command): void {
     );
   addTrainOptions(command).action(async (flags: { config?: string }, cmd: Command) => {
     const config = await loadTrainConfig(flags.config, trainOverrides(cmd));
-    // The trainer scores the reference with the run's own base weights; a second model is not loaded yet.
-    if (config.refModel !== undefined || config.refAdapter !== undefined)
-      throw new SeapoError(
-        "--ref-model/--ref-adapter: seapo train does not load another reference yet; seapo export --to llamafactory writes them as ref_model/ref_model_adapters",
-      );
     const summary = await trainWithProgress(config);
     const resumed = summary.resumedFrom === undefined ? "" : ` (resumed at step ${summary.resumedFrom})`;
     const loss = summary.lastMetrics.loss;
