@@ -4,11 +4,21 @@
  * of `vllm run-batch`; a result line is {id, custom_id, response: {status_code, request_id, body},
  * error}, which both the OpenAI Batch API and `vllm run-batch` write.
  */
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { z } from "zod";
 import { InputError, zodInputError } from "../errors.js";
-import { readJsonEntries } from "../io/index.js";
 
 /**
  * The OpenAI Batch API takes up to 50,000 requests and 200 MB per input file (API reference,
@@ -108,13 +118,28 @@ export class BatchWriter {
   }
 }
 
-/** Where a result came from, for errors that name the file and line. */
+/**
+ * Where a result is (file, line, byte range), so errors name the file and line and memory holds
+ * ~150 bytes per result rather than its body: `resultBody` reads the line again when it is used.
+ */
 export interface BatchResult {
   file: string;
   line: number;
-  /** The response body of a successful request (HTTP 2xx); undefined for a failed one. */
-  body: unknown;
+  offset: number;
+  length: number;
   failure?: string;
+}
+
+/** The response body of a successful result, read back from its file. */
+export function resultBody(result: BatchResult): unknown {
+  const fd = openSync(result.file, "r");
+  try {
+    const buffer = Buffer.alloc(result.length);
+    readSync(fd, buffer, 0, result.length, result.offset);
+    return (JSON.parse(buffer.toString("utf8").replace(/^\uFEFF/, "")) as BatchResultLine).response?.body;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -124,31 +149,40 @@ export interface BatchResult {
 export async function readBatchResults(files: readonly string[]): Promise<Map<string, BatchResult>> {
   const results = new Map<string, BatchResult>();
   for (const file of files) {
-    for await (const entry of readJsonEntries(file)) {
-      if ("malformed" in entry)
-        throw new InputError(file, entry.line, undefined, `malformed JSON (${entry.malformed})`);
-      const parsed = batchResultLineSchema.safeParse(entry.value);
-      if (!parsed.success) {
-        throw zodInputError(
-          parsed.error,
-          file,
-          entry.line,
-          "expected an OpenAI Batch result line ({custom_id, response, error})",
-        );
-      }
-      const result = toResult(parsed.data, file, entry.line);
-      const previous = results.get(parsed.data.custom_id);
-      if (!previous || (previous.failure && !result.failure)) results.set(parsed.data.custom_id, result);
+    if (!existsSync(file)) throw new InputError(file, undefined, undefined, "no such file");
+    let offset = 0;
+    let line = 0;
+    for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      const length = Buffer.byteLength(text);
+      const at = { file, line: ++line, offset, length };
+      offset += length + 1;
+      if (text.trim() === "") continue;
+      const parsed = parseResultLine(text, at);
+      const result = { ...at, ...failureOf(parsed) };
+      const previous = results.get(parsed.custom_id);
+      if (!previous || (previous.failure && !result.failure)) results.set(parsed.custom_id, result);
     }
   }
   return results;
 }
 
-function toResult(line: BatchResultLine, file: string, lineNumber: number): BatchResult {
-  const status = line.response?.status_code;
-  if (line.error || status === undefined || status < 200 || status >= 300) {
-    const why = line.error ? JSON.stringify(line.error) : `HTTP ${status ?? "none"}`;
-    return { file, line: lineNumber, body: undefined, failure: why };
+function parseResultLine(text: string, at: { file: string; line: number }): BatchResultLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new InputError(at.file, at.line, undefined, `malformed JSON (${(error as Error).message})`);
   }
-  return { file, line: lineNumber, body: line.response!.body };
+  const parsed = batchResultLineSchema.safeParse(value);
+  if (!parsed.success) {
+    const hint = "expected an OpenAI Batch result line ({custom_id, response, error})";
+    throw zodInputError(parsed.error, at.file, at.line, hint);
+  }
+  return parsed.data;
+}
+
+function failureOf(line: BatchResultLine): { failure?: string } {
+  const status = line.response?.status_code;
+  if (!line.error && status !== undefined && status >= 200 && status < 300) return {};
+  return { failure: line.error ? JSON.stringify(line.error) : `HTTP ${status ?? "none"}` };
 }

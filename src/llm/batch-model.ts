@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { InputError, SeapoError, UnsupportedError } from "../errors.js";
 import { requestKey, cacheHolds } from "./cache.js";
-import { BatchWriter, readBatchResults, type BatchResult } from "./batch-file.js";
+import { BatchWriter, readBatchResults, resultBody, type BatchResult } from "./batch-file.js";
 import { parseJsonReply } from "./json-reply.js";
 import { mapFinishReason, type GenerateJsonRequest, type GenerateRequest, type GenerateResult } from "./provider.js";
 import type { LanguageModel } from "./provider.js";
@@ -158,7 +158,7 @@ const completionBodySchema = z.object({
 });
 
 function parseCompletion(result: BatchResult, url: string): GenerateResult {
-  const parsed = completionBodySchema.safeParse(result.body);
+  const parsed = completionBodySchema.safeParse(resultBody(result));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = ["response", "body", ...issue.path.map(String)].join(".");
