@@ -111,7 +111,12 @@ export const trainConfigSchema = z.strictObject({
   reference: z
     .enum(REFERENCE_MODES)
     .optional()
-    .meta(help("reference log-probs (default adapter-disabled for LoRA, frozen-copy for full)", "--reference <mode>")),
+    .meta(
+      help(
+        "reference log-probs (default adapter-disabled for LoRA, frozen-copy for full or with --ref-model/--ref-adapter)",
+        "--reference <mode>",
+      ),
+    ),
   referenceCache: z
     .string()
     .min(1)
@@ -123,7 +128,7 @@ export const trainConfigSchema = z.strictObject({
     .optional()
     .meta(
       help(
-        "reference model: another Hugging Face folder (an SFT checkpoint) instead of the base; seapo export --to llamafactory only so far",
+        "reference model: another Hugging Face folder with the same tokenizer (an SFT checkpoint) instead of the base",
         "--ref-model <dir>",
       ),
     ),
@@ -133,7 +138,7 @@ export const trainConfigSchema = z.strictObject({
     .optional()
     .meta(
       help(
-        "reference adapter: a PEFT adapter on the same base (or on --ref-model) scores the reference; seapo export --to llamafactory only so far",
+        "reference adapter: the base (or --ref-model) with this PEFT LoRA adapter merged in scores the reference",
         "--ref-adapter <dir>",
       ),
     ),
@@ -174,8 +179,21 @@ export function parseTrainConfig(input: unknown, source = "config"): TrainConfig
       "use frozen-copy or cached with --finetuning full",
     );
   }
+  checkReference(config, source);
   checkLossSettings(config, source);
   return config;
+}
+
+/** The policy's own adapter-disabled base cannot be a reference from elsewhere. */
+function checkReference(config: TrainConfig, source: string): void {
+  if ((config.refModel ?? config.refAdapter) !== undefined && config.reference === "adapter-disabled")
+    throw new InputError(
+      source,
+      undefined,
+      "reference",
+      "adapter-disabled scores with the base weights, not with --ref-model/--ref-adapter",
+      "use --reference frozen-copy (the default with them) or cached",
+    );
 }
 
 /** Settings that only some losses accept, checked against the loss spec (TRL refuses the same). */

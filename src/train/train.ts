@@ -29,6 +29,7 @@ import {
   type ReferenceScorer,
   type ScoredRow,
 } from "./reference.js";
+import { loadReferenceModel } from "./reference-model.js";
 import { diverged, resumeHash, resumeOrStart } from "./resume.js";
 import { lrAt, planSteps, type StepPlan } from "./schedule.js";
 import { trainWarnings } from "./warnings.js";
@@ -238,12 +239,20 @@ async function setUpReference(
   log: (line: string) => void,
 ): Promise<{ mode: NonNullable<TrainConfig["reference"]>; train?: ReferenceScorer; eval?: ReferenceScorer }> {
   const lora = config.finetuning === "lora";
-  const mode = config.reference ?? (lora ? "adapter-disabled" : "frozen-copy");
+  const elsewhere = (config.refModel ?? config.refAdapter) !== undefined;
+  const mode = config.reference ?? (lora && !elsewhere ? "adapter-disabled" : "frozen-copy");
   if (!run.needs.reference) return { mode };
+  const other = await loadReferenceModel(config, hf);
+  if (other !== undefined)
+    log(
+      `reference: ${config.refModel ?? config.model}${config.refAdapter === undefined ? "" : ` with the adapter ${config.refAdapter}`}`,
+    );
   const live =
-    lora && mode !== "frozen-copy"
-      ? adapterDisabledReference(policy)
-      : frozenModelReference(LlamaModel.fromWeights(hf.config, hf.weights));
+    other !== undefined
+      ? frozenModelReference(other.model)
+      : lora && mode !== "frozen-copy"
+        ? adapterDisabledReference(policy)
+        : frozenModelReference(LlamaModel.fromWeights(hf.config, hf.weights));
   if (mode !== "cached") return { mode, train: live, eval: live };
   const { trainSet, plan } = run;
   const kl = run.needs.kl;
@@ -251,7 +260,7 @@ async function setUpReference(
   const every: ScoredRow[] = [];
   for (let step = 0; step < plan.totalSteps; step++)
     for (const batch of plan.microBatches(step)) every.push(...batchRows(trainSet.data, batch, shape));
-  const key = referenceCacheKey(hf.weights, trainSet.data, {
+  const key = referenceCacheKey(other?.weights ?? hf.weights, trainSet.data, {
     seed: config.seed,
     batchSize: config.batchSize,
     bucketing: config.lengthBucketing,

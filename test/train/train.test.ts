@@ -45,9 +45,11 @@ async function margin(modelDir: string, dpoFile: string): Promise<number> {
 
 describe("train", () => {
   let model: string;
+  let other: string;
   let files: { kto: string; dpo: string };
   beforeAll(async () => {
     model = await tinyHfModel();
+    other = await tinyHfModel(2);
     files = await writeTinyPreferenceFiles(await mkdtemp(join(tmpdir(), "seapo-train-")), 12);
   });
 
@@ -144,54 +146,64 @@ describe("train", () => {
     cached.forEach((loss, i) => expect(loss).toBeCloseTo(live[i]!, 4));
   }, 30_000);
 
-  it("a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly", async () => {
-    const args = (out: string) => [
-      "train",
-      "--model",
-      model,
-      "--data",
-      files.kto,
-      "--out",
-      out,
-      "--lr",
-      "1e-3",
-      "--max-steps",
-      "30",
-      "--batch-size",
-      "2",
-      "--grad-accum",
-      "2",
-      "--lora-dropout",
-      "0.1",
-      "--no-disable-dropout",
-      "--log-every",
-      "1",
-      "--save-every",
-      "3",
-      "--no-merged",
-      "--no-adapter",
-    ];
-    const whole = await mkdtemp(join(tmpdir(), "seapo-train-whole-"));
-    expect((await runCli(args(whole))).code).toBe(0);
+  it.each([
+    ["kto", () => ["--data", files.kto]],
+    // The issue-11 options: LD-DPO's weights and a reference from another folder, read live on resume.
+    [
+      "dpo --ld-alpha --ref-model",
+      () => ["--data", files.dpo, "--loss", "sigmoid", "--ld-alpha", "0.5", "--ref-model", other],
+    ],
+  ] as const)(
+    "%s: a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly",
+    async (_name, data) => {
+      const args = (out: string) => [
+        "train",
+        "--model",
+        model,
+        ...data(),
+        "--out",
+        out,
+        "--lr",
+        "1e-3",
+        "--max-steps",
+        "30",
+        "--batch-size",
+        "2",
+        "--grad-accum",
+        "2",
+        "--lora-dropout",
+        "0.1",
+        "--no-disable-dropout",
+        "--log-every",
+        "1",
+        "--save-every",
+        "3",
+        "--no-merged",
+        "--no-adapter",
+      ];
+      const whole = await mkdtemp(join(tmpdir(), "seapo-train-whole-"));
+      expect((await runCli(args(whole))).code).toBe(0);
 
-    const broken = await mkdtemp(join(tmpdir(), "seapo-train-broken-"));
-    const { child, done } = startCli(args(broken));
-    const checkpoints = join(broken, "checkpoints");
-    while (!(existsSync(checkpoints) && readdirSync(checkpoints).some((name) => name.startsWith("step-"))))
-      await new Promise((r) => setTimeout(r, 10));
-    child.kill("SIGKILL");
-    const killed = await done;
-    expect(killed.code).toBe(null);
+      const broken = await mkdtemp(join(tmpdir(), "seapo-train-broken-"));
+      const { child, done } = startCli(args(broken));
+      const checkpoints = join(broken, "checkpoints");
+      while (!(existsSync(checkpoints) && readdirSync(checkpoints).some((name) => name.startsWith("step-"))))
+        await new Promise((r) => setTimeout(r, 10));
+      child.kill("SIGKILL");
+      const killed = await done;
+      expect(killed.code).toBe(null);
 
-    const resumed = await runCli([...args(broken), "--resume"]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const resumedAt = Number(/resumed at step (\d+)/.exec(resumed.stdout)?.[1]);
-    expect(resumedAt).toBeGreaterThan(0);
-    expect(resumedAt).toBeLessThan(30);
+      const resumed = await runCli([...args(broken), "--resume"]);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const resumedAt = Number(/resumed at step (\d+)/.exec(resumed.stdout)?.[1]);
+      expect(resumedAt).toBeGreaterThan(0);
+      expect(resumedAt).toBeLessThan(30);
 
-    const losses = (dir: string) =>
-      readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
-    expect(losses(broken)).toEqual(losses(whole));
-    expect(losses(whole)).toHaveLength(30);
-  }, 120_000);
+      const losses = (dir: string) =>
+        readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
+      expect(losses(broken)).toEqual(losses(whole));
+      expect(losses(whole)).toHaveLength(30);
+    },
+    120_000,
+  );
 });
