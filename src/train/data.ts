@@ -8,31 +8,13 @@
  * `completion`, `chosen` and `rejected` are strings or a one-message assistant list.
  */
 import { type HfTokenizer, Rng, type TemplateMessage } from "../engine/index.js";
+import type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
 import { tokenizeRows, type TokenizeStats, type TokenizedRows } from "./tokenize.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";
 
-export interface UnpairedRow {
-  line: number;
-  /** TRL's "conversational" row (a message-list prompt or answer), tokenized with the chat template; else "standard". */
-  conversational: boolean;
-  messages: TemplateMessage[];
-  completion: string;
-  label: boolean;
-}
-
-export interface PairedRow {
-  line: number;
-  conversational: boolean;
-  messages: TemplateMessage[];
-  chosen: string;
-  rejected: string;
-  /** The rejected answer's injected error type (`seapo.errorType`), when the row carries it. */
-  errorType?: string;
-}
-
-export type PreferenceRows = { kind: "unpaired"; rows: UnpairedRow[] } | { kind: "paired"; rows: PairedRow[] };
+export type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
 
 /** A row that failed its checks, as written to the rejects file. */
 export interface RowReject {

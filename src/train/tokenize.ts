@@ -17,7 +17,7 @@
  */
 import type { HfTokenizer } from "../engine/index.js";
 import { InputError } from "../errors.js";
-import type { PairedRow, PreferenceRows, UnpairedRow } from "./data.js";
+import type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
 
 export interface TokenizedItem {
   line: number;
