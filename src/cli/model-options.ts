@@ -30,7 +30,7 @@ export function modelOptionsSchema(prefix = "") {
       .optional()
       .meta({
         ...text(
-          `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp server, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1; repeat it for several servers of the same model (requests go to the least busy)`,
+          `OpenAI-compatible server for ${who} (vLLM, SGLang, llama.cpp's llama-server for generation only, Ollama, OpenAI), e.g. http://127.0.0.1:8000/v1; repeat it for several servers of the same model (requests go to the least busy)`,
           "base-url",
           "url",
         ),
