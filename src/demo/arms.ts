@@ -109,6 +109,40 @@ export function seapoRecords(
 /** Spread of the reward model's noise around the checker's 0/1 verdict. */
 export const VANILLA_REWARD_NOISE = 0.5;
 
+/** Standard normal CDF (Abramowitz & Stegun 7.1.26 for erf, absolute error below 1.5e-7). */
+export function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-z * z);
+  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/**
+ * The reward noise as results.json records it. Each answer's reward gets its own N(0, σ²), so a
+ * decisive pair (one right, one wrong, a true gap of 1) is reversed with probability Φ(−1 / (σ√2)).
+ */
+export function vanillaRewardNoise(sigma = VANILLA_REWARD_NOISE) {
+  return {
+    sigma,
+    expectedReversedShare: normalCdf(-1 / (sigma * Math.SQRT2)),
+    rationale:
+      "Set when the demo was written, before any result of the protocol in docs/science.md, and never tuned on results: " +
+      "σ = 0.5 makes the reward model rank a pair with one right and one wrong answer the wrong way round with " +
+      "probability Φ(−1/(σ√2)) ≈ 7.9% (a good but imperfect reward model), and rank equally right or equally wrong " +
+      "answers at random, as a reward model ranks near-ties.",
+  };
+}
+
+/** How the checker sees a seed's vanilla pairs. */
+export interface VanillaPairCounts {
+  pairs: number;
+  informative: number;
+  bothRight: number;
+  bothWrong: number;
+  reversed: number;
+}
+
 /**
  * Vanilla pairs: two sampled answers per prompt, ranked by a noisy reward (the checker's verdict plus
  * Gaussian noise). The higher is chosen, the lower rejected, ties or not, as a reward-model pipeline does.
@@ -119,14 +153,14 @@ export function vanillaRecords(
   world: World,
   items: readonly WorldItem[],
   options: { seed: number; temperature: number; maxNewTokens: number; batchSize: number },
-): { records: NegativeRecord[]; nearTies: number } {
+): { records: NegativeRecord[]; counts: VanillaPairCounts } {
   const prompts = items.map((i) => i.prompt);
   const samples = [0, 1].map((k) =>
     answerPrompts(model, tokenizer, prompts, { ...options, seed: options.seed * 2 + k }),
   );
   const rng = new Rng(options.seed + 1);
   const records: NegativeRecord[] = [];
-  let nearTies = 0;
+  const counts: VanillaPairCounts = { pairs: 0, informative: 0, bothRight: 0, bothWrong: 0, reversed: 0 };
   items.forEach((item, i) => {
     const scored = samples.map((s) => {
       const verdict = checkAnswer(world, item, s[i]!);
@@ -138,7 +172,9 @@ export function vanillaRecords(
     });
     const [chosen, rejected] =
       scored[0]!.reward >= scored[1]!.reward ? [scored[0]!, scored[1]!] : [scored[1]!, scored[0]!];
-    if (chosen.correct === rejected.correct) nearTies++;
+    counts.pairs++;
+    if (chosen.correct === rejected.correct) counts[chosen.correct ? "bothRight" : "bothWrong"]++;
+    else counts[chosen.correct ? "informative" : "reversed"]++;
     records.push({
       sourceId: item.id,
       errorType: "sampled",
@@ -151,7 +187,7 @@ export function vanillaRecords(
       rejected: rejected.text,
     });
   });
-  return { records, nearTies };
+  return { records, counts };
 }
 
 /** Writes dpo.jsonl and kto.jsonl (each positive once, then its negative) for one arm and seed. */

@@ -7,7 +7,7 @@ import type { NegativeRecord } from "../data/index.js";
 import { ANALYSIS_FILE } from "../negatives/index.js";
 import { llmSeapoDataset, seapoRecords, vanillaRecords, type ArmSpec } from "./arms.js";
 import type { DemoOptions } from "./options.js";
-import type { InjectionExample } from "./results.js";
+import type { InjectionExample, VanillaPairs } from "./results.js";
 import { analyzeDir, type DemoSetup } from "./setup.js";
 import type { Stage } from "./stages.js";
 import { dimensions, worldErrorTypes, type WorldErrorType, type WorldItem } from "./world/index.js";
@@ -25,6 +25,8 @@ export interface SeedDataContext {
   stage: Stage;
   /** The report's examples: filled from the first seed's mixed dataset. */
   examples: InjectionExample[];
+  /** Filled per seed as the vanilla pairs are built. */
+  vanillaPairs: VanillaPairs[];
 }
 
 /** The dataset an arm trains on for `seed`, built on first use. */
@@ -63,7 +65,11 @@ async function buildDataset(
         batchSize: 16,
       }),
     );
-    log(`  vanilla: ${vanilla.records.length} pairs, ${vanilla.nearTies} with both answers equally right or wrong`);
+    const c = vanilla.counts;
+    ctx.vanillaPairs.push({ seed, ...c });
+    log(
+      `  vanilla: ${c.pairs} pairs: ${c.informative} informative, ${c.bothRight} both right, ${c.bothWrong} both wrong, ${c.reversed} reversed`,
+    );
     return { records: vanilla.records };
   }
   const strategy = spec.strategy!;

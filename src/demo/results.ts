@@ -70,8 +70,41 @@ export const exampleSchema = z.strictObject({
 });
 export type InjectionExample = z.infer<typeof exampleSchema>;
 
+const intervalSchema = z.strictObject({ estimate: z.number(), low: z.number(), high: z.number(), se: z.number() });
+const dimensionIntervalsSchema = z.strictObject({
+  perDimension: z.record(z.string(), intervalSchema),
+  average: intervalSchema,
+});
+/** Paired-bootstrap intervals (src/demo/bootstrap.ts): accuracy per arm, and arm − reference differences. */
+export const uncertaintySchema = z.strictObject({
+  method: z.string(),
+  replicates: z.number().int().positive(),
+  level: z.number().positive().max(1),
+  seed: z.number().int(),
+  accuracy: z.record(z.string(), dimensionIntervalsSchema),
+  differences: z.array(
+    z.strictObject({ arm: z.string(), reference: z.string() }).extend(dimensionIntervalsSchema.shape),
+  ),
+});
+export type Uncertainty = z.infer<typeof uncertaintySchema>;
+
+/** What the vanilla pairs were, as the checker sees them (chosen / rejected right or wrong), per seed. */
+export const vanillaPairsSchema = z.strictObject({
+  seed: z.number().int(),
+  pairs: z.number().int().min(0),
+  /** Chosen right, rejected wrong: the pairs that teach what they should. */
+  informative: z.number().int().min(0),
+  /** Near-ties: both answers right, or both wrong. */
+  bothRight: z.number().int().min(0),
+  bothWrong: z.number().int().min(0),
+  /** Chosen wrong, rejected right: the noisy reward ranked them the wrong way round. */
+  reversed: z.number().int().min(0),
+});
+export type VanillaPairs = z.infer<typeof vanillaPairsSchema>;
+
 export const demoResultsSchema = z.strictObject({
-  version: z.literal(1),
+  /** 1: before per-item outcomes; 2 adds testItems, outcomes, uncertainty, vanilla and verdict (all optional to read). */
+  version: z.union([z.literal(1), z.literal(2)]),
   /** The resolved configuration of the run (seeds, steps, learning rates, sizes …). */
   config: z.record(z.string(), z.unknown()),
   seeds: z.array(z.number().int()),
@@ -87,6 +120,26 @@ export const demoResultsSchema = z.strictObject({
   /** Wall time per stage, in run order. */
   timings: z.array(z.strictObject({ stage: z.string(), seconds: z.number().min(0) })),
   finishedAt: z.string(),
+  /** The test items every arm was scored on, in the order of each `outcomes` string. */
+  testItems: z.array(z.strictObject({ id: z.string(), dimension: z.string() })).optional(),
+  /** Per arm and seed, one character per test item: "1" right, "0" wrong (the base model's row repeats per seed). */
+  outcomes: z
+    .array(z.strictObject({ arm: z.string(), seed: z.number().int(), correct: z.string().regex(/^[01]*$/) }))
+    .optional(),
+  uncertainty: uncertaintySchema.optional(),
+  vanilla: z
+    .strictObject({
+      /** Standard deviation of the Gaussian noise on the checker's 0/1 verdict, why it is set so, and what it implies. */
+      rewardNoise: z.strictObject({
+        sigma: z.number().min(0),
+        expectedReversedShare: z.number(),
+        rationale: z.string(),
+      }),
+      perSeed: z.array(vanillaPairsSchema),
+    })
+    .optional(),
+  /** The three lines `seapo demo` prints at the end: mixed SeaPO against vanilla and base, with intervals. */
+  verdict: z.array(z.string()).optional(),
 });
 export type DemoResults = z.infer<typeof demoResultsSchema>;
 

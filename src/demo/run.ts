@@ -12,13 +12,14 @@ import { LlamaModel, Rng } from "../engine/index.js";
 import { writeFileAtomic } from "../io/index.js";
 import { parseTrainConfig, train } from "../train/index.js";
 import { armResult, readCurve, type SeedScore } from "./aggregate.js";
-import { armSpecs, writePreferenceFiles, type ArmSpec } from "./arms.js";
+import { armSpecs, vanillaRewardNoise, writePreferenceFiles, type ArmSpec } from "./arms.js";
 import { seedDatasets, type SeedDataContext } from "./datasets.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
 import type { DemoOptions } from "./options.js";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults, type InjectionExample } from "./results.js";
 import { analyzeBaseErrors, loadDemoSetup, type DemoSetup } from "./setup.js";
 import { stageTimer } from "./stages.js";
+import { demoUncertainty, outcomeString, testItemsOf, verdictLines } from "./uncertainty.js";
 import { dimensions, type WorldErrorType } from "./world/index.js";
 
 export async function runDemo(options: DemoOptions): Promise<DemoResults> {
@@ -46,7 +47,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
     options.seeds.map((seed) => ({ seed, scores: baseScores, curve: [], rows: 0 })),
   );
   const examples: InjectionExample[] = [];
-  const data: SeedDataContext = { options, setup, mostCommon, stage, examples };
+  const data: SeedDataContext = { options, setup, mostCommon, stage, examples, vanillaPairs: [] };
   for (const seed of options.seeds) {
     const trainItems = sampleItems(setup.pool("train"), options.trainPerDimension, new Rng(seed));
     const datasetFor = seedDatasets(data, seed, trainItems);
@@ -68,8 +69,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   }
 
   // ---- 4. results
+  const outcomes = [...runs].flatMap(([arm, seeds]) =>
+    seeds.map((r) => ({ arm, seed: r.seed, correct: outcomeString(r.scores.answers) })),
+  );
+  const tested = testItemsOf(testItems);
+  const uncertainty = demoUncertainty(tested, dimensions, outcomes, specs);
   const results: DemoResults = demoResultsSchema.parse({
-    version: 1,
+    version: 2,
     config: {
       ...options,
       log: undefined,
@@ -84,6 +90,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
     examples,
     timings,
     finishedAt: new Date().toISOString(),
+    testItems: tested,
+    outcomes,
+    uncertainty,
+    vanilla: { rewardNoise: vanillaRewardNoise(), perSeed: data.vanillaPairs },
+    verdict: verdictLines(uncertainty, tested.length, options.seeds.length),
   });
   writeFileAtomic(join(options.out, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
   return results;

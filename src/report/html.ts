@@ -10,6 +10,7 @@ import { diffWords } from "diff";
 import type { ArmResult, DemoResults, Spread } from "../demo/index.js";
 import type { TabulatedResults } from "../eval/index.js";
 import * as charts from "./charts.js";
+import { UNCERTAINTY_HEADER, uncertaintyRows, vanillaPairsNote } from "./demo-uncertainty.js";
 import type { ChartSpec } from "./charts.js";
 import type {
   AnalysisFile,
@@ -143,7 +144,8 @@ function demoSections(demo: DemoResults, set: ChartSet): string {
       charts.multipleChoiceChart(demo),
       "Multiple-choice truthfulness: MC1 and MC2, mean ± std over seeds",
     ) +
-    table(["arm", "method", ...columns, "training rows"], scoreRows);
+    table(["arm", "method", ...columns, "training rows"], scoreRows) +
+    bootstrapBlock(demo);
 
   const byType = Object.entries(demo.analysis.byType)
     .map(([type, n]) => `${escapeHtml(type)} ${n}`)
@@ -178,6 +180,14 @@ function demoSections(demo: DemoResults, set: ChartSet): string {
     section("demo-examples", "Injected negatives", EXPLAIN.examples, examplesTable(demo.examples)),
     section("demo-config", "Configuration and timings", EXPLAIN.config, config),
   ].join("\n");
+}
+
+/** Paired-bootstrap intervals and the vanilla-pair diagnostics, when results.json has them. */
+function bootstrapBlock(demo: DemoResults): string {
+  const rows = uncertaintyRows(demo);
+  const note = vanillaPairsNote(demo);
+  const verdict = demo.verdict?.length ? `<pre>${escapeHtml(demo.verdict.join("\n"))}</pre>` : "";
+  return (rows ? table(UNCERTAINTY_HEADER, rows) : "") + verdict + (note ? `<p>${escapeHtml(note)}</p>` : "");
 }
 
 function describeArm(arm: ArmResult): string {

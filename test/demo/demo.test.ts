@@ -49,6 +49,21 @@ describe("seapo demo --quick", () => {
     expect(kto.some((r) => r.label) && kto.some((r) => !r.label)).toBe(true);
     expect(results.examples.length).toBeGreaterThan(0);
     expect(existsSync(join(out, "report.html"))).toBe(true);
+    // Per-item outcomes for every arm, aligned with the test items, and the intervals drawn from them.
+    const tested = results.testItems!;
+    expect(tested).toHaveLength(24 * dimensions.length);
+    expect(results.outcomes!.map((o) => o.arm)).toEqual(results.arms.map((a) => a.name));
+    for (const o of results.outcomes!) expect(o.correct).toHaveLength(tested.length);
+    const baseRow = results.outcomes![0]!.correct;
+    expect(results.uncertainty!.accuracy.base!.average.estimate).toBeCloseTo(base.average.mean, 12);
+    expect([...baseRow].filter((c) => c === "1").length / tested.length).toBeCloseTo(base.errorMix.correct, 12);
+    const pairs = results.vanilla!.perSeed[0]!;
+    expect(pairs.informative + pairs.bothRight + pairs.bothWrong + pairs.reversed).toBe(pairs.pairs);
+    expect(pairs.pairs).toBe(24 * dimensions.length);
+    // The verdict closes stdout: mixed SeaPO against vanilla, then against base.
+    expect(result.stdout).toMatch(/^verdict, five-dimension average .*seapo-mixed-kto .*vanilla-kto .*base /m);
+    expect(result.stdout).toMatch(/^ {2}seapo-mixed-kto − vanilla-kto: [+−]\d+\.\d points \[/m);
+    expect(result.stdout).toMatch(/^ {2}seapo-mixed-kto − base: [+−]\d+\.\d points \[/m);
   }, 600_000);
 
   it("--injector llm writes SeaPO's negatives through seapo inject with a real OpenAI-compatible server", async () => {

@@ -11,6 +11,7 @@ import {
   runDemo,
   SHIPPED_BASE_DIR,
   writeBaseRecipe,
+  type DemoResults,
 } from "../../demo/index.js";
 import { buildReport } from "../../report/index.js";
 import { integerArg } from "../schema-options.js";
@@ -72,8 +73,9 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
   const defaults = defaultDemoOptions(flags.quick);
   const started = Date.now();
   const llm = await injectorModel(flags);
+  let results: DemoResults;
   try {
-    await runDemo({
+    results = await runDemo({
       ...defaults,
       out: flags.out,
       baseDir: flags.base,
@@ -89,7 +91,8 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
   }
   const report = await buildReport(flags.out);
   process.stderr.write(`demo finished in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-  process.stdout.write(`results: ${join(flags.out, RESULTS_FILE)}\nreport: ${report}\n`);
+  const verdict = results.verdict?.map((line) => `${line}\n`).join("") ?? "";
+  process.stdout.write(`${verdict}results: ${join(flags.out, RESULTS_FILE)}\nreport: ${report}\n`);
 }
 
 /** `--injector llm`: the model the model options name (required); the world's rules need none. */
