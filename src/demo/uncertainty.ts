@@ -71,8 +71,12 @@ export function verdictLines(u: Uncertainty, items: number, seeds: number): stri
     return `  ${seapo} − ${reference}: ${signed(d.estimate)} points [${signed(d.low)}, ${signed(d.high)}]: ${reading}`;
   };
   const level = Math.round(100 * u.level);
+  const over =
+    seeds === 1
+      ? `${items} test items × 1 seed: item noise only, seed noise is not in it`
+      : `${items} test items × ${seeds} seeds`;
   return [
-    `verdict, five-dimension average (${level}% paired bootstrap over ${items} test items × ${seeds} seed(s)): ${show(seapo)} · ${show(vanilla)} · ${show(base)}`,
+    `verdict, five-dimension average (${level}% paired bootstrap over ${over}): ${show(seapo)} · ${show(vanilla)} · ${show(base)}`,
     diff(vanilla),
     diff(base),
   ];

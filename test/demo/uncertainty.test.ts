@@ -30,6 +30,7 @@ describe("the demo's intervals and verdict", () => {
     const u = demoUncertainty(items, dims, outcomes, quick);
     const lines = verdictLines(u, items.length, 1);
     expect(lines).toHaveLength(3);
+    expect(lines[0]).toContain("over 40 test items × 1 seed: item noise only, seed noise is not in it): ");
     expect(lines[0]).toContain("seapo-mixed-kto 75.0% [");
     expect(lines[0]).toContain("vanilla-kto 50.0% [");
     expect(lines[1]).toMatch(
