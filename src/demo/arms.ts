@@ -4,12 +4,13 @@
  *   vanilla  the base model's own sampled answers, ranked by a noisy reward (the paper's baseline:
  *            both answers are often equally good or equally bad, so many pairs are near-ties);
  *   seapo    the gold answer against a copy with one injected error of a chosen type.
- * Datasets are written in the data engine's formats (dpo.jsonl, kto.jsonl), which `seapo train` reads.
+ * Datasets are written in the data engine's conversational formats (dpo_conversational.jsonl,
+ * kto_conversational.jsonl), which `seapo train` reads through the chat template.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type HfTokenizer, type LlamaModel, Rng } from "../engine/index.js";
-import { toDpoRow, toKtoRows, type DpoRow, type NegativeRecord } from "../data/index.js";
+import { toDpoConversationalRow, toKtoConversationalRows, type DpoRow, type NegativeRecord } from "../data/index.js";
 import type { OpenedModel } from "../llm/index.js";
 import {
   builtinErrorTypes,
@@ -190,13 +191,17 @@ export function vanillaRecords(
   return { records, counts };
 }
 
-/** Writes dpo.jsonl and kto.jsonl (each positive once, then its negative) for one arm and seed. */
+/**
+ * Writes one arm and seed's rows in the data engine's conversational formats (each positive once in
+ * KTO). Conversational rows go through the chat template in `seapo train`, as TRL does, which is how
+ * the demo's base model was fine-tuned and how it is asked at test time.
+ */
 export function writePreferenceFiles(dir: string, records: readonly NegativeRecord[]): { dpo: string; kto: string } {
   mkdirSync(dir, { recursive: true });
-  const dpo = join(dir, "dpo.jsonl");
-  const kto = join(dir, "kto.jsonl");
-  writeFileAtomic(dpo, toJsonLines(records.map(toDpoRow)));
-  writeFileAtomic(kto, toJsonLines(records.flatMap((r) => toKtoRows(r, { includeDesirable: true }))));
+  const dpo = join(dir, exportFiles.dpoConversational);
+  const kto = join(dir, exportFiles.ktoConversational);
+  writeFileAtomic(dpo, toJsonLines(records.map(toDpoConversationalRow)));
+  writeFileAtomic(kto, toJsonLines(records.flatMap((r) => toKtoConversationalRows(r, { includeDesirable: true }))));
   return { dpo, kto };
 }
 
@@ -206,7 +211,7 @@ export const worldTypesForInjection = [...builtinErrorTypes];
 /**
  * SeaPO pairs through the data engine's own pipeline (`--injector llm`): the gold answers go to
  * `seapo inject` with the arm's strategy (most-common reads the demo's analysis.json), every rewrite
- * is verified, and the exported dpo.jsonl / kto.jsonl are the arm's training files.
+ * is verified, and the exported conversational DPO / KTO files are the arm's training files.
  */
 export async function llmSeapoDataset(
   dir: string,
@@ -239,5 +244,8 @@ export async function llmSeapoDataset(
   const records: NegativeRecord[] = [];
   for await (const row of readRecords<DpoRow>(dpo))
     records.push({ ...row.seapo, prompt: row.prompt, history: [], chosen: row.chosen, rejected: row.rejected });
-  return { records, files: { dpo, kto: join(dir, exportFiles.kto) } };
+  return {
+    records,
+    files: { dpo: join(dir, exportFiles.dpoConversational), kto: join(dir, exportFiles.ktoConversational) },
+  };
 }

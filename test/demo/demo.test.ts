@@ -42,11 +42,14 @@ describe("seapo demo --quick", () => {
     expect(Object.values(results.analysis.byType).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(
       results.analysis.wrong,
     );
-    // Every trained arm's data is in the data engine's formats.
-    const kto = readJsonl<{ prompt: string; completion: string; label: boolean }>(
-      join(out, "arms", "seapo-mixed-kto", "seed-1", "data", "kto.jsonl"),
+    // Every trained arm's data is in the data engine's conversational formats, so training sees the
+    // chat template the base model was fine-tuned and is tested with.
+    type Turn = { role: string; content: string };
+    const kto = readJsonl<{ prompt: Turn[]; completion: Turn[]; label: boolean }>(
+      join(out, "arms", "seapo-mixed-kto", "seed-1", "data", "kto_conversational.jsonl"),
     );
     expect(kto.some((r) => r.label) && kto.some((r) => !r.label)).toBe(true);
+    expect(kto.every((r) => r.prompt.at(-1)?.role === "user" && r.completion[0]?.role === "assistant")).toBe(true);
     expect(results.examples.length).toBeGreaterThan(0);
     expect(existsSync(join(out, "report.html"))).toBe(true);
     // Per-item outcomes for every arm, aligned with the test items, and the intervals drawn from them.
