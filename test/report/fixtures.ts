@@ -123,7 +123,7 @@ export function metricsLines(): Array<Record<string, number>> {
       "tokens/s": 900,
       elapsed: 3 * k,
     });
-    if (step % 30 === 0) lines.push({ step, "eval_loss": 0.7 - 0.04 * k, "eval_rewards/margins": 0.15 * k });
+    if (step % 30 === 0) lines.push({ step, eval_loss: 0.7 - 0.04 * k, "eval_rewards/margins": 0.15 * k });
   }
   return lines;
 }
