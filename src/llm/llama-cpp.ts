@@ -11,7 +11,6 @@ import {
   type ControlledEvaluateInputItem,
   type Llama,
   type LlamaContext,
-  type LlamaCompletionGenerationOptions,
   type LlamaContextSequence,
   type LlamaGrammar,
   type LlamaModel,
@@ -20,6 +19,7 @@ import {
 import { z } from "zod";
 import { splitContinuation } from "./continuation-split.js";
 import { parseJsonReply } from "./json-reply.js";
+import { passThrough, type GenerationSettings } from "./llama-cpp-options.js";
 import { ProviderError, SeapoError, UnsupportedError } from "../errors.js";
 import {
   mapFinishReason,
@@ -352,45 +352,6 @@ function sharedLlama(): Promise<Llama> {
     throw error;
   });
   return llamaBackend;
-}
-
-/** Options both LlamaChat.generateResponse and LlamaCompletion.generateCompletionWithMeta take. */
-type GenerationSettings = Pick<
-  LlamaCompletionGenerationOptions,
-  | "temperature"
-  | "topK"
-  | "topP"
-  | "seed"
-  | "customStopTriggers"
-  | "repeatPenalty"
-  | "grammar"
-  | "signal"
-  | "onToken"
-  | "onTextChunk"
-  | (typeof PASS_THROUGH)[number]
->;
-
-/** node-llama-cpp generation options a request may set through providerOptions. */
-const PASS_THROUGH = [
-  "minP",
-  "xtc",
-  "repeatPenalty",
-  "dryRepeatPenalty",
-  "tokenBias",
-  "trimWhitespaceSuffix",
-  "evaluationPriority",
-] as const;
-
-function passThrough(
-  providerOptions: Record<string, unknown> | undefined,
-  warnings: string[],
-): Partial<GenerationSettings> {
-  const passed: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(providerOptions ?? {})) {
-    if ((PASS_THROUGH as readonly string[]).includes(key)) passed[key] = value;
-    else warnings.push(`providerOptions.${key} is not a node-llama-cpp generation option here; ignored`);
-  }
-  return passed as Partial<GenerationSettings>;
 }
 
 function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
