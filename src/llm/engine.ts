@@ -1,12 +1,7 @@
 import PQueue from "p-queue";
-import { join } from "node:path";
 import {
-  ADAPTER_CONFIG_FILE,
   eosTokenIds,
-  fromPeftName,
-  loadLoraAdapter,
-  LORA_TARGETS,
-  type LoraTarget,
+  mergeLoraAdapter,
   generate as generateTokens,
   type HfTokenizer,
   LlamaModel,
@@ -14,7 +9,7 @@ import {
   type ModelConfig,
   scoreContinuations,
 } from "../engine/index.js";
-import { InputError, UnsupportedError } from "../errors.js";
+import { UnsupportedError } from "../errors.js";
 import { splitContinuation } from "./continuation-split.js";
 import { TextStream } from "./text-stream.js";
 import { parseJsonReply } from "./json-reply.js";
@@ -52,7 +47,7 @@ export async function createEngineModel(options: EngineModelOptions): Promise<La
   const { config, weights, tokenizer } = await loadHfModel(options.dir);
   const eos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
   const model = LlamaModel.fromWeights(config, weights);
-  if (options.adapter !== undefined) await mergeAdapter(model, options.adapter);
+  if (options.adapter !== undefined) await mergeLoraAdapter(model, options.adapter);
   const loaded: Loaded = {
     model,
     config,
@@ -75,23 +70,6 @@ export async function createEngineModel(options: EngineModelOptions): Promise<La
     },
     logprobs: (requests) => logprobs(loaded, requests),
   };
-}
-
-/** Wraps the adapter's target layers, loads its A/B weights and folds them into the base (no cost per token). */
-async function mergeAdapter(model: LlamaModel, dir: string): Promise<void> {
-  const adapter = await loadLoraAdapter(dir);
-  const unknown = adapter.targetModules.filter((name) => !(LORA_TARGETS as readonly string[]).includes(name));
-  if (unknown.length > 0)
-    throw new InputError(
-      join(dir, ADAPTER_CONFIG_FILE),
-      undefined,
-      "target_modules",
-      `the engine cannot place adapters on ${unknown.join(", ")}`,
-      `targets are ${LORA_TARGETS.join(", ")}`,
-    );
-  model.applyLora({ rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targetModules as LoraTarget[] });
-  model.loadParameters(new Map([...adapter.weights].map(([name, tensor]) => [fromPeftName(name), tensor])));
-  model.mergeLora();
 }
 
 async function generate(loaded: Loaded, request: GenerateRequest): Promise<GenerateResult> {

@@ -6,17 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  ADAPTER_CONFIG_FILE,
-  fromPeftName,
-  type HfModel,
-  LlamaModel,
-  LORA_TARGETS,
-  type LoraTarget,
-  loadHfModel,
-  loadLoraAdapter,
-  type WeightMap,
-} from "../engine/index.js";
+import { type HfModel, LlamaModel, loadHfModel, mergeLoraAdapter, type WeightMap } from "../engine/index.js";
 import { InputError } from "../errors.js";
 import type { TrainConfig } from "./config.js";
 
@@ -42,23 +32,6 @@ export async function loadReferenceModel(
   }
   const model = LlamaModel.fromWeights(start.config, start.weights);
   if (config.refAdapter === undefined) return { model, weights: start.weights };
-  await mergeAdapter(model, config.refAdapter);
+  await mergeLoraAdapter(model, config.refAdapter);
   return { model, weights: model.weights() };
-}
-
-/** Wraps the adapter's target layers, loads its A/B weights and folds them into the weights. */
-async function mergeAdapter(model: LlamaModel, dir: string): Promise<void> {
-  const adapter = await loadLoraAdapter(dir);
-  const unknown = adapter.targetModules.filter((name) => !(LORA_TARGETS as readonly string[]).includes(name));
-  if (unknown.length > 0)
-    throw new InputError(
-      join(dir, ADAPTER_CONFIG_FILE),
-      undefined,
-      "target_modules",
-      `the engine cannot place adapters on ${unknown.join(", ")}`,
-      `targets are ${LORA_TARGETS.join(", ")}`,
-    );
-  model.applyLora({ rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targetModules as LoraTarget[] });
-  model.loadParameters(new Map([...adapter.weights].map(([name, tensor]) => [fromPeftName(name), tensor])));
-  model.mergeLora();
 }

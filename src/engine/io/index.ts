@@ -72,6 +72,7 @@ export {
 export {
   saveLoraAdapter,
   loadLoraAdapter,
+  mergeLoraAdapter,
   adapterConfigJson,
   toPeftName,
   fromPeftName,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { InputError } from "../../errors.js";
 import type { WeightMap } from "../models/config.js";
+import { LORA_TARGETS, type LlamaModel, type LoraTarget } from "../models/llama.js";
 import { readJsonFile, writeJsonFile } from "./hf-config.js";
 import { readSafetensors, writeSafetensors } from "./safetensors.js";
 
@@ -198,4 +199,21 @@ export async function loadLoraAdapter(dir: string): Promise<LoraAdapter> {
   const { weights } = await readSafetensors(weightsPath);
   checkAdapterTensors(config, weights, weightsPath);
   return { ...config, weights };
+}
+
+/** Wraps the adapter's target layers of `model`, loads its A/B weights and folds them into the base (no cost per token). */
+export async function mergeLoraAdapter(model: LlamaModel, dir: string): Promise<void> {
+  const adapter = await loadLoraAdapter(dir);
+  const unknown = adapter.targetModules.filter((name) => !(LORA_TARGETS as readonly string[]).includes(name));
+  if (unknown.length > 0)
+    throw new InputError(
+      join(dir, ADAPTER_CONFIG_FILE),
+      undefined,
+      "target_modules",
+      `the engine cannot place adapters on ${unknown.join(", ")}`,
+      `targets are ${LORA_TARGETS.join(", ")}`,
+    );
+  model.applyLora({ rank: adapter.rank, alpha: adapter.alpha, targets: adapter.targetModules as LoraTarget[] });
+  model.loadParameters(new Map([...adapter.weights].map(([name, tensor]) => [fromPeftName(name), tensor])));
+  model.mergeLora();
 }
