@@ -13,6 +13,7 @@ import { parseJsonReply } from "./json-reply.js";
 import { mapFinishReason, type GenerateJsonRequest, type GenerateRequest, type GenerateResult } from "./provider.js";
 import type { LanguageModel } from "./provider.js";
 import { servedModel } from "./endpoint-pool.js";
+import { samplingFields } from "./openai.js";
 
 /** Thrown for a request whose answer is not in the batch results: the job that asked stays pending. */
 export class DeferredRequest extends SeapoError {
@@ -129,16 +130,7 @@ function batchModel(name: string, answer: Answer): LanguageModel {
 
 /** The body an OpenAI-compatible server gets for this request (the live client sends the same fields). */
 function requestBody(model: string, request: GenerateRequest): { url: string; body: Record<string, unknown> } {
-  const sampling = {
-    model,
-    max_tokens: request.maxTokens ?? 1024,
-    temperature: request.temperature ?? 0,
-    ...(request.topP !== undefined && { top_p: request.topP }),
-    ...(request.seed !== undefined && { seed: request.seed }),
-    ...(request.stop?.length && { stop: request.stop }),
-    ...(request.topK !== undefined && { top_k: request.topK }),
-    ...request.providerOptions,
-  };
+  const sampling = { ...samplingFields(model, request), ...request.providerOptions };
   if (request.messages) return { url: "/v1/chat/completions", body: { ...sampling, messages: request.messages } };
   if (request.prompt === undefined) throw new UnsupportedError("generate needs either messages or prompt");
   return { url: "/v1/completions", body: { ...sampling, prompt: request.prompt } };

@@ -79,12 +79,10 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   };
 }
 
-/** Chat completions for `messages`, legacy completions for a raw `prompt`. */
-async function generate({ client, options, call }: Connection, request: GenerateRequest): Promise<GenerateResult> {
-  const warnings: string[] = [];
-  if (request.topK !== undefined) warnings.push("topK is not part of the OpenAI API; sent as top_k in the body");
-  const sampling = {
-    model: options.model,
+/** The sampling fields of a generation request's body, as live requests and batch files send them. */
+export function samplingFields(model: string, request: GenerateRequest) {
+  return {
+    model,
     max_tokens: request.maxTokens ?? 1024,
     temperature: request.temperature ?? 0,
     ...(request.topP !== undefined && { top_p: request.topP }),
@@ -92,6 +90,13 @@ async function generate({ client, options, call }: Connection, request: Generate
     ...(request.stop?.length && { stop: request.stop }),
     ...(request.topK !== undefined && { top_k: request.topK }),
   };
+}
+
+/** Chat completions for `messages`, legacy completions for a raw `prompt`. */
+async function generate({ client, options, call }: Connection, request: GenerateRequest): Promise<GenerateResult> {
+  const warnings: string[] = [];
+  if (request.topK !== undefined) warnings.push("topK is not part of the OpenAI API; sent as top_k in the body");
+  const sampling = samplingFields(options.model, request);
   const top = request.topLogprobs;
   const { signal } = request;
   let choice: { text: string; finishReason: string | null; logprobs?: TokenLogprob[] } | undefined;

@@ -22,7 +22,7 @@ import {
   injectionMessages,
 } from "./prompts.js";
 import { checkOrWriteManifest } from "./run-manifest.js";
-import { typesForRow, type Strategy } from "./strategy.js";
+import { strategyTypes, typesForRow, type Strategy } from "./strategy.js";
 import {
   defaultVerifyOptions,
   stripPreamble,
@@ -132,19 +132,6 @@ export async function runInject(options: InjectOptions): Promise<InjectResult> {
 function typeRank(strategy: Strategy): (errorType: string) => number {
   const names = strategyTypes(strategy).map((type) => type.name);
   return (errorType) => names.indexOf(errorType);
-}
-
-function strategyTypes(strategy: Strategy): ErrorType[] {
-  switch (strategy.kind) {
-    case "single":
-    case "most-common":
-      return [strategy.type];
-    case "all":
-    case "mixed":
-      return strategy.types;
-    case "weighted":
-      return strategy.weights.map((w) => w.type);
-  }
 }
 
 /** The settings a resumed run must repeat, for the manifest. */

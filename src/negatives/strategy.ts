@@ -49,8 +49,8 @@ export async function parseStrategy(spec: string, types: ErrorType[], analysisFi
   );
 }
 
-/** The types to inject for one prompt. `mixed` injects all; export then keeps one per prompt. */
-export function typesForRow(strategy: Strategy, sourceId: string, seed: number): ErrorType[] {
+/** Every type the strategy can inject, in its order. */
+export function strategyTypes(strategy: Strategy): ErrorType[] {
   switch (strategy.kind) {
     case "single":
     case "most-common":
@@ -58,16 +58,21 @@ export function typesForRow(strategy: Strategy, sourceId: string, seed: number):
     case "all":
     case "mixed":
       return strategy.types;
-    case "weighted": {
-      const total = strategy.weights.reduce((sum, w) => sum + w.weight, 0);
-      let draw = seededUniform(seed, sourceId, "weighted") * total;
-      for (const { type, weight } of strategy.weights) {
-        draw -= weight;
-        if (draw < 0) return [type];
-      }
-      return [strategy.weights.at(-1)!.type];
-    }
+    case "weighted":
+      return strategy.weights.map((w) => w.type);
   }
+}
+
+/** The types to inject for one prompt. `mixed` injects all; export then keeps one per prompt. */
+export function typesForRow(strategy: Strategy, sourceId: string, seed: number): ErrorType[] {
+  if (strategy.kind !== "weighted") return strategyTypes(strategy);
+  const total = strategy.weights.reduce((sum, w) => sum + w.weight, 0);
+  let draw = seededUniform(seed, sourceId, "weighted") * total;
+  for (const { type, weight } of strategy.weights) {
+    draw -= weight;
+    if (draw < 0) return [type];
+  }
+  return [strategy.weights.at(-1)!.type];
 }
 
 /** A uniform number in [0, 1) determined by the seed, the row and the purpose of the draw. */

@@ -5,7 +5,8 @@ import { passAtK } from "../metrics.js";
 import type { EvalInstance, GenerationRequest, LoadOptions, LoadedTask, TaskDefinition } from "../types.js";
 import { fewshotCount, generations, takeLimit } from "./common.js";
 
-const row = z.object({
+/** A row of HumanEval.jsonl. */
+export const humanevalRow = z.object({
   task_id: z.string(),
   prompt: z.string(),
   entry_point: z.string(),
@@ -62,7 +63,7 @@ function makeHumanevalTask(sampling: Sampling, description: string, harnessTask:
     async load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
       fewshotCount("humaneval", options.numFewshot, 0, 0, "it is zero-shot");
       const maxTokens = options.maxGenTokens ?? HUMANEVAL_MAX_TOKENS;
-      const problems = takeLimit(await data.jsonl("humaneval/HumanEval.jsonl", row), options.limit);
+      const problems = takeLimit(await data.jsonl("humaneval/HumanEval.jsonl", humanevalRow), options.limit);
       const instances = problems.map((p): EvalInstance => {
         const requests = Array.from({ length: sampling.samples }, (_, i): GenerationRequest => ({
           kind: "generate",

@@ -1,18 +1,9 @@
-import { z } from "zod";
 import type { DataReader } from "../../data.js";
 import { passAtK } from "../../metrics.js";
 import { fewshotCount, generations, takeLimit } from "../../tasks/common.js";
-import { HUMANEVAL_STOP, humanevalJob } from "../../tasks/humaneval.js";
+import { HUMANEVAL_STOP, humanevalJob, humanevalRow } from "../../tasks/humaneval.js";
 import type { EvalInstance, GenerationRequest, LoadOptions, LoadedTask, TaskDefinition } from "../../types.js";
 import { oiSource, PAPER_TASK_VERSION } from "./common.js";
-
-const row = z.object({
-  task_id: z.string(),
-  prompt: z.string(),
-  entry_point: z.string(),
-  canonical_solution: z.string(),
-  test: z.string(),
-});
 
 /** eval/codex_humaneval/run_eval.py with the paper's settings: 20 samples, T = 0.8, top-p 0.95, 512 new tokens. */
 export const PAPER_HUMANEVAL_SAMPLING = { samples: 20, temperature: 0.8, topP: 0.95, maxTokens: 512, k: 10 } as const;
@@ -34,7 +25,7 @@ export function paperHumanevalRequests(prompt: string, maxTokens: number): Gener
 async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
   fewshotCount("humaneval", options.numFewshot, 0, 0, "it is zero-shot");
   const maxTokens = options.maxGenTokens ?? PAPER_HUMANEVAL_SAMPLING.maxTokens;
-  const problems = takeLimit(await data.jsonl("humaneval/HumanEval.jsonl", row), options.limit);
+  const problems = takeLimit(await data.jsonl("humaneval/HumanEval.jsonl", humanevalRow), options.limit);
   const instances = problems.map((p): EvalInstance => ({
     id: p.task_id,
     target: p.canonical_solution,
