@@ -1,4 +1,6 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 // What the engine and train benchmarks share: the Llama config both build around their model sizes
 // and hand to the PyTorch references (so the two sides always describe the same model), and runJson.
@@ -27,4 +29,24 @@ export function runJson(command, args, env) {
   if (result.status !== 0 || !line.startsWith("{"))
     return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
   return JSON.parse(line);
+}
+
+/** Starts bench/zero-latency-server.mjs with its arguments; resolves once it prints its port. */
+export async function startZeroLatencyServer(args = []) {
+  const script = new URL("./zero-latency-server.mjs", import.meta.url).pathname;
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** `n` inject rows under `dir`, every one distinct so no request is answered by the cache. */
+export function writeAppleRows(dir, n) {
+  const path = join(dir, `rows-${n}.jsonl`);
+  const rows = Array.from({ length: n }, (_, i) => ({
+    id: `q${i}`,
+    prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
+    response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
+  }));
+  writeFileSync(path, rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
+  return path;
 }

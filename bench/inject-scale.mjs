@@ -4,14 +4,15 @@
 // linear scaling. Then the batch-file round trip for ROWS requests: the time to write the
 // request files (--batch-out) and to read results back through the pipeline (--batch-in).
 // Run: npm run build && node bench/inject-scale.mjs [batchRows=100000]
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, createWriteStream } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync, createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { toJsonLines, readRecords } from "../dist/io/index.js";
+import { readRecords } from "../dist/io/index.js";
 import { openBatchSession } from "../dist/llm/index.js";
 import { builtinErrorTypes, runInject } from "../dist/negatives/index.js";
+import { startZeroLatencyServer, writeAppleRows } from "./common.mjs";
 
 const LATENCY = Number(process.env.LATENCY_MS ?? 50);
 const CAP = 16;
@@ -19,24 +20,9 @@ const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 6);
 const batchRows = Number(process.argv[2] ?? 100_000);
 const dir = mkdtempSync(join(tmpdir(), "seapo-bench-scale-"));
 
-function writeRows(n) {
-  const path = join(dir, `rows-${n}.jsonl`);
-  const rows = Array.from({ length: n }, (_, i) => ({
-    id: `q${i}`,
-    prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
-    response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
-  }));
-  writeFileSync(path, toJsonLines(rows));
-  return path;
-}
-
 async function startServer() {
-  const script = new URL("./zero-latency-server.mjs", import.meta.url).pathname;
-  const child = spawn(process.execPath, [script, "0", String(LATENCY), String(CAP)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
-  return { child, url: `http://127.0.0.1:${port}/v1` };
+  const { child, url } = await startZeroLatencyServer(["0", String(LATENCY), String(CAP)]);
+  return { child, url: `${url}/v1` };
 }
 
 function runWorker(input, urls) {
@@ -57,7 +43,7 @@ async function scaling() {
     for (const n of [1, 2, 4]) {
       const rows = Math.round(perEndpoint * n * SECONDS);
       const run = runWorker(
-        writeRows(rows),
+        writeAppleRows(dir, rows),
         servers.slice(0, n).map((s) => s.url),
       );
       const rate = rows / run.injectSeconds;
@@ -95,7 +81,7 @@ async function answerAll(requestFiles, resultFile) {
 }
 
 async function batchRoundTrip() {
-  const input = writeRows(batchRows);
+  const input = writeAppleRows(dir, batchRows);
   const strategy = { kind: "single", type: builtinErrorTypes[0] };
   const outDir = join(dir, "batch-run");
   const batchDir = join(dir, "batch-files");

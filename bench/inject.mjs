@@ -4,38 +4,18 @@
 // Prints items/s against both, seapo's overhead per item on top of the bare client, and peak RSS
 // at 10k and 100k rows.
 // Run: npm run build && node bench/inject.mjs [rows=20000]
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import { Agent, request } from "undici";
-import { toJsonLines } from "../dist/io/index.js";
 import { pooledFetch } from "../dist/llm/index.js";
+import { startZeroLatencyServer, writeAppleRows } from "./common.mjs";
 
 const CONCURRENCY = 64;
 const rows = Number(process.argv[2] ?? 20_000);
 const dir = mkdtempSync(join(tmpdir(), "seapo-bench-"));
-
-function writeRows(n) {
-  const path = join(dir, `rows-${n}.jsonl`);
-  const rows = Array.from({ length: n }, (_, i) => ({
-    id: `q${i}`,
-    // Every row distinct, so no request is answered by the cache.
-    prompt: `A shop sells ${i} apples on Monday and twice as many on Tuesday. How many apples in total?`,
-    response: `On Tuesday it sells 2 × ${i} = ${2 * i} apples, so the total is ${i} + ${2 * i} = ${3 * i} apples.`,
-  }));
-  writeFileSync(path, toJsonLines(rows));
-  return path;
-}
-
-async function startServer() {
-  const child = spawn(process.execPath, [new URL("./zero-latency-server.mjs", import.meta.url).pathname], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
-  return { child, url: `http://127.0.0.1:${port}` };
-}
 
 /** The reference: the same number of chat POSTs of the same size, straight through undici.request. */
 async function rawUndici(url, n) {
@@ -102,9 +82,9 @@ function runWorker(input, url, cache) {
   return JSON.parse(result.stdout.trim().split("\n").at(-1));
 }
 
-const server = await startServer();
+const server = await startZeroLatencyServer();
 try {
-  const input = writeRows(rows);
+  const input = writeAppleRows(dir, rows);
   await rawUndici(server.url, 2000); // warm-up
   const rawSeconds = await rawUndici(server.url, rows);
   const rawRate = rows / rawSeconds;
@@ -126,7 +106,7 @@ try {
     );
   }
   for (const n of [10_000, 100_000]) {
-    const run = runWorker(writeRows(n), server.url, "cache");
+    const run = runWorker(writeAppleRows(dir, n), server.url, "cache");
     console.log(
       `peak RSS at ${String(n).padStart(6)} rows (cache on): ${run.maxRssMb.toFixed(0)} MB · ${(n / run.injectSeconds).toFixed(0)} items/s`,
     );

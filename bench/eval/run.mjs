@@ -3,12 +3,12 @@
 // eval's --batch-size), each beside a raw undici.request loop sending the same bodies in the same run.
 // The server costs almost nothing, so the figures are the client's ceiling, not a model's.
 // Run: npm run build && node bench/eval/run.mjs [requests=20000] [batch=16]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { createOpenAIModel, withRequestCache } from "../../dist/llm/index.js";
+import { startZeroLatencyServer } from "../common.mjs";
 
 const CONCURRENCY = 16; // --concurrency's default
 const total = Number(process.argv[2] ?? 20_000);
@@ -19,14 +19,6 @@ const requests = Array.from({ length: total }, (_, i) => ({
   context: `The following are multiple choice questions (with answers) about arithmetic.\n\n${"Some context words. ".repeat(25)}Question ${i}: what is ${i} plus ${i}?\nA. ${2 * i}\nB. ${2 * i + 1}\nC. ${i}\nD. 0\nAnswer:`,
   continuation: [" A", " B", " C", " D"][i % 4],
 }));
-
-async function startServer() {
-  const child = spawn(process.execPath, [new URL("../zero-latency-server.mjs", import.meta.url).pathname], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
-  return { child, url: `http://127.0.0.1:${port}` };
-}
 
 /** The reference: the same echo bodies, `per` prompts each, straight through undici.request. */
 async function rawUndici(url, per) {
@@ -72,7 +64,7 @@ async function seapo(url, batchSize, { cached } = {}) {
   return total / seconds;
 }
 
-const { child, url } = await startServer();
+const { child, url } = await startZeroLatencyServer();
 try {
   await seapo(url, batch); // warm up the JIT and the connections
   const figures = {
