@@ -49,7 +49,7 @@ export const trainRunFileSchema = z.looseObject({
     file: z.string(),
     sha256: z.string(),
     rows: z.number().int().min(0),
-    kind: z.enum(["paired", "unpaired"]),
+    kind: z.enum(["paired", "unpaired", "listwise"]),
     rejected: z.number().int().min(0),
     dropped: z.number().int().min(0),
     truncated: z.number().int().min(0),
