@@ -11,6 +11,7 @@ import {
 } from "../engine/index.js";
 import { UnsupportedError } from "../errors.js";
 import { splitContinuation } from "./continuation-split.js";
+import { scoreTokenSequences, type TokenScore } from "./engine-token-scores.js";
 import { TextStream } from "./text-stream.js";
 import { parseJsonReply } from "./json-reply.js";
 import { mapFinishReason, type GenerateRequest, type GenerateResult, type LanguageModel } from "./provider.js";
@@ -39,17 +40,41 @@ export interface EngineModelOptions {
   adapter?: string;
 }
 
+/** A generation with the ids behind it (what `seapo serve` returns as tokens). */
+export interface EngineGeneration extends GenerateResult {
+  /** The prompt as the model saw it, after any cut to fit the context. */
+  promptIds: number[];
+  /** Every generated id, the one that completed a stop string included. */
+  tokenIds: number[];
+}
+
+/** The engine provider with the token-level access an OpenAI-compatible server over it needs. */
+export interface EngineHandle {
+  model: LanguageModel;
+  tokenizer: HfTokenizer;
+  contextLength: number;
+  /** As model.generate, from `promptIds` when given (a server's token prompt), else from the request's text. */
+  generateIds(request: GenerateRequest, promptIds?: number[]): Promise<EngineGeneration>;
+  /** Every token's log-prob and `top` alternatives (scoreTokenSequences), queued with the other calls. */
+  scoreTokens(sequences: number[][], top: number): Promise<TokenScore[][]>;
+}
+
 /**
  * The project's own engine as a LanguageModel: a Llama/Qwen2 Hugging Face folder run in-process.
  * Calls run one at a time; log-prob requests given together are scored in batches.
  */
 export async function createEngineModel(options: EngineModelOptions): Promise<LanguageModel> {
+  return (await openEngine(options)).model;
+}
+
+/** createEngineModel, with the tokenizer and token-level generation and scoring beside the model. */
+export async function openEngine(options: EngineModelOptions): Promise<EngineHandle> {
   const { config, weights, tokenizer } = await loadHfModel(options.dir);
   const eos = tokenizer.eosTokenId === undefined ? [] : [tokenizer.eosTokenId];
-  const model = LlamaModel.fromWeights(config, weights);
-  if (options.adapter !== undefined) await mergeLoraAdapter(model, options.adapter);
+  const weightsModel = LlamaModel.fromWeights(config, weights);
+  if (options.adapter !== undefined) await mergeLoraAdapter(weightsModel, options.adapter);
   const loaded: Loaded = {
-    model,
+    model: weightsModel,
     config,
     tokenizer,
     stopIds: [...new Set([...eosTokenIds(config), ...eos])],
@@ -57,12 +82,12 @@ export async function createEngineModel(options: EngineModelOptions): Promise<La
     modelId: options.adapter === undefined ? `hf:${options.dir}` : `hf:${options.dir}+${options.adapter}`,
     batchSize: options.batchSize ?? 8,
   };
-  return {
+  const model: LanguageModel = {
     provider: "engine",
     modelId: loaded.modelId,
-    generate: (request) => generate(loaded, request),
+    generate: async (request) => withoutIds(await generate(loaded, request)),
     generateJson: async (request) => {
-      const result = await generate(loaded, request);
+      const result = withoutIds(await generate(loaded, request));
       result.warnings.push(
         "the engine does not constrain decoding to the schema; the reply is parsed and checked afterwards",
       );
@@ -70,16 +95,30 @@ export async function createEngineModel(options: EngineModelOptions): Promise<La
     },
     logprobs: (requests) => logprobs(loaded, requests),
   };
+  return {
+    model,
+    tokenizer,
+    contextLength: config.maxPositionEmbeddings,
+    generateIds: (request, promptIds) => generate(loaded, request, promptIds),
+    scoreTokens: (sequences, top) =>
+      loaded.queue.add(() =>
+        scoreTokenSequences(loaded.model, sequences, {
+          top,
+          batchSize: loaded.batchSize,
+          contextLength: config.maxPositionEmbeddings,
+        }),
+      ) as Promise<TokenScore[][]>,
+  };
 }
 
-async function generate(loaded: Loaded, request: GenerateRequest): Promise<GenerateResult> {
+async function generate(loaded: Loaded, request: GenerateRequest, givenIds?: number[]): Promise<EngineGeneration> {
   const { config, tokenizer } = loaded;
   const warnings: string[] = [];
   const limit = config.maxPositionEmbeddings;
   const maxNewTokens = Math.min(request.maxTokens ?? 1024, limit - 1);
   if (maxNewTokens < (request.maxTokens ?? 1024))
     warnings.push(`maxTokens lowered to ${maxNewTokens}, the model's context`);
-  let promptIds = encodePrompt(tokenizer, request);
+  let promptIds = givenIds ?? encodePrompt(tokenizer, request);
   // As lm-evaluation-harness does: keep the end of a prompt too long for the context.
   if (promptIds.length + maxNewTokens > limit) {
     warnings.push(
@@ -111,7 +150,16 @@ async function generate(loaded: Loaded, request: GenerateRequest): Promise<Gener
     finishReason: mapFinishReason(stream.stopped ? "stop_sequence" : generation!.finishReason),
     usage: { inputTokens: promptIds.length, outputTokens: generation!.tokens.length },
     warnings,
+    promptIds,
+    tokenIds: generation!.tokens,
   };
+}
+
+/** The provider's result: the ids stay out of caches and files. */
+function withoutIds({ promptIds, tokenIds, ...result }: EngineGeneration): GenerateResult {
+  void promptIds;
+  void tokenIds;
+  return result;
 }
 
 /**
