@@ -48,6 +48,25 @@ const taskResultSchema = metricTableSchema.extend({
   subtasks: z.record(z.string(), metricTableSchema).optional(),
 });
 
+/** A task a batch run could not score yet: its examples still waiting for results. */
+const pendingTaskSchema = z.object({ examples: z.number(), of: z.number(), requests: z.number() });
+export type PendingTask = z.output<typeof pendingTaskSchema>;
+/** A task not run with batch files (it scores by log-likelihood), with its request count and why. */
+const skippedTaskSchema = z.object({ requests: z.number(), reason: z.string() });
+export type SkippedTask = z.output<typeof skippedTaskSchema>;
+
+/** One server's counts when the model ran on several (--endpoints, repeated --base-url). */
+const endpointStatsSchema = z.object({
+  url: z.string(),
+  model: z.string(),
+  weight: z.number(),
+  requests: z.number(),
+  errors: z.number(),
+  cooldowns: z.number(),
+  latencyMs: z.object({ p50: z.number(), p95: z.number() }),
+  tokens: z.object({ input: z.number(), output: z.number() }),
+});
+
 /** results.json: the scores with everything needed to reproduce them. */
 export const evalResultsSchema = z.object({
   format: z.literal("seapo-eval-results"),
@@ -71,6 +90,25 @@ export const evalResultsSchema = z.object({
   requests: z.object({ total: z.number(), cacheHits: z.number().optional(), cacheMisses: z.number().optional() }),
   durationMs: z.number(),
   results: z.record(z.string(), taskResultSchema),
+  /** Runs with batch files: the tasks not scored yet (absent from results) and those not run. */
+  pending: z
+    .object({
+      requests: z.number(),
+      tasks: z.record(z.string(), pendingTaskSchema),
+      skipped: z.record(z.string(), skippedTaskSchema),
+    })
+    .optional(),
+  /** --batch-out / --batch-in: results used, failed or missing (left pending), request lines written. */
+  batch: z
+    .object({
+      used: z.number(),
+      failed: z.number(),
+      missing: z.number(),
+      written: z.number(),
+      files: z.array(z.string()),
+    })
+    .optional(),
+  endpoints: z.array(endpointStatsSchema).optional(),
 });
 export type ResultsFile = z.output<typeof evalResultsSchema>;
 

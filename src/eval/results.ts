@@ -18,8 +18,12 @@ export function buildResultsFile(
     model: ModelIdentity;
     config: Record<string, unknown>;
     cacheStats?: { hits: number; misses: number };
+    batch?: ResultsFile["batch"];
+    endpoints?: ResultsFile["endpoints"];
   },
 ): ResultsFile {
+  const waiting = Object.values(run.pending).reduce((sum, p) => sum + (p?.requests ?? 0), 0);
+  const unfinished = Object.keys(run.pending).length + Object.keys(run.skipped).length > 0;
   return {
     format: "seapo-eval-results",
     formatVersion: 1,
@@ -38,6 +42,9 @@ export function buildResultsFile(
     },
     durationMs: run.durationMs,
     results: run.results,
+    ...(unfinished && { pending: { requests: waiting, tasks: run.pending, skipped: run.skipped } }),
+    ...(meta.batch && { batch: meta.batch }),
+    ...(meta.endpoints && { endpoints: meta.endpoints }),
   };
 }
 

@@ -1,10 +1,10 @@
 import PQueue from "p-queue";
 import { InputError, SeapoError, UnsupportedError } from "../errors.js";
+import { aggregate, type MetricTable } from "./aggregate.js";
 import { DataReader } from "./data.js";
-import type { Harness, SampleRecord } from "./file-schemas.js";
+import type { Harness, PendingTask, SampleRecord, SkippedTask } from "./file-schemas.js";
 import { HARNESS_COMMITS, harnessTask } from "./harnesses/index.js";
 import { truncateAtStop } from "./extract.js";
-import { mean, meanStderr, pooledStderr } from "./metrics.js";
 import { createSandbox, type SandboxIsolation, type SandboxOptions } from "./sandbox.js";
 import { resolveTaskVersions, type TaskName } from "./tasks/index.js";
 import type {
@@ -17,18 +17,9 @@ import type {
   ScoreContext,
   TaskDefinition,
 } from "./types.js";
-import { type LanguageModel } from "../llm/index.js";
+import { isDeferred, type LanguageModel } from "../llm/index.js";
 
-export interface MetricValue {
-  value: number;
-  /** Standard error of the value; null when it cannot be estimated (fewer than two examples). */
-  stderr: number | null;
-}
-
-export interface MetricTable {
-  n: number;
-  metrics: Record<string, MetricValue>;
-}
+export { aggregate, type MetricTable, type MetricValue } from "./aggregate.js";
 
 export interface TaskResult extends MetricTable {
   dimension: Dimension;
@@ -60,6 +51,11 @@ export interface RunOptions {
   concurrency?: number;
   logSamples?: boolean;
   sandbox?: SandboxOptions;
+  /**
+   * Set when the model answers from batch files, which carry no prompt log-probs: the tasks that
+   * score by log-likelihood are not run, and are reported as skipped with this reason.
+   */
+  skipLoglikelihood?: string;
   onProgress?: (event: { task: TaskName; done: number; total: number }) => void;
 }
 
@@ -77,12 +73,16 @@ export interface EvalRun {
   /** The harness version each task reproduced. */
   taskVersions: Partial<Record<TaskName, string>>;
   requests: number;
+  /** Tasks left unscored because some of their generations wait for batch results. */
+  pending: Partial<Record<TaskName, PendingTask>>;
+  /** Tasks not run (log-likelihood tasks with batch files), with why. */
+  skipped: Partial<Record<TaskName, SkippedTask>>;
   durationMs: number;
 }
 
 export const DEFAULT_FEWSHOT_SEED = 1234;
 
-export type { SampleRecord } from "./file-schemas.js";
+export type { SampleRecord, PendingTask, SkippedTask } from "./file-schemas.js";
 
 /** A task with its examples built, ready to send. */
 interface LoadedTaskRun extends LoadedTask {
@@ -97,20 +97,40 @@ interface Scored {
   responses: EvalResponse[];
 }
 
-/** Loads the tasks, sends every request through `model`, scores, and aggregates per task. */
+/** An example some of whose generations wait for a batch result: it is not scored. */
+interface Waiting {
+  waitingRequests: number;
+}
+
+type Outcome = Scored | Waiting;
+
+const isWaiting = (outcome: Outcome): outcome is Waiting => "waitingRequests" in outcome;
+
+/**
+ * Loads the tasks, sends every request through `model`, scores, and aggregates per task. A task
+ * with an example still waiting for batch results is not scored but listed in `pending`.
+ */
 export async function runEval(model: LanguageModel, options: RunOptions): Promise<EvalRun> {
   const started = Date.now();
   const fewshotSeed = options.fewshotSeed ?? DEFAULT_FEWSHOT_SEED;
   const harness = options.harness ?? "lm-eval";
   const data = new DataReader(options.dataDir);
-  const loaded = await loadTasks(data, options, fewshotSeed);
+  const all = await loadTasks(data, options, fewshotSeed);
+  const { loaded, skipped } = splitSkipped(all, options.skipLoglikelihood);
   const sandbox = loaded.some((t) => t.definition.needsSandbox) ? await createSandbox(options.sandbox) : undefined;
-  const total = loaded.reduce((sum, t) => sum + t.instances.reduce((s, i) => s + i.requests.length, 0), 0);
-  const scored = await scoreAll(model, loaded, { sandbox }, total, options);
+  const total = loaded.reduce((sum, t) => sum + requestCount(t.instances), 0);
+  const outcomes = await scoreAll(model, loaded, { sandbox }, total, options);
   const results: EvalRun["results"] = {};
+  const pending: EvalRun["pending"] = {};
   const samples: NonNullable<EvalRun["samples"]> = {};
   loaded.forEach((task, t) => {
-    const rows = task.instances.map((instance, i) => ({ instance, ...scored[t]![i]! }));
+    const waiting = outcomes[t]!.filter(isWaiting);
+    if (waiting.length > 0) {
+      const requests = waiting.reduce((sum, w) => sum + w.waitingRequests, 0);
+      pending[task.name] = { examples: waiting.length, of: task.instances.length, requests };
+      return;
+    }
+    const rows = task.instances.map((instance, i) => ({ instance, ...(outcomes[t]![i] as Scored) }));
     results[task.name] = taskResult(task, rows);
     if (options.logSamples) samples[task.name] = rows.map(sampleRecord);
   });
@@ -123,10 +143,30 @@ export async function runEval(model: LanguageModel, options: RunOptions): Promis
     dataFiles: Object.fromEntries([...data.hashes].sort(([a], [b]) => (a < b ? -1 : 1))),
     ...(sandbox && { sandbox: sandbox.isolation }),
     fewshotSeed,
-    taskVersions: Object.fromEntries(loaded.map((t) => [t.name, t.taskVersion])),
+    taskVersions: Object.fromEntries(all.map((t) => [t.name, t.taskVersion])),
     requests: total,
+    pending,
+    skipped,
     durationMs: Date.now() - started,
   };
+}
+
+function requestCount(instances: readonly EvalInstance[]): number {
+  return instances.reduce((sum, i) => sum + i.requests.length, 0);
+}
+
+/** With a reason to skip them, the tasks that score by log-likelihood are set aside and counted. */
+function splitSkipped(
+  all: LoadedTaskRun[],
+  reason: string | undefined,
+): { loaded: LoadedTaskRun[]; skipped: EvalRun["skipped"] } {
+  if (reason === undefined) return { loaded: all, skipped: {} };
+  const scoresLogprobs = (t: LoadedTaskRun) =>
+    t.instances.some((i) => i.requests.some((r) => r.kind === "loglikelihood"));
+  const skipped = Object.fromEntries(
+    all.filter(scoresLogprobs).map((t) => [t.name, { requests: requestCount(t.instances), reason }]),
+  );
+  return { loaded: all.filter((t) => !scoresLogprobs(t)), skipped };
 }
 
 async function loadTasks(data: DataReader, options: RunOptions, fewshotSeed: number): Promise<LoadedTaskRun[]> {
@@ -164,18 +204,20 @@ async function scoreAll(
   context: ScoreContext,
   total: number,
   options: Pick<RunOptions, "concurrency" | "onProgress">,
-): Promise<Scored[][]> {
+): Promise<Outcome[][]> {
   let done = 0;
   const queue = new PQueue({ concurrency: options.concurrency ?? 8 });
   let failure: unknown;
-  const scored = loaded.map((t) => new Array<Scored>(t.instances.length));
+  const outcomes = loaded.map((t) => new Array<Outcome>(t.instances.length));
   const jobs = loaded.flatMap((task, t) =>
     task.instances.map((instance, i) =>
       queue.add(async () => {
         if (failure !== undefined) return;
         try {
-          const responses = await answer(model, instance.requests, task.name);
-          scored[t]![i] = { score: await instance.score(responses, context), responses };
+          const answered = await answer(model, instance.requests, task.name);
+          outcomes[t]![i] = Array.isArray(answered)
+            ? { score: await instance.score(answered, context), responses: answered }
+            : answered;
           done += instance.requests.length;
           options.onProgress?.({ task: task.name, done, total });
         } catch (error) {
@@ -187,7 +229,7 @@ async function scoreAll(
   );
   await Promise.all(jobs);
   if (failure !== undefined) throw failure;
-  return scored;
+  return outcomes;
 }
 
 function taskResult(task: LoadedTaskRun, rows: ReadonlyArray<{ instance: EvalInstance } & Scored>): TaskResult {
@@ -217,7 +259,11 @@ function sampleRecord(row: { instance: EvalInstance } & Scored): SampleRecord {
   };
 }
 
-async function answer(model: LanguageModel, requests: readonly EvalRequest[], task: string): Promise<EvalResponse[]> {
+async function answer(
+  model: LanguageModel,
+  requests: readonly EvalRequest[],
+  task: string,
+): Promise<EvalResponse[] | Waiting> {
   const scoring = requests.flatMap((r, i) => (r.kind === "loglikelihood" ? [{ i, r }] : []));
   const responses = new Array<EvalResponse>(requests.length);
   if (scoring.length > 0) {
@@ -238,7 +284,7 @@ async function answer(model: LanguageModel, requests: readonly EvalRequest[], ta
       responses[i] = { kind: "loglikelihood", logprob: result.logprob, isGreedy: result.isGreedy };
     });
   }
-  await Promise.all(
+  const generated = await Promise.allSettled(
     requests.map(async (r, i) => {
       if (r.kind !== "generate") return;
       const result = await model.generate({
@@ -253,93 +299,9 @@ async function answer(model: LanguageModel, requests: readonly EvalRequest[], ta
       responses[i] = { kind: "generate", text: truncateAtStop(result.text, r.stop) };
     }),
   );
-  return responses;
-}
-
-function table(rows: ReadonlyArray<Record<string, number>>, metrics: readonly string[]): MetricTable {
-  return {
-    n: rows.length,
-    metrics: Object.fromEntries(
-      metrics.map((m) => {
-        const xs = rows.map((r) => r[m]!);
-        return [m, { value: mean(xs), stderr: meanStderr(xs) }];
-      }),
-    ),
-  };
-}
-
-/** Size-weighted mean of several tables and the harness's pooled stderr. */
-function pool(parts: readonly MetricTable[], metrics: readonly string[]): MetricTable {
-  const sizes = parts.map((p) => p.n);
-  const n = sizes.reduce((a, b) => a + b, 0);
-  return {
-    n,
-    metrics: Object.fromEntries(
-      metrics.map((m) => {
-        const value = parts.reduce((sum, p) => sum + p.metrics[m]!.value * p.n, 0) / n;
-        return [
-          m,
-          {
-            value,
-            stderr: pooledStderr(
-              parts.map((p) => p.metrics[m]!.stderr),
-              sizes,
-            ),
-          },
-        ];
-      }),
-    ),
-  };
-}
-
-/** The plain mean of the subtasks' values (open-instruct's BBH average); stderr sqrt(Σ se²)/k. */
-function equalMean(parts: readonly MetricTable[], metrics: readonly string[]): MetricTable {
-  const k = parts.length;
-  const value = (m: string) => parts.reduce((sum, p) => sum + p.metrics[m]!.value, 0) / k;
-  const stderr = (m: string) => {
-    const ses = parts.map((p) => p.metrics[m]!.stderr);
-    if (ses.some((se) => se === null)) return null;
-    return Math.sqrt(ses.reduce((sum: number, se) => sum + se! ** 2, 0)) / k;
-  };
-  return {
-    n: parts.reduce((sum, p) => sum + p.n, 0),
-    metrics: Object.fromEntries(metrics.map((m) => [m, { value: value(m), stderr: stderr(m) }])),
-  };
-}
-
-/**
- * The harness's aggregation: a plain task is the mean of its examples with the sample stderr of
- * the mean; a task with subtasks is the size-weighted mean of its subtasks with their pooled stderr,
- * and so is each group (MMLU's categories) over its own subtasks.
- */
-export function aggregate(
-  definition: Pick<TaskDefinition, "metrics" | "groupOf" | "subtaskMean">,
-  rows: ReadonlyArray<{ subtask?: string; metrics: Record<string, number> }>,
-): MetricTable & { subtasks?: Record<string, MetricTable>; groups?: Record<string, MetricTable> } {
-  const metrics = definition.metrics;
-  if (rows.length === 0)
-    return { n: 0, metrics: Object.fromEntries(metrics.map((m) => [m, { value: Number.NaN, stderr: null }])) };
-  if (rows.every((r) => r.subtask === undefined))
-    return table(
-      rows.map((r) => r.metrics),
-      metrics,
-    );
-  const bySubtask = new Map<string, Array<Record<string, number>>>();
-  for (const r of rows) {
-    const key = r.subtask ?? "";
-    if (!bySubtask.has(key)) bySubtask.set(key, []);
-    bySubtask.get(key)!.push(r.metrics);
-  }
-  const subtasks = Object.fromEntries([...bySubtask].map(([name, xs]) => [name, table(xs, metrics)]));
-  if (definition.subtaskMean === "equal") return { ...equalMean(Object.values(subtasks), metrics), subtasks };
-  if (!definition.groupOf) return { ...pool(Object.values(subtasks), metrics), subtasks };
-  const byGroup = new Map<string, MetricTable[]>();
-  for (const [name, t] of Object.entries(subtasks)) {
-    const group = definition.groupOf(name);
-    if (!byGroup.has(group)) byGroup.set(group, []);
-    byGroup.get(group)!.push(t);
-  }
-  const groups = Object.fromEntries([...byGroup].map(([name, parts]) => [name, pool(parts, metrics)]));
-  // The harness aggregates a group from its leaf tasks, so the top-level stderr pools the subtasks, not the groups.
-  return { ...pool(Object.values(subtasks), metrics), groups, subtasks };
+  const refused = generated.flatMap((g) => (g.status === "rejected" ? [g.reason as unknown] : []));
+  const failure = refused.find((reason) => !isDeferred(reason));
+  if (failure !== undefined) throw failure;
+  // Every request was asked, so a batch file holds all of an example's waiting generations.
+  return refused.length > 0 ? { waitingRequests: refused.length } : responses;
 }

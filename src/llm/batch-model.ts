@@ -68,9 +68,12 @@ export async function openBatchSession(options: {
       taken.add(key);
       return parseCompletion(result, url);
     }
+    // Counted once per request, however many jobs ask for it.
+    if (!taken.has(key)) {
+      if (result) counts.failed++;
+      else if (options.inFiles?.length) counts.missing++;
+    }
     taken.add(key);
-    if (result) counts.failed++;
-    else if (options.inFiles?.length) counts.missing++;
     const writer = writerFor(name);
     if (writer) {
       const before = writer.requestCount;

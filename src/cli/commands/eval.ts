@@ -5,6 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { z } from "zod";
 import { InputError } from "../../errors.js";
+import { BATCH_LIMITS } from "../../llm/index.js";
 import {
   buildResultsFile,
   DEFAULT_FEWSHOT_SEED,
@@ -25,11 +26,13 @@ import {
   type ResultsFile,
   type RunOptions,
 } from "../../eval/index.js";
-import type { CachedModel } from "../../llm/index.js";
+import type { BatchSession, CachedModel, OpenedModel } from "../../llm/index.js";
 import { packageVersion } from "../../version.js";
 import { modelOptionsSchema, openModelFromOptions, type ModelOptions } from "../model-options.js";
 import { addSchemaOptions, parseFlags } from "../schema-options.js";
 import { createProgress, type Progress } from "../progress.js";
+import { batchOptions, batchSession } from "../batch-options.js";
+import { evalBatchLines, evalEndpointLines, LOGLIKELIHOOD_BATCH_REASON, pendingLines } from "./eval-summary.js";
 
 const count = z.number().int();
 
@@ -96,6 +99,22 @@ export const evalRunFlagsSchema = z.object({
     .positive()
     .default(10_000)
     .meta({ description: "wall-clock limit per HumanEval program", flag: "--sandbox-timeout <ms>" }),
+  batchOut: batchOptions.batchOut.meta({
+    ...batchOptions.batchOut.meta(),
+    description:
+      "generation tasks (GSM8K, MATH, BBH, HumanEval): write the generations not yet answered into this folder as " +
+      "OpenAI Batch JSONL (/v1/completions, the body a live run sends; at most " +
+      `${BATCH_LIMITS.maxRequests.toLocaleString("en")} requests and ${BATCH_LIMITS.maxBytes / 2 ** 20} MB per file) ` +
+      "instead of sending them; log-likelihood tasks (MMLU, TruthfulQA, ARC) are skipped and counted, as batch runners " +
+      "give no prompt log-probs; give --model, not --base-url",
+  }),
+  batchIn: batchOptions.batchIn.meta({
+    ...batchOptions.batchIn.meta(),
+    description:
+      "OpenAI Batch result files answering --batch-out's requests, in any order and any split; every task whose " +
+      "requests are all answered is scored, the others stay pending (listed in the summary and in results.json); " +
+      "the answers go into the request cache",
+  }),
   model: modelOptionsSchema().prefault({}),
 });
 export type EvalRunFlags = z.output<typeof evalRunFlagsSchema>;
@@ -133,24 +152,28 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
   const options = runOptions(flags, tasks);
   const out = resolve(flags.out);
   const cacheDir = flags.cache ? resolve(flags.cacheDir ?? join(dirname(out), "cache")) : undefined;
-  const built = await openModelFromOptions(flags.model, { cacheDir, batchSize: flags.batchSize });
+  const batch = await batchSession(flags);
+  const built = await openModelFromOptions(flags.model, { cacheDir, batchSize: flags.batchSize, batch });
   if (!built)
     throw new InputError(
       "command line",
       undefined,
       undefined,
       "no model to evaluate",
-      "give --base-url and --model, --gguf, or --hf",
+      batch ? "give --model, the model the batch files are for" : "give --base-url and --model, --gguf, or --hf",
     );
   const progress = progressBar();
   try {
-    const identity = await modelIdentity(flags.model, built.model);
-    const result = await runEval(built.model, { ...options, onProgress: progress.update });
+    const identity = await modelIdentity(flags.model, built);
+    const skip = batch ? { skipLoglikelihood: LOGLIKELIHOOD_BATCH_REASON } : {};
+    const result = await runEval(built.model, { ...options, ...skip, onProgress: progress.update });
     progress.stop();
     const file = buildResultsFile(result, {
       seapoVersion: packageVersion(),
       model: identity,
       cacheStats: cacheDir ? built.model.cacheStats : undefined,
+      ...(batch && { batch: await closeBatch(batch, cacheDir) }),
+      ...(built.endpointStats && { endpoints: built.endpointStats() }),
       config: {
         tasks,
         harness: flags.harness,
@@ -168,6 +191,16 @@ async function runEvalCommand(flags: EvalRunFlags): Promise<void> {
   } finally {
     await built.model.close?.();
   }
+}
+
+/** Closes the request files and refuses results no request of this run (or the cache) claims. */
+async function closeBatch(
+  batch: BatchSession,
+  cacheDir: string | undefined,
+): Promise<NonNullable<ResultsFile["batch"]>> {
+  const files = batch.close();
+  await batch.checkAllMatched(cacheDir);
+  return { ...batch.counts, files };
 }
 
 function runOptions(flags: EvalRunFlags, tasks: RunOptions["tasks"]): RunOptions {
@@ -203,7 +236,8 @@ function progressBar(): { update: NonNullable<RunOptions["onProgress"]>; stop():
 }
 
 function printSummary(file: ResultsFile, result: EvalRun, cached: CachedModel | undefined, written: string[]): void {
-  console.log(formatComparison([{ label: "value ± stderr", results: file }]));
+  if (Object.keys(file.results).length > 0) console.log(formatComparison([{ label: "value ± stderr", results: file }]));
+  for (const line of [...pendingLines(result), ...evalBatchLines(file), ...evalEndpointLines(file)]) console.log(line);
   if (cached)
     console.log(
       `requests: ${result.requests} (cache: ${cached.cacheStats.hits} hits, ${cached.cacheStats.misses} sent)`,
@@ -269,8 +303,8 @@ function registerTasks(evalCommand: Command): void {
     });
 }
 
-async function modelIdentity(flags: ModelOptions, model: CachedModel): Promise<ModelIdentity> {
-  const { provider, modelId } = model;
+async function modelIdentity(flags: ModelOptions, opened: OpenedModel): Promise<ModelIdentity> {
+  const { provider, modelId } = opened.model;
   if (flags.gguf)
     return { kind: "gguf", provider, modelId, path: resolve(flags.gguf), sha256: await sha256Files([flags.gguf]) };
   if (flags.hf) {
@@ -285,9 +319,12 @@ async function modelIdentity(flags: ModelOptions, model: CachedModel): Promise<M
       sha256: await sha256Files(files.map((f) => join(hf, f))),
     };
   }
-  // The model opened, so --base-url came with --model.
-  if (flags.baseUrl?.length)
-    return { kind: "openai-compatible", provider, modelId, baseURL: flags.baseUrl.join(","), model: flags.model! };
+  // Servers from --base-url or --endpoints: their URLs, and the model they serve.
+  const servers = opened.endpointStats?.() ?? [];
+  if (servers.length > 0) {
+    const baseURL = servers.map((e) => e.url).join(",");
+    return { kind: "openai-compatible", provider, modelId, baseURL, model: servers[0]!.model };
+  }
   return { kind: "other", provider, modelId };
 }
 
