@@ -39,13 +39,22 @@ export function bbhPrompt(
   return `${head}\n\nQ: ${input}\nA: Let's think step by step.\n`;
 }
 
-async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+/** What differs between the BBH tasks of the two harnesses; the files and the loop are the same. */
+export interface BbhRecipe {
+  /** The name the few-shot count is checked under in errors. */
+  name: string;
+  stop: string[];
+  maxTokens: number;
+  prompt(cot: { description: string; exemplars: readonly string[] }, input: string, numFewshot: number): string;
+  /** The extracted answer and its exact_match against the target. */
+  score(output: string, target: string): { answer: string; exactMatch: number };
+}
+
+/** Every subtask file under bbh/bbh with its cot-prompts file, as instances of one task. */
+export async function loadBbh(data: DataReader, options: LoadOptions, recipe: BbhRecipe) {
   const names = (await data.list("bbh/bbh", ".json")).map((f) => f.slice(0, -".json".length));
   if (names.length === 0)
     throw new InputError(data.path("bbh/bbh"), undefined, undefined, "no BBH task files (*.json)");
-  // The harness's until list, "Q" included: generation stops at the first capital Q.
-  const stop = ["</s>", "Q", "\n\n"];
-  const maxTokens = options.maxGenTokens ?? 1024;
   let numFewshot = 3;
   const instances: EvalInstance[] = [];
   for (const name of names) {
@@ -54,7 +63,7 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
     if (cot.exemplars.length === 0)
       throw new InputError(data.path(promptFile), undefined, undefined, 'no "Q: " exemplars after the ----- line');
     numFewshot = fewshotCount(
-      "bbh_cot_fewshot",
+      recipe.name,
       options.numFewshot,
       3,
       cot.exemplars.length,
@@ -66,14 +75,31 @@ async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask>
         id: `${name}/${i}`,
         subtask: name,
         target: example.target,
-        requests: [greedyRequest(bbhPrompt(cot, example.input, numFewshot, options.taskVersion), stop, maxTokens)],
+        requests: [greedyRequest(recipe.prompt(cot, example.input, numFewshot), recipe.stop, recipe.maxTokens)],
         score: (responses) => {
-          const answer = bbhExtract(generations(responses)[0]!);
-          return { metrics: { exact_match: answer === example.target ? 1 : 0 }, extracted: answer };
+          const { answer, exactMatch } = recipe.score(generations(responses)[0]!, example.target);
+          return { metrics: { exact_match: exactMatch }, extracted: answer };
         },
       });
     });
   }
+  return { instances, numFewshot };
+}
+
+async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
+  // The harness's until list, "Q" included: generation stops at the first capital Q.
+  const stop = ["</s>", "Q", "\n\n"];
+  const maxTokens = options.maxGenTokens ?? 1024;
+  const { instances, numFewshot } = await loadBbh(data, options, {
+    name: "bbh_cot_fewshot",
+    stop,
+    maxTokens,
+    prompt: (cot, input, n) => bbhPrompt(cot, input, n, options.taskVersion),
+    score: (output, target) => {
+      const answer = bbhExtract(output);
+      return { answer, exactMatch: answer === target ? 1 : 0 };
+    },
+  });
   return { instances, numFewshot, settings: { stop, maxTokens, temperature: 0, limitAppliesTo: "each subtask" } };
 }
 

@@ -1,13 +1,9 @@
-import { z } from "zod";
-import { InputError } from "../../../errors.js";
 import type { DataReader } from "../../data.js";
 import { pythonStrip } from "../../extract.js";
-import { splitCotPrompt } from "../../tasks/bbh.js";
-import { fewshotCount, generations, greedyRequest, takeLimit } from "../../tasks/common.js";
-import type { EvalInstance, LoadOptions, LoadedTask, TaskDefinition } from "../../types.js";
+import { loadBbh } from "../../tasks/bbh.js";
+import type { LoadOptions, LoadedTask, TaskDefinition } from "../../types.js";
 import { oiExactMatch, oiSource, PAPER_TASK_VERSION } from "./common.js";
 
-const taskFile = z.object({ examples: z.array(z.object({ input: z.string(), target: z.string() })) });
 const STOP = ["\n\n"];
 const MAX_TOKENS = 512;
 
@@ -26,36 +22,17 @@ export function paperBbhExtract(output: string): string {
 }
 
 async function load(data: DataReader, options: LoadOptions): Promise<LoadedTask> {
-  const names = (await data.list("bbh/bbh", ".json")).map((f) => f.slice(0, -".json".length));
-  if (names.length === 0)
-    throw new InputError(data.path("bbh/bbh"), undefined, undefined, "no BBH task files (*.json)");
   const maxTokens = options.maxGenTokens ?? MAX_TOKENS;
-  let numFewshot = 3;
-  const instances: EvalInstance[] = [];
-  for (const name of names) {
-    const promptFile = `bbh/cot-prompts/${name}.txt`;
-    const cot = splitCotPrompt(await data.text(promptFile));
-    numFewshot = fewshotCount(
-      "bbh",
-      options.numFewshot,
-      3,
-      cot.exemplars.length,
-      `${promptFile} holds ${cot.exemplars.length}`,
-    );
-    const { examples } = await data.json(`bbh/bbh/${name}.json`, taskFile);
-    takeLimit(examples, options.limit).forEach((example, i) => {
-      instances.push({
-        id: `${name}/${i}`,
-        subtask: name,
-        target: example.target,
-        requests: [greedyRequest(paperBbhPrompt(cot, example.input, numFewshot), STOP, maxTokens)],
-        score: (responses) => {
-          const prediction = paperBbhExtract(generations(responses)[0]!);
-          return { metrics: { exact_match: oiExactMatch(prediction, example.target) }, extracted: prediction };
-        },
-      });
-    });
-  }
+  const { instances, numFewshot } = await loadBbh(data, options, {
+    name: "bbh",
+    stop: STOP,
+    maxTokens,
+    prompt: paperBbhPrompt,
+    score: (output, target) => {
+      const answer = paperBbhExtract(output);
+      return { answer, exactMatch: oiExactMatch(answer, target) };
+    },
+  });
   return {
     instances,
     numFewshot,
