@@ -42,3 +42,17 @@ export async function writeTinyPreferenceFiles(dir: string, count: number): Prom
   await writeFile(dpo, pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
   return { kto, dpo };
 }
+
+/**
+ * Writes dpo_multi.jsonl as `seapo inject --strategy all` does (one row per prompt, the rejected
+ * answers in a list): row i has 1 + (i mod 3) negatives, so K differs between rows. Returns its path.
+ */
+export async function writeTinyMultiFile(dir: string, count: number): Promise<string> {
+  const file = join(dir, "dpo_multi.jsonl");
+  const rows = tinyPreferences(count).map((p, i) => {
+    const wrong = [p.rejected, p.chosen.replace(".", " exactly."), `${p.prompt.slice(8, -1)} is unknown.`];
+    return { prompt: p.prompt, chosen: p.chosen, rejected: wrong.slice(0, 1 + (i % 3)) };
+  });
+  await writeFile(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  return file;
+}
