@@ -9,19 +9,30 @@
 //   block     one Llama-style block (RMSNorm, RoPE attention, SwiGLU; seapo has no GPT-2 block, and this is
 //             the shape NOTES.md uses for "one GPT block"): d=256, 4 heads, ffn 683, vocab 256 tied, T=128, B=8
 //   llama30m  d=512, 8 layers, 8 heads / 2 kv heads, ffn 1024, vocab 32000 tied (~34M parameters), T=256, B=2
+//   lora-dpo  the same model, one LoRA DPO step (steps.mjs): 2 pairs = 4 sequences of 256 (prompt 64), rank 8
 // (B is overridable with BENCH_B, the time per configuration with BENCH_SECONDS.)
+//
+// Each configuration runs twice on the seapo side, in the same run: without the buffer pool (SEAPO_POOL=0,
+// as before it existed) and with it (the step in a recycling scope that releases the tape in backward).
+// Each row also gives V8's GC time as a share of step time (PerformanceObserver "gc" entries over the
+// timed steps), the GFLOP/s as a share of the engine's own GEMM on the MLP shape, the load average when
+// the row ran, and the biggest hooks of a per-hook time breakdown (two extra steps, timed separately).
 //
 // Each side runs in its own process (this file with --worker, bench/engine/torch_reference.py under a
 // python3 that imports torch), so each peak RSS belongs to one configuration alone. When no python3
 // imports torch, Debian's python3-torch is installed once with apt-get (and OpenBLAS with it), as
 // bench/train does; PyTorch then runs on OpenBLAS where it is installed. FLOPs are counted
 // the same way for both: 2·tokens·(weights of every matmul, lm_head included) + 4·B·T²·d per layer for
-// attention (the full T×T product, causal masking not subtracted), times 3 for forward + backward.
+// attention (the full T×T product, causal masking not subtracted), times 3 for forward + backward. For
+// lora-dpo, whose base weights are frozen (no weight gradients): weights × 3 (policy forward, input
+// gradients, reference forward) and attention × 4 (its backward has two products); adapters not counted.
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchLlamaConfig, runJson } from "../common.mjs";
 import { torchBlasEnv, torchPython } from "../train/torch-python.mjs";
+import { gcMeter, makeStep, profileBackend, PROMPT, tick } from "./steps.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -32,24 +43,32 @@ const CONFIGS = {
     model: { vocabSize: 256, hiddenSize: 256, intermediateSize: 683, numLayers: 1, numHeads: 4, numKvHeads: 4 },
     batch: batchOverride ?? 8,
     seq: 128,
+    kind: "ce",
   },
   llama30m: {
     model: { vocabSize: 32000, hiddenSize: 512, intermediateSize: 1024, numLayers: 8, numHeads: 8, numKvHeads: 2 },
     batch: batchOverride ?? 2,
     seq: 256,
+    kind: "ce",
+  },
+  "lora-dpo": {
+    model: { vocabSize: 32000, hiddenSize: 512, intermediateSize: 1024, numLayers: 8, numHeads: 8, numKvHeads: 2 },
+    batch: 4,
+    seq: 256,
+    kind: "lora-dpo",
   },
 };
 
 /** Parameters (tied embeddings) and FLOPs of one forward + backward step, as described above. */
-function countWork({ model: m, batch, seq }) {
+function countWork({ model: m, batch, seq, kind }) {
   const d = m.hiddenSize;
   const kv = (d / m.numHeads) * m.numKvHeads;
   const perLayerMatmul = d * d * 2 + d * kv * 2 + 3 * d * m.intermediateSize;
   const parameters = m.vocabSize * d + m.numLayers * (perLayerMatmul + 2 * d) + d;
   const tokens = batch * seq;
-  const forward =
-    2 * tokens * (m.numLayers * perLayerMatmul + m.vocabSize * d) + m.numLayers * 4 * batch * seq * seq * d;
-  return { parameters, tokens, flops: 3 * forward };
+  const weights = 2 * tokens * (m.numLayers * perLayerMatmul + m.vocabSize * d);
+  const attention = m.numLayers * 4 * batch * seq * seq * d;
+  return { parameters, tokens, flops: kind === "lora-dpo" ? 3 * weights + 4 * attention : 3 * (weights + attention) };
 }
 
 /** Peak fp32 FLOP/s of `threads` cores: cores × clock × FLOP per cycle of the widest FMA the CPU reports. */
@@ -96,15 +115,25 @@ async function worker(name) {
     for (let i = 0; i < data.length; i++) data[i] = key.endsWith("norm.weight") ? 1 : 0.02 * rng.normal();
     weights.set(key, { shape, data });
   }
-  const model = engine.LlamaModel.fromWeights(config, weights, { trainable: true });
+  const { kind } = CONFIGS[name];
+  const model = engine.LlamaModel.fromWeights(config, weights, { trainable: kind === "ce" });
   const ids = Array.from({ length: batch }, () => Array.from({ length: seq + 1 }, () => rng.int(config.vocabSize)));
-  const inputs = ids.map((row) => row.slice(0, -1));
-  const targets = ids.map((row) => row.slice(1));
-  const step = () => {
-    for (const p of model.namedParameters().values()) p.grad = null;
-    engine.crossEntropy(model.forward(inputs), targets).backward();
-  };
-  const stepMs = timeSteps(step, benchSeconds());
+  const pool = process.env.SEAPO_POOL !== "0";
+  const step = makeStep(engine, kind, model, ids, pool);
+  const gc = gcMeter();
+  const timing = timeSteps(step, benchSeconds());
+  await tick();
+  const gcMs = gc.entries.filter((e) => e.startTime >= timing.timedFrom).reduce((sum, e) => sum + e.duration, 0);
+  gc.stop();
+  const profile = profileBackend(engine.backend());
+  const profiledFrom = performance.now();
+  for (let i = 0; i < 2; i++) step();
+  const profiledMs = (performance.now() - profiledFrom) / 2;
+  profile.restore();
+  const hooks = Object.entries(profile.totals)
+    .map(([hook, ms]) => ({ hook, share: ms / 2 / profiledMs }))
+    .filter((h) => h.share > 0.005)
+    .sort((x, y) => y.share - x.share);
   const gemm = gemmRates((mm, nn, kk) => {
     const a = Float32Array.from({ length: mm * kk }, () => Math.random());
     const b = Float32Array.from({ length: kk * nn }, () => Math.random());
@@ -112,7 +141,11 @@ async function worker(name) {
     return () => kernels.gemm(a, b, c, { m: mm, n: nn, k: kk });
   }, gemmShapes(name));
   return {
-    stepMs,
+    stepMs: timing.median,
+    gcShare: gcMs / timing.timedMs,
+    gcPerStepMs: gcMs / timing.timedSteps,
+    hooks,
+    pool: engine.poolStats(),
     gemm,
     threads: kernels.threads,
     isa: kernels.isa,
@@ -123,19 +156,25 @@ async function worker(name) {
 
 const benchSeconds = () => Number(process.env.BENCH_SECONDS ?? 15);
 
-/** Median step time in ms: one warm-up step, then steps until `seconds` have passed (at least 3, at most a minute). */
+/**
+ * Median step time in ms: one warm-up step, then steps until `seconds` have passed (at least 3, at most a
+ * minute); also when the timed steps began (performance.now()), their number and total ms.
+ */
 function timeSteps(step, seconds) {
   const times = [];
   let total = 0;
+  let timedFrom = 0;
   while (times.length < 4 || (total < seconds * 1000 && times.length < 100)) {
     const start = performance.now();
+    if (times.length === 1) timedFrom = start;
     step();
     times.push(performance.now() - start);
     total += times.at(-1);
     if (total > 60_000 && times.length >= 2) break;
   }
   const timed = times.slice(1).sort((a, b) => a - b);
-  return timed[Math.floor(timed.length / 2)];
+  const timedMs = timed.reduce((a, b) => a + b, 0);
+  return { median: timed[Math.floor(timed.length / 2)], timedFrom, timedSteps: timed.length, timedMs };
 }
 
 /** GEMM shapes: a square 1024³ and the configuration's MLP up-projection (B·T × d → ffn). */
@@ -162,10 +201,77 @@ function gemmRates(prepare, shapes) {
   });
 }
 
-const fmt = (value, digits = 1) => (value === undefined ? "–" : value.toFixed(digits));
+const fmt = (value, digits = 1) => (value === undefined || Number.isNaN(value) ? "–" : value.toFixed(digits));
+
+const load = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")}`;
+
+/** One side's row: step time, tokens/s, GFLOP/s (and its share of this side's own MLP-shape GEMM), GC share, RSS. */
+function printRow(label, r, work, peak) {
+  if (r.error) return console.log(`  ${label.padEnd(14)} failed: ${r.error}`);
+  const tokensPerSecond = work.tokens / (r.stepMs / 1000);
+  const gflops = work.flops / (r.stepMs / 1000) / 1e9;
+  const mlpGemm = r.gemm.at(-1).gflops;
+  const gc = r.gcShare === undefined ? "" : `  GC ${fmt(100 * r.gcShare)}% (${fmt(r.gcPerStepMs, 0)} ms/step)`;
+  console.log(
+    `  ${label.padEnd(14)} ${fmt(r.stepMs).padStart(8)} ms/step  ${fmt(tokensPerSecond, 0).padStart(6)} tokens/s  ` +
+      `${fmt(gflops).padStart(6)} GFLOP/s = ${fmt((100 * gflops) / mlpGemm, 0)}% of its GEMM${gc}  peak RSS ${fmt(r.peakRssMiB, 0)} MiB  (${r.load})`,
+  );
+  const gemm = r.gemm
+    .map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`)
+    .join(", ");
+  const hooks = r.hooks
+    ? `; time by hook: ${r.hooks.map((h) => `${h.hook} ${fmt(100 * h.share, 0)}%`).join(", ")}`
+    : "";
+  console.log(`  ${"".padEnd(14)} GEMM GFLOP/s ${gemm}${hooks}`);
+}
+
+function printTorchInfo(torch, blas) {
+  if (torch.error) return;
+  console.log(`  pytorch ${torch.version}: ${torch.threads} threads, BLAS ${torch.blas} (${blas.how})`);
+  if (torch.referenceBlas) {
+    console.log(
+      "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratio above flatters seapo.\n" +
+        "           For a fair comparison give it OpenBLAS: apt-get install libopenblas0-pthread (switches libblas.so.3), or\n" +
+        "           LD_LIBRARY_PATH=<dir holding an OpenBLAS libblas.so.3> node bench/engine/run.mjs (the environment passes through).",
+    );
+  }
+}
+
+/** Runs the seapo worker with the pool off then on, and PyTorch; each row carries the load average it ran under. */
+function runSides(name, torchSide, blas) {
+  const sides = {};
+  for (const [label, pool] of [
+    ["seapo no pool", "0"],
+    ["seapo pool", "1"],
+  ]) {
+    const loadBefore = load();
+    sides[label] = runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", name], { SEAPO_POOL: pool });
+    sides[label].load = loadBefore;
+  }
+  const seapo = sides["seapo pool"];
+  if (seapo.error) return sides;
+  const { model: m } = CONFIGS[name];
+  const job = {
+    ...CONFIGS[name],
+    model: benchLlamaConfig(m),
+    gemm: gemmShapes(name),
+    threads: seapo.threads,
+    seconds: benchSeconds(),
+    prompt: PROMPT,
+  };
+  const loadBefore = load();
+  sides.pytorch = torchSide.python
+    ? runJson(torchSide.python, [join(here, "torch_reference.py"), JSON.stringify(job)], blas.env)
+    : { error: torchSide.note };
+  sides.pytorch.load = loadBefore;
+  return sides;
+}
 
 function report(names) {
-  console.log(`seapo engine benchmark: forward + backward of one training step (no optimizer), fp32 on CPU`);
+  console.log(`seapo engine benchmark: one training step (forward + backward; lora-dpo also AdamW), fp32 on CPU`);
   console.log(`note: shared machines are noisy; expect ±15% between runs\n`);
   let peak;
   const torchSide = torchPython();
@@ -174,54 +280,27 @@ function report(names) {
   for (const name of names) {
     const work = countWork(CONFIGS[name]);
     const { model: m, batch, seq } = CONFIGS[name];
-    const seapo = runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", name]);
+    const sides = runSides(name, torchSide, blas);
+    const seapo = sides["seapo pool"];
     if (seapo.error) {
       console.log(`${name}: seapo failed: ${seapo.error}`);
       continue;
     }
     peak ??= cpuPeak(seapo.threads);
-    const job = {
-      ...CONFIGS[name],
-      model: benchLlamaConfig(m),
-      gemm: gemmShapes(name),
-      threads: seapo.threads,
-      seconds: benchSeconds(),
-    };
-    const torch = torchSide.python
-      ? runJson(torchSide.python, [join(here, "torch_reference.py"), JSON.stringify(job)], blas.env)
-      : { error: torchSide.note };
-
     console.log(
       `== ${name}: d=${m.hiddenSize}, ${m.numLayers} layer(s), ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize}, ` +
         `T=${seq}, B=${batch}; ${(work.parameters / 1e6).toFixed(1)}M parameters, ${(work.flops / 1e9).toFixed(1)} GFLOP per step`,
     );
-    const row = (label, r) => {
-      if (r.error) return console.log(`  ${label.padEnd(8)} failed: ${r.error}`);
-      const tokensPerSecond = work.tokens / (r.stepMs / 1000);
-      const gemm = r.gemm
-        .map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`)
-        .join(", ");
-      console.log(
-        `  ${label.padEnd(8)} ${fmt(r.stepMs).padStart(8)} ms/step  ${fmt(tokensPerSecond, 0).padStart(7)} tokens/s  ${fmt(work.flops / (r.stepMs / 1000) / 1e9).padStart(6)} GFLOP/s  ` +
-          `peak RSS ${fmt(r.peakRssMiB, 0)} MiB  | GEMM GFLOP/s ${gemm}`,
-      );
-    };
-    row("seapo", seapo);
-    row("pytorch", torch);
-    if (!torch.error) {
-      console.log(`  ratio    seapo tokens/s ÷ PyTorch tokens/s = ${fmt(torch.stepMs / seapo.stepMs, 2)}`);
+    for (const [label, r] of Object.entries(sides)) printRow(label, r, work, peak);
+    for (const label of ["seapo no pool", "seapo pool"]) {
+      const r = sides[label];
+      if (!sides.pytorch.error && !r.error)
+        console.log(
+          `  ratio    ${label} ÷ PyTorch: tokens/s ${fmt(sides.pytorch.stepMs / r.stepMs, 2)}, peak RSS ${fmt(r.peakRssMiB / sides.pytorch.peakRssMiB, 2)}`,
+        );
     }
     console.log(`  seapo: native kernels ${seapo.variant} (${seapo.isa}), ${seapo.threads} threads`);
-    if (!torch.error) {
-      console.log(`  pytorch ${torch.version}: ${torch.threads} threads, BLAS ${torch.blas} (${blas.how})`);
-      if (torch.referenceBlas) {
-        console.log(
-          "  CAUTION: PyTorch is running on the reference (netlib) BLAS, which is not optimised; the ratio above flatters seapo.\n" +
-            "           For a fair comparison give it OpenBLAS: apt-get install libopenblas0-pthread (switches libblas.so.3), or\n" +
-            "           LD_LIBRARY_PATH=<dir holding an OpenBLAS libblas.so.3> node bench/engine/run.mjs (the environment passes through).",
-        );
-      }
-    }
+    printTorchInfo(sides.pytorch, blas);
     console.log();
   }
   if (peak) console.log(`peak estimate ${fmt(peak.flops / 1e9)} GFLOP/s = ${peak.how}`);

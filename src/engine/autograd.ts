@@ -9,6 +9,7 @@
 import { backend } from "./backend.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
+import { allocate, allocateZeroed, capturing, keep, release, tapeReleasable } from "./pool.js";
 import { formatShape, noGrad, sizeOf, Tensor } from "./tensor-core.js";
 
 interface RuleContext<K extends OpName> {
@@ -36,7 +37,7 @@ function binaryRule(fn: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tenso
 }
 
 function fresh(like: Tensor): Float32Array {
-  return new Float32Array(like.size);
+  return allocate(like.size);
 }
 
 /** The gradient table. `eq` is absent on purpose: it is never recorded. */
@@ -116,7 +117,7 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
     const x = input(ctx, 0);
     const weight = input(ctx, 1);
     const dx = fresh(x);
-    const dw = fresh(weight);
+    const dw = allocateZeroed(weight.size); // the kernel accumulates dw over the rows
     const cols = weight.size;
     backend().rmsnormBackward(g.data, x.data, weight.data, dx, dw, x.size / cols, cols, ctx.attrs.eps);
     return [new Tensor(dx, x.shape), new Tensor(dw, weight.shape)];
@@ -170,6 +171,113 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /**
+ * What one backward pass owns: the gradients in flight (counted per buffer, since reshape shares one),
+ * the buffers it allocated, and, in a recycling scope with releaseTape, the tape buffers it may free.
+ * Gradients and rule temporaries go back to the pool as soon as nothing in flight views them; a tape
+ * buffer once every node that reads it (as input or output) has run its rule.
+ */
+class BackwardMemory {
+  readonly grads = new Map<Tensor, Tensor>();
+  private readonly holders = new Map<Float32Array, number>();
+  private readonly made = new Set<Float32Array>();
+  private readonly tapeReaders = new Map<Float32Array, number>();
+
+  constructor(order: readonly Tensor[]) {
+    for (const t of order) {
+      if (t.node === null) continue;
+      for (const x of [t, ...t.node.inputs]) {
+        if (tapeReleasable(x.data)) this.tapeReaders.set(x.data, (this.tapeReaders.get(x.data) ?? 0) + 1);
+      }
+    }
+  }
+
+  /** Runs one node's work, remembering the buffers it allocates as this pass's own. */
+  track(fn: () => void): void {
+    const [, buffers] = capturing(fn);
+    for (const b of buffers) this.made.add(b);
+  }
+
+  take(t: Tensor): Tensor | undefined {
+    const g = this.grads.get(t);
+    this.grads.delete(t);
+    return g;
+  }
+
+  /** Adds a gradient for x, summing with one already in flight. */
+  put(x: Tensor, gx: Tensor): void {
+    const previous = this.grads.get(x);
+    const total = previous === undefined ? gx : ops.add(previous, gx);
+    this.grads.set(x, total);
+    this.holders.set(total.data, (this.holders.get(total.data) ?? 0) + 1);
+    if (previous !== undefined) this.drop(previous);
+  }
+
+  /** A consumed gradient: its buffer may go back once no other gradient in flight views it. */
+  drop(g: Tensor): void {
+    const n = (this.holders.get(g.data) ?? 0) - 1;
+    if (n > 0) this.holders.set(g.data, n);
+    else this.holders.delete(g.data);
+  }
+
+  /** Hands g's buffer (just taken) to a leaf as its .grad when this pass made it and nothing else views it. */
+  adopt(g: Tensor): Float32Array | undefined {
+    if (!this.made.has(g.data) || (this.holders.get(g.data) ?? 0) > 1) return undefined;
+    this.made.delete(g.data);
+    keep(g.data);
+    return g.data;
+  }
+
+  /** After node t's rule: free the tape buffers no later rule reads, and this pass's unheld buffers. */
+  sweep(t: Tensor): void {
+    for (const x of t.node === null ? [] : [t, ...t.node.inputs]) {
+      const n = this.tapeReaders.get(x.data);
+      if (n === undefined) continue;
+      if (n > 1) this.tapeReaders.set(x.data, n - 1);
+      else {
+        this.tapeReaders.delete(x.data);
+        release(x.data);
+      }
+    }
+    for (const b of this.made) {
+      if (this.holders.has(b)) continue;
+      this.made.delete(b);
+      release(b);
+    }
+  }
+}
+
+function checkGradient(t: Tensor, j: number, gx: Tensor, x: Tensor): void {
+  if (!sameShape(gx.shape, x.shape) || gx.size !== sizeOf(x.shape)) {
+    throw new Error(
+      `backward: rule for "${t.node!.op}" gave input ${j} a gradient of shape ${formatShape(gx.shape)}, expected ${formatShape(x.shape)}`,
+    );
+  }
+}
+
+/** One tensor's step of the backward pass: a leaf accumulates g, a node passes it to its inputs. */
+function visit(t: Tensor, g: Tensor, memory: BackwardMemory): void {
+  if (t.node === null) {
+    // A leaf keeps a private buffer, so later in-place updates (clipping) never touch a shared one.
+    if (t.grad === null) t.grad = new Tensor(memory.adopt(g) ?? g.data.slice(), t.shape);
+    else {
+      t.grad = ops.add(t.grad, g);
+      keep(t.grad.data);
+    }
+    return;
+  }
+  const node = t.node;
+  const rule = gradients[node.op] as GradRule<OpName> | undefined;
+  if (rule === undefined) throw new Error(`backward: no gradient rule for op "${node.op}"`);
+  const inputGrads = rule(g, { inputs: node.inputs, out: t, attrs: node.attrs });
+  node.inputs.forEach((x, j) => {
+    const gx = inputGrads[j];
+    if (!x.requiresGrad || gx === null || gx === undefined) return;
+    checkGradient(t, j, gx, x);
+    memory.put(x, gx);
+  });
+}
+
+/**
  * Backpropagates from root. Leaves (tensors with requiresGrad and no node) accumulate into `.grad`,
  * so several backward calls add up (gradient accumulation); clear with `grad = null`.
  */
@@ -185,32 +293,17 @@ export function backward(root: Tensor, seed?: Tensor): void {
     );
   }
   const order = topologicalOrder(root);
-  const grads = new Map<Tensor, Tensor>([[root, seed ?? new Tensor(new Float32Array(root.size).fill(1), root.shape)]]);
+  const memory = new BackwardMemory(order);
+  memory.put(root, seed ?? new Tensor(new Float32Array(root.size).fill(1), root.shape));
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
       const t = order[i]!;
-      const g = grads.get(t);
-      grads.delete(t);
-      if (g === undefined) continue;
-      if (t.node === null) {
-        // A leaf: keep a private copy so later in-place updates (clipping) never touch a shared buffer.
-        t.grad = t.grad === null ? new Tensor(g.data.slice(), t.shape) : ops.add(t.grad, g);
-        continue;
+      const g = memory.take(t);
+      if (g !== undefined) {
+        memory.track(() => visit(t, g, memory));
+        memory.drop(g);
       }
-      const rule = gradients[t.node.op] as GradRule<OpName> | undefined;
-      if (rule === undefined) throw new Error(`backward: no gradient rule for op "${t.node.op}"`);
-      const inputGrads = rule(g, { inputs: t.node.inputs, out: t, attrs: t.node.attrs });
-      t.node.inputs.forEach((x, j) => {
-        const gx = inputGrads[j];
-        if (!x.requiresGrad || gx === null || gx === undefined) return;
-        if (!sameShape(gx.shape, x.shape) || gx.size !== sizeOf(x.shape)) {
-          throw new Error(
-            `backward: rule for "${t.node!.op}" gave input ${j} a gradient of shape ${formatShape(gx.shape)}, expected ${formatShape(x.shape)}`,
-          );
-        }
-        const previous = grads.get(x);
-        grads.set(x, previous === undefined ? gx : ops.add(previous, gx));
-      });
+      memory.sweep(t);
     }
   });
 }

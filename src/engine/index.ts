@@ -17,6 +17,7 @@ export {
 } from "./kernels.js";
 export { backend, setBackend, withBackend, type Backend, type BackendName, type GemmParams } from "./backend.js";
 export { Rng } from "./random.js";
+export { recycling, poolStats, type PoolStats, type RecyclingOptions } from "./pool.js";
 export {
   attention,
   attentionBias,

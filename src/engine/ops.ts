@@ -8,6 +8,7 @@
 import { backend, type BinaryOp, type GemmParams, type UnaryOp } from "./backend.js";
 import { contiguousStrides } from "./backends/ts.js";
 import type { MatmulOptions, OpAttrs, OpName } from "./op-list.js";
+import { allocate, allocateZeroed } from "./pool.js";
 import { formatShape, isGradEnabled, scalar, sizeOf, Tensor } from "./tensor-core.js";
 
 export type { MatmulOptions, OpAttrs, OpName } from "./op-list.js";
@@ -65,7 +66,7 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
 // elementwise unary
 
 function unary(op: UnaryOp, x: Tensor): Tensor {
-  const out = new Float32Array(x.size);
+  const out = allocate(x.size);
   backend().unary(op, x.data, out);
   return make(op, out, x.shape, [x], {});
 }
@@ -85,7 +86,7 @@ function binary(op: BinaryOp, first: Tensor | number, second: Tensor | number): 
   const a = asTensor(first);
   const b = asTensor(second);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocate(sizeOf(shape));
   backend().binary(op, a.data, padRank(a.shape, shape.length), b.data, padRank(b.shape, shape.length), out, shape);
   if (op === "eq") return new Tensor(out, shape);
   return make(op, out, shape, [a, b], {});
@@ -115,7 +116,7 @@ function reduce(op: "sum" | "max", x: Tensor, axis: number | undefined, keepdim:
   const ax = normalizeAxis(op, axis, x.ndim, x.shape);
   if (x.shape[ax] === 0) throw new ShapeError(op, `cannot reduce an empty axis ${ax}`, [x.shape]);
   const kept = x.shape.map((d, i) => (i === ax ? 1 : d));
-  const out = new Float32Array(sizeOf(kept));
+  const out = allocate(sizeOf(kept));
   backend().reduce(op, x.data, x.shape, ax, out);
   const result = make(op, out, kept, [x], { axis: ax });
   return keepdim
@@ -169,7 +170,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (resolved.every((p, i) => p === i)) return x;
   const inStrides = contiguousStrides(x.shape);
   const shape = resolved.map((p) => x.shape[p]!);
-  const out = new Float32Array(x.size);
+  const out = allocate(x.size);
   backend().restride(
     x.data,
     resolved.map((p) => inStrides[p]!),
@@ -200,7 +201,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     if (d === 1 && shape[i] !== 1) strides[i] = 0;
   });
   if (shape.length === x.ndim && shape.every((d, i) => d === x.shape[i])) return x;
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocate(sizeOf(shape));
   backend().restride(x.data, strides, shape, out);
   return make("expand", out, shape, [x], { shape: [...shape] });
 }
@@ -214,7 +215,7 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   }
   if (start === 0 && end === size) return x;
   const shape = x.shape.map((d, i) => (i === ax ? end - start : d));
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocate(sizeOf(shape));
   backend().copyAxis(x.data, x.shape, start, out, shape, 0, ax, end - start);
   return make("slice", out, shape, [x], { axis: ax, start, end });
 }
@@ -227,7 +228,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   }
   if (before === 0 && after === 0) return x;
   const shape = x.shape.map((d, i) => (i === ax ? d + before + after : d));
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocateZeroed(sizeOf(shape));
   backend().copyAxis(x.data, x.shape, 0, out, shape, before, ax, x.shape[ax]!);
   return make("pad", out, shape, [x], { axis: ax, before, after });
 }
@@ -248,7 +249,7 @@ export function cat(xs: readonly Tensor[], axis: number): Tensor {
   }
   if (xs.length === 1) return first;
   const shape = first.shape.map((d, i) => (i === ax ? xs.reduce((s, x) => s + x.shape[ax]!, 0) : d));
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocate(sizeOf(shape));
   let offset = 0;
   for (const x of xs) {
     backend().copyAxis(x.data, x.shape, 0, out, shape, offset, ax, x.shape[ax]!);
@@ -284,7 +285,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tenso
   const batch = broadcastShapes("matmul", batchA, batchB);
   const count = sizeOf(batch);
   const shape = [...batch, m, n];
-  const out = new Float32Array(sizeOf(shape));
+  const out = allocate(sizeOf(shape));
   const base = { m, n, k, transA, transB, alpha: 1, beta: 0 };
   const sizeA = m * k;
   const sizeB = k * n;
@@ -329,7 +330,7 @@ export function gather(table: Tensor, ids: ArrayLike<number>, idsShape: readonly
     throw new ShapeError("gather", `${ids.length} ids do not fill ids shape`, [idsShape]);
   const [rows, cols] = table.shape as [number, number];
   const checked = checkIds("gather", ids, rows);
-  const out = new Float32Array(checked.length * cols);
+  const out = allocate(checked.length * cols);
   backend().gather(table.data, cols, checked, out);
   return make("gather", out, [...idsShape, cols], [table], { ids: checked });
 }
@@ -340,7 +341,7 @@ export function scatterAdd(src: Tensor, ids: ArrayLike<number>, rows: number): T
   if (src.size !== ids.length * cols)
     throw new ShapeError("scatterAdd", `${ids.length} ids do not match the source rows`, [src.shape]);
   const checked = checkIds("scatterAdd", ids, rows);
-  const out = new Float32Array(rows * cols);
+  const out = allocateZeroed(rows * cols);
   backend().scatterAdd(src.data, cols, checked, out);
   return make("scatterAdd", out, [rows, cols], [src], { ids: checked, rows });
 }
@@ -353,7 +354,7 @@ export function rmsnorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   const cols = x.dim(-1);
   if (weight.ndim !== 1 || weight.shape[0] !== cols)
     throw new ShapeError("rmsnorm", "weight must be [C] for x [..., C]", [x.shape, weight.shape]);
-  const out = new Float32Array(x.size);
+  const out = allocate(x.size);
   backend().rmsnorm(x.data, weight.data, out, x.size / cols, cols, eps);
   return make("rmsnorm", out, x.shape, [x, weight], { eps });
 }
@@ -372,7 +373,7 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
     }
     if (angle.requiresGrad) throw new ShapeError("rope", "cos and sin must not require gradients");
   }
-  const out = new Float32Array(x.size);
+  const out = allocate(x.size);
   backend().rope(x.data, cos.data, sin.data, out, { batch, seq, heads, half });
   return make("rope", out, x.shape, [x, cos, sin], {});
 }
@@ -380,7 +381,7 @@ export function rope(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
 function lastAxisOp(op: "softmax" | "logSoftmax", x: Tensor): Tensor {
   if (x.ndim === 0 || x.dim(-1) === 0) throw new ShapeError(op, "needs a non-empty last axis", [x.shape]);
   const cols = x.dim(-1);
-  const out = new Float32Array(x.size);
+  const out = allocate(x.size);
   backend()[op](x.data, out, x.size / cols, cols);
   return make(op, out, x.shape, [x], {});
 }
@@ -394,7 +395,7 @@ export const logSoftmax = (x: Tensor): Tensor => lastAxisOp("logSoftmax", x);
 export function siluMul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== b.ndim || !a.shape.every((d, i) => d === b.shape[i]))
     throw new ShapeError("siluMul", "a and b must have the same shape", [a.shape, b.shape]);
-  const out = new Float32Array(a.size);
+  const out = allocate(a.size);
   backend().siluMul(a.data, b.data, out);
   return make("siluMul", out, a.shape, [a, b], {});
 }

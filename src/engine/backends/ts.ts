@@ -196,7 +196,7 @@ export const tsBackend: Backend = {
     }
     for (let o = 0; o < outer; o++) {
       const outBase = o * inner;
-      if (op === "max") out.fill(-Infinity, outBase, outBase + inner);
+      out.fill(op === "max" ? -Infinity : 0, outBase, outBase + inner); // out may hold a pooled buffer's old values
       for (let j = 0; j < n; j++) {
         const base = (o * n + j) * inner;
         if (op === "sum") {
