@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/pool.cc",
+        "native/variant_avx512_bf16.cc",
         "native/variant_avx512.cc",
         "native/variant_avx2.cc",
         "native/variant_avx2_wide.cc",

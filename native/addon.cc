@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ namespace seapo {
 namespace {
 
 // Bumped whenever the JS-visible surface changes, so the loader can reject a stale build.
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 std::vector<const KernelTable*> runnable;  // best first
 const KernelTable* active = nullptr;
@@ -121,30 +122,44 @@ double optionalNumber(Napi::Object opts, const char* key, double fallback) {
   return v.IsUndefined() ? fallback : number(v, "gemm", key);
 }
 
-void checkOperand(Napi::Env env, const Buf& buf, i64 batch, i64 stride, i64 matrix, const char* strideName,
-                  const char* sizeName) {
+void checkOperand(Napi::Env env, const char* kernel, const Buf& buf, i64 batch, i64 stride, i64 matrix,
+                  const char* strideName, const char* sizeName) {
   if (batch == 0 || matrix == 0) return;
-  const i64 needed = mul(env, "gemm", batch - 1, stride) + matrix;
+  const i64 needed = mul(env, kernel, batch - 1, stride) + matrix;
   if (static_cast<i64>(buf.length) < needed) {
-    rangeError(env, "gemm",
+    rangeError(env, kernel,
                std::string(buf.name) + " has " + std::to_string(buf.length) + " elements, needs at least " +
                    std::to_string(needed) + " (batch " + std::to_string(batch) + ", " + strideName + " " +
                    std::to_string(stride) + ", " + sizeName + " = " + std::to_string(matrix) + ")");
   }
 }
 
-Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  expectArgs(info, "gemm", 4);
-  Buf a = f32(info[0], "gemm", "a"), b = f32(info[1], "gemm", "b"), c = f32(info[2], "gemm", "c");
-  if (!info[3].IsObject()) typeError(env, "gemm", "options must be an object");
-  Napi::Object opts = info[3].As<Napi::Object>();
+// B as bf16 bit patterns (a Uint16Array), for gemmBf16.
+struct Buf16 {
+  const char* name;
+  std::uint16_t* data;
+  std::size_t length;
+};
 
-  GemmArgs g;
-  g.m = size(opts.Get("m"), "gemm", "m");
-  g.n = size(opts.Get("n"), "gemm", "n");
-  g.k = size(opts.Get("k"), "gemm", "k");
-  const i64 mk = mul(env, "gemm", g.m, g.k), kn = mul(env, "gemm", g.k, g.n), mn = mul(env, "gemm", g.m, g.n);
+Buf16 u16(Napi::Value value, const char* kernel, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array) {
+    typeError(value.Env(), kernel, std::string(name) + " must be a Uint16Array (bf16 bit patterns)");
+  }
+  auto array = value.As<Napi::Uint16Array>();
+  return Buf16{name, array.Data(), array.ElementLength()};
+}
+
+// Sizes, flags and strides from the options object, each checked; the operands' lengths are checked
+// by the caller, which knows B's element type.
+GemmArgs gemmOptions(const Napi::CallbackInfo& info, const char* k) {
+  Napi::Env env = info.Env();
+  if (!info[3].IsObject()) typeError(env, k, "options must be an object");
+  Napi::Object opts = info[3].As<Napi::Object>();
+  GemmArgs g{};
+  g.m = size(opts.Get("m"), k, "m");
+  g.n = size(opts.Get("n"), k, "n");
+  g.k = size(opts.Get("k"), k, "k");
+  const i64 mk = mul(env, k, g.m, g.k), kn = mul(env, k, g.k, g.n), mn = mul(env, k, g.m, g.n);
   g.transA = optionalBool(opts, "transA");
   g.transB = optionalBool(opts, "transB");
   g.alpha = static_cast<float>(optionalNumber(opts, "alpha", 1.0));
@@ -154,16 +169,50 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   g.strideB = optionalSize(opts, "strideB", kn);
   g.strideC = optionalSize(opts, "strideC", mn);
   if (g.batch > 1 && g.strideC < mn) {
-    rangeError(env, "gemm",
+    rangeError(env, k,
                "strideC " + std::to_string(g.strideC) + " is less than m·n = " + std::to_string(mn) +
                    ": the batch's outputs would overlap");
   }
-  checkOperand(env, a, g.batch, g.strideA, mk, "strideA", "m·k");
-  checkOperand(env, b, g.batch, g.strideB, kn, "strideB", "k·n");
-  checkOperand(env, c, g.batch, g.strideC, mn, "strideC", "m·n");
-  if (mn > 0 && g.batch > 0) checkOutputs(env, "gemm", {c}, {}, {a, b});
+  return g;
+}
+
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  const char* k = "gemm";
+  Napi::Env env = info.Env();
+  expectArgs(info, "gemm", 4);
+  Buf a = f32(info[0], "gemm", "a"), b = f32(info[1], "gemm", "b"), c = f32(info[2], "gemm", "c");
+  GemmArgs g = gemmOptions(info, "gemm");
+  checkOperand(env, k, a, g.batch, g.strideA, g.m * g.k, "strideA", "m·k");
+  checkOperand(env, k, b, g.batch, g.strideB, g.k * g.n, "strideB", "k·n");
+  checkOperand(env, k, c, g.batch, g.strideC, g.m * g.n, "strideC", "m·n");
+  if (g.m * g.n > 0 && g.batch > 0) checkOutputs(env, "gemm", {c}, {}, {a, b});
   g.a = a.data;
   g.b = b.data;
+  g.c = c.data;
+  active->gemm(g);
+  return env.Undefined();
+}
+
+// gemm with B in bf16; options.bf16Dot rounds A to bf16 as well (see GemmArgs).
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
+  const char* k = "gemmBf16";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 4);
+  Buf a = f32(info[0], k, "a"), c = f32(info[2], k, "c");
+  Buf16 b = u16(info[1], k, "b");
+  GemmArgs g = gemmOptions(info, k);
+  g.bf16Dot = optionalBool(info[3].As<Napi::Object>(), "bf16Dot");
+  checkOperand(env, k, a, g.batch, g.strideA, g.m * g.k, "strideA", "m·k");
+  checkOperand(env, k, Buf{"b", nullptr, b.length}, g.batch, g.strideB, g.k * g.n, "strideB", "k·n");
+  checkOperand(env, k, c, g.batch, g.strideC, g.m * g.n, "strideC", "m·n");
+  if (g.m * g.n > 0 && g.batch > 0) {
+    checkOutputs(env, k, {c}, {}, {a});
+    const char* cb = reinterpret_cast<const char*>(c.data);
+    const char* bb = reinterpret_cast<const char*>(b.data);
+    if (b.length > 0 && cb < bb + 2 * b.length && bb < cb + 4 * c.length) rangeError(env, k, "c overlaps b");
+  }
+  g.a = a.data;
+  g.b16 = b.data;
   g.c = c.data;
   active->gemm(g);
   return env.Undefined();
@@ -321,31 +370,67 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
 
 Napi::Value GetIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), active->isa); }
 Napi::Value GetVariant(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), active->name); }
+Napi::Value GetBf16Native(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), active->bf16Native); }
+
+// Every variant name this addon knows, fastest first (those the CPU cannot run included).
+const char* const kVariantNames[] = {"avx512-bf16", "avx512", "avx2", "avx2-wide", "scalar"};
+
+std::string runnableNames() {
+  std::string names;
+  for (const KernelTable* table : runnable) names += (names.empty() ? "" : ", ") + std::string(table->name);
+  return names;
+}
+
+// SEAPO_NATIVE_ISA=<variant> forces a variant at load ("auto" or unset: the fastest the CPU runs);
+// "_" may stand for "-". Returns the error message, empty when the choice is valid.
+std::string applyForcedVariant() {
+  const char* env = std::getenv("SEAPO_NATIVE_ISA");
+  if (env == nullptr || *env == '\0' || std::string(env) == "auto") return "";
+  std::string wanted(env);
+  for (char& ch : wanted) ch = ch == '_' ? '-' : ch;
+  for (const KernelTable* table : runnable) {
+    if (wanted == table->name) {
+      active = table;
+      return "";
+    }
+  }
+  std::string known = "auto";
+  bool isKnown = false;
+  for (const char* name : kVariantNames) {
+    known += std::string(", ") + name;
+    isKnown = isKnown || wanted == name;
+  }
+  if (!isKnown) return std::string("SEAPO_NATIVE_ISA must be one of ") + known + ", got \"" + env + "\"";
+  return std::string("SEAPO_NATIVE_ISA=") + env + ": this CPU cannot run the " + wanted +
+         " kernels (it runs " + runnableNames() + ")";
+}
+std::string forcedError;
 
 Napi::Value UseVariant(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   expectArgs(info, "useVariant", 1);
   if (!info[0].IsString()) typeError(env, "useVariant", "name must be a string");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
-  std::string available;
   for (const KernelTable* table : runnable) {
     if (name == table->name) {
       active = table;
       return env.Undefined();
     }
-    available += (available.empty() ? "" : ", ") + std::string(table->name);
   }
-  rangeError(env, "useVariant", "\"" + name + "\" is not available on this CPU (available: " + available + ")");
+  rangeError(env, "useVariant", "\"" + name + "\" is not available on this CPU (available: " + runnableNames() + ")");
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Process-wide: a second load (another worker thread) shares the variant list and the choice.
   if (runnable.empty()) {
-    for (const KernelTable* table : {variantAvx512(), variantAvx2(), variantAvx2Wide(), variantScalar()}) {
+    for (const KernelTable* table :
+         {variantAvx512Bf16(), variantAvx512(), variantAvx2(), variantAvx2Wide(), variantScalar()}) {
       if (table != nullptr) runnable.push_back(table);
     }
     active = runnable.front();
+    forcedError = applyForcedVariant();
   }
+  if (!forcedError.empty()) throw Napi::Error::New(env, forcedError);
   const int threads = poolThreads();  // throws (failing the load) on a bad SEAPO_THREADS
 
   Napi::Array names = Napi::Array::New(env, runnable.size());
@@ -357,8 +442,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Value("variants", names, napi_enumerable),
       Napi::PropertyDescriptor::Accessor<GetIsa>("isa", napi_enumerable),
       Napi::PropertyDescriptor::Accessor<GetVariant>("variant", napi_enumerable),
+      Napi::PropertyDescriptor::Accessor<GetBf16Native>("bf16Native", napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "useVariant", UseVariant, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "gemm", Gemm, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "gemmBf16", GemmBf16, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "rmsnorm", Rmsnorm, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "rmsnormBackward", RmsnormBackward, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "siluMul", SiluMul, napi_enumerable),

@@ -15,9 +15,15 @@ using i64 = std::int64_t;
 
 // C[b] = alpha · op(A[b]) · op(B[b]) + beta · C[b], row-major; op(X) = Xᵀ when trans is set.
 // A[b] starts at a + b·strideA (stride 0 broadcasts one matrix), likewise B and C.
+// B is either f32 (`b`) or bf16 bit patterns (`b16`, the upper halves of f32s; `b` is then null).
+// With bf16 B, `bf16Dot` picks the arithmetic: false widens B to f32 while packing and runs the f32
+// product (exactly the f32 GEMM of the widened B); true rounds A to bf16 too (round to nearest even)
+// and sums bf16 pair products in f32, as AVX512-BF16's vdpbf16ps does.
 struct GemmArgs {
   const float* a;
   const float* b;
+  const std::uint16_t* b16;
+  bool bf16Dot;
   float* c;
   i64 m, n, k;
   bool transA, transB;
@@ -41,6 +47,7 @@ struct RopeArgs {
 struct KernelTable {
   const char* name;  // variant name, e.g. "avx2"
   const char* isa;   // "avx512" | "avx2" | "scalar"
+  bool bf16Native;   // bf16Dot products run on the vdpbf16ps instruction (else an f32 emulation of it)
   void (*gemm)(const GemmArgs&);
   void (*rmsnorm)(const float* x, const float* w, float* out, i64 rows, i64 cols, float eps);
   // dx is overwritten; dw is accumulated into.
@@ -57,6 +64,7 @@ struct KernelTable {
 };
 
 // Each returns nullptr when the variant was not compiled (non-x86 builds) or this CPU cannot run it.
+const KernelTable* variantAvx512Bf16();  // avx512 plus AVX512-BF16 (vdpbf16ps) for bf16 products
 const KernelTable* variantAvx512();
 const KernelTable* variantAvx2();
 const KernelTable* variantAvx2Wide();  // the AVX-512 tile shape compiled for AVX2 (tests the 8×32 code)

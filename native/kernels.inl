@@ -68,27 +68,8 @@ static SEAPO_INLINE V vsigmoid(V x) { return 1.f / (1.f + vexp(-x)); }
 // micro-panels of NR columns (NR values per k), both zero-padded, so the micro-kernel never sees an
 // edge; only its store clips to the live mr × nr corner. Transposes are handled entirely by packing.
 
-// acc = Ã·B̃ over kc; then C = alpha·acc + beta·C (beta == 0: C is not read).
-static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const float* __restrict b, float* c,
-                                   i64 ldc, i64 mr, i64 nr, float alpha, float beta) {
-  V acc[MR][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
-
-  for (i64 p = 0; p < kc; ++p, a += MR, b += NR) {
-    V bv[NV];
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const V*>(b + j * VL);
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const float ai = a[i];
-#pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
-    }
-  }
-
+// C = alpha·acc + beta·C over the live mr × nr corner (beta == 0: C is not read).
+static SEAPO_INLINE void storeTile(V (&acc)[MR][NV], float* c, i64 ldc, i64 mr, i64 nr, float alpha, float beta) {
   if (mr == MR && nr == NR) {
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
@@ -116,6 +97,29 @@ static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const floa
     }
 }
 
+// acc = Ã·B̃ over kc; then C = alpha·acc + beta·C (beta == 0: C is not read).
+static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const float* __restrict b, float* c,
+                                   i64 ldc, i64 mr, i64 nr, float alpha, float beta) {
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+
+  for (i64 p = 0; p < kc; ++p, a += MR, b += NR) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const V*>(b + j * VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] += ai * bv[j];
+    }
+  }
+  storeTile(acc, c, ldc, mr, nr, alpha, beta);
+}
+
 // Rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row micro-panels.
 static void packA(const float* A, bool trans, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* __restrict dst) {
   for (i64 ir = 0; ir < mc; ir += MR, dst += MR * kc) {
@@ -138,8 +142,19 @@ static void packA(const float* A, bool trans, i64 lda, i64 i0, i64 mc, i64 p0, i
   }
 }
 
+// bf16 is the upper half of an f32, so widening is a shift and exact.
+static SEAPO_INLINE float widen(float x) { return x; }
+static SEAPO_INLINE float widen(std::uint16_t h) {
+  const unsigned bits = static_cast<unsigned>(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
 // Rows [p0, p0+kc) × micro-panels [jp0, jp1) of the column block starting at j0 (width nc) of op(B).
-static void packB(const float* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 jp0, i64 jp1,
+// T is float, or std::uint16_t for bf16 (widened to f32 here).
+template <class T>
+static void packB(const T* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 jp0, i64 jp1,
                   float* __restrict bPack) {
   for (i64 jp = jp0; jp < jp1; ++jp) {
     const i64 jr = jp * NR;
@@ -147,19 +162,20 @@ static void packB(const float* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i
     float* dst = bPack + jr * kc;
     if (!trans) {  // op(B)[p][j] = B[p·ldb + j]: NR contiguous values per p
       for (i64 p = 0; p < kc; ++p) {
-        const float* src = B + (p0 + p) * ldb + j0 + jr;
+        const T* src = B + (p0 + p) * ldb + j0 + jr;
         float* d = dst + p * NR;
-        if (nr == NR) {
-          for (int v = 0; v < NV; ++v) *reinterpret_cast<V*>(d + v * VL) = loadu(src + v * VL);
+        if (sizeof(T) == 4 && nr == NR) {
+          for (int v = 0; v < NV; ++v)
+            *reinterpret_cast<V*>(d + v * VL) = loadu(reinterpret_cast<const float*>(src) + v * VL);
         } else {
-          for (i64 j = 0; j < nr; ++j) d[j] = src[j];
+          for (i64 j = 0; j < nr; ++j) d[j] = widen(src[j]);
           for (i64 j = nr; j < NR; ++j) d[j] = 0.f;
         }
       }
     } else {  // op(B)[p][j] = B[j·ldb + p]: walk each row of B
       for (i64 j = 0; j < nr; ++j) {
-        const float* src = B + (j0 + jr + j) * ldb + p0;
-        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
+        const T* src = B + (j0 + jr + j) * ldb + p0;
+        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = widen(src[p]);
       }
       for (i64 j = nr; j < NR; ++j)
         for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = 0.f;
@@ -167,46 +183,238 @@ static void packB(const float* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i
   }
 }
 
-static SEAPO_INLINE i64 panelsOf(i64 nc) { return (nc + NR - 1) / NR; }
+// ---- bf16 products --------------------------------------------------------------------------
+// Packed like the f32 panels, but each element is a pair of bf16 values along k in one 32-bit word
+// (even k in the low half), the layout vdpbf16ps reads: one word of A is broadcast, and each f32
+// lane j of C gains a[2q]·b[2q][j] + a[2q+1]·b[2q+1][j]. An odd k is padded with a zero.
 
-// C block rows [0, mc) × micro-panels [jp0, jp1): each A micro-panel (L1) meets every B micro-panel.
-static void macroKernel(i64 mc, i64 nc, i64 kc, const float* aPack, const float* bPack, float* c, i64 ldc,
-                        float alpha, float beta, i64 jp0, i64 jp1) {
-  for (i64 ir = 0; ir < mc; ir += MR) {
+typedef unsigned Pair __attribute__((may_alias));
+typedef unsigned VP __attribute__((vector_size(VL * 4), may_alias));
+
+static SEAPO_INLINE unsigned floatBits(float x) {
+  unsigned u;
+  __builtin_memcpy(&u, &x, 4);
+  return u;
+}
+static SEAPO_INLINE float bitsFloat(unsigned u) {
+  float x;
+  __builtin_memcpy(&x, &u, 4);
+  return x;
+}
+
+// f32 → bf16, rounding to nearest even; a NaN stays a (quiet) NaN.
+static SEAPO_INLINE unsigned toBf16(float x) {
+  const unsigned u = floatBits(x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+
+static SEAPO_INLINE unsigned pairOf(float lo, float hi) { return toBf16(lo) | (toBf16(hi) << 16); }
+
+#ifdef SEAPO_DPBF16
+static SEAPO_INLINE V dot2(V acc, unsigned a, VP b) {
+  return (V)_mm512_dpbf16_ps((__m512)acc, (__m512bh)_mm512_set1_epi32(static_cast<int>(a)), (__m512bh)b);
+}
+// 32 consecutive floats of a row into 16 pairs with vcvtne2ps2bf16 (its second operand fills the low half).
+static SEAPO_INLINE void pairs16(const float* src, unsigned* out) {
+  const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(src + 16), _mm512_loadu_ps(src));
+  _mm512_storeu_si512(out, (__m512i)r);
+}
+constexpr int kRowPairs = 16;
+#else
+// The same arithmetic in f32: each bf16 product is exact in f32; odd term first, as Intel documents.
+static SEAPO_INLINE V dot2(V acc, unsigned a, VP b) {
+  const V bOdd = (V)(b & 0xffff0000u), bEven = (V)(b << 16);
+  acc += bitsFloat(a & 0xffff0000u) * bOdd;
+  return acc + bitsFloat(a << 16) * bEven;
+}
+static SEAPO_INLINE void pairs16(const float*, unsigned*) {}
+constexpr int kRowPairs = 0;  // no vector conversion: pairOf per element
+#endif
+
+// Like packA, into pairs of bf16 (A rounded to nearest even); kp = ⌈kc/2⌉ words per row.
+static void packAPairs(const float* A, bool trans, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, Pair* __restrict dst) {
+  const i64 kp = (kc + 1) / 2;
+  for (i64 ir = 0; ir < mc; ir += MR, dst += MR * kp) {
     const i64 mr = imin(MR, mc - ir);
-    for (i64 jp = jp0; jp < jp1; ++jp) {
-      const i64 jr = jp * NR;
-      microTile(kc, aPack + ir * kc, bPack + jr * kc, c + ir * ldc + jr, ldc, mr, imin(NR, nc - jr), alpha, beta);
+    for (i64 i = 0; i < MR; ++i) {
+      if (i >= mr) {
+        for (i64 q = 0; q < kp; ++q) dst[q * MR + i] = 0u;
+        continue;
+      }
+      i64 q = 0;
+      if (!trans) {  // a row of op(A) is contiguous in k
+        const float* src = A + (i0 + ir + i) * lda + p0;
+        alignas(64) unsigned words[16];
+        for (; kRowPairs > 0 && 2 * q + 32 <= kc; q += kRowPairs) {
+          pairs16(src + 2 * q, words);
+          for (int t = 0; t < kRowPairs; ++t) dst[(q + t) * MR + i] = words[t];
+        }
+        for (; q < kp; ++q) dst[q * MR + i] = pairOf(src[2 * q], 2 * q + 1 < kc ? src[2 * q + 1] : 0.f);
+      } else {  // op(A)[i][p] = A[p·lda + i]
+        const float* src = A + p0 * lda + i0 + ir + i;
+        for (; q < kp; ++q) {
+          dst[q * MR + i] = pairOf(src[2 * q * lda], 2 * q + 1 < kc ? src[(2 * q + 1) * lda] : 0.f);
+        }
+      }
     }
   }
 }
 
+// Like packB, into pairs of bf16 along k (B is bf16 already, so nothing is rounded).
+static void packBPairs(const std::uint16_t* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 jp0,
+                       i64 jp1, Pair* __restrict bPack) {
+  const i64 kp = (kc + 1) / 2;
+  for (i64 jp = jp0; jp < jp1; ++jp) {
+    const i64 jr = jp * NR;
+    const i64 nr = imin(NR, nc - jr);
+    Pair* dst = bPack + jr * kp;
+    if (!trans) {  // op(B)[p][j] = B[p·ldb + j]: two rows of B per pair
+      for (i64 q = 0; q < kp; ++q) {
+        const std::uint16_t* r0 = B + (p0 + 2 * q) * ldb + j0 + jr;
+        const std::uint16_t* r1 = r0 + ldb;
+        const bool odd = 2 * q + 1 < kc;
+        Pair* d = dst + q * NR;
+        for (i64 j = 0; j < nr; ++j) d[j] = r0[j] | (odd ? static_cast<unsigned>(r1[j]) << 16 : 0u);
+        for (i64 j = nr; j < NR; ++j) d[j] = 0u;
+      }
+    } else {  // op(B)[p][j] = B[j·ldb + p]: a row of B is contiguous in k
+      for (i64 j = 0; j < NR; ++j) {
+        const std::uint16_t* src = B + (j0 + jr + j) * ldb + p0;
+        for (i64 q = 0; q < kp; ++q) {
+          dst[q * NR + j] =
+              j < nr ? src[2 * q] | (2 * q + 1 < kc ? static_cast<unsigned>(src[2 * q + 1]) << 16 : 0u) : 0u;
+        }
+      }
+    }
+  }
+}
+
+static SEAPO_INLINE void microTilePairs(i64 kp, const Pair* __restrict a, const Pair* __restrict b, float* c,
+                                        i64 ldc, i64 mr, i64 nr, float alpha, float beta) {
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+  for (i64 q = 0; q < kp; ++q, a += MR, b += NR) {
+    VP bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = *reinterpret_cast<const VP*>(b + j * VL);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const unsigned ai = a[i];
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = dot2(acc[i][j], ai, bv[j]);
+    }
+  }
+  storeTile(acc, c, ldc, mr, nr, alpha, beta);
+}
+
+// ---- the blocked driver, shared by the three kinds of product -------------------------------
+// A path says how op(A) and op(B) are packed (element E, depth(kc) elements per row of a panel)
+// and which micro-kernel multiplies the panels. BS is B's stored element type.
+
+struct PathF32 {
+  typedef float E;
+  typedef float BS;
+  static i64 depth(i64 kc) { return kc; }
+  static void packOpA(const float* A, bool t, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, E* d) {
+    packA(A, t, lda, i0, mc, p0, kc, d);
+  }
+  static void packOpB(const BS* B, bool t, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 a, i64 b, E* d) {
+    packB<BS>(B, t, ldb, p0, kc, j0, nc, a, b, d);
+  }
+  static SEAPO_INLINE void tile(i64 kc, const E* a, const E* b, float* c, i64 ldc, i64 mr, i64 nr, float al,
+                                float be) {
+    microTile(kc, a, b, c, ldc, mr, nr, al, be);
+  }
+};
+
+// bf16 B widened to f32 while packing: the f32 product of the widened B, bit for bit.
+struct PathWiden : PathF32 {
+  typedef std::uint16_t BS;
+  static void packOpB(const BS* B, bool t, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 a, i64 b, E* d) {
+    packB<BS>(B, t, ldb, p0, kc, j0, nc, a, b, d);
+  }
+};
+
+struct PathPairs {
+  typedef Pair E;
+  typedef std::uint16_t BS;
+  static i64 depth(i64 kc) { return (kc + 1) / 2; }
+  static void packOpA(const float* A, bool t, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, E* d) {
+    packAPairs(A, t, lda, i0, mc, p0, kc, d);
+  }
+  static void packOpB(const BS* B, bool t, i64 ldb, i64 p0, i64 kc, i64 j0, i64 nc, i64 a, i64 b, E* d) {
+    packBPairs(B, t, ldb, p0, kc, j0, nc, a, b, d);
+  }
+  static SEAPO_INLINE void tile(i64 kp, const E* a, const E* b, float* c, i64 ldc, i64 mr, i64 nr, float al,
+                                float be) {
+    microTilePairs(kp, a, b, c, ldc, mr, nr, al, be);
+  }
+};
+
+static SEAPO_INLINE i64 panelsOf(i64 nc) { return (nc + NR - 1) / NR; }
+
+// C block rows [0, mc) × micro-panels [jp0, jp1): each A micro-panel (L1) meets every B micro-panel.
+template <class P>
+static void macroKernel(i64 mc, i64 nc, i64 kc, const typename P::E* aPack, const typename P::E* bPack, float* c,
+                        i64 ldc, float alpha, float beta, i64 jp0, i64 jp1) {
+  const i64 depth = P::depth(kc);
+  for (i64 ir = 0; ir < mc; ir += MR) {
+    const i64 mr = imin(MR, mc - ir);
+    for (i64 jp = jp0; jp < jp1; ++jp) {
+      const i64 jr = jp * NR;
+      P::tile(depth, aPack + ir * depth, bPack + jr * depth, c + ir * ldc + jr, ldc, mr, imin(NR, nc - jr), alpha,
+              beta);
+    }
+  }
+}
+
+template <class BS>
 struct Matrices {
   const float* a;
-  const float* b;
+  const BS* b;
   float* c;
 };
 
-static SEAPO_INLINE Matrices batchItem(const GemmArgs& g, i64 index) {
-  return Matrices{g.a + index * g.strideA, g.b + index * g.strideB, g.c + index * g.strideC};
+template <class BS>
+static SEAPO_INLINE Matrices<BS> batchItem(const GemmArgs& g, const BS* b, i64 index) {
+  return Matrices<BS>{g.a + index * g.strideA, b + index * g.strideB, g.c + index * g.strideC};
+}
+
+// Per-thread packing buffers, shared by every path (sized in floats; a Pair is as wide).
+static float* scratchA() {
+  thread_local Scratch s;
+  return s.get(MC * KC);
+}
+static float* scratchB() {
+  thread_local Scratch s;
+  return s.get(KC * NC);
+}
+static float* scratchSharedB() {
+  thread_local Scratch s;
+  return s.get(KC * NC);
 }
 
 // One matrix product on the calling thread.
-static void gemmOne(const GemmArgs& g, Matrices x) {
-  thread_local Scratch aScratch, bScratch;
-  float* aPack = aScratch.get(MC * KC);
-  float* bPack = bScratch.get(KC * NC);
+template <class P>
+static void gemmOne(const GemmArgs& g, Matrices<typename P::BS> x) {
+  typedef typename P::E E;
+  E* aPack = reinterpret_cast<E*>(scratchA());
+  E* bPack = reinterpret_cast<E*>(scratchB());
   const i64 lda = g.transA ? g.m : g.k, ldb = g.transB ? g.k : g.n;
   for (i64 jc = 0; jc < g.n; jc += NC) {
     const i64 nc = imin(NC, g.n - jc);
     for (i64 pc = 0; pc < g.k; pc += KC) {
       const i64 kc = imin(KC, g.k - pc);
       const float beta = pc == 0 ? g.beta : 1.f;
-      packB(x.b, g.transB, ldb, pc, kc, jc, nc, 0, panelsOf(nc), bPack);
+      P::packOpB(x.b, g.transB, ldb, pc, kc, jc, nc, 0, panelsOf(nc), bPack);
       for (i64 ic = 0; ic < g.m; ic += MC) {
         const i64 mc = imin(MC, g.m - ic);
-        packA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
-        macroKernel(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, 0, panelsOf(nc));
+        P::packOpA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
+        macroKernel<P>(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, 0, panelsOf(nc));
       }
     }
   }
@@ -214,9 +422,10 @@ static void gemmOne(const GemmArgs& g, Matrices x) {
 
 // One matrix product on the pool: the packed B block is shared; tasks are (row block, panel range)
 // pairs, each packing its own A block.
-static void gemmOneParallel(const GemmArgs& g, Matrices x, int threads) {
-  thread_local Scratch bScratch;
-  float* bPack = bScratch.get(KC * NC);
+template <class P>
+static void gemmOneParallel(const GemmArgs& g, Matrices<typename P::BS> x, int threads) {
+  typedef typename P::E E;
+  E* bPack = reinterpret_cast<E*>(scratchSharedB());
   const i64 lda = g.transA ? g.m : g.k, ldb = g.transB ? g.k : g.n;
   const i64 rowBlocks = (g.m + MC - 1) / MC;
   for (i64 jc = 0; jc < g.n; jc += NC) {
@@ -230,18 +439,41 @@ static void gemmOneParallel(const GemmArgs& g, Matrices x, int threads) {
       // More pieces than threads, so one descheduled thread does not hold the others at the barrier.
       const int packTasks = static_cast<int>(imin(panels, 4 * threads));
       parallelFor(packTasks, [&](int t) {
-        packB(x.b, g.transB, ldb, pc, kc, jc, nc, panels * t / packTasks, panels * (t + 1) / packTasks, bPack);
+        P::packOpB(x.b, g.transB, ldb, pc, kc, jc, nc, panels * t / packTasks, panels * (t + 1) / packTasks, bPack);
       });
       parallelFor(static_cast<int>(rowBlocks * split), [&](int t) {
-        thread_local Scratch aScratch;
-        float* aPack = aScratch.get(MC * KC);
+        E* aPack = reinterpret_cast<E*>(scratchA());
         const i64 ic = (t / split) * MC, part = t % split;
         const i64 mc = imin(MC, g.m - ic);
-        packA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
-        macroKernel(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, panels * part / split,
-                    panels * (part + 1) / split);
+        P::packOpA(x.a, g.transA, lda, ic, mc, pc, kc, aPack);
+        macroKernel<P>(mc, nc, kc, aPack, bPack, x.c + ic * g.n + jc, g.n, g.alpha, beta, panels * part / split,
+                       panels * (part + 1) / split);
       });
     }
+  }
+}
+
+template <class P>
+static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
+  const int threads = poolThreads();
+  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+  const double serialBelow = 2.0 * 48 * 48 * 48;
+  if (threads == 1 || flops * static_cast<double>(g.batch) < serialBelow) {
+    for (i64 i = 0; i < g.batch; ++i) gemmOne<P>(g, batchItem(g, b, i));
+    return;
+  }
+  // Many matrices: one per task, no synchronisation inside. Few large ones: split each.
+  const bool byBatch = g.batch > 1 && (g.batch % threads == 0 || g.batch >= 4 * threads || flops < 8 * serialBelow);
+  if (byBatch) {
+    const int tasks = static_cast<int>(imin(g.batch, 8 * threads));
+    parallelFor(tasks, [&](int t) {
+      for (i64 i = g.batch * t / tasks; i < g.batch * (t + 1) / tasks; ++i) gemmOne<P>(g, batchItem(g, b, i));
+    });
+    return;
+  }
+  for (i64 i = 0; i < g.batch; ++i) {
+    if (flops < serialBelow) gemmOne<P>(g, batchItem(g, b, i));
+    else gemmOneParallel<P>(g, batchItem(g, b, i), threads);
   }
 }
 
@@ -254,26 +486,9 @@ static void gemm(const GemmArgs& g) {
     }
     return;
   }
-  const int threads = poolThreads();
-  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
-  const double serialBelow = 2.0 * 48 * 48 * 48;
-  if (threads == 1 || flops * static_cast<double>(g.batch) < serialBelow) {
-    for (i64 b = 0; b < g.batch; ++b) gemmOne(g, batchItem(g, b));
-    return;
-  }
-  // Many matrices: one per task, no synchronisation inside. Few large ones: split each.
-  const bool byBatch = g.batch > 1 && (g.batch % threads == 0 || g.batch >= 4 * threads || flops < 8 * serialBelow);
-  if (byBatch) {
-    const int tasks = static_cast<int>(imin(g.batch, 8 * threads));
-    parallelFor(tasks, [&](int t) {
-      for (i64 b = g.batch * t / tasks; b < g.batch * (t + 1) / tasks; ++b) gemmOne(g, batchItem(g, b));
-    });
-    return;
-  }
-  for (i64 b = 0; b < g.batch; ++b) {
-    if (flops < serialBelow) gemmOne(g, batchItem(g, b));
-    else gemmOneParallel(g, batchItem(g, b), threads);
-  }
+  if (g.b16 == nullptr) gemmPath<PathF32>(g, g.b);
+  else if (g.bf16Dot) gemmPath<PathPairs>(g, g.b16);
+  else gemmPath<PathWiden>(g, g.b16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,6 +735,12 @@ static void rope(const RopeArgs& a) {
   });
 }
 
+#ifdef SEAPO_DPBF16
+constexpr bool kBf16Native = true;
+#else
+constexpr bool kBf16Native = false;
+#endif
+
 static const KernelTable kTable = {
-    kName, kIsa, &gemm, &rmsnorm, &rmsnormBackward, &siluMul, &siluMulBackward, &softmax, &softmaxBackward, &rope,
+    kName, kIsa, kBf16Native, &gemm, &rmsnorm, &rmsnormBackward, &siluMul, &siluMulBackward, &softmax, &softmaxBackward, &rope,
 };

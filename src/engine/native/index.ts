@@ -11,13 +11,14 @@ import { fileURLToPath } from "node:url";
 import { KERNEL_NAMES } from "../kernels.js";
 import type { NativeKernels } from "./types.js";
 
-export type { GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
+export type { GemmBf16Options, GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
+export { KERNEL_VARIANTS } from "./types.js";
 
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
-/** Every function the addon must export: the contract's kernels and the variant switch. */
-export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [...KERNEL_NAMES, "useVariant"];
+/** Every function the addon must export: the contract's kernels, the variant switch and the bf16 GEMM. */
+export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [...KERNEL_NAMES, "useVariant", "gemmBf16"];
 
 export type NativeLoadResult = { kernels: NativeKernels; error?: undefined } | { kernels?: undefined; error: string };
 
@@ -52,10 +53,32 @@ export function loadNativeKernelsFrom(path: string): NativeLoadResult {
 
 let cached: NativeLoadResult | undefined;
 
-/** The native kernels, loaded once per process; undefined when unavailable (see `nativeLoadError`). */
+/** SEAPO_NATIVE_ISA when it forces a variant (anything but unset, empty or "auto"). */
+export function forcedVariant(): string | undefined {
+  const value = process.env.SEAPO_NATIVE_ISA;
+  return value === undefined || value === "" || value === "auto" ? undefined : value;
+}
+
+/**
+ * The native kernels, loaded once per process; undefined when unavailable (see `nativeLoadError`).
+ * When SEAPO_NATIVE_ISA forces a variant, the user asked for native kernels: a failure to load (a
+ * variant this CPU cannot run, an unknown name, no build) throws instead of falling back.
+ */
 export function loadNativeKernels(): NativeKernels | undefined {
   cached ??= loadNativeKernelsFrom(defaultAddonPath());
+  const forced = forcedVariant();
+  if (cached.error !== undefined && forced !== undefined) {
+    const own = cached.error.indexOf("SEAPO_NATIVE_ISA"); // the addon's own refusal says it all
+    throw new Error(own >= 0 ? cached.error.slice(own) : `SEAPO_NATIVE_ISA=${forced}, but ${cached.error}`);
+  }
   return cached.kernels;
+}
+
+/** One line for benchmarks and diagnostics: the active variant, how it was chosen, the threads. */
+export function describeNativeKernels(k: NativeKernels): string {
+  const how = forcedVariant() === undefined ? "auto" : "SEAPO_NATIVE_ISA";
+  const bf16 = k.bf16Native ? ", bf16 products in hardware" : "";
+  return `native kernels ${k.variant} (${how}; isa ${k.isa}${bf16}), ${k.threads} threads; runnable: ${k.variants.join(", ")}`;
 }
 
 /** Why `loadNativeKernels()` returned undefined (undefined when it loaded, or before the first call). */

@@ -23,7 +23,7 @@ describe("the kernel contract", () => {
       "rope",
       "ropeBackward",
     ]);
-    expect(KERNEL_FUNCTIONS).toEqual([...KERNEL_NAMES, "useVariant"]);
+    expect(KERNEL_FUNCTIONS).toEqual([...KERNEL_NAMES, "useVariant", "gemmBf16"]);
   });
 
   it("the ts backend's kernel hooks are the ts kernels", () => {
@@ -36,7 +36,7 @@ describe("the kernel contract", () => {
     const functions = Object.keys(exports).filter((key) => typeof exports[key] === "function");
     expect(functions.sort()).toEqual([...KERNEL_FUNCTIONS].sort());
     const values = Object.keys(exports).filter((key) => typeof exports[key] !== "function");
-    expect(values.sort()).toEqual(["abiVersion", "isa", "threads", "variant", "variants"]);
+    expect(values.sort()).toEqual(["abiVersion", "bf16Native", "isa", "threads", "variant", "variants"]);
   });
 
   it.skipIf(native === undefined)("the native backend replaces every kernel hook and nothing else", () => {
