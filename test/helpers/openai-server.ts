@@ -10,6 +10,8 @@ export interface ServerRequest {
   path: string;
   headers: IncomingMessage["headers"];
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed JSON as sent by the client
+  /** The body exactly as it came over the wire. */
+  text: string;
   /** 1-based count of requests this server has seen so far, this one included. */
   count: number;
 }
@@ -59,6 +61,7 @@ export async function startTestServer(handler: Handler, options: TestServerOptio
       path: (req.url ?? "/").split("?")[0] ?? "/",
       headers: req.headers,
       body: text ? JSON.parse(text) : undefined,
+      text,
       count: requests.length + 1,
     };
     requests.push(request);
