@@ -5,6 +5,7 @@
 import * as ops from "../ops.js";
 import { Rng } from "../random.js";
 import { noGrad } from "../tensor.js";
+import { DecodeSession, decodeSupported } from "./decode.js";
 import type { LlamaModel } from "./llama.js";
 
 export interface SamplingOptions {
@@ -28,6 +29,8 @@ export interface GenerateOptions extends SamplingOptions {
    * ends that row there, with finish reason "stop" (the token is kept). For streaming and stop strings.
    */
   onToken?: (row: number, token: number) => boolean | void;
+  /** Run every step through the Tensor forward instead of decode.ts's buffers (tests compare the two). */
+  tensorDecode?: boolean;
 }
 
 export interface Generation {
@@ -102,17 +105,27 @@ export function generate(
   const done = new Array<boolean>(B).fill(false);
   const cache = model.newCache();
 
+  const V = model.config.vocabSize;
+  let session: DecodeSession | undefined;
   return noGrad(() => {
     for (let step = 0; step < options.maxNewTokens; step++) {
-      const logits = model.forward(input, { attentionMask: mask, cache, lastOnly: true }); // (B, 1, V)
-      const V = logits.dim(-1);
+      let logits: Float32Array; // (B, V)
+      if (session) logits = session.step(input.map((row) => row[0]!));
+      else {
+        logits = model.forward(input, { attentionMask: mask, cache, lastOnly: true }).data;
+        if (!options.tensorDecode && decodeSupported(model)) {
+          const lengths = promptIds.map((p) => p.length);
+          const padding = lengths.map((n) => longest - n);
+          session = new DecodeSession(model, cache, B, padding, lengths, options.maxNewTokens);
+        }
+      }
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
         if (done[b]) {
           next.push(pad);
           continue;
         }
-        const token = sampleToken(logits.data.subarray(b * V, (b + 1) * V), options, rng);
+        const token = sampleToken(logits.subarray(b * V, (b + 1) * V), options, rng);
         if (stop.has(token)) {
           done[b] = true;
           results[b]!.finishReason = "stop";
