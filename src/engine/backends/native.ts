@@ -5,11 +5,12 @@
  */
 import type { Backend } from "../backend-interface.js";
 import { pickKernels } from "../kernels.js";
-import { loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
+import { frozenAwareGemm, loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
 import { tsBackend } from "./ts.js";
 
 function nativeBackend(k: NativeKernels): Backend {
-  return { ...tsBackend, name: "native", ...pickKernels(k) };
+  // gemm multiplies frozen weights from bf16 copies when SEAPO_GEMM_BF16=1 asks (native/frozen.ts).
+  return { ...tsBackend, name: "native", ...pickKernels(k), gemm: frozenAwareGemm(k) };
 }
 
 let cached: Backend | null | undefined;

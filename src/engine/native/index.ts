@@ -9,10 +9,20 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KERNEL_NAMES } from "../kernels.js";
+import { requestedFrozenArithmetic } from "./frozen.js";
 import type { NativeKernels } from "./types.js";
 
 export type { GemmBf16Options, GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
 export { KERNEL_VARIANTS } from "./types.js";
+export {
+  frozenAwareGemm,
+  frozenBf16,
+  markFrozenWeight,
+  requestedFrozenArithmetic,
+  setFrozenArithmetic,
+  toBf16Bits,
+  type FrozenArithmetic,
+} from "./frozen.js";
 
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
 const ABI_VERSION = 2;
@@ -78,7 +88,8 @@ export function loadNativeKernels(): NativeKernels | undefined {
 export function describeNativeKernels(k: NativeKernels): string {
   const how = forcedVariant() === undefined ? "auto" : "SEAPO_NATIVE_ISA";
   const bf16 = k.bf16Native ? ", bf16 products in hardware" : "";
-  return `native kernels ${k.variant} (${how}; isa ${k.isa}${bf16}), ${k.threads} threads; runnable: ${k.variants.join(", ")}`;
+  const frozen = requestedFrozenArithmetic() === "f32" ? "" : `; frozen weights ${requestedFrozenArithmetic()}`;
+  return `native kernels ${k.variant} (${how}; isa ${k.isa}${bf16}), ${k.threads} threads; runnable: ${k.variants.join(", ")}${frozen}`;
 }
 
 /** Why `loadNativeKernels()` returned undefined (undefined when it loaded, or before the first call). */

@@ -6,6 +6,7 @@
  */
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
+import { markFrozenWeight } from "../native/index.js";
 import { Rng } from "../random.js";
 import { noGrad, Tensor, uniform, zeros } from "../tensor.js";
 import { dropout } from "./functional.js";
@@ -63,6 +64,7 @@ export class LoRALinear implements LinearLike {
     const loraB = zeros([linear.outFeatures, rank], true);
     linear.weight.requiresGrad = false;
     if (linear.bias) linear.bias.requiresGrad = false;
+    markFrozenWeight(linear.weight.data); // SEAPO_GEMM_BF16=1 multiplies it in bf16 (native/frozen.ts)
     return new LoRALinear(linear, loraA, loraB, alpha, options.dropout ?? 0, rng.fork());
   }
 
