@@ -7,6 +7,7 @@
  * error naming it when a gradient has to flow through it.
  */
 import { backend } from "./backend.js";
+import { lmHeadLogprobsBackward } from "./fused-lm-head.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
 import { allocate, allocateZeroed, capturing, keep, release, tapeReleasable } from "./pool.js";
@@ -142,6 +143,7 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
     backend().siluMulBackward(g.data, a.data, b.data, da, db);
     return [new Tensor(da, a.shape), new Tensor(db, b.shape)];
   },
+  lmHeadLogprobs: (g, ctx) => lmHeadLogprobsBackward(g, ctx.inputs, ctx.attrs),
 };
 
 /** Tensors reachable from root through recorded nodes, inputs before outputs. */

@@ -51,6 +51,8 @@ export {
   type ContinuationRequest,
   type ContinuationScore,
 } from "./models/generate.js";
+export { lmHeadLogprobs, LM_HEAD_CHUNK_ELEMENTS, type LmHeadOptions, type LmHeadResult } from "./fused-lm-head.js";
+export { scorePositions, outputWeight, type PositionScores, type ScorePositionsOptions } from "./models/scoring.js";
 export { AdamW, clipGradNorm, type AdamWOptions, type AdamWState } from "./optim.js";
 export * from "./io/index.js";
 export * from "./gguf/index.js";

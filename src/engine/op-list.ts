@@ -52,6 +52,8 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs, ReduceAttrs {
   softmax: NoAttrs;
   logSoftmax: NoAttrs;
   siluMul: NoAttrs;
+  // lm_head + log-softmax + target gather in chunks (fused-lm-head.ts); direction = ∂log p/∂hidden [N, C]
+  lmHeadLogprobs: { targets: Int32Array; direction: Float32Array | null; chunkRows: number };
 }
 
 export type OpName = keyof OpAttrs;

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { noGrad, sequenceLogprobs, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
+import { noGrad, scorePositions, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/index.js";
 import type { LogitSums } from "./metrics.js";
@@ -34,7 +34,10 @@ export function completionLogps(model: LlamaModel, rows: readonly ScoredRow[]): 
   return scoreRows(model, rows, false).logps;
 }
 
-/** completionLogps, and with `withSums` the logit statistics TRL logs, read from the same logits. */
+/**
+ * completionLogps, and with `withSums` the logit statistics TRL logs, from the same pass. Only the
+ * completion positions reach the lm_head (fused with the log-softmax: no [B, T, V] logits).
+ */
 export function scoreRows(
   model: LlamaModel,
   rows: readonly ScoredRow[],
@@ -45,6 +48,7 @@ export function scoreRows(
   const targets: number[][] = [];
   const attention: number[][] = [];
   const scored: number[][] = [];
+  const weighted: number[][] = [];
   for (const { prompt, completion, weights } of rows) {
     const seq = [...prompt, ...completion];
     const n = seq.length - 1;
@@ -52,45 +56,24 @@ export function scoreRows(
     inputs.push(Array.from({ length: T }, (_, t) => (t < n ? seq[t]! : 0)));
     targets.push(Array.from({ length: T }, (_, t) => (t < n ? seq[t + 1]! : 0)));
     attention.push(Array.from({ length: T }, (_, t) => (t < n ? 1 : 0)));
-    scored.push(Array.from({ length: T }, (_, t) => (t >= first && t < n ? (weights?.[t - first] ?? 1) : 0)));
+    scored.push(Array.from({ length: T }, (_, t) => (t >= first && t < n ? 1 : 0)));
+    weighted.push(Array.from({ length: T }, (_, t) => (t >= first && t < n ? (weights?.[t - first] ?? 1) : 0)));
   }
-  const logits = model.forward(inputs, { attentionMask: attention }); // (B, T, V)
-  const logps = sequenceLogprobs(logits, targets, scored); // (B)
-  if (!withSums) return { logps };
-  return { logps, sums: logitSums(logits, rows, targets) };
-}
-
-function logitSums(logits: Tensor, rows: readonly ScoredRow[], targets: readonly number[][]): LogitSums {
-  const [, T, V] = logits.shape as [number, number, number];
-  const data = logits.data;
-  const sums: LogitSums = { logit: [], entropy: [], correct: [], tokens: [] };
-  rows.forEach(({ prompt, completion }, b) => {
-    let [logit, entropy, correct] = [0, 0, 0];
-    const first = prompt.length - 1;
-    for (let t = first; t < first + completion.length; t++) {
-      const z = data.subarray((b * T + t) * V, (b * T + t + 1) * V);
-      let [max, argmax, total] = [-Infinity, 0, 0];
-      for (let v = 0; v < V; v++) {
-        total += z[v]!;
-        if (z[v]! > max) [max, argmax] = [z[v]!, v];
-      }
-      let [partition, weighted] = [0, 0];
-      for (let v = 0; v < V; v++) {
-        const e = Math.exp(z[v]! - max);
-        partition += e;
-        weighted += e * z[v]!;
-      }
-      // H = log Z − E_p[z], with Z and E_p[z] taken relative to the max for range.
-      entropy += max + Math.log(partition) - weighted / partition;
-      logit += total / V;
-      if (argmax === targets[b]![t]) correct++;
-    }
-    sums.logit.push(logit);
-    sums.entropy.push(entropy);
-    sums.correct.push(correct);
-    sums.tokens.push(completion.length);
+  const score = scorePositions(model, inputs, {
+    attentionMask: attention,
+    targets,
+    scored,
+    weights: weighted,
+    stats: withSums,
   });
-  return sums;
+  if (!withSums) return { logps: score.logps };
+  const sums: LogitSums = {
+    logit: score.logitMean!,
+    entropy: score.entropy!,
+    correct: score.correct!,
+    tokens: score.tokens,
+  };
+  return { logps: score.logps, sums };
 }
 
 /** Reference log-probs of rows, as plain numbers (never part of the graph). */

@@ -2,11 +2,13 @@
  * Inference without the tape: batched sampling with a KV cache, and teacher-forced scoring of
  * continuations (lm-evaluation-harness's loglikelihood: summed log-prob and "is greedy").
  */
+import { lmHeadLogprobs } from "../fused-lm-head.js";
 import * as ops from "../ops.js";
 import { Rng } from "../random.js";
 import { noGrad } from "../tensor.js";
 import { DecodeSession, decodeSupported } from "./decode.js";
 import type { LlamaModel } from "./llama.js";
+import { outputWeight } from "./scoring.js";
 
 export interface SamplingOptions {
   /** 0 picks the most likely token (greedy); default 1. */
@@ -195,17 +197,15 @@ export function scoreContinuations(
         }
       });
       const picked = ops.gather(hidden.reshape([-1, model.config.hiddenSize]), rows); // (N, C)
-      const logits = model.logits(picked); // (N, V)
-      const logprobs = ops.logSoftmax(logits);
-      const V = logits.dim(-1);
+      // The lm_head fused with log-softmax, chunked: never the (N, V) logits at once.
+      const { logprobs, isArgmax } = lmHeadLogprobs(picked, outputWeight(model), targets, { greedy: true });
       let row = 0;
       batch.forEach((i) => {
         let logprob = 0;
         let isGreedy = true;
         for (let c = 0; c < requests[i]!.continuationIds.length; c++, row++) {
-          const target = targets[row]!;
-          logprob += logprobs.data[row * V + target]!;
-          if (argmax(logits.data.subarray(row * V, (row + 1) * V)) !== target) isGreedy = false;
+          logprob += logprobs.data[row]!;
+          if (isArgmax![row] === 0) isGreedy = false;
         }
         scores[i] = { logprob, isGreedy };
       });
