@@ -109,6 +109,7 @@ describe("seapo eval with batch files", () => {
       `skipped: truthfulqa_mc1 (${scoring} log-likelihood requests) not run: batch files carry generation requests only`,
     );
     expect(written.stdout).toContain(`batch: 0 results used · 22 requests pending in 3 tasks · wrote 22 requests to`);
+    expect(written.stdout).toContain("requests: 22 (cache: 0 hits, 22 from or to batch files)");
     const pendingFile = readJson(out);
     expect(pendingFile.results).toEqual({});
     expect(pendingFile.pending).toMatchObject({

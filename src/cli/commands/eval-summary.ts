@@ -42,8 +42,8 @@ export function evalBatchLines(file: ResultsFile): string[] {
   if (batch.files.length)
     lines.push(
       "note: eval's prompts are raw text, so the files hold /v1/completions requests (the bodies a live run sends); " +
-        "a Batch API that takes /v1/completions answers them, while vllm run-batch (vLLM 0056ae7b) takes only " +
-        "/v1/chat/completions: with vLLM, serve the model and give --base-url or --endpoints instead",
+        "a Batch API that takes /v1/completions answers them, while vllm run-batch (vLLM 0056ae7b) generates " +
+        "through /v1/chat/completions only: with vLLM, serve the model and give --base-url or --endpoints instead",
     );
   return lines;
 }

@@ -238,9 +238,11 @@ function progressBar(): { update: NonNullable<RunOptions["onProgress"]>; stop():
 function printSummary(file: ResultsFile, result: EvalRun, cached: CachedModel | undefined, written: string[]): void {
   if (Object.keys(file.results).length > 0) console.log(formatComparison([{ label: "value ± stderr", results: file }]));
   for (const line of [...pendingLines(result), ...evalBatchLines(file), ...evalEndpointLines(file)]) console.log(line);
+  // With batch files nothing is sent: the requests not cached were answered from them or written.
+  const misses = file.batch ? "from or to batch files" : "sent";
   if (cached)
     console.log(
-      `requests: ${result.requests} (cache: ${cached.cacheStats.hits} hits, ${cached.cacheStats.misses} sent)`,
+      `requests: ${result.requests} (cache: ${cached.cacheStats.hits} hits, ${cached.cacheStats.misses} ${misses})`,
     );
   console.log(`wrote ${written.join(", ")}`);
 }
