@@ -68,7 +68,8 @@ function main() {
       "const k = require(process.argv[1]); console.log(`${k.variants.join(', ')}; ${k.threads} threads`)",
       join(root, "build", "Release", "seapo_native.node"),
     ],
-    { encoding: "utf8" },
+    // A forced variant (SEAPO_NATIVE_ISA) is a choice for runs, not for the build's own load check.
+    { encoding: "utf8", env: { ...process.env, SEAPO_NATIVE_ISA: "auto" } },
   );
   if (probe.status !== 0) {
     warn(`it built but does not load: ${(probe.stderr ?? "").trim().split("\n")[0]}`);

@@ -3,12 +3,14 @@
 // the native kernels beside PyTorch CPU measured in the same run, with the same thread count.
 //
 //   node bench/kernels/matmul/bench.mjs [--quick] [--no-torch]
+//   SEAPO_NATIVE_ISA=avx2 node bench/kernels/matmul/bench.mjs     (times the AVX2 kernels on any x86-64)
 //
 // Needs build/Release/seapo_native.node (node scripts/build-native.mjs). PyTorch comes from Debian's
 // python3-torch; when `import torch` fails the bench tries `apt-get install -y python3-torch` once.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -86,6 +88,8 @@ const shapes = [
 const budget = quick ? 0.3 : 1.0;
 
 // ---- validation --------------------------------------------------------------------------------
+// The variant timed below: the addon's choice at load (SEAPO_NATIVE_ISA=avx2 forces one, see docs/engine.md).
+const chosen = native.variant;
 const reference = await loadReference();
 let validation = "ok";
 for (const variant of native.variants) {
@@ -109,7 +113,7 @@ for (const variant of native.variants) {
       validation = `FAILED (${variant}, transA=${transA}, transB=${transB}: relative error ${worst})`;
   }
 }
-native.useVariant(native.variants[0]);
+native.useVariant(chosen);
 
 // ---- PyTorch -----------------------------------------------------------------------------------
 const torchScript = `
@@ -178,7 +182,7 @@ const variantRates = native.variants.map((variant) => {
   );
   return `${variant} ${rate.toFixed(1)}`;
 });
-native.useVariant(native.variants[0]);
+native.useVariant(chosen);
 
 const refShape = { m: 128, n: 128, k: 128 };
 const refOperands = operands(refShape);
@@ -189,7 +193,15 @@ const refRate = gflops(
 
 // ---- report ------------------------------------------------------------------------------------
 const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
-console.log(`seapo native GEMM — variant ${native.variant} (isa ${native.isa}), ${native.threads} threads, ${cpu}`);
+const how = process.env.SEAPO_NATIVE_ISA && process.env.SEAPO_NATIVE_ISA !== "auto" ? "SEAPO_NATIVE_ISA" : "auto";
+console.log(
+  `seapo native GEMM — variant ${native.variant} (${how}; isa ${native.isa}), ${native.threads} threads, ${cpu}`,
+);
+console.log(
+  `load average: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")} (a shared machine: compare ratios within one run)`,
+);
 console.log(`validation against the TS reference (67×45×300, all transposes, every variant): ${validation}`);
 console.log(
   torch.note ??

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// bf16 GEMM benchmark on the 34M Llama's base-weight products (d 512, kv 128, ffn 1376, 2 × 256 tokens):
+// bf16 GEMM benchmark on the 34M Llama's base-weight products (d 512, kv 128, ffn 1024, 2 × 256 tokens):
 // GFLOP/s of the f32 GEMM, of gemmBf16 with the weight widened to f32 (bf16 storage, f32 arithmetic)
 // and of gemmBf16 with bf16Dot (A rounded to bf16; vdpbf16ps on "avx512-bf16", an f32 emulation on the
 // other variants, shown for completeness), for every variant this CPU runs, with the machine's load.
@@ -50,9 +50,9 @@ function best(fn) {
 const shapes = [
   { name: "q/o  x·Wᵀ  512×512 · (512×512)ᵀ", m: 512, n: 512, k: 512, transB: true },
   { name: "k/v  x·Wᵀ  512×512 · (128×512)ᵀ", m: 512, n: 128, k: 512, transB: true },
-  { name: "gate/up x·Wᵀ 512×512 · (1376×512)ᵀ", m: 512, n: 1376, k: 512, transB: true },
-  { name: "down x·Wᵀ  512×1376 · (512×1376)ᵀ", m: 512, n: 512, k: 1376, transB: true },
-  { name: "gate/up dY·W 512×1376 · 1376×512", m: 512, n: 512, k: 1376 },
+  { name: "gate/up x·Wᵀ 512×512 · (1024×512)ᵀ", m: 512, n: 1024, k: 512, transB: true },
+  { name: "down x·Wᵀ  512×1024 · (512×1024)ᵀ", m: 512, n: 512, k: 1024, transB: true },
+  { name: "gate/up dY·W 512×1024 · 1024×512", m: 512, n: 512, k: 1024 },
 ];
 
 const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { KERNEL_VARIANTS, type KernelVariant } from "../../../src/engine/native/index.js";
+import { describeNativeKernels, KERNEL_VARIANTS, type KernelVariant } from "../../../src/engine/native/index.js";
 import { native } from "./helpers.js";
 
 const workload = fileURLToPath(new URL("./fixtures/variant-workload.mjs", import.meta.url));
@@ -114,5 +114,24 @@ describe.skipIf(native === undefined || !built)("SEAPO_NATIVE_ISA forces a kerne
     expect(refused.stderr).toContain(
       'Error: SEAPO_NATIVE_ISA must be one of auto, avx512-bf16, avx512, avx2, avx2-wide, scalar, got "mmx"',
     );
+  });
+});
+
+describe.skipIf(native === undefined)("describeNativeKernels", () => {
+  it("names the active variant, how it was chosen, the threads and the runnable variants", () => {
+    const k = native!;
+    const saved = process.env.SEAPO_NATIVE_ISA;
+    try {
+      delete process.env.SEAPO_NATIVE_ISA;
+      const runnable = k.variants.join(", ");
+      expect(describeNativeKernels(k)).toBe(
+        `native kernels ${k.variant} (auto; isa ${k.isa}${k.bf16Native ? ", bf16 products in hardware" : ""}), ${k.threads} threads; runnable: ${runnable}`,
+      );
+      process.env.SEAPO_NATIVE_ISA = k.variant;
+      expect(describeNativeKernels(k)).toContain(`native kernels ${k.variant} (SEAPO_NATIVE_ISA; isa ${k.isa}`);
+    } finally {
+      if (saved === undefined) delete process.env.SEAPO_NATIVE_ISA;
+      else process.env.SEAPO_NATIVE_ISA = saved;
+    }
   });
 });
