@@ -28,7 +28,12 @@ export const trainConfigSchema = z.strictObject({
   data: z
     .string()
     .min(1)
-    .meta(help("kto.jsonl or dpo.jsonl written by seapo inject (required here or in --config)", "--data <file>")),
+    .meta(
+      help(
+        "kto.jsonl, dpo.jsonl or dpo_multi.jsonl (listwise losses) written by seapo inject (required here or in --config)",
+        "--data <file>",
+      ),
+    ),
   out: z.string().min(1).meta(help("output folder (required here or in --config)", "--out <dir>")),
   evalData: z
     .string()
@@ -209,17 +214,13 @@ function checkLossSettings(config: TrainConfig, source: string): void {
       `--loss ${config.loss} estimates KTO's KL reference point from the other rows of each micro-batch, so --batch-size must be 2 or more (got ${config.batchSize}); TRL's KTOTrainer refuses it too`,
       "raise --batch-size (and lower --grad-accum to keep the effective batch), or use apo_zero_unpaired, which has no KL term",
     );
-  // The listwise losses are in the table (golden-tested) but the loop does not batch dpo_multi.jsonl rows yet.
-  if (needs.kind === "listwise")
-    throw new InputError(
-      source,
-      undefined,
-      "loss",
-      `--loss ${config.loss} needs rows with several rejected answers (dpo_multi.jsonl): seapo train does not batch them yet, and TRL and LLaMA-Factory have no such loss`,
-      "train dpo_sigmoid on dpo.jsonl (one pair per negative), or call the loss from code (train/losses/listwise.ts)",
-    );
   if (config.ldAlpha !== undefined) {
-    const other = terms.find((t) => !LOSSES[t.name].inputs.some((input) => input === "reference_chosen_logps"));
+    // LD-DPO splits each answer at the shorter answer of its pair: a listwise row has no such pair.
+    const other = terms.find(
+      (t) =>
+        !LOSSES[t.name].inputs.some((input) => input === "reference_chosen_logps") ||
+        LOSSES[t.name].inputs.some((input) => input === "policy_rejected_list_logps"),
+    );
     if (other !== undefined)
       throw new InputError(
         source,

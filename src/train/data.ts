@@ -2,19 +2,21 @@
  * Training data: the rows `seapo inject` writes, checked, tokenized as TRL tokenizes them
  * (tokenize.ts), and planned into seeded, length-bucketed batches.
  *
- *   kto.jsonl  {prompt, completion, label: boolean}           → unpaired items
- *   dpo.jsonl  {prompt, chosen, rejected}                      → pairs
+ *   kto.jsonl        {prompt, completion, label: boolean}         → unpaired items
+ *   dpo.jsonl        {prompt, chosen, rejected}                    → pairs
+ *   dpo_multi.jsonl  {prompt, chosen, rejected: [r1, r2, …]}       → listwise rows (K ≥ 1 negatives,
+ *                                                                    K free to differ between rows)
  * `prompt` is a string (one user turn) or a TRL conversational message list (history + user turn);
- * `completion`, `chosen` and `rejected` are strings or a one-message assistant list.
+ * `completion`, `chosen`, `rejected` and each `rejected[k]` are strings or a one-message assistant list.
  */
 import { type HfTokenizer, Rng, type TemplateMessage } from "../engine/index.js";
-import type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
+import type { MultiRow, PairedRow, PreferenceRows, TrainingRows, UnpairedRow } from "./rows.js";
 import { tokenizeRows, type TokenizeStats, type TokenizedRows } from "./tokenize.js";
 import { InputError } from "../errors.js";
 import { readJsonEntries, toJsonLines, writeFileAtomic } from "../io/index.js";
 import type { LossRequirements } from "./losses/index.js";
 
-export type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
+export type { MultiRow, PairedRow, PreferenceRows, TrainingRows, UnpairedRow } from "./rows.js";
 
 /** A row that failed its checks, as written to the rejects file. */
 export interface RowReject {
@@ -31,15 +33,33 @@ export interface ReadOptions {
   errorTypeFor?: string;
 }
 
-/** Reads kto.jsonl- or dpo.jsonl-shaped rows (the kind is taken from the first row). */
-export async function readPreferenceRows(
+type RowKind = TrainingRows["kind"];
+type AnyRow = UnpairedRow | PairedRow | MultiRow;
+
+/** What each kind of row is called in messages (one, several), and the file it usually lives in. */
+const KIND_NAMES: Record<RowKind, { one: string; many: string }> = {
+  unpaired: {
+    one: "an unpaired {prompt, completion, label} row (kto.jsonl)",
+    many: "unpaired {prompt, completion, label} rows (kto.jsonl)",
+  },
+  paired: { one: "a chosen/rejected pair (dpo.jsonl)", many: "chosen/rejected pairs (dpo.jsonl)" },
+  listwise: {
+    one: "a row with a list of rejected answers (dpo_multi.jsonl)",
+    many: "rows with a list of rejected answers (dpo_multi.jsonl)",
+  },
+};
+
+/**
+ * Reads kto.jsonl-, dpo.jsonl- or dpo_multi.jsonl-shaped rows; the kind is taken from the first
+ * row, and a row of another kind is a bad row.
+ */
+export async function readTrainingRows(
   file: string,
   options: ReadOptions = {},
-): Promise<{ data: PreferenceRows; rejects: RowReject[] }> {
+): Promise<{ data: TrainingRows; rejects: RowReject[] }> {
   const rejects: RowReject[] = [];
-  const unpaired: UnpairedRow[] = [];
-  const paired: PairedRow[] = [];
-  let kind: PreferenceRows["kind"] | undefined;
+  const rows: AnyRow[] = [];
+  let kind: RowKind | undefined;
   const reject = (line: number, field: string | undefined, problem: string, hint?: string): void => {
     if (!options.skipInvalid)
       throw new InputError(
@@ -63,51 +83,103 @@ export async function readPreferenceRows(
       continue;
     }
     const row = value as Record<string, unknown>;
-    const rowKind = "chosen" in row || "rejected" in row ? "paired" : "unpaired";
+    const rowKind = kindOf(row, kind);
     kind ??= rowKind;
     if (rowKind !== kind) {
       reject(
         line,
-        rowKind === "paired" ? "chosen" : "completion",
-        `a ${rowKind} row in a file of ${kind} rows`,
-        "keep kto.jsonl and dpo.jsonl rows in separate files",
+        rowKind === "unpaired" ? "completion" : "rejected",
+        `${KIND_NAMES[rowKind].one} in a file of ${KIND_NAMES[kind].many}`,
+        "keep kto.jsonl, dpo.jsonl and dpo_multi.jsonl rows in separate files (a row with one negative is written rejected: [r] in dpo_multi.jsonl)",
       );
       continue;
     }
     try {
-      const messages = promptMessages(row.prompt, "prompt");
-      const conversational = [row.prompt, row.completion, row.chosen, row.rejected].some(Array.isArray);
-      if (kind === "unpaired") {
-        const completion = answerText(row.completion, "completion");
-        if (typeof row.label !== "boolean")
-          throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
-        unpaired.push({ line, conversational, messages, completion, label: row.label });
-      } else {
-        const errorType = errorTypeOf(row, options.errorTypeFor);
-        paired.push({
-          line,
-          conversational,
-          messages,
-          chosen: answerText(row.chosen, "chosen"),
-          rejected: answerText(row.rejected, "rejected"),
-          ...(errorType === undefined ? {} : { errorType }),
-        });
-      }
+      rows.push(parseRow(kind, row, line, options));
     } catch (error) {
       if (!(error instanceof RowProblem)) throw error;
       reject(line, error.field, error.message);
     }
   }
-  if (kind === undefined || (kind === "unpaired" ? unpaired.length : paired.length) === 0) {
+  if (kind === undefined || rows.length === 0) {
     throw new InputError(
       file,
       undefined,
       undefined,
       "no usable rows",
-      "expected kto.jsonl {prompt, completion, label} or dpo.jsonl {prompt, chosen, rejected} rows",
+      "expected kto.jsonl {prompt, completion, label}, dpo.jsonl {prompt, chosen, rejected} or dpo_multi.jsonl {prompt, chosen, rejected: [r1, r2, …]} rows",
     );
   }
-  return { data: kind === "unpaired" ? { kind, rows: unpaired } : { kind, rows: paired }, rejects };
+  return { data: { kind, rows } as TrainingRows, rejects };
+}
+
+/**
+ * The rows the export targets take (unpaired items or pairs): readTrainingRows, with a file of
+ * listwise rows refused at its first row, naming what to export instead.
+ */
+export async function readPreferenceRows(
+  file: string,
+  options: ReadOptions = {},
+): Promise<{ data: PreferenceRows; rejects: RowReject[] }> {
+  const { data, rejects } = await readTrainingRows(file, options);
+  if (data.kind === "listwise")
+    throw new InputError(
+      file,
+      data.rows[0]!.line,
+      "rejected",
+      "holds a list of rejected answers (dpo_multi.jsonl); only seapo train's listwise losses (multi_dpo, listwise_pl) train such rows",
+      "export the pairwise dpo.jsonl (one negative per row) or kto.jsonl that seapo inject writes",
+    );
+  return { data, rejects };
+}
+
+/**
+ * A row with `rejected` a list of answers (strings or message lists) is listwise; a message list
+ * itself (objects) is one conversational answer. An empty list takes the file's kind (listwise
+ * when it is the first row), so that its own check names the problem.
+ */
+function kindOf(row: Record<string, unknown>, fileKind: RowKind | undefined): RowKind {
+  if (!("chosen" in row || "rejected" in row)) return "unpaired";
+  const rejected = row.rejected;
+  if (!Array.isArray(rejected)) return "paired";
+  if (rejected.length === 0) return fileKind ?? "listwise";
+  return rejected.every((answer) => typeof answer === "string" || Array.isArray(answer)) ? "listwise" : "paired";
+}
+
+/** One row of a known kind, checked field by field (a RowProblem names the field). */
+function parseRow(kind: RowKind, row: Record<string, unknown>, line: number, options: ReadOptions): AnyRow {
+  const messages = promptMessages(row.prompt, "prompt");
+  const rejectedList = Array.isArray(row.rejected) && kind === "listwise" ? (row.rejected as unknown[]) : [];
+  const conversational = [row.prompt, row.completion, row.chosen, row.rejected, ...rejectedList].some(
+    (field) => Array.isArray(field) && field.some((item) => typeof item === "object" && item !== null),
+  );
+  if (kind === "unpaired") {
+    const completion = answerText(row.completion, "completion");
+    if (typeof row.label !== "boolean")
+      throw new RowProblem("label", `must be true or false, got ${JSON.stringify(row.label) ?? "nothing"}`);
+    return { line, conversational, messages, completion, label: row.label };
+  }
+  const chosen = answerText(row.chosen, "chosen");
+  if (kind === "listwise") {
+    if (rejectedList.length === 0)
+      throw new RowProblem("rejected", "is an empty list; a row needs at least one rejected answer");
+    return {
+      line,
+      conversational,
+      messages,
+      chosen,
+      rejected: rejectedList.map((r, k) => answerText(r, `rejected[${k}]`)),
+    };
+  }
+  const errorType = errorTypeOf(row, options.errorTypeFor);
+  return {
+    line,
+    conversational,
+    messages,
+    chosen,
+    rejected: answerText(row.rejected, "rejected"),
+    ...(errorType === undefined ? {} : { errorType }),
+  };
 }
 
 class RowProblem extends Error {
@@ -169,30 +241,48 @@ export function unpairRows(rows: readonly PairedRow[]): UnpairedRow[] {
 
 /**
  * The rows a loss of `kind` trains on: pairs are split into items for an unpaired loss (as the
- * trainer and both export targets do); unpaired items for a paired loss are an error naming the file.
+ * trainer and both export targets do); any other mismatch is an error naming the file. Listwise rows
+ * are not split into pairs or items for a pairwise or unpaired loss: each prompt would count once per
+ * negative, so the user picks dpo.jsonl or kto.jsonl (the same negatives) instead.
  */
 export function rowsForLoss(
   rows: PreferenceRows,
   kind: LossRequirements["kind"],
   from: { file: string; loss: string; hint: string },
-): PreferenceRows {
+): PreferenceRows;
+export function rowsForLoss(
+  rows: TrainingRows,
+  kind: LossRequirements["kind"],
+  from: { file: string; loss: string; hint: string },
+): TrainingRows;
+export function rowsForLoss(
+  rows: TrainingRows,
+  kind: LossRequirements["kind"],
+  from: { file: string; loss: string; hint: string },
+): TrainingRows {
+  if (kind === rows.kind) return rows;
   if (kind === "unpaired" && rows.kind === "paired") return { kind: "unpaired", rows: unpairRows(rows.rows) };
-  if (kind === "paired" && rows.kind === "unpaired") {
-    throw new InputError(
-      from.file,
-      undefined,
-      undefined,
-      `--loss ${from.loss} needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`,
-      from.hint,
+  const refuse = (problem: string, hint: string): never => {
+    throw new InputError(from.file, undefined, undefined, `--loss ${from.loss} ${problem}`, hint);
+  };
+  if (kind === "listwise")
+    refuse(
+      `needs rows with a list of rejected answers {prompt, chosen, rejected: [r1, r2, …]} (dpo_multi.jsonl), but the file holds ${KIND_NAMES[rows.kind].many}`,
+      "train on the dpo_multi.jsonl that seapo inject writes, or use a pairwise loss such as dpo_sigmoid",
     );
-  }
-  return rows;
+  if (rows.kind === "listwise")
+    refuse(
+      `trains ${kind === "paired" ? "one rejected answer per pair" : "unpaired items"}, but the file holds rows with a list of rejected answers (dpo_multi.jsonl); splitting them would count each prompt once per negative`,
+      `train --loss ${from.loss} on the ${kind === "paired" ? "dpo.jsonl" : "kto.jsonl"} seapo inject writes beside it (the same negatives), or use multi_dpo or listwise_pl on dpo_multi.jsonl`,
+    );
+  return refuse(`needs chosen/rejected pairs, but the file holds unpaired {prompt, completion, label} rows`, from.hint);
 }
 
 export {
   rowLength,
   tokenizeRows,
   type TokenizedItem,
+  type TokenizedMulti,
   type TokenizedPair,
   type TokenizedRows,
   type TokenizeStats,
@@ -247,7 +337,7 @@ export async function readTrainingSet(
   tokenizer: HfTokenizer,
   rejectsFile?: string,
 ): Promise<TrainingSet> {
-  const { data: raw, rejects } = await readPreferenceRows(file, {
+  const { data: raw, rejects } = await readTrainingRows(file, {
     skipInvalid: settings.skipInvalid,
     ...(needs.hallucination ? { errorTypeFor: `--loss ${settings.loss}` } : {}),
   });

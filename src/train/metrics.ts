@@ -11,6 +11,10 @@
  *  - nll_loss (CPO, SimPO, ORPO), log_odds_ratio and log_odds_chosen (ORPO)
  * For unpaired (KTO) batches the chosen/rejected keys are class means over desirable/undesirable
  * items and are absent when the batch has no item of that class; margins needs both classes.
+ * For listwise rows (one chosen, K negatives) a row's rejected reward and log-prob are the means
+ * over its K negatives, so margins is still chosen − rejected; accuracies counts a row when the
+ * chosen beats every negative; rewards/rejected_max (the hardest negative) and
+ * rewards/pair_accuracies (share of (chosen, negative) pairs won) are added.
  */
 
 export type Values = ArrayLike<number>;
@@ -22,6 +26,15 @@ export interface PairedMetricSource {
   rejectedRewards: Values;
   chosenLogps: Values;
   rejectedLogps: Values;
+}
+
+/** Per row, the chosen's reward and log-prob, and those of each of its negatives (K ≥ 1, free per row). */
+export interface ListwiseMetricSource {
+  kind: "listwise";
+  chosenRewards: Values;
+  rejectedRewards: readonly Values[];
+  chosenLogps: Values;
+  rejectedLogps: readonly Values[];
 }
 
 /** One reward and one log-prob per item, with its label (1 desirable, 0 undesirable). */
@@ -62,11 +75,13 @@ function meanWhere(xs: Values, labels: Values, label: number): number | undefine
 
 /** TRL's logged metrics for one batch. */
 export function preferenceMetrics(
-  source: PairedMetricSource | UnpairedMetricSource,
+  source: PairedMetricSource | UnpairedMetricSource | ListwiseMetricSource,
   extras: MetricExtras = {},
 ): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (source.kind === "paired") {
+  let out: Record<string, number> = {};
+  if (source.kind === "listwise") {
+    out = listwiseMetrics(source);
+  } else if (source.kind === "paired") {
     const { chosenRewards: c, rejectedRewards: r } = source;
     const margins = Array.from(c, (v, i) => v - r[i]!);
     out["rewards/chosen"] = mean(c);
@@ -93,6 +108,23 @@ export function preferenceMetrics(
   if (extras.logOddsRatio !== undefined) out.log_odds_ratio = mean(extras.logOddsRatio);
   if (extras.logOddsChosen !== undefined) out.log_odds_chosen = mean(extras.logOddsChosen);
   return out;
+}
+
+function listwiseMetrics(source: ListwiseMetricSource): Record<string, number> {
+  const c = source.chosenRewards;
+  const perRow = (f: (chosen: number, negatives: Values, b: number) => number) =>
+    mean(Array.from(c, (chosen, b) => f(chosen, source.rejectedRewards[b]!, b)));
+  const max = (xs: Values) => Math.max(...Array.from(xs));
+  return {
+    "rewards/chosen": mean(c),
+    "rewards/rejected": perRow((_, negatives) => mean(negatives)),
+    "rewards/rejected_max": perRow((_, negatives) => max(negatives)),
+    "rewards/margins": perRow((chosen, negatives) => chosen - mean(negatives)),
+    "rewards/accuracies": perRow((chosen, negatives) => (chosen > max(negatives) ? 1 : 0)),
+    "rewards/pair_accuracies": perRow((chosen, negatives) => mean(Array.from(negatives, (z) => (chosen > z ? 1 : 0)))),
+    "logps/chosen": mean(source.chosenLogps),
+    "logps/rejected": perRow((_, _negatives, b) => mean(source.rejectedLogps[b]!)),
+  };
 }
 
 /** Per row, sums over the positions that predict its completion tokens (TRL's completion mask). */

@@ -1,4 +1,4 @@
-/** The preference rows as read from kto.jsonl / dpo.jsonl (data.ts reads them, tokenize.ts tokenizes them). */
+/** The preference rows as read from kto.jsonl / dpo.jsonl / dpo_multi.jsonl (data.ts reads them, tokenize.ts tokenizes them). */
 import type { TemplateMessage } from "../engine/index.js";
 
 export interface UnpairedRow {
@@ -20,4 +20,17 @@ export interface PairedRow {
   errorType?: string;
 }
 
+/** A dpo_multi.jsonl row: one chosen answer against K ≥ 1 rejected ones (K may differ from row to row). */
+export interface MultiRow {
+  line: number;
+  conversational: boolean;
+  messages: TemplateMessage[];
+  chosen: string;
+  rejected: string[];
+}
+
+/** The rows the export targets take: unpaired items or pairs. */
 export type PreferenceRows = { kind: "unpaired"; rows: UnpairedRow[] } | { kind: "paired"; rows: PairedRow[] };
+
+/** Every row shape `seapo train` reads: the export's two, and the listwise rows of dpo_multi.jsonl. */
+export type TrainingRows = PreferenceRows | { kind: "listwise"; rows: MultiRow[] };

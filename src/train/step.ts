@@ -11,6 +11,7 @@ import {
   combineLosses,
   klPartners,
   ldWeights,
+  listwiseBatchInputs,
   type LossInputs,
   type LossRequirements,
   type LossTerm,
@@ -103,9 +104,20 @@ export interface RowShape {
 
 /**
  * The rows a micro-batch scores, keyed for the reference cache: unpaired items (then, for KTO,
- * the mismatched KL rows), or every chosen then every rejected completion of the pairs.
+ * the mismatched KL rows); or every chosen then every rejected completion of the pairs; or, for
+ * listwise rows, every chosen then row 0's negatives, row 1's, … (listwiseBatchInputs' layout), so
+ * each of a row's K + 1 completions has one key.
  */
 export function batchRows(data: TokenizedRows, batch: readonly number[], shape: RowShape): ScoredRow[] {
+  if (data.kind === "listwise") {
+    const rows = batch.map((i) => ({ i, row: data.rows[i]! }));
+    return [
+      ...rows.map(({ i, row }) => ({ prompt: row.prompt, completion: row.chosen, key: `c${i}` })),
+      ...rows.flatMap(({ i, row }) =>
+        row.rejected.map((completion, k) => ({ prompt: row.prompt, completion, key: `r${i}.${k}` })),
+      ),
+    ];
+  }
   if (data.kind === "paired") {
     const pairs = batch.map((i) => ({ i, row: data.rows[i]! }));
     const weights = (own: readonly number[], other: readonly number[]) =>
@@ -137,6 +149,24 @@ export function batchRows(data: TokenizedRows, batch: readonly number[], shape: 
   return [...items, ...klRows];
 }
 
+/** How many of batchRows' rows the policy scores with gradients: all but KTO's KL rows. */
+function mainRowCount(data: TokenizedRows, batch: readonly number[]): number {
+  if (data.kind === "listwise") return batch.reduce((n, i) => n + 1 + data.rows[i]!.rejected.length, 0);
+  return data.kind === "paired" ? 2 * batch.length : batch.length;
+}
+
+/**
+ * Tokens a micro-batch puts through the policy, counted as TRL counts `num_tokens` (v1.9.0,
+ * DPOTrainer/KTOTrainer `_compute_loss`: the batch's attention_mask summed, padding excluded): the
+ * prompt and completion of every scored sequence (a pair's two, a listwise row's K + 1), KTO's KL
+ * rows not included.
+ */
+export function batchTokens(data: TokenizedRows, batch: readonly number[]): number {
+  return batchRows(data, batch, { kl: false })
+    .slice(0, mainRowCount(data, batch))
+    .reduce((n, r) => n + r.prompt.length + r.completion.length, 0);
+}
+
 /**
  * A KL partner for a row whose batch holds its prompt only: the next row of the file, cyclically,
  * with another prompt (a fixed choice, so a resumed run and the reference cache see the same row).
@@ -158,61 +188,116 @@ function batchLoss(
   { terms, needs, reference, ldAlpha }: LossSetup,
 ): BatchResult {
   const rows = batchRows(data, batch, { kl: needs.kl, ldAlpha });
-  const B = batch.length;
-  const vector = (values: ArrayLike<number>): Tensor => new Tensor(Float32Array.from(values), [values.length]);
-  const main = rows.slice(0, data.kind === "paired" ? 2 * B : B);
+  const main = rows.slice(0, mainRowCount(data, batch));
   const tokens = main.reduce((n, r) => n + r.prompt.length + r.completion.length, 0);
   const scored = scoreRows(policy, main, true);
-  const policyLogps = scored.logps; // (B) or (2B)
   const referenceLogps = reference?.(main);
-
-  let inputs: LossInputs;
-  if (data.kind === "unpaired") {
-    inputs = { policy_logps: policyLogps, labels: vector(batch.map((i) => (data.rows[i]!.label ? 1 : 0))) };
-    if (referenceLogps !== undefined) inputs = { ...inputs, reference_logps: vector(referenceLogps) };
-    if (needs.kl) {
-      const klRows = rows.slice(B);
-      const klPolicy = noGrad(() => completionLogps(policy, klRows));
-      inputs = {
-        ...inputs,
-        kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]),
-        kl_reference_logps: vector(reference!(klRows)),
-      };
-    }
-  } else {
-    const chosenLengths = batch.map((i) => data.rows[i]!.chosen.length);
-    const chosen = ops.slice(policyLogps, 0, 0, B);
-    inputs = {
-      policy_chosen_logps: chosen,
-      policy_rejected_logps: ops.slice(policyLogps, 0, B, 2 * B),
-      chosen_lengths: vector(chosenLengths),
-      rejected_lengths: vector(batch.map((i) => data.rows[i]!.rejected.length)),
-      nll_chosen: ops.mul(ops.sum(chosen), -1 / chosenLengths.reduce((a, b) => a + b, 0)),
-    };
-    if (needs.hallucination) {
-      // SeaPO's chosen answer is the verified original; the rejected one is hallucinated when that is its injected error.
-      const flags = batch.map((i) => (data.rows[i]!.errorType === HALLUCINATION ? 1 : 0));
-      inputs = { ...inputs, chosen_hallucinated: vector(batch.map(() => 0)), rejected_hallucinated: vector(flags) };
-    }
-    if (referenceLogps !== undefined) {
-      inputs = {
-        ...inputs,
-        reference_chosen_logps: vector(referenceLogps.subarray(0, B)),
-        reference_rejected_logps: vector(referenceLogps.subarray(B)),
-      };
-    }
-  }
+  const source = { policy, data, batch, rows, reference, needs };
+  const inputs =
+    data.kind === "unpaired"
+      ? unpairedInputs({ ...source, data }, scored.logps, referenceLogps)
+      : data.kind === "paired"
+        ? pairedInputs({ ...source, data }, scored.logps, referenceLogps)
+        : listwiseInputs({ ...source, data }, scored.logps, referenceLogps);
   const combined = combineLosses(terms, inputs);
   const all = batch.map((_, j) => j);
   const sides =
-    data.kind === "paired"
-      ? { chosen: all, rejected: all.map((j) => j + B) }
-      : {
+    data.kind === "unpaired"
+      ? {
           chosen: all.filter((j) => data.rows[batch[j]!]!.label),
           rejected: all.filter((j) => !data.rows[batch[j]!]!.label),
-        };
-  const metrics = { ...combined.metrics, ...logitMetrics(scored.sums!, sides, data.kind === "paired") };
+        }
+      : { chosen: all, rejected: main.map((_, j) => j).slice(batch.length) };
+  const metrics = { ...combined.metrics, ...logitMetrics(scored.sums!, sides, data.kind !== "unpaired") };
   return { loss: combined.loss, metrics, tokens };
+}
+
+/** What the input builders read: the batch, its scored rows (KL rows after the main ones) and the reference. */
+interface InputSource<D extends TokenizedRows> {
+  policy: LlamaModel;
+  data: D;
+  batch: readonly number[];
+  rows: readonly ScoredRow[];
+  reference: ReferenceScorer | undefined;
+  needs: LossRequirements;
+}
+
+const vector = (values: ArrayLike<number>): Tensor => new Tensor(Float32Array.from(values), [values.length]);
+
+/** KTO-family inputs: each item's log-prob and label, and with a KL term the KL rows' (scored without gradients). */
+function unpairedInputs(
+  { policy, data, batch, rows, reference, needs }: InputSource<TokenizedRows & { kind: "unpaired" }>,
+  policyLogps: Tensor,
+  referenceLogps: Float32Array | undefined,
+): LossInputs {
+  const B = batch.length;
+  let inputs: LossInputs = {
+    policy_logps: policyLogps,
+    labels: vector(batch.map((i) => (data.rows[i]!.label ? 1 : 0))),
+  };
+  if (referenceLogps !== undefined) inputs = { ...inputs, reference_logps: vector(referenceLogps) };
+  if (!needs.kl) return inputs;
+  const klRows = rows.slice(B);
+  const klPolicy = noGrad(() => completionLogps(policy, klRows));
+  return {
+    ...inputs,
+    kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]),
+    kl_reference_logps: vector(reference!(klRows)),
+  };
+}
+
+/** The chosen side every paired and listwise loss reads: log-probs, lengths and the NLL over all chosen tokens. */
+function chosenInputs(policyLogps: Tensor, lengths: readonly number[]): LossInputs {
+  const chosen = ops.slice(policyLogps, 0, 0, lengths.length);
+  return {
+    policy_chosen_logps: chosen,
+    chosen_lengths: vector(lengths),
+    nll_chosen: ops.mul(ops.sum(chosen), -1 / lengths.reduce((a, b) => a + b, 0)),
+  };
+}
+
+/** DPO-family inputs: chosen then rejected, their lengths, F-DPO's flags when read, the reference's. */
+function pairedInputs(
+  { data, batch, needs }: InputSource<TokenizedRows & { kind: "paired" }>,
+  policyLogps: Tensor,
+  referenceLogps: Float32Array | undefined,
+): LossInputs {
+  const B = batch.length;
+  let inputs: LossInputs = {
+    ...chosenInputs(
+      policyLogps,
+      batch.map((i) => data.rows[i]!.chosen.length),
+    ),
+    policy_rejected_logps: ops.slice(policyLogps, 0, B, 2 * B),
+    rejected_lengths: vector(batch.map((i) => data.rows[i]!.rejected.length)),
+  };
+  if (needs.hallucination) {
+    // SeaPO's chosen answer is the verified original; the rejected one is hallucinated when that is its injected error.
+    const flags = batch.map((i) => (data.rows[i]!.errorType === HALLUCINATION ? 1 : 0));
+    inputs = { ...inputs, chosen_hallucinated: vector(batch.map(() => 0)), rejected_hallucinated: vector(flags) };
+  }
+  if (referenceLogps === undefined) return inputs;
+  return {
+    ...inputs,
+    reference_chosen_logps: vector(referenceLogps.subarray(0, B)),
+    reference_rejected_logps: vector(referenceLogps.subarray(B)),
+  };
+}
+
+/** Listwise inputs: the chosen [B] and the rejected [B, K] (padded to the batch's largest K, masked). */
+function listwiseInputs(
+  { data, batch }: InputSource<TokenizedRows & { kind: "listwise" }>,
+  policyLogps: Tensor,
+  referenceLogps: Float32Array | undefined,
+): LossInputs {
+  const counts = batch.map((i) => data.rows[i]!.rejected.length);
+  return {
+    ...listwiseBatchInputs(policyLogps, referenceLogps, counts),
+    ...chosenInputs(
+      policyLogps,
+      batch.map((i) => data.rows[i]!.chosen.length),
+    ),
+  };
 }
 
 /** Seed of the dropout masks of micro-batch k of a step: a function of the position only. */

@@ -17,7 +17,7 @@
  */
 import type { HfTokenizer } from "../engine/index.js";
 import { InputError } from "../errors.js";
-import type { PairedRow, PreferenceRows, UnpairedRow } from "./rows.js";
+import type { MultiRow, PairedRow, TrainingRows, UnpairedRow } from "./rows.js";
 
 export interface TokenizedItem {
   line: number;
@@ -34,7 +34,18 @@ export interface TokenizedPair {
   errorType?: string;
 }
 
-export type TokenizedRows = { kind: "unpaired"; rows: TokenizedItem[] } | { kind: "paired"; rows: TokenizedPair[] };
+/** A listwise row: the chosen completion and each rejected one, every one tokenized as a pair's answers are. */
+export interface TokenizedMulti {
+  line: number;
+  prompt: number[];
+  chosen: number[];
+  rejected: number[][];
+}
+
+export type TokenizedRows =
+  | { kind: "unpaired"; rows: TokenizedItem[] }
+  | { kind: "paired"; rows: TokenizedPair[] }
+  | { kind: "listwise"; rows: TokenizedMulti[] };
 
 export interface TokenizeStats {
   /** Rows whose prompt alone leaves no room for a completion token within maxLength. */
@@ -83,13 +94,13 @@ export function trlTokens(
 }
 
 export function tokenizeRows(
-  data: PreferenceRows,
+  data: TrainingRows,
   tokenizer: HfTokenizer,
   maxLength: number,
 ): { data: TokenizedRows; stats: TokenizeStats } {
   const stats: TokenizeStats = { dropped: 0, truncated: 0, prefixMismatches: 0 };
   const tokenize = (
-    row: UnpairedRow | PairedRow,
+    row: UnpairedRow | PairedRow | MultiRow,
     answers: string[],
   ): { prompt: number[]; answers: number[][] } | undefined => {
     const tokens = trlTokens(tokenizer, row);
@@ -116,6 +127,15 @@ export function tokenizeRows(
     }
     return { data: { kind: "unpaired", rows }, stats };
   }
+  if (data.kind === "listwise") {
+    const rows: TokenizedMulti[] = [];
+    for (const row of data.rows) {
+      const t = tokenize(row, [row.chosen, ...row.rejected]);
+      if (t !== undefined)
+        rows.push({ line: row.line, prompt: t.prompt, chosen: t.answers[0]!, rejected: t.answers.slice(1) });
+    }
+    return { data: { kind: "listwise", rows }, stats };
+  }
   const rows: TokenizedPair[] = [];
   for (const row of data.rows) {
     const t = tokenize(row, [row.chosen, row.rejected]);
@@ -132,9 +152,9 @@ export function tokenizeRows(
   return { data: { kind: "paired", rows }, stats };
 }
 
-/** Tokens a row puts through the model (the longer side of a pair). */
-export function rowLength(row: TokenizedItem | TokenizedPair): number {
-  return (
-    row.prompt.length + ("completion" in row ? row.completion.length : Math.max(row.chosen.length, row.rejected.length))
-  );
+/** Tokens of a row's longest sequence (the longer side of a pair, the longest answer of a listwise row). */
+export function rowLength(row: TokenizedItem | TokenizedPair | TokenizedMulti): number {
+  if ("completion" in row) return row.prompt.length + row.completion.length;
+  const rejected = typeof row.rejected[0] === "number" ? [row.rejected as number[]] : (row.rejected as number[][]);
+  return row.prompt.length + Math.max(row.chosen.length, ...rejected.map((r) => r.length));
 }

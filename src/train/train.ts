@@ -17,7 +17,7 @@ import { packageVersion } from "../version.js";
 import { saveCheckpoint } from "./checkpoint.js";
 import { parseLossSpec, type TrainConfig } from "./config.js";
 import { readTrainingSet, type TrainingSet } from "./data.js";
-import { METRICS_FILE, RUN_FILE, type MetricsLine, type TrainRunFileInput } from "./files.js";
+import { EVAL_PREFIX, METRICS_FILE, RUN_FILE, type MetricsLine, type TrainRunFileInput } from "./files.js";
 import { lossRequirements, type LossRequirements, type LossTerm } from "./losses/index.js";
 import { MetricAccumulator } from "./metrics.js";
 import { saveOutputs, type TrainedModel } from "./outputs.js";
@@ -33,7 +33,7 @@ import { loadReferenceModel } from "./reference-model.js";
 import { diverged, resumeHash, resumeOrStart } from "./resume.js";
 import { lrAt, planSteps, type StepPlan } from "./schedule.js";
 import { trainWarnings } from "./warnings.js";
-import { batchRows, evaluate, trainStep, type LossSetup, type Learner } from "./step.js";
+import { batchRows, batchTokens, evaluate, trainStep, type LossSetup, type Learner } from "./step.js";
 
 export { METRICS_FILE, RUN_FILE } from "./files.js";
 export { lrAt, type LrSchedule } from "./schedule.js";
@@ -104,7 +104,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // ---- the loop
   const metrics = new MetricAccumulator();
   let lastMetrics: Record<string, number> = {};
-  let tokens = 0;
+  // TRL's num_tokens: every token trained on so far; the steps before a resume are counted from the plan.
+  let numTokens = tokensBefore(startStep, plan, trainSet);
+  let intervalTokens = numTokens;
   let intervalStart = Date.now();
   const onDiverged = (what: string, step: number, microBatch: number | undefined) =>
     diverged(what, step, microBatch, out);
@@ -113,7 +115,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     learner.optimizer.lr = lrAt(step, plan.schedule);
     const batches = plan.microBatches(step);
     const stepInfo = { index: step, batches, data: trainSet.data };
-    tokens += trainStep(learner, stepInfo, trainLoss, config, metrics, onDiverged);
+    numTokens += trainStep(learner, stepInfo, trainLoss, config, metrics, onDiverged);
     const done = step + 1;
 
     let line: MetricsLine | undefined;
@@ -123,13 +125,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         step: done,
         epoch: done / stepsPerEpoch,
         ...metrics.flush("train"),
+        num_tokens: numTokens,
         learning_rate: learner.optimizer.lr,
-        "tokens/s": tokens / Math.max(seconds, 1e-9),
+        "tokens/s": (numTokens - intervalTokens) / Math.max(seconds, 1e-9),
         elapsed: (Date.now() - started) / 1000,
       } satisfies MetricsLine;
       await appendFile(metricsFile, toJsonLines([logged]));
       lastMetrics = line = logged;
-      tokens = 0;
+      intervalTokens = numTokens;
       intervalStart = Date.now();
     }
     options.onStep?.(done, line);
@@ -139,7 +142,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       ((config.evalEvery !== undefined && done % config.evalEvery === 0) || done === totalSteps)
     ) {
       const evalLine = evaluate(learner.policy, evalSet.data, evalLoss, config);
-      await appendFile(metricsFile, toJsonLines([{ step: done, ...evalLine } satisfies MetricsLine]));
+      const evalMetrics = { step: done, ...evalLine, [`${EVAL_PREFIX}num_tokens`]: numTokens } satisfies MetricsLine;
+      await appendFile(metricsFile, toJsonLines([evalMetrics]));
     }
 
     if (done % config.saveEvery === 0 && done < totalSteps) {
@@ -155,6 +159,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   writeRunFile(out, { ...runInfo, status: "completed", resumedFrom, elapsedSeconds, outputs, lastMetrics });
   const rows = trainSet.data.rows.length;
   return { steps: totalSteps, resumedFrom, rows, outputs, lastMetrics, model: saved.model };
+}
+
+/** Tokens the first `steps` optimizer steps of the plan train on (what a resumed run has already seen). */
+function tokensBefore(steps: number, plan: StepPlan, trainSet: TrainingSet): number {
+  let total = 0;
+  for (let step = 0; step < steps; step++)
+    for (const batch of plan.microBatches(step)) total += batchTokens(trainSet.data, batch);
+  return total;
 }
 
 /** The run's warnings about its settings and its data (see warnings.ts). */

@@ -20,7 +20,6 @@ import {
   rejectedMatrix,
   type ListwiseKind,
 } from "../../src/train/losses/listwise.js";
-import { parseTrainConfig } from "../../src/train/config.js";
 import { combineLosses, lossRequirements, LOSSES, runLoss } from "../../src/train/losses/index.js";
 
 const vector = z.array(z.number());
@@ -349,15 +348,4 @@ describe("listwise losses in the loss table", () => {
     const { rejected_list_mask: _m, reference_rejected_list_logps: _r, ...rest } = batch();
     expect(() => runLoss("multi_dpo", rest)).toThrow(/loss multi_dpo: missing input reference_rejected_list_logps/);
   });
-});
-
-describe("seapo train and the listwise losses", () => {
-  it.each(["multi_dpo", "listwise_pl", "multi_dpo,sft:0.1"])(
-    "--loss %s is refused until the loop batches them",
-    (loss) => {
-      expect(() => parseTrainConfig({ model: "m", data: "d.jsonl", out: "o", loss })).toThrow(
-        /needs rows with several rejected answers \(dpo_multi\.jsonl\): seapo train does not batch them yet/,
-      );
-    },
-  );
 });

@@ -10,7 +10,7 @@ import { readPreferenceRows, tokenizeRows } from "../../src/train/data.js";
 import { completionLogps } from "../../src/train/reference.js";
 import { lrAt, train } from "../../src/train/train.js";
 import { readJsonl, runCli, startCli } from "../helpers/cli.js";
-import { tinyHfModel, writeTinyPreferenceFiles } from "../helpers/tiny-hf-model.js";
+import { tinyHfModel, writeTinyMultiFile, writeTinyPreferenceFiles } from "../helpers/tiny-hf-model.js";
 
 describe("lrAt", () => {
   const base = { lr: 1, warmupSteps: 0, totalSteps: 10, minLrRatio: 0 };
@@ -46,11 +46,12 @@ async function margin(modelDir: string, dpoFile: string): Promise<number> {
 describe("train", () => {
   let model: string;
   let other: string;
-  let files: { kto: string; dpo: string };
+  let files: { kto: string; dpo: string; multi: string };
   beforeAll(async () => {
     model = await tinyHfModel();
     other = await tinyHfModel(2);
-    files = await writeTinyPreferenceFiles(await mkdtemp(join(tmpdir(), "seapo-train-")), 12);
+    const dir = await mkdtemp(join(tmpdir(), "seapo-train-"));
+    files = { ...(await writeTinyPreferenceFiles(dir, 12)), multi: await writeTinyMultiFile(dir, 12) };
   });
 
   it("KTO raises the chosen-over-rejected log-prob margin", async () => {
@@ -153,6 +154,11 @@ describe("train", () => {
       "dpo --ld-alpha --ref-model",
       () => ["--data", files.dpo, "--loss", "sigmoid", "--ld-alpha", "0.5", "--ref-model", other],
     ],
+    // Several negatives per prompt (dpo_multi.jsonl, K = 1..3), the reference cached before the first step.
+    [
+      "listwise_pl,sft:0.1 --reference cached",
+      () => ["--data", files.multi, "--loss", "listwise_pl,sft:0.1", "--reference", "cached"],
+    ],
   ] as const)(
     "%s: a run killed after a checkpoint and resumed repeats the uninterrupted losses exactly",
     async (_name, data) => {
@@ -199,8 +205,11 @@ describe("train", () => {
       expect(resumedAt).toBeGreaterThan(0);
       expect(resumedAt).toBeLessThan(30);
 
+      // TRL's num_tokens is cumulative, so the resumed run counts the steps before its checkpoint too.
       const losses = (dir: string) =>
-        readJsonl<{ step: number; loss: number }>(join(dir, "metrics.jsonl")).map(({ step, loss }) => [step, loss]);
+        readJsonl<{ step: number; loss: number; num_tokens: number }>(join(dir, "metrics.jsonl")).map(
+          ({ step, loss, num_tokens }) => [step, loss, num_tokens],
+        );
       expect(losses(broken)).toEqual(losses(whole));
       expect(losses(whole)).toHaveLength(30);
     },

@@ -96,6 +96,7 @@ describe("metrics.jsonl names", () => {
         "rewards/margins",
         "logps/chosen",
         "logps/rejected",
+        "num_tokens",
         ...extra,
       ];
       expect(Object.keys(trainLine)).toEqual(expect.arrayContaining(names));

@@ -92,7 +92,9 @@ describe.each(Object.entries(fixture.templates))("%s", (name, { rows, cases }) =
             { prompt: r.prompt, completion: r.chosen },
             { prompt: r.prompt, completion: r.rejected },
           ])
-        : set.data.rows.map((r) => ({ prompt: r.prompt, completion: r.completion }));
+        : set.data.kind === "unpaired"
+          ? set.data.rows.map((r) => ({ prompt: r.prompt, completion: r.completion }))
+          : [];
     expect(got).toEqual(expected);
     // The end-of-turn suffix is part of the completion (Qwen: <|im_end|>\n; Llama: <|eot_id|>; Mistral: </s>).
     const suffix = tokenizer.decode(got[0]!.completion.slice(-2), { skipSpecialTokens: false });

@@ -56,12 +56,15 @@ export function registerTrainCommand(program: Command): void {
     .command("train")
     .summary("preference-train a model folder on SeaPO rows (KTO by default)")
     .description(
-      "Trains a Hugging Face model folder (llama or qwen2) on kto.jsonl {prompt, completion, label} or dpo.jsonl " +
-        "{prompt, chosen, rejected} rows from `seapo inject`, tokenized with the model's chat template as at inference. " +
+      "Trains a Hugging Face model folder (llama or qwen2) on kto.jsonl {prompt, completion, label}, dpo.jsonl " +
+        "{prompt, chosen, rejected} or dpo_multi.jsonl {prompt, chosen, rejected: [r1, r2, …]} rows from `seapo inject`, " +
+        "tokenized as TRL tokenizes them (message lists through the model's chat template). " +
+        "dpo_multi.jsonl rows (several negatives per prompt, their number free per row) train the listwise losses " +
+        "multi_dpo and listwise_pl only; the pairwise and unpaired losses take dpo.jsonl or kto.jsonl. " +
         "The defaults below follow the SeaPO paper's recipe.\n\n" +
         "Options may also come from a YAML file (--config) with the same names in camelCase (lora: {rank, alpha, dropout, targets}, " +
         "lossParams: {kto: {desirable_weight: 1}}); flags override the file.\n\n" +
-        "Writes to --out: metrics.jsonl (one line per log step, TRL's names: loss, rewards/*, logps/*, logits/*, entropy, kl, grad_norm, learning_rate, tokens/s, elapsed; eval_* lines), " +
+        "Writes to --out: metrics.jsonl (one line per log step, TRL's names: loss, rewards/*, logps/*, logits/*, entropy, kl, num_tokens, grad_norm, learning_rate, tokens/s, elapsed; listwise losses add rewards/rejected_max and rewards/pair_accuracies; eval_* lines), " +
         "checkpoints/step-N (atomic; adapter or weights, optimizer, step), adapter/ (PEFT), model/ (merged HF folder), " +
         "model.gguf (with --gguf), run.json (resolved config, data hash, versions), rejects.jsonl (with --skip-invalid).\n\n" +
         `Losses: ${LOSS_NAMES.join(", ")} (alias sigmoid = dpo_sigmoid).`,

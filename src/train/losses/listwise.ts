@@ -23,6 +23,7 @@
  */
 import { ops, Tensor } from "../../engine/index.js";
 import { SeapoError } from "../../errors.js";
+import { preferenceMetrics } from "../metrics.js";
 import { defineLoss, values, type Inputs, type LossInputs, type LossOutput, type LossSpec } from "./common.js";
 
 /** The inputs of a listwise loss; the mask is optional (absent: every negative present). */
@@ -116,16 +117,7 @@ export function listwiseTerms(kind: ListwiseKind, v: ListwiseValues, beta: numbe
     policyRejected: [],
     referenceRejected: [],
   };
-  const sums = {
-    chosen: 0,
-    rejected: 0,
-    best: 0,
-    margin: 0,
-    beatsAll: 0,
-    beatsEach: 0,
-    logpChosen: 0,
-    logpRejected: 0,
-  };
+  const rewards = { chosen: [] as number[], rejected: [] as number[][], rejectedLogps: [] as number[][] };
   for (let b = 0; b < rows; b++) {
     const zc = beta * (v.policyChosen[b]! - v.referenceChosen[b]!);
     const width = v.policyRejected[b]!.length;
@@ -141,27 +133,17 @@ export function listwiseTerms(kind: ListwiseKind, v: ListwiseValues, beta: numbe
     grad.policyRejected.push(term.dRejected.map((d) => (beta * d) / rows));
     grad.referenceRejected.push(term.dRejected.map((d) => (-beta * d) / rows));
 
-    const present = zs.filter((_, k) => valid[k]);
-    const best = Math.max(...present);
-    sums.chosen += zc;
-    sums.rejected += mean(present);
-    sums.best += best;
-    sums.margin += zc - best;
-    sums.beatsAll += zc > best ? 1 : 0;
-    sums.beatsEach += mean(present.map((z) => (zc > z ? 1 : 0)));
-    sums.logpChosen += v.policyChosen[b]!;
-    sums.logpRejected += mean(Array.from(v.policyRejected[b]!).filter((_, k) => valid[k]));
+    rewards.chosen.push(zc);
+    rewards.rejected.push(zs.filter((_, k) => valid[k]));
+    rewards.rejectedLogps.push(Array.from(v.policyRejected[b]!).filter((_, k) => valid[k]));
   }
-  const metrics = {
-    "rewards/chosen": sums.chosen / rows,
-    "rewards/rejected": sums.rejected / rows,
-    "rewards/rejected_best": sums.best / rows,
-    "rewards/margins": sums.margin / rows,
-    "rewards/accuracies": sums.beatsAll / rows,
-    "rewards/pair_accuracies": sums.beatsEach / rows,
-    "logps/chosen": sums.logpChosen / rows,
-    "logps/rejected": sums.logpRejected / rows,
-  };
+  const metrics = preferenceMetrics({
+    kind: "listwise",
+    chosenRewards: rewards.chosen,
+    rejectedRewards: rewards.rejected,
+    chosenLogps: v.policyChosen,
+    rejectedLogps: rewards.rejectedLogps,
+  });
   return { loss: mean(perRow), perRow, grad, metrics };
 }
 

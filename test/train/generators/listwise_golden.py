@@ -14,6 +14,10 @@ Formulas, with z_c = beta*(pc - rc), z_k = beta*(pk - rk) over a row's unmasked 
   multi_dpo    row = mean_k -logsigmoid(z_c - z_k)
   listwise_pl  row = logsumexp(z_c, z_1..z_K) - z_c
   loss = mean over rows.
+Metrics, per row then averaged over rows: rewards/rejected and logps/rejected are the means over
+the row's negatives (so rewards/margins = rewards/chosen - rewards/rejected, as in TRL);
+rewards/rejected_max is the hardest negative; rewards/accuracies is 1 when the chosen beats every
+negative, rewards/pair_accuracies the share of negatives it beats.
 """
 
 import json
@@ -50,8 +54,8 @@ def metrics(beta, pc, rc, pr, rr, mask):
             {
                 "rewards/chosen": zc[b],
                 "rewards/rejected": present.mean(),
-                "rewards/rejected_best": best,
-                "rewards/margins": zc[b] - best,
+                "rewards/rejected_max": best,
+                "rewards/margins": zc[b] - present.mean(),
                 "rewards/accuracies": 1.0 if zc[b] > best else 0.0,
                 "rewards/pair_accuracies": float(np.mean(zc[b] > present)),
                 "logps/chosen": pc[b],
