@@ -54,17 +54,18 @@ def causal_attention(q, k, v, cos, sin, mask):
     return torch.softmax(scores, dim=-1) @ v
 
 
-def linear(i, o):
-    return torch.nn.Linear(i, o, bias=False)
+def linear(i, o, bias=False):
+    return torch.nn.Linear(i, o, bias=bias)
 
 
 class Attention(torch.nn.Module):
     def __init__(self, m):
         super().__init__()
         d, self.heads, self.kv_heads, self.head_dim = m["hiddenSize"], m["numHeads"], m["numKvHeads"], m["headDim"]
-        self.q_proj = linear(d, self.heads * self.head_dim)
-        self.k_proj = linear(d, self.kv_heads * self.head_dim)
-        self.v_proj = linear(d, self.kv_heads * self.head_dim)
+        qkv_bias = m.get("attentionBias", False)  # Qwen2: biases on q, k and v
+        self.q_proj = linear(d, self.heads * self.head_dim, qkv_bias)
+        self.k_proj = linear(d, self.kv_heads * self.head_dim, qkv_bias)
+        self.v_proj = linear(d, self.kv_heads * self.head_dim, qkv_bias)
         self.o_proj = linear(self.heads * self.head_dim, d)
 
     def forward(self, x, cos, sin, mask):

@@ -4,8 +4,9 @@
 //   npm run build && node bench/train/run.mjs              # all four combinations, ~34M-parameter Llama
 //   node bench/train/run.mjs --quick                       # a small model and a few steps (about a minute)
 //   node bench/train/run.mjs --only lora-dpo,full-kto --steps 20 --threads 2
+//   node bench/train/run.mjs --model qwen0.5b                # Qwen2.5-0.5B shape, LoRA DPO and KTO, 1 + 2 steps
 //
-// Options: --quick, --steps N (timed steps per side), --warmup N (untimed steps first), --threads N
+// Options: --model 34m | qwen0.5b | quick (the model; --quick is --model quick), --quick, --steps N (timed steps per side), --warmup N (untimed steps first), --threads N
 // (SEAPO_THREADS for seapo, torch.set_num_threads plus OMP/OpenBLAS threads for PyTorch; default: the
 // native kernels' thread count, i.e. every core), --only a,b (lora-dpo, lora-kto, full-dpo, full-kto),
 // --no-torch (seapo alone), --keep (leave the generated model, data and outputs in the temp folder).
@@ -39,6 +40,8 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchLlamaConfig, runJson } from "../common.mjs";
+import { parseArgs } from "./args.mjs";
+import { measureGemmRate, printFlopsLine, timeGemms } from "./gemm-rate.mjs";
 import { torchBlasEnv, torchPython } from "./torch-python.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -48,12 +51,23 @@ const COMBINATIONS = ["lora-dpo", "lora-kto", "full-dpo", "full-kto"];
 
 const SETUPS = {
   // bench/engine's llama30m: ~34M parameters with tied embeddings.
-  full: {
+  "34m": {
     model: { vocabSize: 32000, hiddenSize: 512, intermediateSize: 1024, numLayers: 8, numHeads: 8, numKvHeads: 2 },
     prompt: 64,
     completion: 192,
     steps: 10,
     warmup: 2,
+  },
+  // Qwen2.5-0.5B's shape with random weights (494M parameters, q/k/v biases, tied); T 512. A step takes
+  // tens of seconds on two cores, so few steps, and LoRA only unless --only asks for more.
+  "qwen0.5b": {
+    model: { vocabSize: 151936, hiddenSize: 896, intermediateSize: 4864, numLayers: 24, numHeads: 14, numKvHeads: 2 },
+    config: { architecture: "qwen2", attentionBias: true, ropeTheta: 1000000, rmsNormEps: 1e-6 },
+    prompt: 128,
+    completion: 384,
+    steps: 2,
+    warmup: 1,
+    only: ["lora-dpo", "lora-kto"],
   },
   quick: {
     model: { vocabSize: 8000, hiddenSize: 256, intermediateSize: 688, numLayers: 2, numHeads: 4, numKvHeads: 2 },
@@ -68,55 +82,6 @@ const SETUPS = {
 const TRAIN = { lora: { rank: 8, alpha: 16 }, beta: 0.1, lr: 5e-6, weightDecay: 0, maxGradNorm: 1, seed: 42 };
 const BATCH = { dpo: 2, kto: 4 };
 const LOSS = { dpo: "sigmoid", kto: "kto" };
-
-// ---------------------------------------------------------------------------------------------
-// arguments
-
-function parseArgs(argv) {
-  const options = {
-    quick: false,
-    steps: undefined,
-    warmup: undefined,
-    threads: undefined,
-    only: COMBINATIONS,
-    torch: true,
-    keep: false,
-  };
-  const number = (flag, value, min) => {
-    const n = Number(value);
-    if (value === undefined || !Number.isInteger(n) || n < min)
-      throw new Error(`${flag} needs an integer ≥ ${min}, got ${value ?? "nothing"}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes("=")
-      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
-      : [arg, undefined];
-    const value = () => inline ?? argv[++i];
-    if (flag === "--quick") options.quick = true;
-    else if (flag === "--steps") options.steps = number(flag, value(), 1);
-    else if (flag === "--warmup") options.warmup = number(flag, value(), 0);
-    else if (flag === "--threads") options.threads = number(flag, value(), 1);
-    else if (flag === "--no-torch") options.torch = false;
-    else if (flag === "--keep") options.keep = true;
-    else if (flag === "--only") {
-      options.only = String(value() ?? "")
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const unknown = options.only.filter((name) => !COMBINATIONS.includes(name));
-      if (unknown.length > 0 || options.only.length === 0)
-        throw new Error(
-          `--only takes a comma-separated list of ${COMBINATIONS.join(", ")}; got "${unknown.join(",")}"`,
-        );
-    } else
-      throw new Error(
-        `unknown option ${arg}; options: --quick, --steps N, --warmup N, --threads N, --only ${COMBINATIONS.join(",")}, --no-torch, --keep`,
-      );
-  }
-  return options;
-}
 
 // ---------------------------------------------------------------------------------------------
 // the seapo worker: train() on the generated folder, metrics.jsonl read back
@@ -168,6 +133,7 @@ async function worker(jobFile) {
     isa: kernels.isa,
     variant: kernels.variant,
     peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    lmHeadChunkRows: Math.max(1, Math.floor(engine.LM_HEAD_CHUNK_ELEMENTS / job.vocabSize)),
   };
 }
 
@@ -184,14 +150,23 @@ async function prepare(setup, dir, totalSteps) {
   // so the generated texts have exactly the lengths asked for. The model's vocabulary stays 32k.
   const tokenizer = io.buildByteLevelBpeTokenizer({ vocabSize: 259, addBos: true, modelMaxLength: 4096 });
   const m = setup.model;
-  const config = benchLlamaConfig(m, { bosTokenId: tokenizer.special.endOfText, eosTokenId: tokenizer.special.imEnd });
+  const config = benchLlamaConfig(m, {
+    ...setup.config,
+    bosTokenId: tokenizer.special.endOfText,
+    eosTokenId: tokenizer.special.imEnd,
+  });
   const modelDir = join(dir, "model");
   await io.saveHfModel(modelDir, { config, weights: io.randomWeights(config, 0), tokenizer });
   const parameters = io.countParameters(expectedShapes(config).values());
 
   const hfTokenizer = await io.loadTokenizer(modelDir);
-  const promptOverhead =
-    hfTokenizer.encodeChat([{ role: "user", content: "a" }], { addGenerationPrompt: true }).length - 1;
+  // The tokens the trainer adds around a one-character prompt and completion (template, BOS, EOS), read
+  // from a probe row tokenized by the trainer itself, so the texts below come out at exactly the lengths asked.
+  const probeFile = join(dir, "probe.jsonl");
+  writeFileSync(probeFile, JSON.stringify({ prompt: "a", chosen: "b", rejected: "c" }) + "\n");
+  const probe = trainLib.tokenizeRows((await trainLib.readPreferenceRows(probeFile)).data, hfTokenizer, 64).data
+    .rows[0];
+  const [promptOverhead, completionOverhead] = [probe.prompt.length - 1, probe.chosen.length - 1];
   const rng = new Rng(7);
   const letters = "abcdefghijklmnopqrstuvwxyz";
   const text = (n) =>
@@ -201,8 +176,8 @@ async function prepare(setup, dir, totalSteps) {
   const dataFile = join(dir, "dpo.jsonl");
   const rows = Array.from({ length: pairs }, () => ({
     prompt: text(setup.prompt - promptOverhead),
-    chosen: text(setup.completion - 1),
-    rejected: text(setup.completion - 1),
+    chosen: text(setup.completion - completionOverhead),
+    rejected: text(setup.completion - completionOverhead),
   }));
   writeFileSync(dataFile, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
 
@@ -283,7 +258,7 @@ function printHeader(setup, prepared, warmup, steps) {
   const m = setup.model;
   console.log("seapo train benchmark: optimizer steps of preference training, fp32 on CPU, seapo (train()) vs PyTorch");
   console.log(
-    `model: Llama d=${m.hiddenSize}, ${m.numLayers} layers, ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize} tied ` +
+    `model: ${prepared.config.architecture} d=${m.hiddenSize}, ${m.numLayers} layers, ${m.numHeads} heads/${m.numKvHeads} kv, ffn ${m.intermediateSize}, vocab ${m.vocabSize} tied ` +
       `(${fmt(prepared.parameters / 1e6)}M parameters); sequences ${prepared.maxLength} tokens (prompt ${setup.prompt} + completion ${setup.completion})`,
   );
   console.log(
@@ -310,7 +285,11 @@ function runSeapo(run, name, finetuning, loss) {
   const { dir, prepared, totalSteps, options } = run;
   const seapoJob = join(dir, `seapo-${name}.json`);
   const job = { modelDir: prepared.modelDir, dataFile: prepared.dataFile, outDir: join(dir, `out-${name}`) };
-  writeFileSync(seapoJob, JSON.stringify({ ...job, loss, finetuning, totalSteps, maxLength: prepared.maxLength }));
+  const vocabSize = prepared.config.vocabSize;
+  writeFileSync(
+    seapoJob,
+    JSON.stringify({ ...job, loss, finetuning, totalSteps, maxLength: prepared.maxLength, vocabSize }),
+  );
   const threadEnv = options.threads === undefined ? {} : { SEAPO_THREADS: String(options.threads) };
   return runJson(process.execPath, [fileURLToPath(import.meta.url), "--worker", seapoJob], threadEnv);
 }
@@ -374,7 +353,9 @@ function printStepOneCheck(finetuning, s1, t1) {
 function runCombination(run, name) {
   const [finetuning, loss] = name.split("-");
   const tokens = run.prepared.plans[loss].map((s) => s.tokens);
+  const loads = [loadavg()[0]];
   const seapo = runSeapo(run, name, finetuning, loss);
+  loads.push(loadavg()[0]);
   console.log(
     `== ${name}: ${finetuning === "lora" ? "LoRA" : "full fine-tuning"}, ${loss === "dpo" ? "DPO (sigmoid)" : "KTO"}, β ${TRAIN.beta}, ${tokens[0]} tokens per step`,
   );
@@ -388,12 +369,22 @@ function runCombination(run, name) {
   }
   // Each line covers one step: its tokens over its seconds (tokens/s is tokens ÷ the interval).
   const seapoMs = seapo.metrics.map((line, i) => (1000 * tokens[i]) / line["tokens/s"]);
-  const pytorch = runTorch(run, name, finetuning, loss, run.options.threads ?? seapo.threads);
+  const threads = run.options.threads ?? seapo.threads;
+  const gemm = measureGemmRate(run, finetuning, loss, seapo.lmHeadChunkRows, fileURLToPath(import.meta.url), {
+    SEAPO_THREADS: String(threads),
+  });
+  const pytorch = runTorch(run, name, finetuning, loss, threads);
+  loads.push(loadavg()[0]);
   const { warmup } = run;
   const a = printRow("seapo", seapo, seapoMs, tokens, warmup, seapo.trainable);
+  console.log(`           load average ${fmt(loads[0], 1)} → ${fmt(loads[1], 1)} over the seapo run`);
+  if (a) printFlopsLine(gemm, a.ms);
   const b = pytorch.error
     ? printRow("pytorch", pytorch)
     : printRow("pytorch", pytorch, pytorch.stepMs, tokens, warmup, pytorch.trainable);
+  console.log(
+    `           load average ${fmt(loads[1], 1)} → ${fmt(loads[2], 1)} over the GEMM timing and the PyTorch run`,
+  );
   let ratio;
   if (a && b) {
     ratio = a.tokensPerSecond / b.tokensPerSecond;
@@ -429,9 +420,10 @@ function printSummary(run, ratios, seapoInfo, torchInfo) {
 }
 
 async function main() {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseArgs(process.argv.slice(2), SETUPS, COMBINATIONS);
   if (!existsSync(join(dist, "train/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-  const setup = SETUPS[options.quick ? "quick" : "full"];
+  const setup = SETUPS[options.model];
+  options.only ??= setup.only ?? COMBINATIONS;
   const steps = options.steps ?? setup.steps;
   const warmup = options.warmup ?? setup.warmup;
   const totalSteps = warmup + steps;
@@ -440,7 +432,7 @@ async function main() {
   try {
     const prepared = await prepare(setup, dir, totalSteps);
     const torch = options.torch ? torchPython() : { note: "PyTorch skipped (--no-torch)" };
-    const run = { dir, prepared, totalSteps, warmup, options, torch, blas: torchBlasEnv() };
+    const run = { dir, setup, prepared, totalSteps, warmup, options, torch, blas: torchBlasEnv() };
     printHeader(setup, prepared, warmup, steps);
     const ratios = [];
     let seapoInfo;
@@ -460,6 +452,8 @@ async function main() {
 
 if (process.argv[2] === "--worker") {
   console.log(JSON.stringify(await worker(process.argv[3])));
+} else if (process.argv[2] === "--gemm") {
+  console.log(JSON.stringify(await timeGemms(dist, JSON.parse(readFileSync(process.argv[3], "utf8")))));
 } else {
   await main();
 }
