@@ -15,6 +15,7 @@ import { parseTrainConfig } from "../../src/train/config.js";
 import {
   readPreferenceRows,
   readTrainingRows,
+  rowLength,
   rowsForLoss,
   tokenizeRows,
   type TokenizedMulti,
@@ -24,6 +25,7 @@ import { completionLogps } from "../../src/train/reference.js";
 import { batchRows, batchTokens } from "../../src/train/step.js";
 import { train } from "../../src/train/train.js";
 import { readJsonl, runCli } from "../helpers/cli.js";
+import { toDpoMultiRow } from "../../src/data/index.js";
 import { exported } from "./export-fixtures.js";
 import { tinyHfModel, writeTinyMultiFile, writeTinyPreferenceFiles } from "../helpers/tiny-hf-model.js";
 
@@ -100,6 +102,34 @@ describe("reading dpo_multi.jsonl", () => {
     expect([data.rows.length, rejects.map((r) => [r.line, r.field])]).toEqual([1, [[2, message.split(":")[0]]]]);
   });
 
+  it("reads the rows the data engine's writer makes (toDpoMultiRow, with its seapo provenance)", async () => {
+    const negative = (errorType: string, rejected: string) => ({
+      sourceId: "s1",
+      errorType,
+      injector: "rules",
+      templateVersion: "t1",
+      seed: 7,
+      prompt: "What is 2 + 2?",
+      history: [],
+      chosen: "4.",
+      rejected,
+    });
+    const row = toDpoMultiRow([negative("calculation", "5."), negative("hallucination", "4, as Euclid proved.")]);
+    const { data } = await readTrainingRows(await jsonl("engine.jsonl", [row]));
+    expect(data).toEqual({
+      kind: "listwise",
+      rows: [
+        {
+          line: 1,
+          conversational: false,
+          messages: [{ role: "user", content: "What is 2 + 2?" }],
+          chosen: "4.",
+          rejected: ["5.", "4, as Euclid proved."],
+        },
+      ],
+    });
+  });
+
   it("the export's reader refuses listwise rows, even with one negative each", async () => {
     const file = await jsonl("one-each.jsonl", [{ prompt: "p", chosen: "c", rejected: ["r"] }]);
     await expect(readPreferenceRows(file)).rejects.toThrow(
@@ -158,6 +188,8 @@ describe("tokens and batches", () => {
     expect(rows.map((r) => r.key)).toEqual(["c4", "c1", "r4.0", "r4.1", "r1.0", "r1.1"]);
     expect(rows[3]!.completion).toEqual(lists.rows[4]!.rejected[1]);
     const sequences = (r: TokenizedMulti) => [r.chosen, ...r.rejected].map((c) => r.prompt.length + c.length);
+    // Length bucketing sees a row's longest sequence.
+    expect(rowLength({ line: 1, prompt: [1, 2], chosen: [3], rejected: [[4], [5, 6, 7, 8], [9]] })).toBe(6);
     expect(batchTokens(lists, [4, 1])).toBe([4, 1].flatMap((i) => sequences(lists.rows[i]!)).reduce((a, b) => a + b));
   });
 
@@ -202,9 +234,17 @@ describe.each(["multi_dpo", "listwise_pl"] as const)("seapo train --loss %s on d
   };
 
   it("trains N steps; the first step's loss and metrics equal the formula on log-probs scored one sequence at a time", async () => {
-    const { summary, lines } = await run({ maxSteps: 4 });
+    const { out, summary, lines: all } = await run({ maxSteps: 4, evalData: multi });
     expect(summary.steps).toBe(4);
+    const lines = all.filter((l) => "loss" in l);
     expect(lines.map((l) => l.step)).toEqual([1, 2, 3, 4]);
+    expect(JSON.parse(readFileSync(join(out, "run.json"), "utf8")).data).toMatchObject({ kind: "listwise", rows: 6 });
+    // The evaluation pass scores the same rows after the fourth update: its loss is the fifth train step's would-be loss.
+    const evalLine = all.find((l) => "eval_loss" in l)!;
+    expect(Object.keys(evalLine)).toEqual(
+      expect.arrayContaining(["eval_rewards/rejected_max", "eval_rewards/pair_accuracies", "eval_num_tokens"]),
+    );
+    expect(evalLine.eval_loss).toBeLessThan(lines[3]!.loss!);
 
     // At step 0 the LoRA update is zero, so the policy is the base model; the reference is --ref-model.
     const [base, reference] = await Promise.all([model, other].map((d) => loadHfModel(d)));
