@@ -13,6 +13,10 @@ export function trainWarnings(config: TrainConfig, terms: readonly LossTerm[], d
     warnings.push(
       `--lora-dropout ${config.lora.dropout} has no effect: dropout is switched off (TRL's disable_dropout default); pass --no-disable-dropout to train with it`,
     );
+  if (data.kind === "listwise" && data.rows.every((row) => row.rejected.length === 1))
+    warnings.push(
+      `every row has one rejected answer, so ${terms.map((t) => t.name).join(",")} trains plain DPO; seapo inject --strategy all writes several per prompt`,
+    );
   if (data.kind === "unpaired") {
     const desirable = data.rows.filter((row) => row.label).length;
     for (const term of terms) {

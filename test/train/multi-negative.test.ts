@@ -24,6 +24,7 @@ import { preferenceMetrics } from "../../src/train/metrics.js";
 import { completionLogps } from "../../src/train/reference.js";
 import { batchRows, batchTokens } from "../../src/train/step.js";
 import { train } from "../../src/train/train.js";
+import { trainWarnings } from "../../src/train/warnings.js";
 import { readJsonl, runCli } from "../helpers/cli.js";
 import { toDpoMultiRow } from "../../src/data/index.js";
 import { exported } from "./export-fixtures.js";
@@ -348,5 +349,22 @@ describe("seapo train --help", () => {
       "--data <file> kto.jsonl, dpo.jsonl or dpo_multi.jsonl (listwise losses)",
     ])
       expect(help).toContain(text);
+  });
+});
+
+describe("warnings", () => {
+  it("says when every row has one negative (a listwise loss is then DPO), and not otherwise", async () => {
+    const config = parseTrainConfig({ model, data: multi, out: "o", loss: "multi_dpo" });
+    const terms = [{ name: "multi_dpo" as const }];
+    const row = (k: number): TokenizedMulti => ({
+      line: 1,
+      prompt: [1],
+      chosen: [2],
+      rejected: Array.from({ length: k }, () => [3]),
+    });
+    expect(trainWarnings(config, terms, { kind: "listwise", rows: [row(1), row(1)] })).toEqual([
+      "every row has one rejected answer, so multi_dpo trains plain DPO; seapo inject --strategy all writes several per prompt",
+    ]);
+    expect(trainWarnings(config, terms, { kind: "listwise", rows: [row(1), row(2)] })).toEqual([]);
   });
 });
