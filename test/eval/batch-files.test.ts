@@ -30,7 +30,8 @@ function deferring(waits: RegExp, fails?: RegExp) {
   const generate = model.generate.bind(model);
   model.generate = async (request) => {
     const question = request.prompt!.slice(request.prompt!.lastIndexOf("Q: "));
-    if (fails?.test(question)) throw new ProviderError("HTTP 400: context too small", { status: 400, isRetryable: false });
+    if (fails?.test(question))
+      throw new ProviderError("HTTP 400: context too small", { status: 400, isRetryable: false });
     if (waits.test(question)) throw new DeferredRequest("waits for a batch result");
     return generate(request);
   };
