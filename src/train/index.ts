@@ -13,11 +13,14 @@ export {
 } from "./config.js";
 export {
   readPreferenceRows,
+  readTrainingRows,
   tokenizeRows,
   planEpoch,
   unpairRows,
   rowLength,
   type PreferenceRows,
+  type TrainingRows,
+  type MultiRow,
   type TokenizedRows,
   type RowReject,
 } from "./data.js";
