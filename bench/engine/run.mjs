@@ -222,8 +222,9 @@ function printRow(label, r, work, peak) {
   const gemm = r.gemm
     .map((g) => `${g.shape} ${fmt(g.gflops)} (${fmt((100 * g.gflops * 1e9) / peak.flops, 0)}% of peak)`)
     .join(", ");
+  const outside = r.hooks ? 1 - r.hooks.reduce((sum, h) => sum + h.share, 0) : 0;
   const hooks = r.hooks
-    ? `; time by hook: ${r.hooks.map((h) => `${h.hook} ${fmt(100 * h.share, 0)}%`).join(", ")}`
+    ? `; time by hook: ${r.hooks.map((h) => `${h.hook} ${fmt(100 * h.share, 0)}%`).join(", ")}, outside hooks (JS, GC) ${fmt(100 * outside, 0)}%`
     : "";
   console.log(`  ${"".padEnd(14)} GEMM GFLOP/s ${gemm}${hooks}`);
 }

@@ -44,7 +44,8 @@ export function makeStep(engine, kind, model, ids, pool) {
   const B = inputs.length / 2;
   return wrap(() => {
     model.setAdaptersEnabled(false);
-    const reference = engine.noGrad(logps).data.slice();
+    // Its own scope, so the reference pass's buffers are free again before the policy forward.
+    const reference = (pool ? engine.recycling : (fn) => fn())(() => engine.noGrad(logps).data.slice());
     model.setAdaptersEnabled(true);
     const policy = logps();
     const ref = new engine.Tensor(Float32Array.from(reference), [2 * B]);

@@ -10,7 +10,8 @@ import { backend } from "./backend.js";
 import { lmHeadLogprobsBackward } from "./fused-lm-head.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
-import { allocate, allocateZeroed, capturing, keep, release, tapeReleasable } from "./pool.js";
+import { BackwardMemory, type RuleReads } from "./backward-memory.js";
+import { allocate, allocateZeroed, keep } from "./pool.js";
 import { formatShape, noGrad, sizeOf, Tensor } from "./tensor-core.js";
 
 interface RuleContext<K extends OpName> {
@@ -27,13 +28,20 @@ function input(ctx: RuleContext<OpName>, i: number): Tensor {
   return t;
 }
 
-/** d(a∘b)/da and d(a∘b)/db, each summed back to its input's (pre-broadcast) shape. */
-function binaryRule(fn: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor, Tensor]): GradRule<OpName> {
+type Partial = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => Tensor;
+
+/**
+ * d(a∘b)/da and d(a∘b)/db, each summed back to its input's (pre-broadcast) shape. Only an input that
+ * requires a gradient gets one, so a rule reads no more than `ruleReads` declares.
+ */
+function binaryRule(da: Partial, db: Partial): GradRule<OpName> {
   return (g, ctx) => {
     const a = input(ctx, 0);
     const b = input(ctx, 1);
-    const [ga, gb] = fn(g, a, b, ctx.out);
-    return [ops.sumTo(ga, a.shape), ops.sumTo(gb, b.shape)];
+    return [
+      a.requiresGrad ? ops.sumTo(da(g, a, b, ctx.out), a.shape) : null,
+      b.requiresGrad ? ops.sumTo(db(g, a, b, ctx.out), b.shape) : null,
+    ];
   };
 }
 
@@ -51,15 +59,27 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
   recip: (g, { out }) => [ops.neg(ops.mul(g, ops.mul(out, out)))],
   sigmoid: (g, { out }) => [ops.mul(g, ops.mul(out, ops.sub(1, out)))],
 
-  add: binaryRule((g) => [g, g]),
-  sub: binaryRule((g) => [g, ops.neg(g)]),
-  mul: binaryRule((g, a, b) => [ops.mul(g, b), ops.mul(g, a)]),
-  div: binaryRule((g, _a, b, out) => [ops.div(g, b), ops.neg(ops.div(ops.mul(g, out), b))]),
-  maximum: binaryRule((g, a, _b, out) => {
-    // The forward picks a on ties, so the gradient goes to a there.
-    const pickA = ops.eq(out, a);
-    return [ops.mul(g, pickA), ops.mul(g, ops.sub(1, pickA))];
-  }),
+  add: binaryRule(
+    (g) => g,
+    (g) => g,
+  ),
+  sub: binaryRule(
+    (g) => g,
+    (g) => ops.neg(g),
+  ),
+  mul: binaryRule(
+    (g, _a, b) => ops.mul(g, b),
+    (g, a) => ops.mul(g, a),
+  ),
+  div: binaryRule(
+    (g, _a, b) => ops.div(g, b),
+    (g, _a, b, out) => ops.neg(ops.div(ops.mul(g, out), b)),
+  ),
+  // The forward picks a on ties, so the gradient goes to a there.
+  maximum: binaryRule(
+    (g, a, _b, out) => ops.mul(g, ops.eq(out, a)),
+    (g, a, _b, out) => ops.mul(g, ops.sub(1, ops.eq(out, a))),
+  ),
 
   sum: (g, ctx) => [ops.expand(g, input(ctx, 0).shape)],
   max: (g, ctx) => {
@@ -146,6 +166,49 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
   lmHeadLogprobs: (g, ctx) => lmHeadLogprobsBackward(g, ctx.inputs, ctx.attrs),
 };
 
+const none = (): Tensor[] => [];
+const output = (t: Tensor): Tensor[] => [t];
+const inputsAt =
+  (...at: number[]) =>
+  (_t: Tensor, inputs: readonly Tensor[]): Tensor[] =>
+    at.map((i) => inputs[i]!);
+
+/**
+ * Which buffers each rule above reads (the rest of a node only lends shapes), so that backward in a
+ * recycling scope with releaseTape frees the others at once. An op missing here is taken to read
+ * every input and its output. Keep each entry in step with its rule.
+ */
+const ruleReads: RuleReads = {
+  neg: none,
+  exp: output,
+  log: inputsAt(0),
+  sqrt: output,
+  rsqrt: output,
+  recip: output,
+  sigmoid: output,
+  add: none,
+  sub: none,
+  mul: (_t, [a, b]) => [...(b!.requiresGrad ? [a!] : []), ...(a!.requiresGrad ? [b!] : [])],
+  div: (t, [a, b]) => (b!.requiresGrad ? [b!, t] : a!.requiresGrad ? [b!] : []),
+  maximum: (t, [a]) => [a!, t],
+  sum: none,
+  max: (t, [x]) => [x!, t],
+  reshape: none,
+  permute: none,
+  expand: none,
+  slice: none,
+  pad: none,
+  cat: none,
+  matmul: (_t, [a, b]) => [...(b!.requiresGrad ? [a!] : []), ...(a!.requiresGrad ? [b!] : [])],
+  gather: none,
+  scatterAdd: none,
+  rmsnorm: inputsAt(0, 1),
+  rope: inputsAt(1, 2),
+  softmax: output,
+  logSoftmax: output,
+  siluMul: inputsAt(0, 1),
+};
+
 /** Tensors reachable from root through recorded nodes, inputs before outputs. */
 function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -170,82 +233,6 @@ function topologicalOrder(root: Tensor): Tensor[] {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/**
- * What one backward pass owns: the gradients in flight (counted per buffer, since reshape shares one),
- * the buffers it allocated, and, in a recycling scope with releaseTape, the tape buffers it may free.
- * Gradients and rule temporaries go back to the pool as soon as nothing in flight views them; a tape
- * buffer once every node that reads it (as input or output) has run its rule.
- */
-class BackwardMemory {
-  readonly grads = new Map<Tensor, Tensor>();
-  private readonly holders = new Map<Float32Array, number>();
-  private readonly made = new Set<Float32Array>();
-  private readonly tapeReaders = new Map<Float32Array, number>();
-
-  constructor(order: readonly Tensor[]) {
-    for (const t of order) {
-      if (t.node === null) continue;
-      for (const x of [t, ...t.node.inputs]) {
-        if (tapeReleasable(x.data)) this.tapeReaders.set(x.data, (this.tapeReaders.get(x.data) ?? 0) + 1);
-      }
-    }
-  }
-
-  /** Runs one node's work, remembering the buffers it allocates as this pass's own. */
-  track(fn: () => void): void {
-    const [, buffers] = capturing(fn);
-    for (const b of buffers) this.made.add(b);
-  }
-
-  take(t: Tensor): Tensor | undefined {
-    const g = this.grads.get(t);
-    this.grads.delete(t);
-    return g;
-  }
-
-  /** Adds a gradient for x, summing with one already in flight. */
-  put(x: Tensor, gx: Tensor): void {
-    const previous = this.grads.get(x);
-    const total = previous === undefined ? gx : ops.add(previous, gx);
-    this.grads.set(x, total);
-    this.holders.set(total.data, (this.holders.get(total.data) ?? 0) + 1);
-    if (previous !== undefined) this.drop(previous);
-  }
-
-  /** A consumed gradient: its buffer may go back once no other gradient in flight views it. */
-  drop(g: Tensor): void {
-    const n = (this.holders.get(g.data) ?? 0) - 1;
-    if (n > 0) this.holders.set(g.data, n);
-    else this.holders.delete(g.data);
-  }
-
-  /** Hands g's buffer (just taken) to a leaf as its .grad when this pass made it and nothing else views it. */
-  adopt(g: Tensor): Float32Array | undefined {
-    if (!this.made.has(g.data) || (this.holders.get(g.data) ?? 0) > 1) return undefined;
-    this.made.delete(g.data);
-    keep(g.data);
-    return g.data;
-  }
-
-  /** After node t's rule: free the tape buffers no later rule reads, and this pass's unheld buffers. */
-  sweep(t: Tensor): void {
-    for (const x of t.node === null ? [] : [t, ...t.node.inputs]) {
-      const n = this.tapeReaders.get(x.data);
-      if (n === undefined) continue;
-      if (n > 1) this.tapeReaders.set(x.data, n - 1);
-      else {
-        this.tapeReaders.delete(x.data);
-        release(x.data);
-      }
-    }
-    for (const b of this.made) {
-      if (this.holders.has(b)) continue;
-      this.made.delete(b);
-      release(b);
-    }
-  }
 }
 
 function checkGradient(t: Tensor, j: number, gx: Tensor, x: Tensor): void {
@@ -295,7 +282,7 @@ export function backward(root: Tensor, seed?: Tensor): void {
     );
   }
   const order = topologicalOrder(root);
-  const memory = new BackwardMemory(order);
+  const memory = new BackwardMemory(order, ruleReads);
   memory.put(root, seed ?? new Tensor(new Float32Array(root.size).fill(1), root.shape));
   noGrad(() => {
     for (let i = order.length - 1; i >= 0; i--) {
