@@ -4,7 +4,7 @@
 // and of gemmBf16 with bf16Dot (A rounded to bf16; vdpbf16ps on "avx512-bf16", an f32 emulation on the
 // other variants, shown for completeness), for every variant this CPU runs, with the machine's load.
 //
-//   node bench/kernels/matmul/bf16.mjs [--quick]
+//   node bench/kernels/matmul/bf16.mjs [--quick]          (SEAPO_NATIVE_ISA=avx2 for that variant alone)
 //
 // Needs build/Release/seapo_native.node (node scripts/build-native.mjs).
 import { readFileSync } from "node:fs";
@@ -64,7 +64,10 @@ console.log(`seapo bf16 GEMM — ${native.threads} threads, ${cpu}; runnable var
 console.log(`load average before: ${load()}`);
 const header = ["variant", "shape", "f32", "bf16 widened", "bf16Dot", "bf16Dot/f32"];
 const rows = [];
-for (const variant of native.variants) {
+// SEAPO_NATIVE_ISA=<variant> times that variant alone.
+const forced = process.env.SEAPO_NATIVE_ISA && process.env.SEAPO_NATIVE_ISA !== "auto";
+const chosen = native.variant;
+for (const variant of forced ? [chosen] : native.variants) {
   native.useVariant(variant);
   for (const s of shapes) {
     const a = fill(s.m * s.k, 1);
@@ -79,7 +82,7 @@ for (const variant of native.variants) {
     rows.push([tag, s.name, f32.toFixed(1), widened.toFixed(1), dot.toFixed(1), (dot / f32).toFixed(2)]);
   }
 }
-native.useVariant(native.variants[0]);
+native.useVariant(chosen);
 const widths = header.map((h, col) => Math.max(h.length, ...rows.map((r) => r[col].length)));
 for (const row of [header, ...rows]) {
   console.log(row.map((cell, col) => (col < 2 ? cell.padEnd(widths[col]) : cell.padStart(widths[col]))).join("  "));
