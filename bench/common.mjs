@@ -27,7 +27,11 @@ export function runJson(command, args, env) {
   if (result.error) return { error: result.error.message };
   const line = result.stdout.trim().split("\n").at(-1) ?? "";
   if (result.status !== 0 || !line.startsWith("{"))
-    return { error: (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") };
+    return {
+      error:
+        (result.stderr || result.stdout).trim().split("\n").slice(-5).join("\n") ||
+        `${command} ended by ${result.signal ?? `exit status ${result.status}`} with no output (SIGKILL: often out of memory)`,
+    };
   return JSON.parse(line);
 }
 

@@ -30,6 +30,7 @@ export function parseArgs(argv, SETUPS, COMBINATIONS) {
     } else if (flag === "--steps") options.steps = number(flag, value(), 1);
     else if (flag === "--warmup") options.warmup = number(flag, value(), 0);
     else if (flag === "--threads") options.threads = number(flag, value(), 1);
+    else if (flag === "--layers") options.layers = number(flag, value(), 1);
     else if (flag === "--no-torch") options.torch = false;
     else if (flag === "--keep") options.keep = true;
     else if (flag === "--only") {
@@ -44,7 +45,7 @@ export function parseArgs(argv, SETUPS, COMBINATIONS) {
         );
     } else
       throw new Error(
-        `unknown option ${arg}; options: --model ${Object.keys(SETUPS).join("|")}, --quick, --steps N, --warmup N, --threads N, --only ${COMBINATIONS.join(",")}, --no-torch, --keep`,
+        `unknown option ${arg}; options: --model ${Object.keys(SETUPS).join("|")}, --layers N, --quick, --steps N, --warmup N, --threads N, --only ${COMBINATIONS.join(",")}, --no-torch, --keep`,
       );
   }
   return options;

@@ -6,7 +6,8 @@
 //   node bench/train/run.mjs --only lora-dpo,full-kto --steps 20 --threads 2
 //   node bench/train/run.mjs --model qwen0.5b                # Qwen2.5-0.5B shape, LoRA DPO and KTO, 1 + 2 steps
 //
-// Options: --model 34m | qwen0.5b | quick (the model; --quick is --model quick), --quick, --steps N (timed steps per side), --warmup N (untimed steps first), --threads N
+// Options: --model 34m | qwen0.5b | quick (the model; --quick is --model quick), --layers N (the same
+// model cut to N layers: Qwen2.5-0.5B's 24 at B 4 × T 512 need over 18 GiB in seapo), --quick, --steps N (timed steps per side), --warmup N (untimed steps first), --threads N
 // (SEAPO_THREADS for seapo, torch.set_num_threads plus OMP/OpenBLAS threads for PyTorch; default: the
 // native kernels' thread count, i.e. every core), --only a,b (lora-dpo, lora-kto, full-dpo, full-kto),
 // --no-torch (seapo alone), --keep (leave the generated model, data and outputs in the temp folder).
@@ -422,7 +423,9 @@ function printSummary(run, ratios, seapoInfo, torchInfo) {
 async function main() {
   const options = parseArgs(process.argv.slice(2), SETUPS, COMBINATIONS);
   if (!existsSync(join(dist, "train/index.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-  const setup = SETUPS[options.model];
+  const chosen = SETUPS[options.model];
+  // --layers keeps the model's width, vocabulary and sequences and cuts its depth (where memory is short).
+  const setup = options.layers ? { ...chosen, model: { ...chosen.model, numLayers: options.layers } } : chosen;
   options.only ??= setup.only ?? COMBINATIONS;
   const steps = options.steps ?? setup.steps;
   const warmup = options.warmup ?? setup.warmup;
