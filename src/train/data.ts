@@ -127,7 +127,7 @@ export async function readPreferenceRows(
       file,
       data.rows[0]!.line,
       "rejected",
-      "holds a list of rejected answers (dpo_multi.jsonl); only seapo train's listwise losses (multi_dpo, listwise_pl) train such rows",
+      "holds a list of rejected answers (dpo_multi.jsonl); only seapo train's listwise losses (multi_dpo, listwise_pl) train such rows: TRL and LLaMA-Factory have no loss that trains several negatives per prompt, and splitting them into pairs would count the prompt once per negative",
       "export the pairwise dpo.jsonl (one negative per row) or kto.jsonl that seapo inject writes",
     );
   return { data, rejects };

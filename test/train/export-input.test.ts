@@ -88,7 +88,7 @@ describe("bad input", () => {
     async (target) => {
       for (const loss of ["sigmoid", "kto"])
         await expect(exported({ data: files.dpoMulti, loss }, { target })).rejects.toThrow(
-          `${files.dpoMulti}:2:rejected: holds 2 rejected answers; TRL and LLaMA-Factory have no loss that trains several negatives per prompt`,
+          `${files.dpoMulti}:1:rejected: holds a list of rejected answers (dpo_multi.jsonl); only seapo train's listwise losses (multi_dpo, listwise_pl) train such rows: TRL and LLaMA-Factory have no loss that trains several negatives per prompt`,
         );
     },
   );

@@ -9,8 +9,8 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { InputError, SeapoError } from "../../errors.js";
-import { readJsonEntries, toJsonLines, writeFileAtomic } from "../../io/index.js";
+import { SeapoError } from "../../errors.js";
+import { toJsonLines, writeFileAtomic } from "../../io/index.js";
 import type { TrainConfig } from "../config.js";
 import { readPreferenceRows } from "../data.js";
 import type { Recipe, RecipeOptions, RowsFrom } from "./common.js";
@@ -73,7 +73,6 @@ export interface RecipeSummary {
  */
 export async function writeRecipe(config: TrainConfig, options: RecipeOptions): Promise<RecipeSummary> {
   const read = async (file: string): Promise<RowsFrom & { rejects: unknown[] }> => {
-    await refuseSeveralNegatives(file);
     const { data, rejects } = await readPreferenceRows(file, { skipInvalid: config.skipInvalid });
     return { file, data, rejects };
   };
@@ -88,28 +87,4 @@ export async function writeRecipe(config: TrainConfig, options: RecipeOptions): 
     writeFileAtomic(path, file.text);
   }
   return { files, command: recipe.command, rows: recipe.rows, rejects: train.rejects.length, notes: recipe.notes };
-}
-
-/**
- * A row with several rejected answers (`seapo inject --strategy all`'s one row per prompt) is
- * refused: neither `trl dpo|kto` nor LLaMA-Factory has a loss that takes them together, and pairing
- * each negative with the chosen answer would count that prompt K times.
- */
-async function refuseSeveralNegatives(file: string): Promise<void> {
-  for await (const entry of readJsonEntries(file)) {
-    if ("malformed" in entry) continue; // readPreferenceRows reports it
-    const rejected = (entry.value as { rejected?: unknown } | null)?.rejected;
-    if (
-      Array.isArray(rejected) &&
-      rejected.length > 1 &&
-      (typeof rejected[0] === "string" || Array.isArray(rejected[0]))
-    )
-      throw new InputError(
-        file,
-        entry.line,
-        "rejected",
-        `holds ${rejected.length} rejected answers; TRL and LLaMA-Factory have no loss that trains several negatives per prompt, and splitting them into pairs would weight this prompt ${rejected.length} times`,
-        "export the pairwise dpo.jsonl (one negative per row) or kto.jsonl that seapo inject writes, or train the listwise losses with seapo train",
-      );
-  }
 }
