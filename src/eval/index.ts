@@ -50,4 +50,4 @@ export {
   type TaskName,
 } from "./tasks/index.js";
 export { DIMENSIONS, type Dimension, type TaskDefinition } from "./types.js";
-export { HARNESS_COMMITS, SEAPO_PAPER_TASKS, OPEN_INSTRUCT_COMMIT } from "./harnesses/index.js";
+export { HARNESS_COMMITS, harnessTasks, SEAPO_PAPER_TASKS, OPEN_INSTRUCT_COMMIT } from "./harnesses/index.js";

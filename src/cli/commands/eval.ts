@@ -11,13 +11,13 @@ import {
   DEFAULT_FEWSHOT_SEED,
   formatComparison,
   HARNESSES,
+  harnessTasks,
   readResults,
   resolveDataDir,
   resolveTaskNames,
   runEval,
   TASK_GROUPS,
   TASK_NAMES,
-  TASKS,
   parseTaskVersions,
   taskVersionChoices,
   writeResults,
@@ -282,27 +282,30 @@ function refuseMixedHarnesses(files: ReadonlyArray<{ path: string; results: Resu
   );
 }
 
+/** `seapo eval tasks`: which harness's table to list (the same flag as the run's). */
+const evalTasksFlagsSchema = z.object({ harness: evalRunFlagsSchema.shape.harness });
+
 function registerTasks(evalCommand: Command): void {
-  evalCommand
-    .command("tasks")
-    .summary("list the tasks with their dimension and metrics")
-    .action(() => {
-      const width = Math.max(...TASK_NAMES.map((n) => n.length));
-      for (const name of TASK_NAMES) {
-        const task = TASKS[name];
-        const versions = taskVersionChoices(name);
-        const harness = `lm-eval ${task.harnessTask} v${versions[0]}${versions.length > 1 ? ` (also: ${versions.slice(1).join(", ")})` : ""}`;
-        const indent = " ".repeat(width + 2);
-        console.log(
-          `${name.padEnd(width)}  ${task.dimension.padEnd(12)}  ${task.metrics.join(", ")}\n${indent}${task.description}\n${indent}${harness}`,
-        );
-      }
+  const tasks = evalCommand.command("tasks").summary("list the tasks of a harness with their dimension and metrics");
+  addSchemaOptions(tasks, evalTasksFlagsSchema).action((_options: unknown, cmd: Command) => {
+    const { harness } = parseFlags(evalTasksFlagsSchema, cmd);
+    const table = harnessTasks(harness);
+    const width = Math.max(...table.map(([n]) => n.length));
+    const indent = " ".repeat(width + 2);
+    for (const [name, task] of table) {
+      const { current, older = [] } = task.versions;
+      // lm-eval's versions are numbers ("v3.0"); seapo-paper's name its source ("oi-8b90699+seapo").
+      const version = /^\d/.test(current) ? `v${current}` : current;
+      const source = `${harness} ${task.harnessTask} ${version}${older.length > 0 ? ` (also: ${older.join(", ")})` : ""}`;
       console.log(
-        `\ngroups: ${Object.entries(TASK_GROUPS)
-          .map(([g, t]) => `${g} = ${t.join(",")}`)
-          .join("; ")}`,
+        `${name.padEnd(width)}  ${task.dimension.padEnd(12)}  ${task.metrics.join(", ")}\n${indent}${task.description}\n${indent}${source}`,
       );
-    });
+    }
+    // The groups this harness runs whole.
+    const names = new Set(table.map(([n]) => n));
+    const groups = Object.entries(TASK_GROUPS).filter(([, t]) => t.every((n) => names.has(n)));
+    console.log(`\ngroups: ${groups.map(([g, t]) => `${g} = ${t.join(",")}`).join("; ")}`);
+  });
 }
 
 async function modelIdentity(flags: ModelOptions, opened: OpenedModel): Promise<ModelIdentity> {

@@ -18,6 +18,11 @@ export const HARNESS_COMMITS: Record<Harness, string> = {
   "seapo-paper": OPEN_INSTRUCT_COMMIT.slice(0, 9),
 };
 
+/** Every task of the harness with its definition, in the table's order. */
+export function harnessTasks(harness: Harness): Array<[TaskName, TaskDefinition]> {
+  return Object.entries(TABLES[harness]) as Array<[TaskName, TaskDefinition]>;
+}
+
 /** The task as the harness defines it; a clear error when the harness has no such task. */
 export function harnessTask(harness: Harness, name: TaskName): TaskDefinition {
   const definition = TABLES[harness][name];
