@@ -6,7 +6,7 @@ export { chatMessageSchema, mapFinishReason, ROLES, usageSchema } from "./provid
 export type * from "./provider.js";
 export { withRequestCache, type CachedModel } from "./cache.js";
 export { createOpenAIModel, type OpenAIModelOptions } from "./openai.js";
-export { pooledFetch } from "./http.js";
+export { createJsonClient, type JsonClient } from "./http.js";
 export { withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 export { openModel, type ModelChoice, type OpenedModel, type OpenModelSettings } from "./open-model.js";
 export {

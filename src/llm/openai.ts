@@ -1,13 +1,13 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import PQueue from "p-queue";
 import { z } from "zod";
 import { ProviderError, UnsupportedError } from "../errors.js";
 import { mapFinishReason, type LanguageModel, type TokenLogprob } from "./provider.js";
 import type { GenerateJsonRequest, GenerateJsonResult, GenerateRequest, GenerateResult } from "./provider.js";
-import { pooledFetch } from "./http.js";
+import { createJsonClient, type JsonClient } from "./http.js";
 import { parseJsonReply } from "./json-reply.js";
 import { createEchoScorer, type EchoChoice } from "./openai-logprobs.js";
-import { isRetryableStatus, parseRetryAfter, withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
+import { withRetry, type RetryEvent, type RetryPolicy } from "./retry.js";
 
 export { sumContinuation } from "./openai-logprobs.js";
 
@@ -34,7 +34,7 @@ export interface OpenAIModelOptions {
 
 /** What every call of one model needs: the client, the request queue with retries, the settings. */
 interface Connection {
-  client: OpenAI;
+  client: JsonClient;
   options: OpenAIModelOptions;
   /** Sends through the queue, retrying what the policy allows. */
   call<T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T>;
@@ -42,22 +42,17 @@ interface Connection {
 
 export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
   const concurrency = options.concurrency ?? 16;
-  const http = pooledFetch(concurrency);
-  const client = new OpenAI({
+  // Retries are ours (src/llm/retry.ts), so one policy serves every backend.
+  const client = createJsonClient({
     baseURL: options.baseURL,
-    apiKey: options.apiKey ?? "not-needed",
-    maxRetries: 0, // retries are ours (src/llm/retry.ts), so one policy serves every backend
-    timeout: options.timeoutMs ?? 120_000,
-    fetch: http.fetch,
+    apiKey: options.apiKey,
+    connections: concurrency,
+    timeoutMs: options.timeoutMs ?? 120_000,
   });
   const queue = new PQueue({ concurrency });
   const whenFree = <T>(fn: () => Promise<T>): Promise<T> => queue.add(fn) as Promise<T>;
   const attempt = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> =>
-    withRetry(() => send().catch((error: unknown) => Promise.reject(toProviderError(error))), {
-      policy: options.retry,
-      signal,
-      onRetry: options.onRetry,
-    });
+    withRetry(send, { policy: options.retry, signal, onRetry: options.onRetry });
   const call = <T>(send: () => Promise<T>, signal?: AbortSignal): Promise<T> => whenFree(() => attempt(send, signal));
   const connection: Connection = { client, options, call };
   const score = createEchoScorer({
@@ -74,7 +69,7 @@ export function createOpenAIModel(options: OpenAIModelOptions): LanguageModel {
     logprobs: (requests) => Promise.all(requests.map(score)),
     close: async () => {
       await queue.onIdle();
-      await http.close();
+      await client.close();
     },
   };
 }
@@ -108,8 +103,8 @@ async function generate({ client, options, call }: Connection, request: Generate
       ...request.providerOptions,
       messages: request.messages,
     };
-    const response = await call(() => client.chat.completions.create(body, { signal }), signal);
-    const first = response.choices[0];
+    const response = await call(() => client.post<OpenAI.ChatCompletion>("/chat/completions", body, signal), signal);
+    const first = response.choices?.[0];
     choice = first && {
       text: first.message.content ?? "",
       finishReason: first.finish_reason,
@@ -124,8 +119,8 @@ async function generate({ client, options, call }: Connection, request: Generate
       ...request.providerOptions,
       prompt: request.prompt,
     };
-    const response = await call(() => client.completions.create(body, { signal }), signal);
-    const first = response.choices[0];
+    const response = await call(() => client.post<OpenAI.Completion>("/completions", body, signal), signal);
+    const first = response.choices?.[0];
     choice = first && {
       text: first.text,
       finishReason: first.finish_reason,
@@ -199,34 +194,15 @@ async function echoCompletions(
   prompts: string[],
   signal: AbortSignal | undefined,
 ): Promise<EchoChoice[]> {
-  const response = await client.completions.create(
-    // max_tokens 1 rather than 0: some servers refuse 0. The generated token lies past the text and is ignored.
-    {
-      model: options.model,
-      prompt: prompts.length === 1 ? prompts[0]! : prompts,
-      echo: true,
-      max_tokens: 1,
-      logprobs: 1,
-      temperature: 0,
-    },
-    { signal },
-  );
+  // max_tokens 1 rather than 0: some servers refuse 0. The generated token lies past the text and is ignored.
+  const body = {
+    model: options.model,
+    prompt: prompts.length === 1 ? prompts[0]! : prompts,
+    echo: true,
+    max_tokens: 1,
+    logprobs: 1,
+    temperature: 0,
+  };
+  const response = await client.post<OpenAI.Completion>("/completions", body, signal);
   return response.choices;
-}
-
-function toProviderError(error: unknown): unknown {
-  if (error instanceof ProviderError) return error;
-  if (error instanceof OpenAI.APIUserAbortError) return error;
-  if (error instanceof OpenAI.APIConnectionError) {
-    return new ProviderError(`connection failed: ${error.message}`, { isRetryable: true, cause: error });
-  }
-  if (error instanceof OpenAI.APIError && typeof error.status === "number") {
-    return new ProviderError(`HTTP ${error.status}: ${error.message}`, {
-      status: error.status,
-      isRetryable: isRetryableStatus(error.status),
-      retryAfterMs: parseRetryAfter(error.headers),
-      cause: error,
-    });
-  }
-  return error;
 }
