@@ -27,7 +27,12 @@ export class AtomicLineWriter {
   }
 
   write(record: object): void {
-    const line = `${JSON.stringify(record)}\n`;
+    this.writeLine(JSON.stringify(record));
+  }
+
+  /** `text` must be one line (no newline inside), such as a line read back from a JSONL file. */
+  writeLine(text: string): void {
+    const line = `${text}\n`;
     this.buffer.push(line);
     this.buffered += line.length;
     this.count++;

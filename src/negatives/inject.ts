@@ -10,7 +10,7 @@ import {
   completedJobs,
   jobKey,
   journalFiles,
-  regroupNegatives,
+  putInInputOrder,
   releaseRejects,
   type NegativeLine,
   type RejectLine,
@@ -117,18 +117,20 @@ export async function runInject(options: InjectOptions): Promise<InjectResult> {
       outcome.kind === "negative" ? { accepted: true } : { accepted: false, reason: outcome.line.reason },
     );
   };
+  const inputLines = new Map<string, number>();
   try {
-    const jobs = pendingJobs(settings, done, rejects, () => counts.skippedJobs++);
+    const jobs = pendingJobs(settings, done, { rejects, inputLines }, () => counts.skippedJobs++);
     await runInOrder(jobs, options.window ?? 64, rewriter(settings), commit);
   } finally {
     negatives.close();
     rejects.close();
   }
-  await regroupNegatives(options.outDir, typeRank(settings.strategy));
+  const rank = typeRank(settings.strategy);
+  await putInInputOrder(options.outDir, { lineOf: (id) => inputLines.get(id), typeRank: rank });
   return counts;
 }
 
-/** A type's place in the strategy's list, so regrouped negatives keep the order an uninterrupted run writes. */
+/** A type's place in the strategy's list: the order an uninterrupted run writes a row's jobs in. */
 function typeRank(strategy: Strategy): (errorType: string) => number {
   const names = strategyTypes(strategy).map((type) => type.name);
   return (errorType) => names.indexOf(errorType);
@@ -151,15 +153,15 @@ function injectIdentity(settings: InjectSettings): Record<string, unknown> {
 
 /**
  * The (row, error type) jobs the journals do not hold yet. Unreadable input rows go to the rejects
- * journal here (once: a resumed run skips the lines already there).
+ * journal here (once: a resumed run skips the lines already there). Every row's input line goes
+ * into `inputLines`, which also finds duplicate ids.
  */
 async function* pendingJobs(
   settings: InjectSettings,
   done: Awaited<ReturnType<typeof completedJobs>>,
-  rejects: Journal,
+  { rejects, inputLines }: { rejects: Journal; inputLines: Map<string, number> },
   onSkip: () => void,
 ): AsyncGenerator<Job> {
-  const seenIds = new Set<string>();
   const rows = readSourceRows(settings.input, {
     format: settings.format,
     skipInvalid: settings.skipInvalid,
@@ -171,7 +173,7 @@ async function* pendingJobs(
     },
   });
   for await (const row of rows) {
-    if (seenIds.has(row.id)) {
+    if (inputLines.has(row.id)) {
       throw new InputError(
         settings.input,
         row.line,
@@ -180,7 +182,7 @@ async function* pendingJobs(
         "ids must be unique so a resumed run can tell rows apart",
       );
     }
-    seenIds.add(row.id);
+    inputLines.set(row.id, row.line);
     for (const type of typesForRow(settings.strategy, row.id, settings.seed)) {
       if (done.jobs.has(jobKey(row.id, type.name))) onSkip();
       else yield { row, type };

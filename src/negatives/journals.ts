@@ -90,37 +90,56 @@ export async function releaseRejects(
   return released;
 }
 
+/** Where a job or an unreadable row sits in the input: its line, then its type's rank. */
+export interface InputOrder {
+  /** The input line of each row id (rows a changed input no longer holds go last, as they came). */
+  lineOf(sourceId: string): number | undefined;
+  /** A type's place in the strategy's list. */
+  typeRank(errorType: string): number;
+}
+
 /**
- * Puts each prompt's negatives next to each other again, in `typeRank` order, when a re-run or a
- * batch result appended a job after later prompts: the export picks `mixed`'s one-per-prompt and
- * writes each KTO positive once from runs of lines with the same prompt. A no-op, costing one
- * streaming pass, when the journal is already grouped.
+ * Rewrites both journals in input order (by row line, then type rank), when a re-run or a batch
+ * result appended jobs after later rows: the exports then hold the same rows in the same order
+ * whether a job succeeded at once, on a --retry-rejects re-run, after a resume or from a batch
+ * result, and each prompt's negatives sit together, as `mixed`'s one-per-prompt pick and the KTO
+ * positives written once per prompt need. One streaming pass when a journal is already in order;
+ * otherwise an atomic rewrite holding 28 bytes per line (sort key, byte range, place), not the lines.
  */
-export async function regroupNegatives(outDir: string, typeRank: (errorType: string) => number): Promise<boolean> {
-  const path = join(outDir, journalFiles.negatives);
-  if (!existsSync(path) || (await isGrouped(path, typeRank))) return false;
-  const groups = new Map<string, Array<{ rank: number; offset: number; length: number }>>();
+export async function putInInputOrder(outDir: string, order: InputOrder): Promise<string[]> {
+  const rewritten: string[] = [];
+  for (const file of [journalFiles.negatives, journalFiles.rejects]) {
+    if (await sortJournal(join(outDir, file), order)) rewritten.push(file);
+  }
+  return rewritten;
+}
+
+async function sortJournal(path: string, order: InputOrder): Promise<boolean> {
+  if (!existsSync(path)) return false;
+  Journal.open(path).close(); // cuts a torn last line left by a kill
+  const keys = new GrowingArray();
+  const spans = new GrowingArray();
+  let sorted = true;
+  let previous = -Infinity;
   let offset = 0;
   for await (const text of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
     const length = Buffer.byteLength(text);
     if (text.trim()) {
-      const { sourceId, errorType } = JSON.parse(text) as NegativeLine;
-      let group = groups.get(sourceId);
-      if (!group) groups.set(sourceId, (group = []));
-      group.push({ rank: typeRank(errorType), offset, length });
+      const key = sortKey(JSON.parse(text) as RejectLine, order);
+      sorted &&= key > previous;
+      previous = key;
+      keys.push(key);
+      spans.push(offset, length);
     }
     offset += length + 1;
   }
+  if (sorted) return false;
+  // Equal keys (rows of a changed input) keep their journal order: the sort is stable.
+  const byKey = Uint32Array.from({ length: keys.length }, (_, i) => i).sort((a, b) => keys.at(a) - keys.at(b) || a - b);
   const fd = openSync(path, "r");
   const writer = new AtomicLineWriter(path);
   try {
-    for (const group of groups.values()) {
-      for (const at of group.sort((a, b) => a.rank - b.rank)) {
-        const buffer = Buffer.alloc(at.length);
-        readSync(fd, buffer, 0, at.length, at.offset);
-        writer.write(JSON.parse(buffer.toString("utf8")) as NegativeLine);
-      }
-    }
+    for (const i of byKey) writer.writeLine(spans.readLine(fd, i));
   } finally {
     closeSync(fd);
   }
@@ -128,19 +147,39 @@ export async function regroupNegatives(outDir: string, typeRank: (errorType: str
   return true;
 }
 
-async function isGrouped(path: string, typeRank: (errorType: string) => number): Promise<boolean> {
-  const finished = new Set<string>();
-  let current: { sourceId: string; rank: number } | undefined;
-  for await (const line of readRecords<NegativeLine>(path)) {
-    const rank = typeRank(line.errorType);
-    if (current?.sourceId === line.sourceId) {
-      if (rank < current.rank) return false;
-      current.rank = rank;
-      continue;
-    }
-    if (finished.has(line.sourceId)) return false;
-    if (current) finished.add(current.sourceId);
-    current = { sourceId: line.sourceId, rank };
+/** line · 2^12 + rank + 1: exact in a double for any input under 2^40 lines and strategies of up to 4,095 types. */
+function sortKey(record: { sourceId?: string; errorType?: string; line?: number }, order: InputOrder): number {
+  const line = record.sourceId === undefined ? record.line : order.lineOf(record.sourceId);
+  const rank = record.errorType === undefined ? -1 : order.typeRank(record.errorType);
+  return (line ?? 2 ** 40) * 4096 + rank + 1;
+}
+
+/** A Float64Array that grows: a sort key per journal line, or two numbers (byte offset, length). */
+class GrowingArray {
+  private data = new Float64Array(1024);
+  private size = 0;
+
+  get length(): number {
+    return this.size;
   }
-  return true;
+
+  push(...values: number[]): void {
+    if (this.size + values.length > this.data.length) {
+      const bigger = new Float64Array(this.data.length * 2);
+      bigger.set(this.data);
+      this.data = bigger;
+    }
+    for (const value of values) this.data[this.size++] = value;
+  }
+
+  at(index: number): number {
+    return this.data[index]!;
+  }
+
+  /** Line `index` of the file, when this array holds spans. */
+  readLine(fd: number, index: number): string {
+    const buffer = Buffer.alloc(this.data[2 * index + 1]!);
+    readSync(fd, buffer, 0, buffer.length, this.data[2 * index]!);
+    return buffer.toString("utf8");
+  }
 }

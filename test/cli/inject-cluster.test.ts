@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestServer, type Handler, type TestServer } from "../helpers/openai-server.js";
+import { chatCompletion, startTestServer, type Handler, type TestServer } from "../helpers/openai-server.js";
 import { injectorReply } from "../helpers/scripted-injector.js";
 import { readJsonl, runCli, startCli } from "../helpers/cli.js";
 import { toJsonLines } from "../../src/io/index.js";
@@ -204,27 +204,58 @@ describe("seapo inject --retry-rejects", () => {
     const keys = jobKeys(out);
     expect(keys).toHaveLength(30);
     expect(new Set(keys).size).toBe(30);
-    // Each prompt's negatives are together again, so mixed exports one per prompt, the same as before for the rest.
+    // The journals are put back in input order, so mixed exports one per prompt, in the input's order,
+    // and the same as before for the rest.
     const dpoAfter = readJsonl(join(out, "dpo.jsonl"));
-    // (the retried prompts' negatives come after the others: a journal is only appended to)
-    expect(dpoAfter.map((row) => (row.seapo as { sourceId: string }).sourceId)).toEqual([
-      "q0",
-      "q1",
-      "q2",
-      "q4",
-      "q5",
-      "q6",
-      "q8",
-      "q9",
-      "q3",
-      "q7",
-    ]);
+    expect(dpoAfter.map((row) => (row.seapo as { sourceId: string }).sourceId)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `q${i}`),
+    );
     expect(dpoAfter.filter((row) => !["q3", "q7"].includes((row.seapo as { sourceId: string }).sourceId))).toEqual(
       dpoBefore,
     );
 
     const third = await inject([...args, "--retry-rejects", "provider-error"]);
     expect(third.stdout).toContain("0 requests this run, 30 already done");
+  });
+
+  it("puts retried jobs where an uninterrupted run has them: journals and exports equal byte for byte", async () => {
+    const dir = tmp();
+    let fixed = false;
+    // Before the fix: q3 refused for every type, q5 for its first type, q7 for its last. After it,
+    // q3's hallucination comes back truncated, so a retried job also lands in rejects.jsonl; q1's
+    // logic rewrite leaks meta-text either way, a reject that stays where it was.
+    const server = await serve((request) => {
+      const text: string = request.body.messages.at(-1).content;
+      const type = /Error type: (\S+)/.exec(text)?.[1];
+      const refused = /Adding 3 and/.test(text) || (/Adding 5 and/.test(text) && type === "correctness");
+      if (!fixed && (refused || (/Adding 7 and/.test(text) && type === "hallucination")))
+        return { status: 400, json: { error: { message: "context too small" } } };
+      if (/Adding 3 and/.test(text) && type === "hallucination")
+        return { json: chatCompletion("Adding 3 and 3", { finishReason: "length" }) };
+      if (/Adding 1 and/.test(text) && type === "logic") return { json: chatCompletion("I introduced an error here.") };
+      return injectorReply(request);
+    });
+    const input = writeRows(dir, 10);
+    const run = (out: string, extra: string[] = []) =>
+      inject(["--base-url", server.baseURL, "--input", input, "--out", out, "--strategy", "all", ...extra]);
+    const retried = join(dir, "retried");
+    expect((await run(retried)).code).toBe(0);
+    expect(readJsonl(join(retried, "rejects.jsonl")).filter((r) => r.reason === "provider-error")).toHaveLength(5);
+    fixed = true;
+    expect((await run(retried, ["--retry-rejects", "provider-error"])).code).toBe(0);
+    const straight = join(dir, "straight");
+    expect((await run(straight)).code).toBe(0);
+
+    const files = ["negatives.jsonl", "rejects.jsonl", "dpo.jsonl", "dpo_conversational.jsonl", "dpo_multi.jsonl"];
+    files.push("kto.jsonl", "kto_conversational.jsonl", "llamafactory/seapo_dpo.jsonl", "llamafactory/seapo_kto.jsonl");
+    for (const file of files) {
+      expect(readFileSync(join(retried, file), "utf8"), file).toBe(readFileSync(join(straight, file), "utf8"));
+    }
+    const rejects = readJsonl(join(retried, "rejects.jsonl")).map((r) => `${r.sourceId}/${r.errorType}/${r.reason}`);
+    expect(rejects).toEqual(["q1/logic/meta-text", "q3/hallucination/truncated"]);
+    expect(readJsonl(join(retried, "negatives.jsonl")).map((n) => n.sourceId)).toEqual(
+      Array.from({ length: 10 }, (_, i) => Array(i === 1 || i === 3 ? 2 : 3).fill(`q${i}`)).flat(),
+    );
   });
 
   it("a retrying run killed midway resumes without the flag, every job once", async () => {
@@ -312,8 +343,9 @@ describe("seapo inject with batch files", () => {
     const rest = await inject([...args, "--batch-in", join(dir, "part-c.jsonl")]);
     expect(rest.code).toBe(0);
     const negatives = readJsonl(join(out, "negatives.jsonl"));
-    expect(negatives.map((n) => n.sourceId)).toEqual(["q0", "q1", "q3", "q4", "q5", "q2"]);
-    expect(negatives[5]).toMatchObject({
+    // The late result takes its row's place in input order.
+    expect(negatives.map((n) => n.sourceId)).toEqual(["q0", "q1", "q2", "q3", "q4", "q5"]);
+    expect(negatives[2]).toMatchObject({
       rejected: "Adding 9 and 2 gives 4, because doubling a number adds it to itself.",
     });
     expect(readJsonl(join(out, "dpo.jsonl"))).toHaveLength(6);
