@@ -11,8 +11,8 @@ import { hashKey, Journal } from "../io/index.js";
  * run after a crash, sends only the requests not yet answered.
  *
  * Entries are appended to one JSONL journal (`requests.jsonl`: one write per entry, a torn last
- * line cut off on open) and found through an in-memory index of key → byte range, so a miss costs
- * no I/O and a hit one read. The index holds ~100 bytes per entry, not the values.
+ * line cut off on open) and found through an in-memory index of key → byte offset, so a miss costs
+ * no I/O and a hit one read. The index holds ~70 bytes per entry, not the values.
  */
 export interface CacheStats {
   hits: number;
@@ -90,50 +90,69 @@ function openStore(dir: string): Promise<RequestStore> {
   return store;
 }
 
+/**
+ * The index maps the first 16 hex digits of a key to its line's byte offset: ~70 bytes an entry,
+ * so 100k entries hold ~7 MB. A line read back must carry the full key, so two keys sharing a
+ * prefix (odds about n²/2^65) only cost a miss, never a wrong answer.
+ */
+const INDEX_DIGITS = 16;
+
 class RequestStore {
   private constructor(
     private readonly journal: Journal,
     private readonly fd: number,
-    private readonly index: Map<string, { offset: number; length: number }>,
+    private readonly index: Map<string, number>,
     private size: number,
   ) {}
 
   static async open(path: string): Promise<RequestStore> {
     mkdirSync(dirname(path), { recursive: true });
     const journal = Journal.open(path); // creates the file, or cuts a torn last line off it
-    const index = new Map<string, { offset: number; length: number }>();
+    const index = new Map<string, number>();
     let offset = 0;
     for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-      const length = Buffer.byteLength(line);
       const key = /^\{"key":"([0-9a-f]{64})"/.exec(line)?.[1];
-      if (key) index.set(key, { offset, length });
-      offset += length + 1;
+      if (key) index.set(key.slice(0, INDEX_DIGITS), offset);
+      offset += Buffer.byteLength(line) + 1;
     }
     return new RequestStore(journal, openSync(path, "r"), index, offset);
   }
 
   has(key: string): boolean {
-    return this.index.has(key);
+    return this.read(key) !== undefined;
   }
 
   get(key: string): unknown {
-    const at = this.index.get(key);
-    if (!at) return undefined;
-    const buffer = Buffer.alloc(at.length);
-    readSync(this.fd, buffer, 0, at.length, at.offset);
-    try {
-      const entry = JSON.parse(buffer.toString("utf8")) as { key: string; entry: unknown };
-      return entry.key === key ? entry.entry : undefined;
-    } catch {
-      return undefined; // another process wrote here since the index was built: treat as a miss
-    }
+    return this.read(key)?.entry;
   }
 
   set(key: string, entry: unknown): void {
     const line = JSON.stringify({ key, entry });
     this.journal.appendLine(line);
-    const length = Buffer.byteLength(line);
-    this.index.set(key, { offset: this.size, length });
-    this.size += length + 1;
+    this.index.set(key.slice(0, INDEX_DIGITS), this.size);
+    this.size += Buffer.byteLength(line) + 1;
+  }
+
+  private read(key: string): { entry: unknown } | undefined {
+    const offset = this.index.get(key.slice(0, INDEX_DIGITS));
+    if (offset === undefined) return undefined;
+    try {
+      const entry = JSON.parse(readLineAt(this.fd, offset)) as { key: string; entry: unknown };
+      return entry.key === key ? entry : undefined;
+    } catch {
+      return undefined; // another process wrote here since the index was built: treat as a miss
+    }
+  }
+}
+
+/** The line that starts at `offset`, read in growing chunks up to its newline (or the file's end). */
+function readLineAt(fd: number, offset: number): string {
+  const parts: Buffer[] = [];
+  for (let at = offset, size = 4096; ; at += size, size *= 2) {
+    const buffer = Buffer.alloc(size);
+    const read = readSync(fd, buffer, 0, size, at);
+    const end = buffer.subarray(0, read).indexOf(0x0a);
+    parts.push(buffer.subarray(0, end >= 0 ? end : read));
+    if (end >= 0 || read < size) return Buffer.concat(parts).toString("utf8");
   }
 }
