@@ -1,5 +1,6 @@
 import { InputError } from "../../errors.js";
 import { gguf, type GgufMetadata } from "../gguf/format.js";
+import { GGUF_TOKEN_TYPE as TOKEN_TYPE } from "../gguf/read-vocab.js";
 import type { ModelConfig } from "../models/config.js";
 import type { HfTokenizer } from "./tokenizer.js";
 
@@ -20,8 +21,6 @@ import type { HfTokenizer } from "./tokenizer.js";
  * llama.cpp wants one token per embedding row.
  */
 
-/** llama.cpp's llama_token_type values. */
-const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, userDefined: 4, unused: 5, byte: 6 } as const;
 const SOURCE = "tokenizer.json";
 const BYTE_PIECE = /^<0x[0-9A-Fa-f]{2}>$/;
 const SPACE_MARK = "\u2581"; // "▁", SentencePiece's whitespace

@@ -89,3 +89,4 @@ export {
   type GgufExportModel,
 } from "./hf-to-gguf.js";
 export { tokenizerMetadata, tokenizerKind, pieceScores } from "./gguf-tokenizer.js";
+export { loadGgufTokenizer, tokenizerFilesFromGguf, scoreMerges, PRE_TOKENIZERS } from "./gguf-vocab.js";
