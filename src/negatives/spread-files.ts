@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { spreadByPrompt, type SpreadOptions } from "../data/index.js";
 import { AtomicLineWriter } from "../io/index.js";
@@ -9,7 +10,8 @@ import { AtomicLineWriter } from "../io/index.js";
  *
  * The order needs every row before the first one is written. Rows go to a spool file beside each
  * output as they come; memory holds a prompt number and one byte offset per file for each row
- * (about 32 bytes), each distinct prompt's text once, and the ordering's working arrays. Measured
+ * (about 32 bytes), a 96-bit hash of each distinct prompt (not its text), and the ordering's
+ * working arrays. Measured
  * on the paper's size (61k prompts × 4 KTO rows, a 227 MB journal), the export's peak RSS rose
  * by under 10 MB. `commit` reads the rows back in the spread order into an `AtomicLineWriter` per
  * file, so each file still appears whole or not at all, and deletes the spools.
@@ -35,10 +37,12 @@ export class SpreadFiles {
     if (records.length !== this.paths.length) {
       throw new RangeError(`SpreadFiles.add: ${records.length} records for ${this.paths.length} files`);
     }
-    let id = this.promptIds.get(prompt);
+    // Two prompts whose hashes collide (odds ~n²/2^97) would only be spread as one.
+    const digest = createHash("sha1").update(prompt).digest("base64").slice(0, 16);
+    let id = this.promptIds.get(digest);
     if (id === undefined) {
       id = this.promptIds.size;
-      this.promptIds.set(prompt, id);
+      this.promptIds.set(digest, id);
     }
     this.rowPrompts.push(id);
     records.forEach((record, i) => this.spools[i]!.append(`${JSON.stringify(record)}\n`));
