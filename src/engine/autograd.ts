@@ -7,6 +7,7 @@
  * error naming it when a gradient has to flow through it.
  */
 import { backend } from "./backend.js";
+import { frozenMatmulBackward } from "./frozen-matmul.js";
 import { lmHeadLogprobsBackward } from "./fused-lm-head.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
@@ -164,6 +165,7 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
     return [new Tensor(da, a.shape), new Tensor(db, b.shape)];
   },
   lmHeadLogprobs: (g, ctx) => lmHeadLogprobsBackward(g, ctx.inputs, ctx.attrs),
+  frozenMatmul: (g, ctx) => frozenMatmulBackward(g, ctx.inputs, ctx.attrs),
 };
 
 const none = (): Tensor[] => [];
@@ -207,6 +209,7 @@ const ruleReads: RuleReads = {
   softmax: output,
   logSoftmax: output,
   siluMul: inputsAt(0, 1),
+  frozenMatmul: none, // reads only the upstream gradient and the bf16 weight
 };
 
 /** Tensors reachable from root through recorded nodes, inputs before outputs. */

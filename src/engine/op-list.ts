@@ -3,6 +3,8 @@
  * what the op records for backward. The backend's op-name types (`UnaryOp`, …) are the groups' keys.
  */
 
+import type { Bf16Matrix } from "./bf16-matrix.js";
+
 type NoAttrs = Record<string, never>;
 
 /** Elementwise unary ops. */
@@ -54,6 +56,8 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs, ReduceAttrs {
   siluMul: NoAttrs;
   // lm_head + log-softmax + target gather in chunks (fused-lm-head.ts); direction = ∂log p/∂hidden [N, C]
   lmHeadLogprobs: { targets: Int32Array; direction: Float32Array | null; chunkRows: number };
+  // x·Wᵀ with W a frozen weight held as bf16 bits (frozen-matmul.ts); only x is an input
+  frozenMatmul: { weight: Bf16Matrix };
 }
 
 export type OpName = keyof OpAttrs;

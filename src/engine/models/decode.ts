@@ -16,7 +16,7 @@ import { ropeAngles } from "./llama.js";
 
 /** What the fast path can run: plain or LoRA linear layers over float32 weights. */
 function supportedLinear(layer: LinearLike): boolean {
-  if (layer instanceof Linear) return layer.weight.data instanceof Float32Array;
+  if (layer instanceof Linear) return true; // f32 or bf16-held weights (multiplyInto takes either)
   return layer instanceof LoRALinear && layer.dropoutP === 0 && supportedLinear(layer.base);
 }
 
@@ -40,8 +40,8 @@ export function decodeSupported(model: LlamaModel): boolean {
 function linearInto(layer: LinearLike, x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array) {
   const k = backend();
   const base = layer instanceof LoRALinear ? layer.base : (layer as Linear);
-  const [n, inFeatures] = base.weight.shape as [number, number];
-  k.gemm(x, base.weight.data, out, { m: rows, n, k: inFeatures, transB: true });
+  const [n, inFeatures] = [base.outFeatures, base.inFeatures];
+  base.multiplyInto(x, rows, out);
   if (base.bias) {
     const bias = base.bias.data;
     for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j]! += bias[j]!;

@@ -6,11 +6,19 @@
  */
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
-import { markFrozenWeight } from "../native/index.js";
+import { markFrozenWeight, requestedFrozenArithmetic } from "../native/index.js";
 import { Rng } from "../random.js";
 import { noGrad, Tensor, uniform, zeros } from "../tensor.js";
 import { dropout } from "./functional.js";
 import { Linear, type LinearLike } from "./layers.js";
+
+/** SEAPO_FROZEN_BF16: "0" keeps frozen bf16-valued base weights in f32; unset or "1" holds them as bf16 bits. */
+export function keepFrozenBf16(): boolean {
+  const value = process.env.SEAPO_FROZEN_BF16;
+  if (value === undefined || value === "" || value === "1") return true;
+  if (value === "0") return false;
+  throw new Error(`SEAPO_FROZEN_BF16 must be 0 or 1, got "${value}"`);
+}
 
 export interface LoraOptions {
   rank: number;
@@ -64,7 +72,10 @@ export class LoRALinear implements LinearLike {
     const loraB = zeros([linear.outFeatures, rank], true);
     linear.weight.requiresGrad = false;
     if (linear.bias) linear.bias.requiresGrad = false;
-    markFrozenWeight(linear.weight.data); // SEAPO_GEMM_BF16=1 multiplies it in bf16 (native/frozen.ts)
+    // A bf16-valued base is kept as bf16 bits only (same results, half the bytes); with SEAPO_GEMM_BF16=1
+    // it stays f32 and is marked for bf16 products instead (native/frozen.ts).
+    if (requestedFrozenArithmetic() !== "f32" || !keepFrozenBf16() || !linear.keepBf16())
+      markFrozenWeight(linear.weight.data);
     return new LoRALinear(linear, loraA, loraB, alpha, options.dropout ?? 0, rng.fork());
   }
 
