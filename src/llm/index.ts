@@ -28,5 +28,6 @@ export {
   type GenerationRecord,
   type PromptRow,
 } from "./generate-prompts.js";
+export { serveModel, startServer, type RunningServer, type ServeModelOptions } from "./server/index.js";
 export type { LlamaCppModelOptions } from "./llama-cpp.js";
 export type { LanguageModel } from "./provider.js";

@@ -8,6 +8,7 @@ import { registerGenerateCommand } from "./generate.js";
 import { registerModelCommand } from "./model.js";
 import { registerTrainCommand } from "./train.js";
 import { registerReportCommand } from "./report.js";
+import { registerServeCommand } from "./serve.js";
 
 /** Every `seapo` subcommand registers itself here: one import and one entry per command. */
 export const commandRegistrars: Array<(program: Command) => void> = [
@@ -20,4 +21,5 @@ export const commandRegistrars: Array<(program: Command) => void> = [
   registerExportCommand,
   registerDemoCommand,
   registerGenerateCommand,
+  registerServeCommand,
 ];

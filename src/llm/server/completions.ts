@@ -54,7 +54,7 @@ export async function completions(engine: EngineHandle, body: CompletionRequest,
   }
   const top = body.logprobs ?? undefined;
   const sequences = prompts.map((p, i) => [...p.ids, ...(generations[i]?.tokenIds ?? [])]);
-  const scores = top === undefined ? undefined : await engine.scoreTokens(sequences, top);
+  const scores = top === undefined ? undefined : await scoreSequences(engine, prompts, sequences, top);
   const choices = prompts.map((prompt, index): CompletionChoice => {
     const generation = generations[index];
     const text = generation?.text ?? "";
@@ -78,6 +78,29 @@ export async function completions(engine: EngineHandle, body: CompletionRequest,
       total_tokens: promptTokens + completionTokens,
     },
   };
+}
+
+/**
+ * Every token's score. A prompt is scored on its own, so its log-probs do not depend on max_tokens:
+ * where the generated tokens push the sequence past the context, the window that scores them would
+ * drop one more prompt token (as the engine provider's log-likelihood requests never do).
+ */
+async function scoreSequences(
+  engine: EngineHandle,
+  prompts: Prompt[],
+  sequences: number[][],
+  top: number,
+): Promise<TokenScore[][]> {
+  const fits = (s: number[]) => s.length <= engine.contextLength + 1;
+  const alone = prompts.map((p, i) => (fits(sequences[i]!) ? undefined : p.ids));
+  const extra = alone.filter((ids): ids is number[] => ids !== undefined);
+  const scored = await engine.scoreTokens([...sequences, ...extra], top);
+  let next = sequences.length;
+  return sequences.map((_, i) => {
+    if (alone[i] === undefined) return scored[i]!;
+    const promptScores = scored[next++]!;
+    return [...promptScores, ...scored[i]!.slice(promptScores.length)];
+  });
 }
 
 /** Sampling settings with OpenAI's defaults; without a seed each request draws one, as servers do. */

@@ -23,6 +23,8 @@ export interface ServeOptions {
   port: number;
   /** Warnings about one request (a prompt cut to fit the context); default: none. */
   onWarning?: (message: string) => void;
+  /** Each POST body as it arrived, before it is checked (a request log). */
+  onRequest?: (path: string, body: unknown) => void;
 }
 
 export interface RunningServer {
@@ -96,6 +98,7 @@ async function handle(options: ServeOptions, req: IncomingMessage, count: number
   if (req.method !== route.method)
     throw new HttpError(405, `${path} takes ${route.method}, not ${req.method}`, "method_not_allowed");
   const body = route.method === "POST" ? await readJson(req) : undefined;
+  if (route.method === "POST") options.onRequest?.(path, body);
   const result = await route.run(options, body);
   if (route.method !== "POST") return result;
   const prefix = path === "/v1/completions" ? "cmpl" : "chatcmpl";
