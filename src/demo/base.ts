@@ -22,7 +22,16 @@ import {
 import { SeapoError, zodInputError } from "../errors.js";
 import { writeFileAtomic } from "../io/index.js";
 import { lrAt } from "../train/index.js";
-import { buildCorpus, buildSft, createWorld, generateTasks, type TaskSet, type World } from "./world/index.js";
+import {
+  buildCorpus,
+  buildSft,
+  createWorld,
+  generateTasks,
+  worldVersionSpec,
+  type TaskSet,
+  type World,
+  type WorldVersion,
+} from "./world/index.js";
 
 /** Written next to the weights: the options and the hash a rebuild must reproduce. */
 export const BASE_RECIPE_FILE = "seapo-base.json";
@@ -31,6 +40,8 @@ const count = z.number().int().positive();
 /** How a base model is built; seapo-base.json keeps them, so a rebuild can repeat them. */
 export const baseModelOptionsSchema = z.object({
   worldSeed: z.number().int(),
+  /** The world version (src/demo/world/versions.ts); absent in recipes written before versions: world 1. */
+  worldVersion: z.union([z.literal(1), z.literal(2)]).optional(),
   modelSeed: z.number().int(),
   hiddenSize: count,
   numLayers: count,
@@ -77,6 +88,23 @@ export const defaultBaseOptions: BaseModelOptions = {
   lr: 3e-3,
   tokenizerChars: 200_000,
 };
+
+/** The recipe `seapo demo build-base --world` starts from: world 1's is the shipped base's, unchanged. */
+export function baseOptionsFor(version: WorldVersion): BaseModelOptions {
+  return version === 1 ? defaultBaseOptions : { ...defaultBaseOptions, worldVersion: version };
+}
+
+/** The world a base recipe was built on, and its tasks. */
+export function worldOfRecipe(options: Pick<BaseModelOptions, "worldSeed" | "worldVersion">): {
+  world: World;
+  tasks: TaskSet;
+  version: WorldVersion;
+} {
+  const version = options.worldVersion ?? 1;
+  const spec = worldVersionSpec(version);
+  const world = createWorld(options.worldSeed, spec.world);
+  return { world, tasks: generateTasks(world, spec.tasks), version };
+}
 
 /** A training sequence: token ids and which of the next-token predictions count (1) or not (0). */
 interface Sequence {
@@ -156,9 +184,8 @@ export async function buildBaseModel(
   onStep?: (phase: "pretrain" | "sft", step: number, total: number, loss: number) => void,
 ): Promise<BaseModelSummary> {
   const started = Date.now();
-  const world: World = createWorld(options.worldSeed);
-  const tasks: TaskSet = generateTasks(world);
-  const corpus = buildCorpus(world, tasks);
+  const { world, tasks, version } = worldOfRecipe(options);
+  const corpus = buildCorpus(world, tasks, worldVersionSpec(version).corpus);
   const { config, tokenizer: files } = presetModel({
     architecture: "llama",
     preset: "tiny",

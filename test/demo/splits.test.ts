@@ -1,13 +1,55 @@
 import { describe, expect, it } from "vitest";
-import { defaultBaseOptions } from "../../src/demo/base.js";
+import { baseOptionsFor, defaultBaseOptions, worldOfRecipe } from "../../src/demo/base.js";
 import { isValidationKey, protocolSplits, splitPools, VALIDATION_FRACTION } from "../../src/demo/splits.js";
-import { createWorld, dimensions, generateTasks, type WorldItem } from "../../src/demo/world/index.js";
+import { createWorld, dimensions, generateTasks, worldVersions, type WorldItem } from "../../src/demo/world/index.js";
 
 // The shipped base model's world: the splits the demo really uses.
 const worldSeed = defaultBaseOptions.worldSeed;
 const tasks = generateTasks(createWorld(worldSeed));
 const pools = splitPools(worldSeed, tasks);
 const all = (split: (typeof protocolSplits)[number]): WorldItem[] => dimensions.flatMap((d) => pools[split][d]);
+
+/** Each world version's splits, generated once (world 2 takes a few seconds). */
+const versionSplits = new Map<number, ReturnType<typeof splitPools>>();
+function splitsOf(version: (typeof worldVersions)[number]) {
+  if (!versionSplits.has(version)) {
+    const recipe = baseOptionsFor(version);
+    versionSplits.set(version, splitPools(recipe.worldSeed, worldOfRecipe(recipe).tasks));
+  }
+  return versionSplits.get(version)!;
+}
+
+describe.each(worldVersions)("world %i's splits", (version) => {
+  const items = (split: (typeof protocolSplits)[number]) => dimensions.flatMap((d) => splitsOf(version)[split][d]);
+
+  it("share no content key, prompt or item id between any two splits", () => {
+    for (const [i, a] of protocolSplits.entries()) {
+      for (const b of protocolSplits.slice(i + 1)) {
+        for (const field of ["key", "prompt", "id"] as const) {
+          const seen = new Set(items(a).map((item) => item[field]));
+          expect(items(b).filter((item) => seen.has(item[field])).length, `${a}/${b} share a ${field}`).toBe(0);
+        }
+      }
+    }
+  });
+});
+
+describe("world 2 (the --full run's)", () => {
+  it("has at least 300 test items per dimension (docs/science.md quotes these sizes)", () => {
+    const v2Pools = splitsOf(2);
+    const sizes = Object.fromEntries(
+      dimensions.map((d) => [d, protocolSplits.map((split) => v2Pools[split][d].length)]),
+    );
+    expect(sizes).toEqual({
+      knowledge: [1799, 234, 326],
+      math: [2000, 220, 340],
+      reasoning: [2000, 237, 323],
+      truthfulness: [2000, 237, 323],
+      code: [2000, 231, 329],
+    });
+    for (const d of dimensions) expect(v2Pools.test[d].length).toBeGreaterThanOrEqual(300);
+  });
+});
 
 describe("the protocol's train / validation / test splits", () => {
   it("share no content key, prompt or item id between any two splits", () => {

@@ -33,3 +33,4 @@ export {
   type WorldErrorType,
 } from "./checker.js";
 export { injectError } from "./injectors.js";
+export { worldVersions, worldVersionSpec, type WorldVersion, type WorldVersionSpec } from "./versions.js";

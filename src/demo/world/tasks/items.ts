@@ -65,6 +65,10 @@ export interface TaskOptions {
   mcShare?: number;
   /** Share of knowledge items that need two hops. */
   hopShare?: number;
+  /** People in an ordering puzzle: one of the two sizes, even odds. */
+  orderSizes?: readonly [number, number];
+  /** Categories in a syllogism's chain: one of the two lengths, even odds. */
+  syllogismLengths?: readonly [number, number];
   /** Seed for wording and sampling; the split itself depends only on the world's seed and the key. */
   seed?: number;
 }
@@ -75,6 +79,8 @@ export const defaultTaskOptions: Required<Omit<TaskOptions, "seed">> = {
   testFraction: 0.3,
   mcShare: 0.5,
   hopShare: 0.3,
+  orderSizes: [4, 5],
+  syllogismLengths: [3, 4],
 };
 
 export type TaskSet = Record<WorldDimension, { train: WorldItem[]; test: WorldItem[] }>;

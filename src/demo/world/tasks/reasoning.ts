@@ -14,14 +14,14 @@ function orderQuestion(scale: Scale, n: number, position: number): string {
 }
 
 export const reasoning: Generator = (ctx, o) => {
-  const orders = fill(ctx, o, () => orderPuzzle(ctx));
-  const syllogisms = fill(ctx, o, () => syllogism(ctx));
+  const orders = fill(ctx, o, () => orderPuzzle(ctx, o.orderSizes));
+  const syllogisms = fill(ctx, o, () => syllogism(ctx, o.syllogismLengths));
   return mix(orders, syllogisms, 0.5, o, ctx.rng);
 };
 
 /** People in a hidden order, given as shuffled comparisons of neighbours; asks who holds one place. */
-function orderPuzzle({ world, rng }: Ctx): Draft {
-  const n = rng.next() < 0.5 ? 4 : 5;
+function orderPuzzle({ world, rng }: Ctx, sizes: readonly [number, number]): Draft {
+  const n = rng.next() < 0.5 ? sizes[0] : sizes[1];
   const order = shuffled(rng, world.people)
     .slice(0, n)
     .map((p) => p.name);
@@ -46,8 +46,8 @@ function orderPuzzle({ world, rng }: Ctx): Draft {
 }
 
 /** A chain of categories, maybe one excluded category and a distractor; asks "every x a y?" or "can x be z?". */
-function syllogism({ world, rng }: Ctx): Draft {
-  const length = rng.next() < 0.5 ? 3 : 4;
+function syllogism({ world, rng }: Ctx, lengths: readonly [number, number]): Draft {
+  const length = rng.next() < 0.5 ? lengths[0] : lengths[1];
   const picked = shuffled(rng, world.kinds).slice(0, length + 2);
   const chain = picked.slice(0, length);
   const extra = picked.slice(length) as [string, string];
