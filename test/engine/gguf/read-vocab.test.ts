@@ -9,8 +9,9 @@ import { readGgufVocab } from "../../../src/engine/gguf/read-vocab.js";
 import { writeGguf } from "../../../src/engine/gguf/writer.js";
 import { exportGguf } from "../../../src/engine/io/hf-to-gguf.js";
 import { loadHfModel } from "../../../src/engine/io/hf-model.js";
+import { presetModel, randomWeights } from "../../../src/engine/io/init.js";
 import { loadGgufTokenizer } from "../../../src/engine/io/gguf-vocab.js";
-import { loadTokenizer } from "../../../src/engine/io/tokenizer.js";
+import { HfTokenizer, loadTokenizer } from "../../../src/engine/io/tokenizer.js";
 import { STORIES_HF, encodeReference } from "../real/stories260k.js";
 
 const dir = mkdtempSync(join(tmpdir(), "seapo-read-vocab-"));
@@ -126,5 +127,24 @@ describe("stories260K's SentencePiece GGUF export read back", () => {
       expect(fromGguf.encode(text), text).toEqual(hf.encode(text));
       expect(fromGguf.decode(ids), text).toBe(hf.decode(ids));
     }
+  });
+});
+
+describe.each(["llama", "qwen2"] as const)("a byte-level BPE GGUF export (%s preset) read back", (architecture) => {
+  const texts = ["Hello world", "  two  spaces\n\nand lines", "48 divided by 6 is 8.", "café 😀 Zürich", ""];
+
+  it("tokenizes like the Hugging Face tokenizer it was written from, BOS included", async () => {
+    const { config, tokenizer } = presetModel({ architecture, preset: "tiny" });
+    const hf = new HfTokenizer(tokenizer);
+    const path = join(dir, `${architecture}-bpe.gguf`);
+    await exportGguf({ config, weights: randomWeights(config, 3), tokenizer: hf }, path, { type: "f32" });
+    const fromGguf = loadGgufTokenizer(path);
+    expect(readGgufVocab(path).pre).toBe("gpt-2");
+    expect(fromGguf.addsBos).toBe(hf.addsBos);
+    for (const text of texts) {
+      expect(fromGguf.encode(text), text).toEqual(hf.encode(text));
+      expect(fromGguf.decode(hf.encode(text, { addSpecialTokens: false })), text).toBe(text);
+    }
+    expect(fromGguf.encode("<|im_start|>user")[hf.addsBos ? 1 : 0]).toBe(tokenizer.special.imStart);
   });
 });
