@@ -13,6 +13,8 @@ export interface SeedScore {
   scores: WorldScores;
   curve: CurvePoint[];
   rows: number;
+  /** Mean per-token log-prob of held-out gold answers after training (base: the base model's). */
+  heldOutGold?: number | null;
 }
 
 /** Mean and sample standard deviation. */
@@ -22,7 +24,7 @@ export function spread(values: readonly number[]): Spread {
   return { mean, std: Math.sqrt(variance), perSeed: [...values] };
 }
 
-export function armResult(spec: ArmSpec, runs: readonly SeedScore[]): ArmResult {
+export function armResult(spec: ArmSpec, runs: readonly SeedScore[], heldOutBefore?: number | null): ArmResult {
   const perDim = (d: string) => runs.map((r) => r.scores.accuracy[d as keyof typeof r.scores.accuracy] ?? 0);
   const scores = Object.fromEntries(dimensions.map((d) => [d, spread(perDim(d))]));
   const averages = runs.map((r) => dimensions.reduce((s, d) => s + (r.scores.accuracy[d] ?? 0), 0) / dimensions.length);
@@ -36,6 +38,8 @@ export function armResult(spec: ArmSpec, runs: readonly SeedScore[]): ArmResult 
     curves: runs.map((r) => ({ seed: r.seed, points: r.curve })),
     trainRows: runs[0]?.rows ?? 0,
   };
+  if (heldOutBefore !== undefined && spec.method !== "base")
+    result.heldOutGold = runs.map((r) => ({ seed: r.seed, before: heldOutBefore, after: r.heldOutGold ?? null }));
   if (spec.strategy !== undefined) result.strategy = spec.strategy;
   if (spec.loss !== undefined) result.loss = spec.loss;
   if (runs.every((r) => r.scores.mc1 !== undefined)) {
@@ -51,11 +55,14 @@ export async function readCurve(runDir: string): Promise<CurvePoint[]> {
   for await (const line of readRecords(join(runDir, METRICS_FILE))) {
     const m = metricsLineSchema.parse(line);
     if (typeof m.loss !== "number") continue;
-    curve.push({
+    const point: CurvePoint = {
       step: m.step,
       loss: m.loss,
       margin: m["rewards/margins"] ?? (m["rewards/chosen"] ?? 0) - (m["rewards/rejected"] ?? 0),
-    });
+    };
+    if (typeof m["logps/chosen"] === "number") point.chosenLogp = m["logps/chosen"];
+    if (typeof m["logps/rejected"] === "number") point.rejectedLogp = m["logps/rejected"];
+    curve.push(point);
   }
   return curve;
 }

@@ -10,7 +10,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type HfTokenizer, type LlamaModel, Rng } from "../engine/index.js";
-import { toDpoConversationalRow, toKtoConversationalRows, type DpoRow, type NegativeRecord } from "../data/index.js";
+import {
+  toDpoConversationalRow,
+  toDpoMultiRow,
+  toKtoConversationalRows,
+  type DpoRow,
+  type NegativeRecord,
+} from "../data/index.js";
 import type { OpenedModel } from "../llm/index.js";
 import {
   builtinErrorTypes,
@@ -21,6 +27,7 @@ import {
   seededUniform,
 } from "../negatives/index.js";
 import { answerPrompts } from "./evaluate.js";
+import type { Answered } from "./likelihood.js";
 import {
   checkAnswer,
   injectError,
@@ -32,34 +39,41 @@ import {
 import { readRecords, toJsonLines, writeFileAtomic } from "../io/index.js";
 
 export type ArmMethod = "base" | "vanilla" | "seapo";
-export type PreferenceLoss = "kto" | "dpo";
+/** KTO (unpaired), DPO (pairs), or multi: DPO's listwise form over several negatives per prompt (multi_dpo). */
+export type PreferenceLoss = "kto" | "dpo" | "multi";
 
 export interface ArmSpec {
   name: string;
   method: ArmMethod;
-  /** SeaPO only: single:<type>, mixed or most-common. */
+  /** SeaPO only: single:<type>, mixed, most-common, all (every type per prompt) or on-policy (mixed, into the base's own right answers). */
   strategy?: string;
   loss?: PreferenceLoss;
 }
 
 /** The paper's comparison: base, vanilla, SeaPO single-type ×3, mixed and most-common; each trained arm with KTO and DPO. */
-export function armSpecs(options: { quick: boolean }): ArmSpec[] {
+export function armSpecs(options: { quick: boolean; full?: boolean }): ArmSpec[] {
   const strategies = options.quick
     ? ["mixed", "most-common"]
     : [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
   const losses: PreferenceLoss[] = ["kto", "dpo"];
+  const seapo = (strategy: string, loss: PreferenceLoss): ArmSpec => ({
+    name: `seapo-${strategy.replace("single:", "")}-${loss}`,
+    method: "seapo",
+    strategy,
+    loss,
+  });
   return [
     { name: "base", method: "base" },
     ...losses.map((loss): ArmSpec => ({ name: `vanilla-${loss}`, method: "vanilla", loss })),
-    ...strategies.flatMap((strategy) =>
-      losses.map((loss): ArmSpec => ({
-        name: `seapo-${strategy.replace("single:", "")}-${loss}`,
-        method: "seapo",
-        strategy,
-        loss,
-      })),
-    ),
+    ...strategies.flatMap((strategy) => losses.map((loss) => seapo(strategy, loss))),
+    // --full adds issue 14's two variants: every type at once (listwise), and negatives made on-policy.
+    ...(options.full ? [seapo("all", "multi"), ...losses.map((loss) => seapo("on-policy", loss))] : []),
   ];
+}
+
+/** The error type a prompt gets under mixed: drawn from (seed, item id), as the data engine does. */
+export function mixedType(seed: number, itemId: string): WorldErrorType {
+  return worldErrorTypes[Math.floor(seededUniform(seed, itemId, "mixed") * worldErrorTypes.length)]!;
 }
 
 export const INJECTOR_NAME = "world-rules";
@@ -81,30 +95,65 @@ export function seapoRecords(
   const records: NegativeRecord[] = [];
   let skipped = 0;
   for (const item of items) {
-    const type: WorldErrorType =
-      strategy === "mixed"
-        ? worldErrorTypes[Math.floor(seededUniform(seed, item.id, "mixed") * worldErrorTypes.length)]!
-        : strategy === "most-common"
-          ? mostCommon
-          : (strategy.replace("single:", "") as WorldErrorType);
-    const negative = injectError(world, item, item.answer, type, rng);
-    if (negative === undefined) {
-      skipped++;
-      continue;
+    const types: WorldErrorType[] =
+      strategy === "all"
+        ? [...worldErrorTypes]
+        : [
+            strategy === "mixed"
+              ? mixedType(seed, item.id)
+              : strategy === "most-common"
+                ? mostCommon
+                : (strategy.replace("single:", "") as WorldErrorType),
+          ];
+    for (const type of types) {
+      const negative = injectError(world, item, item.answer, type, rng);
+      if (negative === undefined) skipped++;
+      else records.push(record(item, item.answer, negative, type, seed));
     }
-    records.push({
-      sourceId: item.id,
-      errorType: type,
-      injector: INJECTOR_NAME,
-      templateVersion: TEMPLATE_VERSION,
-      seed,
-      prompt: item.prompt,
-      history: [],
-      chosen: item.answer,
-      rejected: negative,
-    });
   }
   return { records, skipped };
+}
+
+function record(item: WorldItem, chosen: string, rejected: string, errorType: string, seed: number): NegativeRecord {
+  return {
+    sourceId: item.id,
+    errorType,
+    injector: INJECTOR_NAME,
+    templateVersion: TEMPLATE_VERSION,
+    seed,
+    prompt: item.prompt,
+    history: [],
+    chosen,
+    rejected,
+  };
+}
+
+/**
+ * On-policy SeaPO (issue 14): the base model's own greedy answers that the checker judges right, each
+ * with one injected error of the mixed strategy's type; prompts it answers wrongly give no pair.
+ */
+export function onPolicyRecords(
+  world: World,
+  items: readonly WorldItem[],
+  answers: readonly string[],
+  seed: number,
+): { records: NegativeRecord[]; wrong: number; skipped: number } {
+  const rng = new Rng(seed);
+  const records: NegativeRecord[] = [];
+  let wrong = 0;
+  let skipped = 0;
+  items.forEach((item, i) => {
+    const answer = answers[i]!;
+    if (!checkAnswer(world, item, answer).correct) {
+      wrong++;
+      return;
+    }
+    const type = mixedType(seed, item.id);
+    const negative = injectError(world, item, answer, type, rng);
+    if (negative === undefined || negative === answer) skipped++;
+    else records.push(record(item, answer, negative, type, seed));
+  });
+  return { records, wrong, skipped };
 }
 
 /** Spread of the reward model's noise around the checker's 0/1 verdict. */
@@ -154,7 +203,7 @@ export function vanillaRecords(
   world: World,
   items: readonly WorldItem[],
   options: { seed: number; temperature: number; maxNewTokens: number; batchSize: number },
-): { records: NegativeRecord[]; counts: VanillaPairCounts } {
+): { records: NegativeRecord[]; counts: VanillaPairCounts; sampledWrong: Answered[] } {
   const prompts = items.map((i) => i.prompt);
   const samples = [0, 1].map((k) =>
     answerPrompts(model, tokenizer, prompts, { ...options, seed: options.seed * 2 + k }),
@@ -162,9 +211,11 @@ export function vanillaRecords(
   const rng = new Rng(options.seed + 1);
   const records: NegativeRecord[] = [];
   const counts: VanillaPairCounts = { pairs: 0, informative: 0, bothRight: 0, bothWrong: 0, reversed: 0 };
+  const sampledWrong: Answered[] = [];
   items.forEach((item, i) => {
     const scored = samples.map((s) => {
       const verdict = checkAnswer(world, item, s[i]!);
+      if (!verdict.correct) sampledWrong.push({ prompt: item.prompt, text: s[i]! });
       return {
         text: s[i]!,
         correct: verdict.correct,
@@ -188,7 +239,7 @@ export function vanillaRecords(
       rejected: rejected.text,
     });
   });
-  return { records, counts };
+  return { records, counts, sampledWrong };
 }
 
 /**
@@ -196,13 +247,38 @@ export function vanillaRecords(
  * KTO). Conversational rows go through the chat template in `seapo train`, as TRL does, which is how
  * the demo's base model was fine-tuned and how it is asked at test time.
  */
-export function writePreferenceFiles(dir: string, records: readonly NegativeRecord[]): { dpo: string; kto: string } {
+export function writePreferenceFiles(dir: string, records: readonly NegativeRecord[]): PreferenceFiles {
   mkdirSync(dir, { recursive: true });
   const dpo = join(dir, exportFiles.dpoConversational);
   const kto = join(dir, exportFiles.ktoConversational);
+  const multi = join(dir, exportFiles.dpoMulti);
   writeFileAtomic(dpo, toJsonLines(records.map(toDpoConversationalRow)));
   writeFileAtomic(kto, toJsonLines(records.flatMap((r) => toKtoConversationalRows(r, { includeDesirable: true }))));
-  return { dpo, kto };
+  writeFileAtomic(multi, toJsonLines(multiRows(records)));
+  return { dpo, kto, multi };
+}
+
+/** The training files of one arm and seed: DPO pairs, KTO items, and one listwise row per prompt. */
+export interface PreferenceFiles {
+  dpo: string;
+  kto: string;
+  multi?: string;
+}
+
+/** dpo_multi.jsonl rows in the conversational shape (one user turn; each answer an assistant turn), one per prompt. */
+function multiRows(records: readonly NegativeRecord[]) {
+  const groups = new Map<string, NegativeRecord[]>();
+  for (const r of records) groups.set(r.sourceId, [...(groups.get(r.sourceId) ?? []), r]);
+  const turn = (content: string) => [{ role: "assistant", content }];
+  return [...groups.values()].map((group) => {
+    const row = toDpoMultiRow(group);
+    return {
+      ...row,
+      prompt: [{ role: "user", content: row.prompt }],
+      chosen: turn(row.chosen),
+      rejected: row.rejected.map(turn),
+    };
+  });
 }
 
 /** The error types the world's checker knows (the built-in ones), as the data engine describes them to an LLM. */

@@ -5,7 +5,16 @@
 import { join } from "node:path";
 import type { NegativeRecord } from "../data/index.js";
 import { ANALYSIS_FILE } from "../negatives/index.js";
-import { llmSeapoDataset, seapoRecords, vanillaRecords, type ArmSpec } from "./arms.js";
+import {
+  llmSeapoDataset,
+  onPolicyRecords,
+  seapoRecords,
+  vanillaRecords,
+  type ArmSpec,
+  type PreferenceFiles,
+} from "./arms.js";
+import { answerPrompts } from "./evaluate.js";
+import type { Answered } from "./likelihood.js";
 import type { DemoOptions } from "./options.js";
 import type { InjectionExample, VanillaPairs } from "./results.js";
 import { analyzeDir, type DemoSetup } from "./setup.js";
@@ -15,7 +24,9 @@ import { dimensions, worldErrorTypes, type WorldErrorType, type WorldItem } from
 export interface ArmDataset {
   records: NegativeRecord[];
   /** Set when the data engine already wrote the training files (the LLM injector). */
-  files?: { dpo: string; kto: string };
+  files?: PreferenceFiles;
+  /** Vanilla only: the sampled answers the checker judged wrong (for the negative-plausibility statistic). */
+  sampledWrong?: Answered[];
 }
 
 export interface SeedDataContext {
@@ -70,11 +81,12 @@ async function buildDataset(
     log(
       `  vanilla: ${c.pairs} pairs: ${c.informative} informative, ${c.bothRight} both right, ${c.bothWrong} both wrong, ${c.reversed} reversed`,
     );
-    return { records: vanilla.records };
+    return { records: vanilla.records, sampledWrong: vanilla.sampledWrong };
   }
   const strategy = spec.strategy!;
+  if (strategy === "on-policy") return onPolicyDataset(ctx, seed, trainItems);
   const injector = options.llmInjector;
-  if (injector !== undefined) {
+  if (injector !== undefined && strategy !== "all") {
     const dir = join(options.out, "inject", `seed-${seed}`, strategy.replace(":", "-"));
     const analysisFile = join(analyzeDir(options.out), ANALYSIS_FILE);
     const dataset = await stage(`seed ${seed}: inject ${strategy} with ${injector.name}`, () =>
@@ -88,6 +100,28 @@ async function buildDataset(
   const seapo = seapoRecords(setup.world, trainItems, strategy, ctx.mostCommon, seed);
   if (seapo.skipped > 0) log(`  ${strategy}: ${seapo.skipped} prompt(s) had no rule for the type and were left out`);
   return { records: seapo.records };
+}
+
+/** On-policy SeaPO: errors injected into the base model's own right answers (greedy), never into gold. */
+async function onPolicyDataset(
+  ctx: SeedDataContext,
+  seed: number,
+  trainItems: readonly WorldItem[],
+): Promise<ArmDataset> {
+  const { setup, options, stage } = ctx;
+  const answers = await stage(`seed ${seed}: base answers for on-policy negatives`, () =>
+    answerPrompts(
+      setup.baseModel,
+      setup.base.tokenizer,
+      trainItems.map((i) => i.prompt),
+      setup.answerOptions,
+    ),
+  );
+  const onPolicy = onPolicyRecords(setup.world, trainItems, answers, seed);
+  options.log(
+    `  on-policy: ${onPolicy.records.length} pairs from ${trainItems.length} prompts (${onPolicy.wrong} answered wrongly, ${onPolicy.skipped} with no rule for the type)`,
+  );
+  return { records: onPolicy.records };
 }
 
 /** Per type, the first pair of each dimension: the report shows what an error looks like everywhere. */

@@ -3,12 +3,24 @@
  * (`seapo demo`), with the results.json schema that `seapo report` reads.
  */
 export { runDemo } from "./run.js";
-export { SHIPPED_BASE_DIR, defaultDemoOptions, type DemoOptions } from "./options.js";
+export {
+  SHIPPED_BASE_DIR,
+  SHIPPED_BASE_DIRS,
+  defaultDemoOptions,
+  demoFlagsSchema,
+  demoOptionsFromFlags,
+  demoProfiles,
+  type DemoFlags,
+  type DemoOptions,
+  type DemoProfile,
+} from "./options.js";
 export {
   BASE_RECIPE_FILE,
   baseRecipeSchema,
+  baseOptionsFor,
   buildBaseModel,
   defaultBaseOptions,
+  worldOfRecipe,
   readBaseRecipe,
   writeBaseRecipe,
   type BaseModelOptions,
@@ -29,3 +41,4 @@ export {
   type Spread,
 } from "./results.js";
 export * as world from "./world/index.js";
+export { worldVersions, type WorldVersion } from "./world/index.js";

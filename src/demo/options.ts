@@ -1,45 +1,188 @@
-/** The settings of one `seapo demo` run and their defaults (full run, or --quick for CI). */
+/**
+ * The settings of one `seapo demo` run: the command line's zod schema (the CLI's flags come from it)
+ * and the three run profiles it resolves against (--quick for CI, the default, --full for the powered run).
+ */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { z } from "zod";
 import type { OpenedModel } from "../llm/index.js";
+import type { WorldVersion } from "./world/index.js";
 
-/** The shipped base model, relative to the package root (dist/demo/ → ../../assets/…). */
+/** The shipped base models, relative to the package root (dist/demo/ → ../../assets/…), per world version. */
 export const SHIPPED_BASE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/demo/base-model");
+export const SHIPPED_BASE_DIRS: Record<WorldVersion, string> = { 1: SHIPPED_BASE_DIR, 2: `${SHIPPED_BASE_DIR}-v2` };
+
+export const demoProfiles = ["quick", "default", "full"] as const;
+export type DemoProfile = (typeof demoProfiles)[number];
 
 export interface DemoOptions {
   out: string;
   quick: boolean;
+  /** Which profile the defaults came from (results.json records it). */
+  profile: DemoProfile;
   seeds: number[];
-  /** A base model folder built by `seapo demo build-base` (default: the shipped one). */
+  /** The world version the base model was built on (its recipe must agree). */
+  world: WorldVersion;
+  /** A base model folder built by `seapo demo build-base` (default: the shipped one of the world). */
   baseDir: string;
   /** Training prompts per dimension and seed. */
   trainPerDimension: number;
-  /** Held-out test items per dimension (the same for every arm). */
-  testPerDimension: number;
+  /** The split scored: test (results), or validation (the hyperparameter search; never a result). */
+  evalSplit: "test" | "validation";
+  /** Test items per dimension (the same for every arm); "all" scores the whole test split. */
+  testPerDimension: number | "all";
+  /** Validation items per dimension whose gold log-prob is scored before and after training. */
+  heldOutGoldPerDimension: number;
   /** Prompts per dimension whose base answers `analyze` classifies. */
   analyzePerDimension: number;
   steps: number;
   batchSize: number;
   lr: number;
   beta: number;
+  /** Weight of an NLL term on the chosen answer (`sft:w`); the paired (DPO) arms only: the trainer cannot add it to KTO. */
+  sftWeight: number;
+  loraRank: number;
   maxNewTokens: number;
   /** `--injector llm`: SeaPO negatives come from this LLM through `seapo inject`; the world's rules otherwise. */
   llmInjector?: OpenedModel;
   log: (line: string) => void;
 }
 
-export function defaultDemoOptions(quick: boolean): Omit<DemoOptions, "out" | "log"> {
+const common = {
+  quick: false,
+  evalSplit: "test" as const,
+  steps: 30,
+  batchSize: 8,
+  lr: 5e-3,
+  beta: 0.1,
+  sftWeight: 0,
+  loraRank: 8,
+  maxNewTokens: 80,
+};
+
+type Defaults = Omit<DemoOptions, "out" | "log">;
+const profiles: Record<DemoProfile, Omit<Defaults, "baseDir">> = {
+  quick: {
+    ...common,
+    quick: true,
+    profile: "quick",
+    seeds: [1],
+    world: 1,
+    trainPerDimension: 24,
+    testPerDimension: 24,
+    heldOutGoldPerDimension: 8,
+    analyzePerDimension: 12,
+  },
+  default: {
+    ...common,
+    profile: "default",
+    seeds: [1, 2, 3],
+    world: 1,
+    trainPerDimension: 48,
+    testPerDimension: 60,
+    heldOutGoldPerDimension: 16,
+    analyzePerDimension: 30,
+  },
+  // The powered run: five seeds and the whole test split of world 2 (at least 300 items per dimension).
+  full: {
+    ...common,
+    profile: "full",
+    seeds: [1, 2, 3, 4, 5],
+    world: 2,
+    trainPerDimension: 48,
+    testPerDimension: "all",
+    heldOutGoldPerDimension: 32,
+    analyzePerDimension: 30,
+  },
+};
+
+/** A profile's settings; `true`/`false` are --quick and the default run (the library's older call). */
+export function defaultDemoOptions(profile: DemoProfile | boolean = "default"): Defaults {
+  const name: DemoProfile = profile === true ? "quick" : profile === false ? "default" : profile;
+  const chosen = profiles[name];
+  return { ...chosen, seeds: [...chosen.seeds], baseDir: SHIPPED_BASE_DIRS[chosen.world] };
+}
+
+const count = z.number().int().positive();
+const help = (description: string, flag?: string) => (flag === undefined ? { description } : { description, flag });
+
+/** `seapo demo`'s own flags (the model options of `--injector llm` are the shared ones). */
+export const demoFlagsSchema = z.object({
+  out: z.string().default("out/demo").meta(help("run directory", "--out <dir>")),
+  quick: z.boolean().default(false).meta(help("one seed and fewer arms (the CI run)")),
+  full: z
+    .boolean()
+    .default(false)
+    .meta(help("the powered run: 5 seeds, world 2's whole test split (≥ 300 items per dimension), every arm")),
+  seeds: z
+    .array(z.coerce.number().int().min(0))
+    .min(1)
+    .optional()
+    .meta(help("comma-separated seeds (default 1,2,3; --quick: 1; --full: 1,2,3,4,5)", "--seeds <list>")),
+  world: z
+    .enum(["1", "2"])
+    .optional()
+    .meta(help("world version (src/demo/world/versions.ts; default 1, --full: 2)", "--world <version>")),
+  base: z
+    .string()
+    .default(SHIPPED_BASE_DIR)
+    .meta(help("base model folder from `seapo demo build-base` (world 2: the shipped base-model-v2)", "--base <dir>")),
+  steps: count.optional().meta(help("optimizer steps per arm", "--steps <n>")),
+  trainPerDimension: count
+    .optional()
+    .meta(help("training prompts per dimension and seed", "--train-per-dimension <n>")),
+  testPerDimension: count.optional().meta(help("held-out test items per dimension", "--test-per-dimension <n>")),
+  lr: z.number().positive().optional().meta(help("learning rate of every arm (default 5e-3)", "--lr <x>")),
+  beta: z.number().positive().optional().meta(help("β of every arm's loss (default 0.1)", "--beta <x>")),
+  sftWeight: z
+    .number()
+    .min(0)
+    .optional()
+    .meta(help("weight of an NLL term on the chosen answer, DPO arms (default 0)", "--sft-weight <w>")),
+  loraRank: count.optional().meta(help("LoRA rank of every arm (default 8)", "--lora-rank <r>")),
+  evalSplit: z
+    .enum(["test", "validation"])
+    .default("test")
+    .meta(
+      help(
+        "the split every arm is scored on: validation for the hyperparameter search (never reported as a result)",
+        "--eval-split <split>",
+      ),
+    ),
+  injector: z
+    .enum(["rules", "llm"])
+    .default("rules")
+    .meta(
+      help(
+        "who writes SeaPO's negatives: the world's rules, or an LLM through `seapo inject` (give it with the model options)",
+        "--injector <kind>",
+      ),
+    ),
+});
+export type DemoFlags = z.output<typeof demoFlagsSchema>;
+
+/** The run's options from the flags the user typed (`typed` says which), over the chosen profile. */
+export function demoOptionsFromFlags(
+  flags: DemoFlags,
+  typed: ReadonlySet<string>,
+  log: (line: string) => void,
+): DemoOptions {
+  const defaults = defaultDemoOptions(flags.full ? "full" : flags.quick ? "quick" : "default");
+  const world = flags.world === undefined ? defaults.world : (Number(flags.world) as WorldVersion);
   return {
-    quick,
-    seeds: quick ? [1] : [1, 2, 3],
-    baseDir: SHIPPED_BASE_DIR,
-    trainPerDimension: quick ? 24 : 48,
-    testPerDimension: quick ? 24 : 60,
-    analyzePerDimension: quick ? 12 : 30,
-    steps: 30,
-    batchSize: 8,
-    lr: 5e-3,
-    beta: 0.1,
-    maxNewTokens: 80,
+    ...defaults,
+    out: flags.out,
+    world,
+    baseDir: typed.has("base") ? flags.base : SHIPPED_BASE_DIRS[world],
+    seeds: flags.seeds ?? defaults.seeds,
+    steps: flags.steps ?? defaults.steps,
+    trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
+    testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
+    lr: flags.lr ?? defaults.lr,
+    beta: flags.beta ?? defaults.beta,
+    sftWeight: flags.sftWeight ?? defaults.sftWeight,
+    loraRank: flags.loraRank ?? defaults.loraRank,
+    evalSplit: flags.evalSplit,
+    log,
   };
 }

@@ -36,6 +36,9 @@ export const curvePointSchema = z.strictObject({
   loss: z.number(),
   /** rewards/margins (DPO) or desirable minus undesirable reward (KTO). */
   margin: z.number(),
+  /** logps/chosen and logps/rejected of the step (summed over each answer's tokens, batch mean), when logged. */
+  chosenLogp: z.number().optional(),
+  rejectedLogp: z.number().optional(),
 });
 export type CurvePoint = z.infer<typeof curvePointSchema>;
 
@@ -45,7 +48,7 @@ export const armSchema = z.strictObject({
   method: z.enum(["base", "vanilla", "seapo"]),
   /** The injection strategy of a SeaPO arm: single:<type>, mixed or most-common. */
   strategy: z.string().optional(),
-  loss: z.enum(["kto", "dpo"]).optional(),
+  loss: z.enum(["kto", "dpo", "multi"]).optional(),
   /** Accuracy per dimension (keys: knowledge, math, reasoning, truthfulness, code). */
   scores: z.record(z.string(), spreadSchema),
   /** TruthfulQA-style multiple-choice scores on the truthfulness dimension. */
@@ -58,6 +61,13 @@ export const armSchema = z.strictObject({
   curves: z.array(z.strictObject({ seed: z.number().int(), points: z.array(curvePointSchema) })),
   /** Training rows used per seed (0 for base). */
   trainRows: z.number().int().min(0),
+  /**
+   * Per seed: mean per-token log-prob of validation items' gold answers under the arm's model, and under
+   * the base model (`before`); after − before < 0 while the margin grows is likelihood displacement.
+   */
+  heldOutGold: z
+    .array(z.strictObject({ seed: z.number().int(), before: z.number().nullable(), after: z.number().nullable() }))
+    .optional(),
 });
 export type ArmResult = z.infer<typeof armSchema>;
 
@@ -102,6 +112,16 @@ export const vanillaPairsSchema = z.strictObject({
 });
 export type VanillaPairs = z.infer<typeof vanillaPairsSchema>;
 
+const scoredSetSchema = z.strictObject({ mean: z.number().nullable(), n: z.number().int().min(0) });
+/** The base model's mean per-token log-prob of SeaPO's negatives against its own sampled wrong answers, per seed. */
+export const plausibilitySchema = z.strictObject({
+  seed: z.number().int(),
+  gold: scoredSetSchema,
+  seapo: scoredSetSchema,
+  seapoByType: z.record(z.string(), scoredSetSchema),
+  sampledWrong: scoredSetSchema,
+});
+
 export const demoResultsSchema = z.strictObject({
   /** 1: before per-item outcomes; 2 adds testItems, outcomes, uncertainty, vanilla and verdict (all optional to read). */
   version: z.union([z.literal(1), z.literal(2)]),
@@ -140,6 +160,10 @@ export const demoResultsSchema = z.strictObject({
     .optional(),
   /** The three lines `seapo demo` prints at the end: mixed SeaPO against vanilla and base, with intervals. */
   verdict: z.array(z.string()).optional(),
+  /** The world the items came from: its version (src/demo/world/versions.ts) and seed. */
+  world: z.strictObject({ version: z.number().int().positive(), seed: z.number().int() }).optional(),
+  /** The negative-plausibility statistic (src/demo/likelihood.ts), per seed. */
+  plausibility: z.array(plausibilitySchema).optional(),
 });
 export type DemoResults = z.infer<typeof demoResultsSchema>;
 

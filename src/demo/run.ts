@@ -13,8 +13,9 @@ import { writeFileAtomic } from "../io/index.js";
 import { parseTrainConfig, train } from "../train/index.js";
 import { armResult, readCurve, type SeedScore } from "./aggregate.js";
 import { armSpecs, vanillaRewardNoise, writePreferenceFiles, type ArmSpec } from "./arms.js";
-import { seedDatasets, type SeedDataContext } from "./datasets.js";
+import { seedDatasets, type ArmDataset, type SeedDataContext } from "./datasets.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
+import { goldAnswers, meanTokenLogprob, negativePlausibility, type Answered, type Plausibility } from "./likelihood.js";
 import type { DemoOptions } from "./options.js";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults, type InjectionExample } from "./results.js";
 import { analyzeBaseErrors, loadDemoSetup, type DemoSetup } from "./setup.js";
@@ -33,6 +34,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   const baseScores = await stage("evaluate base", () =>
     evaluateOnWorld(baseModel, base.tokenizer, world, testItems, answerOptions),
   );
+  // Validation items only: the held-out gold log-prob is a diagnostic, never a test-set number.
+  const heldOut = goldAnswers(sampleItems(setup.pool("validation"), options.heldOutGoldPerDimension, new Rng(5)));
+  const heldOutBefore = meanTokenLogprob(baseModel, base.tokenizer, heldOut);
 
   // ---- 2. analyze the base model's errors on training prompts
   const analysis = await stage("analyze base errors", () => analyzeBaseErrors(setup, options));
@@ -40,13 +44,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   log(`  base errors: ${JSON.stringify(analysis.counts)}; most common: ${mostCommon}`);
 
   // ---- 3. arms × seeds
-  const specs = armSpecs({ quick: options.quick });
+  const specs = armSpecs({ quick: options.quick, full: options.profile === "full" && !options.llmInjector });
   const runs = new Map<string, SeedScore[]>(specs.map((s) => [s.name, []]));
   runs.set(
     "base",
     options.seeds.map((seed) => ({ seed, scores: baseScores, curve: [], rows: 0 })),
   );
   const examples: InjectionExample[] = [];
+  const plausibility: Plausibility[] = [];
   const data: SeedDataContext = { options, setup, mostCommon, stage, examples, vanillaPairs: [] };
   for (const seed of options.seeds) {
     const trainItems = sampleItems(setup.pool("train"), options.trainPerDimension, new Rng(seed));
@@ -57,15 +62,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
       const armDir = join(options.out, "arms", spec.name, `seed-${seed}`);
       const files = written ?? writePreferenceFiles(join(armDir, "data"), records);
       const runDir = join(armDir, "run");
-      const dataFile = spec.loss === "kto" ? files.kto : files.dpo;
-      const scores = await stage(`seed ${seed}: ${spec.name}`, () =>
-        trainAndScore(setup, options, spec, seed, dataFile, runDir),
+      const dataFile = spec.loss === "kto" ? files.kto : spec.loss === "multi" ? files.multi! : files.dpo;
+      const { scores, heldOutGold } = await stage(`seed ${seed}: ${spec.name}`, () =>
+        trainAndScore(setup, options, { spec, seed, dataFile, runDir, heldOut }),
       );
-      runs.get(spec.name)!.push({ seed, scores, curve: await readCurve(runDir), rows: records.length });
+      runs.get(spec.name)!.push({ seed, scores, curve: await readCurve(runDir), rows: records.length, heldOutGold });
       log(
         `  ${spec.name}: ${dimensions.map((d) => `${d} ${((scores.accuracy[d] ?? 0) * 100).toFixed(0)}%`).join(", ")}`,
       );
     }
+    plausibility.push(await seedPlausibility(setup, seed, datasetFor, specs));
   }
 
   // ---- 4. results
@@ -85,7 +91,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
     },
     seeds: options.seeds,
     dimensions: [...dimensions],
-    arms: specs.map((spec) => armResult(spec, runs.get(spec.name)!)),
+    arms: specs.map((spec) => armResult(spec, runs.get(spec.name)!, heldOutBefore)),
     analysis: { answers: analysis.total, wrong: analysis.wrong, byType: analysis.counts },
     examples,
     timings,
@@ -94,26 +100,53 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
     outcomes,
     uncertainty,
     vanilla: { rewardNoise: vanillaRewardNoise(), perSeed: data.vanillaPairs },
-    verdict: verdictLines(uncertainty, tested.length, options.seeds.length),
+    verdict: verdictLines(uncertainty, tested.length, options.seeds.length, options.evalSplit),
+    world: { version: options.world, seed: setup.recipe.options.worldSeed },
+    plausibility,
   });
   writeFileAtomic(join(options.out, RESULTS_FILE), `${JSON.stringify(results, null, 2)}\n`);
   return results;
+}
+
+/** The base model's log-probs of the seed's mixed SeaPO negatives and of vanilla's wrong samples. */
+async function seedPlausibility(
+  setup: DemoSetup,
+  seed: number,
+  datasetFor: (spec: ArmSpec) => Promise<ArmDataset>,
+  specs: readonly ArmSpec[],
+): Promise<Plausibility> {
+  const of = async (find: (s: ArmSpec) => boolean) => {
+    const spec = specs.find(find);
+    return spec === undefined ? undefined : await datasetFor(spec);
+  };
+  const mixed = await of((s) => s.strategy === "mixed");
+  const vanilla = await of((s) => s.method === "vanilla");
+  const { baseModel, base } = setup;
+  return negativePlausibility(baseModel, base.tokenizer, seed, mixed?.records ?? [], vanilla?.sampledWrong ?? []);
+}
+
+interface ArmRun {
+  spec: ArmSpec;
+  seed: number;
+  dataFile: string;
+  runDir: string;
+  heldOut: Answered[];
 }
 
 /** One arm and seed: `seapo train`'s loop on the arm's data, then the trained model on the test items. */
 async function trainAndScore(
   setup: DemoSetup,
   options: DemoOptions,
-  spec: ArmSpec,
-  seed: number,
-  dataFile: string,
-  runDir: string,
-): Promise<WorldScores> {
+  { spec, seed, dataFile, runDir, heldOut }: ArmRun,
+): Promise<{ scores: WorldScores; heldOutGold: number | null }> {
+  const paired = spec.loss !== "kto";
+  const loss = spec.loss === "kto" ? "kto" : spec.loss === "multi" ? "multi_dpo" : "sigmoid";
   const config = parseTrainConfig({
     model: options.baseDir,
     data: dataFile,
     out: runDir,
-    loss: spec.loss === "kto" ? "kto" : "sigmoid",
+    // The NLL term needs pairs: the trainer cannot add it to KTO's unpaired batches.
+    loss: paired && options.sftWeight > 0 ? `${loss},sft:${options.sftWeight}` : loss,
     beta: options.beta,
     lr: options.lr,
     schedule: "cosine",
@@ -128,9 +161,13 @@ async function trainAndScore(
     skipInvalid: true,
     saveAdapter: false,
     saveMerged: true,
+    ...(options.loraRank !== 8 && { lora: { rank: options.loraRank, alpha: 2 * options.loraRank } }),
   });
   // train() hands back the merged weights it also saved under runDir/model, so nothing is read back.
   const { model: trained } = await train(config, { log: () => {} });
   const model = LlamaModel.fromWeights(trained.config, trained.weights);
-  return evaluateOnWorld(model, trained.tokenizer, setup.world, setup.testItems, setup.answerOptions);
+  return {
+    scores: evaluateOnWorld(model, trained.tokenizer, setup.world, setup.testItems, setup.answerOptions),
+    heldOutGold: meanTokenLogprob(model, trained.tokenizer, heldOut),
+  };
 }

@@ -2,31 +2,25 @@
  * The first two stages of `seapo demo`: the world and the base model with its held-out test items,
  * and `seapo analyze` of the base model's answers to training prompts (which drives most-common).
  */
+import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type HfModel, LlamaModel, loadHfModel, Rng } from "../engine/index.js";
 import { toJsonLines, writeFileAtomic } from "../io/index.js";
 import { builtinErrorTypes, runAnalyze } from "../negatives/index.js";
-import { readBaseRecipe, type BaseRecipe } from "./base.js";
+import { BASE_RECIPE_FILE, readBaseRecipe, worldOfRecipe, type BaseRecipe } from "./base.js";
+import { SeapoError } from "../errors.js";
 import { evaluateOnWorld, sampleItems, type AnswerOptions } from "./evaluate.js";
 import type { DemoOptions } from "./options.js";
 import { splitPools, type ProtocolSplit } from "./splits.js";
-import {
-  createWorld,
-  dimensions,
-  generateTasks,
-  worldClassifier,
-  type World,
-  type WorldDimension,
-  type WorldItem,
-} from "./world/index.js";
+import { dimensions, worldClassifier, type World, type WorldDimension, type WorldItem } from "./world/index.js";
 
 export interface DemoSetup {
   recipe: BaseRecipe;
   world: World;
   /** Every item of one of the protocol's splits (train, validation, test), by dimension. */
   pool: (split: ProtocolSplit) => Record<WorldDimension, WorldItem[]>;
-  /** The test items every arm is scored on: the same items for every arm and seed. */
+  /** The items every arm is scored on (test, or validation in the search): the same for every arm and seed. */
   testItems: WorldItem[];
   base: HfModel;
   baseModel: LlamaModel;
@@ -34,17 +28,17 @@ export interface DemoSetup {
 }
 
 export async function loadDemoSetup(options: DemoOptions): Promise<DemoSetup> {
-  const recipe = readBaseRecipe(options.baseDir);
-  const world = createWorld(recipe.options.worldSeed);
-  const pools = splitPools(recipe.options.worldSeed, generateTasks(world));
+  const recipe = readWorldBase(options);
+  const { world, tasks } = worldOfRecipe(recipe.options);
+  const pools = splitPools(recipe.options.worldSeed, tasks);
   const pool = (split: ProtocolSplit) => pools[split];
-  const testItems = sampleItems(pool("test"), options.testPerDimension, new Rng(0));
+  const wanted = options.testPerDimension === "all" ? Number.POSITIVE_INFINITY : options.testPerDimension;
+  const scored = options.evalSplit;
+  const testItems = sampleItems(pool(scored), wanted, new Rng(0));
   for (const d of dimensions) {
-    const have = pools.test[d].length;
-    if (have < options.testPerDimension)
-      options.log(
-        `  ${d}: ${options.testPerDimension} test items asked, the test split has ${have}: scoring all ${have}`,
-      );
+    const have = pools[scored][d].length;
+    if (have < wanted && wanted !== Number.POSITIVE_INFINITY)
+      options.log(`  ${d}: ${wanted} ${scored} items asked, the ${scored} split has ${have}: scoring all ${have}`);
   }
   const base = await loadHfModel(options.baseDir);
   const baseModel = LlamaModel.fromWeights(base.config, base.weights);
@@ -57,6 +51,23 @@ export async function loadDemoSetup(options: DemoOptions): Promise<DemoSetup> {
     baseModel,
     answerOptions: { maxNewTokens: options.maxNewTokens, batchSize: 16 },
   };
+}
+
+/** The base model's recipe, which must be of the run's world version. */
+function readWorldBase(options: DemoOptions): BaseRecipe {
+  if (!existsSync(join(options.baseDir, BASE_RECIPE_FILE)) && options.world !== 1)
+    throw new SeapoError(
+      `no base model for world ${options.world} in ${options.baseDir}; ` +
+        `build it with \`seapo demo build-base ${options.baseDir} --world ${options.world}\` (about 35 minutes on 2 idle cores), or give --base`,
+    );
+  const recipe = readBaseRecipe(options.baseDir);
+  const built = recipe.options.worldVersion ?? 1;
+  if (built !== options.world)
+    throw new SeapoError(
+      `${options.baseDir} was built on world ${built}, and the run asks for world ${options.world}; ` +
+        `give --world ${built}, or a base model built with \`seapo demo build-base DIR --world ${options.world}\``,
+    );
+  return recipe;
 }
 
 /** The analyze folder under the run directory; its analysis.json feeds most-common. */

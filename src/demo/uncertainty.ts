@@ -24,7 +24,8 @@ export function comparisons(specs: readonly ArmSpec[]): Array<{ arm: string; ref
   const names = new Set(specs.map((s) => s.name));
   return specs.flatMap((spec) => {
     if (spec.method === "base") return [];
-    const vanilla = `vanilla-${spec.loss}`;
+    // multi_dpo over several negatives is DPO with one: its vanilla is vanilla-dpo.
+    const vanilla = `vanilla-${spec.loss === "multi" ? "dpo" : spec.loss}`;
     return [
       ...(spec.method === "seapo" && names.has(vanilla) ? [{ arm: spec.name, reference: vanilla }] : []),
       ...(names.has("base") ? [{ arm: spec.name, reference: "base" }] : []),
@@ -59,7 +60,7 @@ const pct = (x: number) => (100 * x).toFixed(1);
 const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(100 * x).toFixed(1)}`;
 
 /** The three verdict lines, or none when the run has no mixed-SeaPO KTO arm to judge. */
-export function verdictLines(u: Uncertainty, items: number, seeds: number): string[] {
+export function verdictLines(u: Uncertainty, items: number, seeds: number, split = "test"): string[] {
   const { seapo, vanilla, base } = VERDICT_ARMS;
   const avg = (arm: string) => u.accuracy[arm]?.average;
   if (avg(seapo) === undefined || avg(vanilla) === undefined || avg(base) === undefined) return [];
@@ -73,8 +74,8 @@ export function verdictLines(u: Uncertainty, items: number, seeds: number): stri
   const level = Math.round(100 * u.level);
   const over =
     seeds === 1
-      ? `${items} test items × 1 seed: item noise only, seed noise is not in it`
-      : `${items} test items × ${seeds} seeds`;
+      ? `${items} ${split} items × 1 seed: item noise only, seed noise is not in it`
+      : `${items} ${split} items × ${seeds} seeds`;
   return [
     `verdict, five-dimension average (${level}% paired bootstrap over ${over}): ${show(seapo)} · ${show(vanilla)} · ${show(base)}`,
     diff(vanilla),

@@ -40,3 +40,30 @@ export function vanillaPairsNote(demo: DemoResults): string | undefined {
     .join("; ");
   return `Vanilla pairs (reward noise σ = ${v.rewardNoise.sigma}, expected ${(100 * v.rewardNoise.expectedReversedShare).toFixed(1)}% of decisive pairs reversed): ${seeds}.`;
 }
+
+const nats = (x: number | null | undefined) => (x === null || x === undefined ? "–" : x.toFixed(2));
+
+/**
+ * Issue 14's log-prob diagnostics as sentences (undefined for older results): the base model's mean
+ * per-token log-prob of SeaPO's negatives against its own wrong samples, and per trained arm how the
+ * held-out gold answers' log-prob moved over training (a fall is likelihood displacement).
+ */
+export function logprobNotes(demo: DemoResults): string[] {
+  const notes: string[] = [];
+  for (const p of demo.plausibility ?? [])
+    notes.push(
+      `Seed ${p.seed}, base model's mean per-token log-prob: gold ${nats(p.gold.mean)} (${p.gold.n}), ` +
+        `SeaPO negatives ${nats(p.seapo.mean)} (${p.seapo.n}), its own wrong samples ${nats(p.sampledWrong.mean)} (${p.sampledWrong.n}).`,
+    );
+  const moved = demo.arms
+    .filter((a) => a.heldOutGold?.length)
+    .map((a) => {
+      const d = a.heldOutGold!.map((g) => (g.after ?? Number.NaN) - (g.before ?? Number.NaN));
+      return `${a.name} ${(d.reduce((s, x) => s + x, 0) / d.length).toFixed(3)}`;
+    });
+  if (moved.length > 0)
+    notes.push(
+      `Held-out gold answers, change of mean per-token log-prob over training (seed mean): ${moved.join(", ")}.`,
+    );
+  return notes;
+}

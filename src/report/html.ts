@@ -10,7 +10,7 @@ import { diffWords } from "diff";
 import type { ArmResult, DemoResults, Spread } from "../demo/index.js";
 import type { TabulatedResults } from "../eval/index.js";
 import * as charts from "./charts.js";
-import { UNCERTAINTY_HEADER, uncertaintyRows, vanillaPairsNote } from "./demo-uncertainty.js";
+import { logprobNotes, UNCERTAINTY_HEADER, uncertaintyRows, vanillaPairsNote } from "./demo-uncertainty.js";
 import type { ChartSpec } from "./charts.js";
 import type {
   AnalysisFile,
@@ -187,7 +187,12 @@ function bootstrapBlock(demo: DemoResults): string {
   const rows = uncertaintyRows(demo);
   const note = vanillaPairsNote(demo);
   const verdict = demo.verdict?.length ? `<pre>${escapeHtml(demo.verdict.join("\n"))}</pre>` : "";
-  return (rows ? table(UNCERTAINTY_HEADER, rows) : "") + verdict + (note ? `<p>${escapeHtml(note)}</p>` : "");
+  const logprobs = logprobNotes(demo)
+    .map((line) => `<p>${escapeHtml(line)}</p>`)
+    .join("");
+  return (
+    (rows ? table(UNCERTAINTY_HEADER, rows) : "") + verdict + (note ? `<p>${escapeHtml(note)}</p>` : "") + logprobs
+  );
 }
 
 function describeArm(arm: ArmResult): string {

@@ -1,6 +1,10 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Rng } from "../../src/engine/index.js";
-import { armSpecs, seapoRecords } from "../../src/demo/arms.js";
+import { armSpecs, onPolicyRecords, seapoRecords, writePreferenceFiles } from "../../src/demo/arms.js";
+import { comparisons } from "../../src/demo/uncertainty.js";
 import { sampleItems } from "../../src/demo/evaluate.js";
 import { spread } from "../../src/demo/aggregate.js";
 import {
@@ -78,3 +82,51 @@ describe("demo arms", () => {
     expect(s.std).toBeCloseTo(0.2, 12);
   });
 });
+
+describe("--full's extra arms", () => {
+  it("adds all (listwise, multi_dpo) and on-policy (KTO and DPO), compared with vanilla-dpo and vanilla-kto", () => {
+    const names = armSpecs({ quick: false, full: true }).map((a) => a.name);
+    expect(names.slice(-3)).toEqual(["seapo-all-multi", "seapo-on-policy-kto", "seapo-on-policy-dpo"]);
+    const refs = comparisons(armSpecs({ quick: false, full: true }));
+    expect(refs.filter((r) => r.arm === "seapo-all-multi").map((r) => r.reference)).toEqual(["vanilla-dpo", "base"]);
+  });
+
+  it("all injects every type into each gold answer, and dpo_multi.jsonl holds one conversational row per prompt", () => {
+    const some = items.slice(0, 20);
+    const { records, skipped } = seapoRecords(world, some, "all", "logic", 3);
+    expect(records.length + skipped).toBe(20 * worldErrorTypes.length);
+    const dir = mkdtempSync(join(tmpdir(), "seapo-arms-multi-"));
+    const files = writePreferenceFiles(dir, records);
+    const rows = readFileSync(files.multi!, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as MultiLine);
+    expect(rows).toHaveLength(new Set(records.map((r) => r.sourceId)).size);
+    for (const row of rows) {
+      const mine = records.filter((r) => r.prompt === row.prompt[0]!.content);
+      expect(row.chosen).toEqual([{ role: "assistant", content: mine[0]!.chosen }]);
+      expect(row.rejected.map((turns) => turns[0]!.content)).toEqual(mine.map((r) => r.rejected));
+    }
+  });
+
+  it("on-policy injects into the base model's own right answers and leaves out the prompts it got wrong", () => {
+    const some = items.slice(0, 10);
+    // Answers as the model might give them: right for the even items, wrong (another item's) for the odd.
+    const answers = some.map((item, i) => (i % 2 === 0 ? item.answer : some[(i + 1) % some.length]!.answer));
+    const wrong = some.filter((item, i) => !checkAnswer(world, item, answers[i]!).correct).length;
+    const { records, wrong: counted, skipped } = onPolicyRecords(world, some, answers, 2);
+    expect(counted).toBe(wrong);
+    expect(records.length + skipped + counted).toBe(10);
+    for (const r of records) {
+      const item = byId.get(r.sourceId)!;
+      expect(r.chosen).toBe(answers[some.indexOf(item)]);
+      expect(checkAnswer(world, item, r.rejected).correct).toBe(false);
+    }
+  });
+});
+
+type MultiLine = {
+  prompt: Array<{ content: string }>;
+  chosen: Array<{ role: string; content: string }>;
+  rejected: Array<Array<{ content: string }>>;
+};

@@ -63,6 +63,21 @@ describe("seapo demo --quick", () => {
     const pairs = results.vanilla!.perSeed[0]!;
     expect(pairs.informative + pairs.bothRight + pairs.bothWrong + pairs.reversed).toBe(pairs.pairs);
     expect(pairs.pairs).toBe(24 * dimensions.length);
+    // Issue 14's diagnostics: the world, the base model's log-prob of SeaPO's negatives and of its own
+    // wrong samples, and per trained arm the held-out gold log-prob before and after training.
+    expect(results.world).toEqual({ version: 1, seed: 1 });
+    expect(results.config.profile).toBe("quick");
+    const [plausible] = results.plausibility!;
+    expect(plausible!.seapo.n).toBe(results.arms.find((a) => a.name === "seapo-mixed-kto")!.trainRows / 2);
+    expect(plausible!.sampledWrong.n).toBe(2 * pairs.bothWrong + pairs.informative + pairs.reversed);
+    expect(plausible!.gold.mean!).toBeGreaterThan(plausible!.seapo.mean!);
+    for (const arm of results.arms.filter((a) => a.method !== "base")) {
+      const [gold] = arm.heldOutGold!;
+      expect(gold!.before).toBe(results.arms[1]!.heldOutGold![0]!.before);
+      expect(gold!.after).not.toBe(gold!.before);
+    }
+    const dpoCurve = results.arms.find((a) => a.name === "vanilla-dpo")!.curves[0]!.points;
+    expect(dpoCurve.every((p) => p.chosenLogp! < 0 && p.rejectedLogp! < 0)).toBe(true);
     // The verdict closes stdout: mixed SeaPO against vanilla, then against base.
     expect(result.stdout).toMatch(/^verdict, five-dimension average .*seapo-mixed-kto .*vanilla-kto .*base /m);
     expect(result.stdout).toMatch(/^ {2}seapo-mixed-kto − vanilla-kto: [+−]\d+\.\d points \[/m);

@@ -4,88 +4,45 @@ import { InputError } from "../../errors.js";
 import type { OpenedModel } from "../../llm/index.js";
 import { addModelOptions, modelFromOptions } from "../model-options.js";
 import {
+  baseOptionsFor,
   buildBaseModel,
-  defaultBaseOptions,
-  defaultDemoOptions,
+  demoFlagsSchema,
+  demoOptionsFromFlags,
   RESULTS_FILE,
   runDemo,
-  SHIPPED_BASE_DIR,
   writeBaseRecipe,
   type DemoResults,
+  type WorldVersion,
 } from "../../demo/index.js";
 import { buildReport } from "../../report/index.js";
-import { integerArg } from "../schema-options.js";
+import { addSchemaOptions, integerArg, parseFlags, typedFlags } from "../schema-options.js";
 
 const positiveInt = (flag: string) => integerArg(flag, 1);
-
-function seedList(value: string): number[] {
-  const seeds = value.split(",").map((s) => Number(s.trim()));
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0))
-    throw new InputError(
-      "--seeds",
-      undefined,
-      undefined,
-      `expected comma-separated non-negative integers, got "${value}"`,
-    );
-  return seeds;
-}
-
-type DemoFlags = Record<string, unknown> & {
-  out: string;
-  quick: boolean;
-  seeds?: number[];
-  base: string;
-  steps?: number;
-  trainPerDimension?: number;
-  testPerDimension?: number;
-  injector: "rules" | "llm";
-};
 
 export function registerDemoCommand(program: Command): void {
   const demo = program
     .command("demo")
-    .description("run the whole SeaPO experiment on the embedded world on this CPU and write an HTML report")
-    .option("--out <dir>", "run directory", "out/demo")
-    .option("--quick", "one seed and fewer arms (the CI run)", false)
-    .option("--seeds <list>", "comma-separated seeds (default 1,2,3; --quick: 1)", seedList)
-    .option("--base <dir>", "base model folder from `seapo demo build-base`", SHIPPED_BASE_DIR)
-    .option("--steps <n>", "optimizer steps per arm", positiveInt("--steps"))
-    .option(
-      "--train-per-dimension <n>",
-      "training prompts per dimension and seed",
-      positiveInt("--train-per-dimension"),
-    )
-    .option("--test-per-dimension <n>", "held-out test items per dimension", positiveInt("--test-per-dimension"))
-    .addOption(
-      new Option(
-        "--injector <kind>",
-        "who writes SeaPO's negatives: the world's rules, or an LLM through `seapo inject` (give it with the model options)",
-      )
-        .choices(["rules", "llm"])
-        .default("rules"),
-    );
+    .description("run the whole SeaPO experiment on the embedded world on this CPU and write an HTML report");
+  // --quick keeps the printed default `false` it always had (a schema switch prints none).
+  demo.option("--quick", demoFlagsSchema.shape.quick.meta()!.description as string, false);
+  addSchemaOptions(demo, demoFlagsSchema, ["--quick"]);
   addModelOptions(demo);
-  demo.action(runDemoCommand);
+  demo.action((_options: unknown, command: Command) => runDemoCommand(command));
   registerBuildBaseCommand(demo);
 }
 
-async function runDemoCommand(flags: DemoFlags): Promise<void> {
-  const defaults = defaultDemoOptions(flags.quick);
+async function runDemoCommand(command: Command): Promise<void> {
+  const flags = parseFlags(demoFlagsSchema, command);
+  if (flags.quick && flags.full)
+    throw new InputError("--full", undefined, undefined, "--quick and --full are two run sizes: give one of them");
+  const options = demoOptionsFromFlags(flags, new Set(Object.keys(typedFlags(demoFlagsSchema, command))), (line) =>
+    process.stderr.write(`${line}\n`),
+  );
   const started = Date.now();
-  const llm = await injectorModel(flags);
+  const llm = await injectorModel(flags.injector, flags.out, command.opts());
   let results: DemoResults;
   try {
-    results = await runDemo({
-      ...defaults,
-      out: flags.out,
-      baseDir: flags.base,
-      seeds: flags.seeds ?? defaults.seeds,
-      steps: flags.steps ?? defaults.steps,
-      trainPerDimension: flags.trainPerDimension ?? defaults.trainPerDimension,
-      testPerDimension: flags.testPerDimension ?? defaults.testPerDimension,
-      llmInjector: llm,
-      log: (line) => process.stderr.write(`${line}\n`),
-    });
+    results = await runDemo({ ...options, llmInjector: llm });
   } finally {
     await llm?.model.close?.();
   }
@@ -96,9 +53,13 @@ async function runDemoCommand(flags: DemoFlags): Promise<void> {
 }
 
 /** `--injector llm`: the model the model options name (required); the world's rules need none. */
-async function injectorModel(flags: DemoFlags): Promise<OpenedModel | undefined> {
-  if (flags.injector !== "llm") return undefined;
-  const llm = await modelFromOptions(flags, { cacheDir: join(flags.out, "inject", "cache") });
+async function injectorModel(
+  injector: "rules" | "llm",
+  out: string,
+  modelFlags: Record<string, unknown>,
+): Promise<OpenedModel | undefined> {
+  if (injector !== "llm") return undefined;
+  const llm = await modelFromOptions(modelFlags, { cacheDir: join(out, "inject", "cache") });
   if (llm === undefined)
     throw new InputError(
       "--injector",
@@ -117,11 +78,15 @@ function registerBuildBaseCommand(demo: Command): void {
     .argument("<dir>", "where to write the model folder")
     .option("--pretrain-steps <n>", "pretraining steps", positiveInt("--pretrain-steps"))
     .option("--sft-steps <n>", "SFT steps", positiveInt("--sft-steps"))
-    .action(async (dir: string, flags: { pretrainSteps?: number; sftSteps?: number }) => {
+    .addOption(
+      new Option("--world <version>", "world version (src/demo/world/versions.ts)").choices(["1", "2"]).default("1"),
+    )
+    .action(async (dir: string, flags: { pretrainSteps?: number; sftSteps?: number; world: string }) => {
+      const recipe = baseOptionsFor(Number(flags.world) as WorldVersion);
       const options = {
-        ...defaultBaseOptions,
-        pretrainSteps: flags.pretrainSteps ?? defaultBaseOptions.pretrainSteps,
-        sftSteps: flags.sftSteps ?? defaultBaseOptions.sftSteps,
+        ...recipe,
+        pretrainSteps: flags.pretrainSteps ?? recipe.pretrainSteps,
+        sftSteps: flags.sftSteps ?? recipe.sftSteps,
       };
       let lastPrint = 0;
       const summary = await buildBaseModel(dir, options, (phase, step, total, loss) => {
