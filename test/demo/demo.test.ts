@@ -68,7 +68,7 @@ describe("seapo demo --quick", () => {
     expect(results.world).toEqual({ version: 1, seed: 1 });
     expect(results.config.profile).toBe("quick");
     const [plausible] = results.plausibility!;
-    expect(plausible!.seapo.n).toBe(results.arms.find((a) => a.name === "seapo-mixed-kto")!.trainRows / 2);
+    expect(plausible!.seapo.n).toBe(results.arms.find((a) => a.name === "seapo-mixed-kto")!.trainRows);
     expect(plausible!.sampledWrong.n).toBe(2 * pairs.bothWrong + pairs.informative + pairs.reversed);
     expect(plausible!.gold.mean!).toBeGreaterThan(plausible!.seapo.mean!);
     for (const arm of results.arms.filter((a) => a.method !== "base")) {
