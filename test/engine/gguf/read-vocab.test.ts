@@ -148,3 +148,24 @@ describe.each(["llama", "qwen2"] as const)("a byte-level BPE GGUF export (%s pre
     expect(fromGguf.encode("<|im_start|>user")[hf.addsBos ? 1 : 0]).toBe(tokenizer.special.imStart);
   });
 });
+
+describe("loadGgufTokenizer refusals", () => {
+  const gpt2: GgufMetadata = {
+    "tokenizer.ggml.model": "gpt2",
+    "tokenizer.ggml.tokens": gguf.strings(["a", "b", "ab", "\u0120"]),
+    "tokenizer.ggml.merges": gguf.strings(["a b"]),
+  };
+
+  it("names the pre-tokenizer it has no regexes for, and a gpt2 vocabulary without merges", async () => {
+    const jais = await write({ ...gpt2, "tokenizer.ggml.pre": "jais" });
+    expect(() => loadGgufTokenizer(jais)).toThrow(`${jais}:tokenizer.ggml.pre: pre-tokenizer "jais" is not supported`);
+    const { ["tokenizer.ggml.merges"]: _merges, ...noMerges } = gpt2;
+    const bare = await write(noMerges);
+    expect(() => loadGgufTokenizer(bare)).toThrow(`${bare}:tokenizer.ggml.merges: missing`);
+  });
+
+  it("takes a gpt2 vocabulary without a pre name as llama.cpp's default (GPT-2's split)", async () => {
+    const plain = await write(gpt2);
+    expect(loadGgufTokenizer(plain).tokens("ab ab")).toEqual(["ab", "\u0120", "ab"]);
+  });
+});
