@@ -42,7 +42,7 @@ interface PreTokenizerSpec {
 
 /** llama.cpp's byte-level BPE pre-tokenizers by `tokenizer.ggml.pre` name (the ones converted here). */
 export const PRE_TOKENIZERS: Readonly<Record<string, PreTokenizerSpec>> = {
-  default: { regexes: [GPT2_REGEX] },
+  default: { regexes: ["[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2_REGEX, "\\p{N}+", "[0-9][0-9][0-9]"] },
   "gpt-2": { regexes: [GPT2_REGEX] },
   mpt: { regexes: [GPT2_REGEX] },
   olmo: { regexes: [GPT2_REGEX] },

@@ -164,8 +164,14 @@ describe("loadGgufTokenizer refusals", () => {
     expect(() => loadGgufTokenizer(bare)).toThrow(`${bare}:tokenizer.ggml.merges: missing`);
   });
 
-  it("takes a gpt2 vocabulary without a pre name as llama.cpp's default (GPT-2's split)", async () => {
-    const plain = await write(gpt2);
-    expect(loadGgufTokenizer(plain).tokens("ab ab")).toEqual(["ab", "\u0120", "ab"]);
+  it("takes a gpt2 vocabulary without a pre name as llama.cpp's default, which cuts digits in threes", async () => {
+    const digits: GgufMetadata = {
+      "tokenizer.ggml.model": "gpt2",
+      "tokenizer.ggml.tokens": gguf.strings(["1", "2", "3", "4", "12", "123", "1234"]),
+      "tokenizer.ggml.merges": gguf.strings(["1 2", "12 3", "123 4"]),
+    };
+    expect(loadGgufTokenizer(await write(digits)).tokens("1234")).toEqual(["123", "4"]);
+    const gpt2Split = await write({ ...digits, "tokenizer.ggml.pre": "gpt-2" });
+    expect(loadGgufTokenizer(gpt2Split).tokens("1234")).toEqual(["1234"]);
   });
 });
