@@ -67,19 +67,25 @@ function llamaCppModels(): string {
   if (existsSync(join(cache, "models"))) return join(cache, "models");
   mkdirSync(dirname(cache), { recursive: true });
   const staging = mkdtempSync(`${cache}-staging-`);
-  execFileSync("git", ["clone", "--quiet", "--bare", bundle, join(staging, "git")]);
-  const paths = ["models/*.gguf", "models/*.gguf.inp", "models/*.gguf.out"];
-  const tar = join(staging, "models.tar");
-  execFileSync("git", ["--git-dir", join(staging, "git"), "archive", "--output", tar, "HEAD", "--", ...paths]);
-  execFileSync("tar", ["-x", "-f", tar, "-C", staging]);
-  rmSync(tar);
-  rmSync(join(staging, "git"), { recursive: true, force: true });
   try {
+    extractModels(bundle, staging);
     renameSync(staging, cache); // atomic: a concurrent run either finds the whole folder or makes its own
-  } catch {
+  } catch (error) {
     rmSync(staging, { recursive: true, force: true });
+    if (!existsSync(join(cache, "models"))) throw error;
   }
   return join(cache, "models");
+}
+
+/** models/*.gguf and their .inp/.out from the bundle's HEAD into `dir`/models. */
+function extractModels(bundle: string, dir: string): void {
+  execFileSync("git", ["clone", "--quiet", "--bare", bundle, join(dir, "git")]);
+  const paths = ["models/*.gguf", "models/*.gguf.inp", "models/*.gguf.out"];
+  const tar = join(dir, "models.tar");
+  execFileSync("git", ["--git-dir", join(dir, "git"), "archive", "--output", tar, "HEAD", "--", ...paths]);
+  execFileSync("tar", ["-x", "-f", tar, "-C", dir]);
+  rmSync(tar);
+  rmSync(join(dir, "git"), { recursive: true, force: true });
 }
 
 interface VocabCase {
