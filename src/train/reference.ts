@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { noGrad, scorePositions, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
+import { noGrad, recycling, scorePositions, type LlamaModel, type Tensor, type WeightMap } from "../engine/index.js";
 import { z } from "zod";
 import { writeFileAtomic } from "../io/index.js";
 import type { LogitSums } from "./metrics.js";
@@ -81,18 +81,21 @@ export type ReferenceScorer = (rows: readonly ScoredRow[]) => Float32Array;
 
 export function adapterDisabledReference(policy: LlamaModel): ReferenceScorer {
   return (rows) =>
-    noGrad(() => {
-      policy.setAdaptersEnabled(false);
-      try {
-        return completionLogps(policy, rows).data.slice();
-      } finally {
-        policy.setAdaptersEnabled(true);
-      }
-    });
+    recycling(() =>
+      noGrad(() => {
+        policy.setAdaptersEnabled(false);
+        try {
+          return completionLogps(policy, rows).data.slice();
+        } finally {
+          policy.setAdaptersEnabled(true);
+        }
+      }),
+    );
 }
 
+/** The pass runs in its own pool scope: its activations are free again before the policy's backward. */
 export function frozenModelReference(reference: LlamaModel): ReferenceScorer {
-  return (rows) => noGrad(() => completionLogps(reference, rows).data.slice());
+  return (rows) => recycling(() => noGrad(() => completionLogps(reference, rows).data.slice()));
 }
 
 /** sha256 over the reference weights (names, shapes, bytes), the tokenized data and extra settings. */

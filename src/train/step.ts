@@ -2,7 +2,7 @@
  * One optimizer step and one evaluation pass: the micro-batches' rows scored by the policy (and
  * the reference), the loss terms combined, gradients accumulated and clipped.
  */
-import { clipGradNorm, noGrad, ops, Tensor, type AdamW, type LlamaModel } from "../engine/index.js";
+import { clipGradNorm, noGrad, ops, recycling, Tensor, type AdamW, type LlamaModel } from "../engine/index.js";
 import { SeapoError } from "../errors.js";
 import type { BuiltinErrorType } from "../negatives/index.js";
 import type { TrainConfig } from "./config.js";
@@ -59,11 +59,19 @@ export function trainStep(
   policy.train(true);
   for (const [k, batch] of step.batches.entries()) {
     policy.reseedAdapterDropout(dropoutSeed(settings.seed, step.index, k));
-    const result = batchLoss(policy, step.data, batch, loss);
-    const value = result.loss.item();
-    if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`, step.index + 1, k);
-    ops.mul(result.loss, 1 / step.batches.length).backward();
-    metrics.add({ loss: value, ...result.metrics });
+    // The micro-batch's activations and intermediate gradients go back to the engine's pool as soon
+    // as backward is done with them; only numbers and the parameters' gradients leave the scope.
+    const result = recycling(
+      () => {
+        const { loss: batchLossValue, ...rest } = batchLoss(policy, step.data, batch, loss);
+        const value = batchLossValue.item();
+        if (!Number.isFinite(value)) throw diverged(`the loss is ${value}`, step.index + 1, k);
+        ops.mul(batchLossValue, 1 / step.batches.length).backward();
+        return { value, ...rest };
+      },
+      { releaseTape: true },
+    );
+    metrics.add({ loss: result.value, ...result.metrics });
     tokens += result.tokens;
   }
   const gradNorm = clipGradNorm(params.values(), settings.maxGradNorm > 0 ? settings.maxGradNorm : Infinity);
@@ -84,8 +92,13 @@ export function evaluate(
   policy.train(false);
   const metrics = new MetricAccumulator();
   for (const batch of epochBatches(data, settings, settings.seed, loss.needs.kl)) {
-    const result = noGrad(() => batchLoss(policy, data, batch, loss));
-    metrics.add({ loss: result.loss.item(), ...result.metrics }, "eval");
+    const result = recycling(() =>
+      noGrad(() => {
+        const batchResult = batchLoss(policy, data, batch, loss);
+        return { value: batchResult.loss.item(), metrics: batchResult.metrics };
+      }),
+    );
+    metrics.add({ loss: result.value, ...result.metrics }, "eval");
   }
   return Object.fromEntries(Object.entries(metrics.flush("eval")).map(([key, v]) => [`${EVAL_PREFIX}${key}`, v]));
 }
@@ -238,10 +251,10 @@ function unpairedInputs(
   if (referenceLogps !== undefined) inputs = { ...inputs, reference_logps: vector(referenceLogps) };
   if (!needs.kl) return inputs;
   const klRows = rows.slice(B);
-  const klPolicy = noGrad(() => completionLogps(policy, klRows));
+  const klPolicy = recycling(() => noGrad(() => completionLogps(policy, klRows).data.slice()));
   return {
     ...inputs,
-    kl_policy_logps: new Tensor(klPolicy.data.slice(), [B]),
+    kl_policy_logps: new Tensor(klPolicy, [B]),
     kl_reference_logps: vector(reference!(klRows)),
   };
 }
