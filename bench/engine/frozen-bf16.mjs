@@ -1,5 +1,5 @@
 // Memory of LoRA DPO on the 34M Llama read from a bf16 weights file, with the frozen base weights held
-// as bf16 bits (SEAPO_FROZEN_BF16=1, the default) against f32 (SEAPO_FROZEN_BF16=0). Each side runs in
+// as bf16 bits (SEAPO_FROZEN_BF16=1) against f32 (SEAPO_FROZEN_BF16=0, the default). Each side runs in
 // its own process, so its peak RSS is its own. Needs `npm run build` and the native kernels.
 //
 //   node bench/engine/frozen-bf16.mjs [--steps N]

@@ -121,7 +121,7 @@ function frozenCopy(bits: Bf16Matrix): Tensor {
     set: (value: boolean) => {
       if (value)
         throw new Error(
-          "Linear: this frozen weight is held as bf16 bits and cannot be trained; load the model for full fine-tuning before applying LoRA, or set SEAPO_FROZEN_BF16=0",
+          "Linear: this frozen weight is held as bf16 bits and cannot be trained; build a fresh model for full fine-tuning, or run without SEAPO_FROZEN_BF16=1",
         );
     },
   });

@@ -12,11 +12,15 @@ import { noGrad, Tensor, uniform, zeros } from "../tensor.js";
 import { dropout } from "./functional.js";
 import { Linear, type LinearLike } from "./layers.js";
 
-/** SEAPO_FROZEN_BF16: "0" keeps frozen bf16-valued base weights in f32; unset or "1" holds them as bf16 bits. */
+/**
+ * SEAPO_FROZEN_BF16=1 holds frozen bf16-valued base weights as bf16 bits; "0" or unset keeps f32. Off by
+ * default: the memory is only saved when nothing else keeps the loaded f32 arrays (seapo train still
+ * holds its HfModel's weight map), and otherwise the bits come on top of them.
+ */
 export function keepFrozenBf16(): boolean {
   const value = process.env.SEAPO_FROZEN_BF16;
-  if (value === undefined || value === "" || value === "1") return true;
-  if (value === "0") return false;
+  if (value === "1") return true;
+  if (value === undefined || value === "" || value === "0") return false;
   throw new Error(`SEAPO_FROZEN_BF16 must be 0 or 1, got "${value}"`);
 }
 

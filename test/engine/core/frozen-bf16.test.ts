@@ -1,7 +1,7 @@
 /**
- * Frozen base weights of a bf16 model folder held as bf16 bits only (Linear.keepBf16, frozen-matmul.ts):
- * the same folder run with SEAPO_FROZEN_BF16=0 (f32 base) gives the same bits everywhere, on both
- * backends, while the frozen weights take half the bytes.
+ * Frozen base weights of a bf16 model folder held as bf16 bits only (SEAPO_FROZEN_BF16=1, Linear.keepBf16,
+ * frozen-matmul.ts): the same folder run with SEAPO_FROZEN_BF16=0 (f32 base, the default) gives the same
+ * bits everywhere, on both backends, while the frozen weights take half the bytes.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -102,7 +102,12 @@ describe("a bf16-held weight", () => {
     const { model } = run("1", tsBackend);
     const weights = new Map([...folder.weights].map(([n, t]) => [n, { shape: t.shape, data: t.data.slice() }]));
     const lora = LlamaModel.fromWeights(folder.config, weights);
-    lora.applyLora({ rank: 2, alpha: 2 });
+    process.env.SEAPO_FROZEN_BF16 = "1";
+    try {
+      lora.applyLora({ rank: 2, alpha: 2 });
+    } finally {
+      delete process.env.SEAPO_FROZEN_BF16;
+    }
     expect(() => lora.setTrainable(true)).toThrow(/held as bf16 bits and cannot be trained/);
     expect(model.layers.length).toBeGreaterThan(0);
     const w = new Linear(linears(lora)[0]!.weight);
