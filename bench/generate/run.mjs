@@ -18,8 +18,8 @@
 // position, as seapo's llama-cpp provider does. Goals (issue 13): scoring >= 1x llama.cpp, decode >= 0.5x.
 // Run it on an idle machine: ggml's worker threads spin while they wait, so on a loaded machine a small
 // model with 2 threads runs hundreds of times slower on the llama.cpp side (see NOTES.md), and the ratio
-// says nothing. The log-prob check compares the two sides' scores per scored token; llama.cpp keeps its
-// KV cache in f16, so they differ by about 1e-3 per token, not by float32 rounding.
+// says nothing. The log-prob check compares the two sides' scores per scored token (llama.cpp with an f32
+// KV cache): a large gap would mean the sides ran different models.
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -144,7 +144,15 @@ async function llamaScore(context, requests) {
 async function llamaSide(ggufPath, prompts, scoreRequests) {
   const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: ggufPath });
-  const context = await model.createContext({ contextSize: 8 * 256, sequences: 8, threads, batchSize: 512 });
+  // An f32 KV cache, as the engine keeps, so the two sides compute the same thing (llama.cpp's default is f16).
+  const context = await model.createContext({
+    contextSize: 8 * 256,
+    sequences: 8,
+    threads,
+    batchSize: 512,
+    experimentalKvCacheKeyType: "F32",
+    experimentalKvCacheValueType: "F32",
+  });
   await llamaDecode(context, prompts.slice(0, 1)); // warm-up
   const decode = { 1: await llamaDecode(context, prompts.slice(0, 1)), 8: await llamaDecode(context, prompts) };
   const { rate, logprobs } = await llamaScore(context, scoreRequests);
