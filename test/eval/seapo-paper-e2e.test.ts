@@ -128,6 +128,13 @@ describe("seapo eval --harness seapo-paper through seapo serve", () => {
     });
     expect(file.model).toMatchObject({ kind: "openai-compatible", baseURL: serve.baseURL, model: "tiny" });
     expect(Object.keys(file.results).sort()).toEqual(PAPER_TASKS);
+    // The results say where the data differs from the paper's: MATH-500 for full MATH, today's TruthfulQA.csv.
+    expect(file.results.minerva_math500!.settings).toMatchObject({
+      maxTokens: MAX_GEN_TOKENS,
+      data: expect.stringMatching(/^MATH-500 .*full MATH/),
+    });
+    expect(file.results.truthfulqa_mc1!.settings).toMatchObject({ data: expect.stringMatching(/TruthfulQA\.csv/) });
+    expect(Object.keys(file.data.files)).toContain("truthfulqa/TruthfulQA.csv");
     const expectedN = { mmlu: MMLU_SUBJECTS.length, bbh_cot_fewshot: BBH_TASKS.length };
     for (const task of PAPER_TASKS) {
       const result = file.results[task]!;
