@@ -1,10 +1,22 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { InputError } from "../../errors.js";
-import { GGUF_ARRAY_CODE, GGUF_MAGIC, GGUF_SCALAR_CODES, type GgufScalarType, type GgufValue } from "./format.js";
+import {
+  GGML_TYPE_CODES,
+  GGUF_ARRAY_CODE,
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_SCALAR_CODES,
+  alignUp,
+  tensorByteLength,
+  type GgufScalarType,
+  type GgufTensorType,
+  type GgufValue,
+} from "./format.js";
 
 /**
  * Reads a GGUF file's header and metadata (key, typed value) pairs, and stops before the tensor infos,
- * so a multi-gigabyte model costs only its metadata. Versions 2 and 3; little-endian files only.
+ * so a multi-gigabyte model costs only its metadata (readGgufMetadata); or goes on through the tensor
+ * infos, still without reading tensor data (readGgufInfo). Versions 2 and 3; little-endian files only.
  */
 
 export interface GgufHeader {
@@ -31,24 +43,81 @@ const FIXED_SIZE: Partial<Record<GgufScalarType, number>> = {
   f64: 8,
 };
 
+export interface GgufTensorInfo {
+  name: string;
+  /** Hugging Face order (the file's ne[] reversed). */
+  shape: number[];
+  /** "f32" | "f16" | "q8_0", or `ggml_type_<code>` for a type this package does not write. */
+  type: GgufTensorType | `ggml_type_${number}`;
+  /** Absolute byte offset of the data in the file. */
+  offset: number;
+  /** Undefined for types this package does not write. */
+  byteLength: number | undefined;
+}
+
+export interface GgufInfo extends GgufHeader {
+  alignment: number;
+  tensors: GgufTensorInfo[];
+  /** Absolute byte offset of the data section. */
+  dataOffset: number;
+}
+
+const TYPE_BY_CODE = new Map<number, GgufTensorType>(
+  Object.entries(GGML_TYPE_CODES).map(([name, code]) => [code, name as GgufTensorType]),
+);
+
 export function readGgufMetadata(file: string): GgufHeader {
   const cursor = new FileCursor(file);
   try {
-    if (cursor.u32() !== GGUF_MAGIC) throw new InputError(file, undefined, undefined, "not a GGUF file (bad magic)");
-    const version = cursor.u32();
-    if (version !== 2 && version !== 3)
-      throw new InputError(file, undefined, "version", `GGUF version ${version} is not supported (2 and 3 are)`);
-    const tensorCount = Number(cursor.u64());
-    const metadataCount = Number(cursor.u64());
-    const metadata: Record<string, GgufValue> = {};
-    for (let i = 0; i < metadataCount; i++) {
-      const key = cursor.string();
-      metadata[key] = readValue(cursor, cursor.u32(), file, key);
-    }
-    return { version, tensorCount, metadata };
+    return readHeader(cursor, file);
   } finally {
     cursor.close();
   }
+}
+
+/** The header, the metadata and every tensor's name, shape, type and place in the file. */
+export function readGgufInfo(file: string): GgufInfo {
+  const cursor = new FileCursor(file);
+  try {
+    const header = readHeader(cursor, file);
+    const alignmentEntry = header.metadata["general.alignment"];
+    const alignment = alignmentEntry?.type === "u32" ? alignmentEntry.value : GGUF_DEFAULT_ALIGNMENT;
+    const raw = Array.from({ length: header.tensorCount }, () => {
+      const name = cursor.string();
+      const ne = Array.from({ length: cursor.u32() }, () => Number(cursor.u64()));
+      return { name, ne, code: cursor.u32(), relative: Number(cursor.u64()) };
+    });
+    const dataOffset = alignUp(cursor.offset, alignment);
+    const tensors = raw.map(({ name, ne, code, relative }): GgufTensorInfo => {
+      const known = TYPE_BY_CODE.get(code);
+      const elements = ne.reduce((product, n) => product * n, 1);
+      return {
+        name,
+        shape: ne.slice().reverse(),
+        type: known ?? `ggml_type_${code}`,
+        offset: dataOffset + relative,
+        byteLength: known ? tensorByteLength(known, elements) : undefined,
+      };
+    });
+    return { ...header, alignment, tensors, dataOffset };
+  } finally {
+    cursor.close();
+  }
+}
+
+function readHeader(cursor: FileCursor, file: string): GgufHeader {
+  if (cursor.u32() !== GGUF_MAGIC) throw new InputError(file, undefined, undefined, "not a GGUF file (bad magic)");
+  const version = cursor.u32();
+  if (version !== 2 && version !== 3)
+    throw new InputError(file, undefined, "version", `GGUF version ${version} is not supported (2 and 3 are)`);
+  const tensorCount = Number(cursor.u64());
+  const metadataCount = Number(cursor.u64());
+  const metadata: Record<string, GgufValue> = {};
+  for (let i = 0; i < metadataCount; i++) {
+    const key = cursor.string();
+    metadata[key] = readValue(cursor, cursor.u32(), file, key);
+  }
+  return { version, tensorCount, metadata };
 }
 
 function readValue(cursor: FileCursor, code: number, file: string, key: string): GgufValue {
@@ -129,6 +198,11 @@ class FileCursor {
     const start = this.position - this.windowStart;
     this.position += n;
     return this.window.subarray(start, start + n);
+  }
+
+  /** Bytes read so far. */
+  get offset(): number {
+    return this.position;
   }
 
   u32(): number {
