@@ -16,7 +16,7 @@ import { ropeAngles } from "./llama.js";
 
 /** What the fast path can run: plain or LoRA linear layers over float32 weights. */
 function supportedLinear(layer: LinearLike): boolean {
-  if (layer instanceof Linear) return true; // f32 or bf16-held weights (multiplyInto takes either)
+  if (layer instanceof Linear) return true; // f32 or bf16-held weights (forwardInto takes either)
   return layer instanceof LoRALinear && layer.dropoutP === 0 && supportedLinear(layer.base);
 }
 
@@ -36,22 +36,10 @@ export function decodeSupported(model: LlamaModel): boolean {
   return linearsOf(model).every(supportedLinear);
 }
 
-/** out[rows, outFeatures] = x[rows, inFeatures] · Wᵀ (+ bias) (+ LoRA's scaling · (x·Aᵀ)·Bᵀ). */
+/** out[rows, outFeatures] = the layer applied to x[rows, inFeatures] (decodeSupported vouched for its kind). */
 function linearInto(layer: LinearLike, x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array) {
-  const k = backend();
-  const base = layer instanceof LoRALinear ? layer.base : (layer as Linear);
-  const [n, inFeatures] = [base.outFeatures, base.inFeatures];
-  base.multiplyInto(x, rows, out);
-  if (base.bias) {
-    const bias = base.bias.data;
-    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j]! += bias[j]!;
-  }
-  if (layer instanceof LoRALinear && layer.enabled) {
-    const rank = layer.rank;
-    const low = scratch.subarray(0, rows * rank);
-    k.gemm(x, layer.loraA.data, low, { m: rows, n: rank, k: inFeatures, transB: true });
-    k.gemm(low, layer.loraB.data, out, { m: rows, n, k: rank, transB: true, alpha: layer.scaling, beta: 1 });
-  }
+  if (layer instanceof LoRALinear) layer.forwardInto(x, rows, out, scratch);
+  else (layer as Linear).forwardInto(x, rows, out);
 }
 
 export class DecodeSession {

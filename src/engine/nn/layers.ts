@@ -86,11 +86,15 @@ export class Linear implements LinearLike {
     return this.bf16?.rows ?? this.f32!.shape[0]!;
   }
 
-  /** out[rows, out] = x[rows, in]·Wᵀ on raw buffers (no bias), from whichever form W is held in. */
-  multiplyInto(x: Float32Array, rows: number, out: Float32Array): void {
-    const options = { m: rows, n: this.outFeatures, k: this.inFeatures, transB: true };
+  /** out[rows, out] = x[rows, in]·Wᵀ + bias on raw buffers, from whichever form W is held in (no tape). */
+  forwardInto(x: Float32Array, rows: number, out: Float32Array): void {
+    const n = this.outFeatures;
+    const options = { m: rows, n, k: this.inFeatures, transB: true };
     if (this.bf16) gemmFrozen(x, this.bf16, out, options);
     else backend().gemm(x, this.f32!.data, out, options);
+    if (this.bias === null) return;
+    const bias = this.bias.data;
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j]! += bias[j]!;
   }
 
   forward(x: Tensor): Tensor {

@@ -4,6 +4,7 @@
  * The base layer is frozen; merge() folds the adapter into a plain Linear for export.
  * Parameter names follow PEFT: `${prefix}.lora_A.weight`, `${prefix}.lora_B.weight`.
  */
+import { backend } from "../backend.js";
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
 import { markFrozenWeight, requestedFrozenArithmetic } from "../native/index.js";
@@ -108,6 +109,20 @@ export class LoRALinear implements LinearLike {
     const down = ops.matmul(rows, this.loraA, { transB: true }); // (N, r)
     const up = ops.matmul(down, this.loraB, { transB: true }); // (N, out)
     return ops.add(y, ops.mul(up, this.scaling).reshape(y.shape));
+  }
+
+  /**
+   * forward on raw buffers, without the tape or dropout (inference): the base's product plus
+   * (α/r)·(x·Aᵀ)·Bᵀ; `scratch` holds at least rows × rank values.
+   */
+  forwardInto(x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array): void {
+    this.base.forwardInto(x, rows, out);
+    if (!this.enabled) return;
+    const k = backend();
+    const low = scratch.subarray(0, rows * this.rank);
+    k.gemm(x, this.loraA.data, low, { m: rows, n: this.rank, k: this.inFeatures, transB: true });
+    const options = { m: rows, n: this.outFeatures, k: this.rank, transB: true, alpha: this.scaling, beta: 1 };
+    k.gemm(low, this.loraB.data, out, options);
   }
 
   /** A plain Linear with W + (α/r)·B·A; the bias is carried over. */
