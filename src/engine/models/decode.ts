@@ -48,6 +48,8 @@ export class DecodeSession {
   /** Cache positions in use (the same for every row: padding is masked, not skipped). */
   private length: number;
   private readonly buffers: Buffers;
+  /** Each row's next position id (a copy: the session advances it). */
+  private readonly positions: Float64Array;
 
   /**
    * Takes over the cache the prompt's forward filled. `padding[b]` is the number of leading pad
@@ -58,9 +60,10 @@ export class DecodeSession {
     cache: KVCache,
     private readonly batch: number,
     private readonly padding: readonly number[],
-    private readonly positions: number[],
+    positions: readonly number[],
     maxNewTokens: number,
   ) {
+    this.positions = Float64Array.from(positions);
     const { numKvHeads: Hkv, headDim: D, numHeads: H, hiddenSize: C, intermediateSize: I } = model.config;
     this.length = cache.length;
     const capacity = this.length + maxNewTokens;
@@ -91,7 +94,7 @@ export class DecodeSession {
     const { x } = this.buffers;
     const table = this.model.embed_tokens.weight.data;
     tokens.forEach((token, b) => x.set(table.subarray(token * C, (token + 1) * C), b * C));
-    const rope = ropeAngles(Float64Array.from(this.positions), this.batch, 1, config.headDim, config.ropeTheta);
+    const rope = ropeAngles(this.positions, this.batch, 1, config.headDim, config.ropeTheta);
     this.model.layers.forEach((_, i) => this.layer(i, rope.cos.data, rope.sin.data));
     this.length += 1;
     for (let b = 0; b < this.batch; b++) this.positions[b]! += 1;
