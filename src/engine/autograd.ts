@@ -210,6 +210,8 @@ const ruleReads: RuleReads = {
   logSoftmax: output,
   siluMul: inputsAt(0, 1),
   frozenMatmul: none, // reads only the upstream gradient and the bf16 weight
+  // dHidden comes from the direction kept in attrs; dWeight recomputes each chunk's logits from both.
+  lmHeadLogprobs: (_t, [hidden, weight]) => (weight!.requiresGrad ? [hidden!, weight!] : []),
 };
 
 /** Tensors reachable from root through recorded nodes, inputs before outputs. */

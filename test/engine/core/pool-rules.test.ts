@@ -3,6 +3,7 @@
 // combination of which operands require a gradient. A rule reading a buffer that `ruleReads` does not
 // declare (so freed early) shows up here as NaN.
 import { afterEach, describe, expect, it } from "vitest";
+import { lmHeadLogprobs } from "../../../src/engine/fused-lm-head.js";
 import * as ops from "../../../src/engine/ops.js";
 import { configurePool, poolSettings, recycling } from "../../../src/engine/pool.js";
 import { Rng } from "../../../src/engine/random.js";
@@ -119,6 +120,15 @@ const CASES: Case[] = [
       [4, 8],
     ],
     (a, b) => ops.siluMul(a, b),
+  ],
+  [
+    "lmHeadLogprobs",
+    [
+      [4, 8],
+      [6, 8],
+    ],
+    // Two rows per chunk, so the weight gradient recomputes the logits of each chunk from hidden.
+    (h, w) => lmHeadLogprobs(h, w, [0, 5, 2, 3], { chunkElements: 12 }).logprobs,
   ],
 ];
 
