@@ -296,24 +296,37 @@ export const BUCKET_BATCHES = 16;
 
 /**
  * One epoch's micro-batches of row indices: a seeded shuffle, then (with bucketing) each group of
- * BUCKET_BATCHES batches sorted longest first before it is cut. The last batch may be short.
+ * BUCKET_BATCHES batches sorted by length before it is cut, and the group's batches shuffled again.
+ * The second shuffle matters: left in length order, every group runs from the longest rows to the
+ * shortest, and where length follows the kind of row (the demo's dimensions) the steps become a
+ * curriculum that sweeps the kinds once per group. The last batch may be short.
  * A pure function of its arguments, so a resumed run rebuilds the same plan.
  */
 export function planEpoch(lengths: readonly number[], batchSize: number, seed: number, bucket: boolean): number[][] {
-  const order = Array.from(lengths, (_, i) => i);
   const rng = new Rng(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = shuffled(
+    Array.from(lengths, (_, i) => i),
+    rng,
+  );
   const group = bucket ? batchSize * BUCKET_BATCHES : order.length;
   const batches: number[][] = [];
   for (let start = 0; start < order.length; start += group) {
     const chunk = order.slice(start, start + group);
     if (bucket) chunk.sort((a, b) => lengths[b]! - lengths[a]! || a - b);
-    for (let i = 0; i < chunk.length; i += batchSize) batches.push(chunk.slice(i, i + batchSize));
+    const cut: number[][] = [];
+    for (let i = 0; i < chunk.length; i += batchSize) cut.push(chunk.slice(i, i + batchSize));
+    batches.push(...(bucket ? shuffled(cut, rng) : cut));
   }
   return batches;
+}
+
+/** Fisher–Yates, in place, drawing from `rng`. */
+function shuffled<T>(items: T[], rng: Rng): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [items[i], items[j]] = [items[j]!, items[i]!];
+  }
+  return items;
 }
 
 // ---------------------------------------------------------------------------------------------

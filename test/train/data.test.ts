@@ -147,4 +147,16 @@ describe("planEpoch", () => {
       plan.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0);
     expect(spread(planEpoch(lengths, 4, 7, true))).toBeLessThan(spread(planEpoch(lengths, 4, 7, false)));
   });
+  it("does not run each group from the longest batch to the shortest", () => {
+    // 4 groups of 16 batches; in length order every group would start with its longest batch.
+    const many = Array.from({ length: 256 }, (_, i) => (i * 53) % 97);
+    const plan = planEpoch(many, 4, 7, true);
+    expect(plan.flat().sort((a, b) => a - b)).toEqual(many.map((_, i) => i));
+    const longest = (batch: number[]) => Math.max(...batch.map((i) => many[i]!));
+    const descending = [0, 1, 2, 3].filter((g) => {
+      const group = plan.slice(g * 16, g * 16 + 16).map(longest);
+      return group.every((len, i) => i === 0 || len <= group[i - 1]!);
+    });
+    expect(descending).toEqual([]);
+  });
 });
