@@ -5,9 +5,12 @@
 // validation average is the one to freeze. KTO arms cannot take the SFT term (the trainer adds it to pairs
 // only), so for them configurations that differ only in it are the same run, counted once each all the same.
 //
-//   npm run build && node bench/demo/validation-search.mjs [configs=6] [--profile quick|default] [--world 1|2]
+//   npm run build && node bench/demo/validation-search.mjs [configs=6] [--profile quick|default|full]
+//        [--world 1|2] [--per-dimension n|all]
+// Scores `--per-dimension` validation items per dimension (default 100, the same items for every run).
 // Writes bench/demo/validation-search-world<N>.json (every configuration's validation scores per arm and
-// the choice per family) and prints the table docs/science.md quotes.
+// the choice per family), assets/demo/tuned-world<N>.json (the choice, which `seapo demo` then trains each
+// arm with on that world) and prints the table docs/science.md quotes.
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -19,8 +22,11 @@ const { defaultDemoOptions, runDemo } = await import(pathToFileURL(join(here, ".
 const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const configs = Number(args.find((a) => /^\d+$/.test(a)) ?? 6);
-const profile = flag("--profile", "quick");
-const world = Number(flag("--world", "1"));
+const profile = flag("--profile", "full");
+const defaults = defaultDemoOptions(profile);
+const world = Number(flag("--world", String(defaults.world)));
+const perDimensionFlag = flag("--per-dimension", "100");
+const perDimension = perDimensionFlag === "all" ? "all" : Number(perDimensionFlag);
 
 /** The space every family is searched over. */
 export const SPACE = {
@@ -63,17 +69,18 @@ const rows = [];
 for (const [i, config] of draw(configs).entries()) {
   const out = join(mkdtempSync(join(tmpdir(), "seapo-demo-search-")), "demo");
   const started = Date.now();
-  const defaults = defaultDemoOptions(profile);
   const results = await runDemo({
     ...defaults,
     ...config,
+    // Every arm trains with the configuration under test, never with an earlier choice.
+    tuned: undefined,
     ...(world !== defaults.world && {
       world,
       baseDir: `${defaults.baseDir.replace(/-v\d+$/, "")}${world === 1 ? "" : `-v${world}`}`,
     }),
     seeds: [1],
     evalSplit: "validation",
-    testPerDimension: "all",
+    testPerDimension: perDimension,
     out,
     log: () => {},
   });
@@ -87,18 +94,27 @@ const arms = Object.keys(rows[0].scores).filter((a) => a !== "base");
 const chosen = Object.fromEntries(
   arms.map((arm) => {
     const best = rows.reduce((b, r) => (r.scores[arm] > b.scores[arm] ? r : b));
-    return [arm, { config: best.config, validationAverage: best.scores[arm] }];
+    // KTO arms cannot take the SFT term: their row says so rather than carry a weight that does nothing.
+    const config = arm.endsWith("-kto") ? { ...best.config, sftWeight: 0 } : best.config;
+    return [arm, { config, validationAverage: best.scores[arm] }];
   }),
 );
 const file = join(here, `validation-search-world${world}.json`);
 writeFileSync(
   file,
-  `${JSON.stringify({ profile, world, configs, space: SPACE, base: rows[0].scores.base, rows, chosen }, null, 2)}\n`,
+  `${JSON.stringify({ profile, world, configs, perDimension, space: SPACE, base: rows[0].scores.base, rows, chosen }, null, 2)}\n`,
 );
+const tunedFile = join(here, `../../assets/demo/tuned-world${world}.json`);
+const tuned = {
+  world,
+  search: `bench/demo/validation-search.mjs ${configs} --profile ${profile} --world ${world} --per-dimension ${perDimension} (bench/demo/validation-search-world${world}.json)`,
+  arms: Object.fromEntries(Object.entries(chosen).map(([arm, { config }]) => [arm, config])),
+};
+writeFileSync(tunedFile, `${JSON.stringify(tuned, null, 2)}\n`);
 console.log(`\n| family | lr | β | steps | SFT weight | LoRA rank | validation average |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|`);
 for (const [arm, { config: c, validationAverage }] of Object.entries(chosen))
   console.log(
     `| ${arm} | ${c.lr} | ${c.beta} | ${c.steps} | ${arm.endsWith("-kto") ? "– (KTO)" : c.sftWeight} | ${c.loraRank} | ${(100 * validationAverage).toFixed(1)} |`,
   );
-console.log(`base: ${(100 * rows[0].scores.base).toFixed(1)}; written ${file}`);
+console.log(`base: ${(100 * rows[0].scores.base).toFixed(1)}; written ${file} and ${tunedFile}`);

@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { OpenedModel } from "../llm/index.js";
+import { shippedTuned, type TunedArms } from "./tuned.js";
 import type { WorldVersion } from "./world/index.js";
 
 /** The shipped base models, relative to the package root (dist/demo/ → ../../assets/…), per world version. */
@@ -42,6 +43,8 @@ export interface DemoOptions {
   /** Weight of an NLL term on the chosen answer (`sft:w`); the paired (DPO) arms only: the trainer cannot add it to KTO. */
   sftWeight: number;
   loraRank: number;
+  /** Per-arm hyperparameters from the frozen validation search; an arm without a row uses the five above. */
+  tuned?: TunedArms;
   maxNewTokens: number;
   /** `--injector llm`: SeaPO negatives come from this LLM through `seapo inject`; the world's rules otherwise. */
   llmInjector?: OpenedModel;
@@ -100,7 +103,12 @@ const profiles: Record<DemoProfile, Omit<Defaults, "baseDir">> = {
 export function defaultDemoOptions(profile: DemoProfile | boolean = "default"): Defaults {
   const name: DemoProfile = profile === true ? "quick" : profile === false ? "default" : profile;
   const chosen = profiles[name];
-  return { ...chosen, seeds: [...chosen.seeds], baseDir: SHIPPED_BASE_DIRS[chosen.world] };
+  return {
+    ...chosen,
+    seeds: [...chosen.seeds],
+    baseDir: SHIPPED_BASE_DIRS[chosen.world],
+    tuned: shippedTuned(chosen.world),
+  };
 }
 
 const count = z.number().int().positive();
@@ -132,7 +140,11 @@ export const demoFlagsSchema = z.object({
     .optional()
     .meta(help("training prompts per dimension and seed", "--train-per-dimension <n>")),
   testPerDimension: count.optional().meta(help("held-out test items per dimension", "--test-per-dimension <n>")),
-  lr: z.number().positive().optional().meta(help("learning rate of every arm (default 5e-3)", "--lr <x>")),
+  lr: z
+    .number()
+    .positive()
+    .optional()
+    .meta(help("learning rate of every arm (default: the tuned rows on world 2, else 5e-3)", "--lr <x>")),
   beta: z.number().positive().optional().meta(help("β of every arm's loss (default 0.1)", "--beta <x>")),
   sftWeight: z
     .number()
@@ -161,6 +173,9 @@ export const demoFlagsSchema = z.object({
 });
 export type DemoFlags = z.output<typeof demoFlagsSchema>;
 
+/** The flags that set a hyperparameter the validation search tunes. */
+const HYPER_FLAGS = ["lr", "beta", "steps", "sftWeight", "loraRank"] as const;
+
 /** The run's options from the flags the user typed (`typed` says which), over the chosen profile. */
 export function demoOptionsFromFlags(
   flags: DemoFlags,
@@ -169,6 +184,8 @@ export function demoOptionsFromFlags(
 ): DemoOptions {
   const defaults = defaultDemoOptions(flags.full ? "full" : flags.quick ? "quick" : "default");
   const world = flags.world === undefined ? defaults.world : (Number(flags.world) as WorldVersion);
+  // A hyperparameter typed on the command line applies to every arm, in place of the tuned rows.
+  const untuned = HYPER_FLAGS.some((flag) => typed.has(flag));
   return {
     ...defaults,
     out: flags.out,
@@ -182,6 +199,7 @@ export function demoOptionsFromFlags(
     beta: flags.beta ?? defaults.beta,
     sftWeight: flags.sftWeight ?? defaults.sftWeight,
     loraRank: flags.loraRank ?? defaults.loraRank,
+    tuned: untuned ? undefined : shippedTuned(world),
     evalSplit: flags.evalSplit,
     log,
   };

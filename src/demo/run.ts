@@ -10,13 +10,14 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LlamaModel, Rng } from "../engine/index.js";
 import { writeFileAtomic } from "../io/index.js";
-import { parseTrainConfig, train } from "../train/index.js";
+import { parseTrainConfig, train, type TrainConfig } from "../train/index.js";
 import { armResult, readCurve, type SeedScore } from "./aggregate.js";
 import { armSpecs, vanillaRewardNoise, writePreferenceFiles, type ArmSpec } from "./arms.js";
 import { seedDatasets, type ArmDataset, type SeedDataContext } from "./datasets.js";
 import { evaluateOnWorld, sampleItems, type WorldScores } from "./evaluate.js";
 import { goldAnswers, meanTokenLogprob, negativePlausibility, type Answered, type Plausibility } from "./likelihood.js";
 import type { DemoOptions } from "./options.js";
+import { armHyper } from "./tuned.js";
 import { demoResultsSchema, RESULTS_FILE, type DemoResults, type InjectionExample } from "./results.js";
 import { analyzeBaseErrors, loadDemoSetup, type DemoSetup } from "./setup.js";
 import { stageTimer } from "./stages.js";
@@ -139,19 +140,36 @@ async function trainAndScore(
   options: DemoOptions,
   { spec, seed, dataFile, runDir, heldOut }: ArmRun,
 ): Promise<{ scores: WorldScores; heldOutGold: number | null }> {
+  const config = armTrainConfig(options, spec, { seed, dataFile, runDir });
+  // train() hands back the merged weights it also saved under runDir/model, so nothing is read back.
+  const { model: trained } = await train(config, { log: () => {} });
+  const model = LlamaModel.fromWeights(trained.config, trained.weights);
+  return {
+    scores: evaluateOnWorld(model, trained.tokenizer, setup.world, setup.testItems, setup.answerOptions),
+    heldOutGold: meanTokenLogprob(model, trained.tokenizer, heldOut),
+  };
+}
+
+/** The `seapo train` configuration of one arm and seed: the arm's tuned row, else the run's settings. */
+export function armTrainConfig(
+  options: DemoOptions,
+  spec: ArmSpec,
+  { seed, dataFile, runDir }: { seed: number; dataFile: string; runDir: string },
+): TrainConfig {
   const paired = spec.loss !== "kto";
+  const hyper = armHyper(options, spec.name);
   const loss = spec.loss === "kto" ? "kto" : spec.loss === "multi" ? "multi_dpo" : "sigmoid";
-  const config = parseTrainConfig({
+  return parseTrainConfig({
     model: options.baseDir,
     data: dataFile,
     out: runDir,
     // The NLL term needs pairs: the trainer cannot add it to KTO's unpaired batches.
-    loss: paired && options.sftWeight > 0 ? `${loss},sft:${options.sftWeight}` : loss,
-    beta: options.beta,
-    lr: options.lr,
+    loss: paired && hyper.sftWeight > 0 ? `${loss},sft:${hyper.sftWeight}` : loss,
+    beta: hyper.beta,
+    lr: hyper.lr,
     schedule: "cosine",
     epochs: 100,
-    maxSteps: options.steps,
+    maxSteps: hyper.steps,
     batchSize: options.batchSize,
     gradAccum: 1,
     maxLength: 512,
@@ -161,13 +179,6 @@ async function trainAndScore(
     skipInvalid: true,
     saveAdapter: false,
     saveMerged: true,
-    ...(options.loraRank !== 8 && { lora: { rank: options.loraRank, alpha: 2 * options.loraRank } }),
+    ...(hyper.loraRank !== 8 && { lora: { rank: hyper.loraRank, alpha: 2 * hyper.loraRank } }),
   });
-  // train() hands back the merged weights it also saved under runDir/model, so nothing is read back.
-  const { model: trained } = await train(config, { log: () => {} });
-  const model = LlamaModel.fromWeights(trained.config, trained.weights);
-  return {
-    scores: evaluateOnWorld(model, trained.tokenizer, setup.world, setup.testItems, setup.answerOptions),
-    heldOutGold: meanTokenLogprob(model, trained.tokenizer, heldOut),
-  };
 }
