@@ -9,7 +9,10 @@ import { packageVersion } from "../version.js";
 const program = new Command("seapo")
   .description("SeaPO: strategic error amplification for preference optimisation")
   .version(packageVersion())
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // A command's options are its own, never its parent's: `demo` and `demo build-base` both take
+  // --world, and without this `demo` took the flag and build-base silently built world 1.
+  .enablePositionalOptions();
 for (const register of commandRegistrars) register(program);
 
 try {
