@@ -82,7 +82,8 @@ for (const [i, config] of draw(configs).entries()) {
     evalSplit: "validation",
     testPerDimension: perDimension,
     out,
-    log: () => {},
+    // Stage times only: they size the final runs.
+    log: (line) => line.includes(": ") && / s$/.test(line) && console.log(`  ${line.trim()}`),
   });
   const scores = Object.fromEntries(results.arms.map((a) => [a.name, a.average.mean]));
   rows.push({ config, scores, seconds: (Date.now() - started) / 1000 });

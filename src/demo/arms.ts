@@ -50,11 +50,24 @@ export interface ArmSpec {
   loss?: PreferenceLoss;
 }
 
-/** The paper's comparison: base, vanilla, SeaPO single-type ×3, mixed and most-common; each trained arm with KTO and DPO. */
-export function armSpecs(options: { quick: boolean; full?: boolean }): ArmSpec[] {
-  const strategies = options.quick
-    ? ["mixed", "most-common"]
-    : [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
+/**
+ * The arm sets a run can train; every trained arm runs with KTO and with DPO:
+ *   quick  base, vanilla, mixed and most-common (the CI run);
+ *   main   base, vanilla and mixed: the headline comparison, cheap enough to score the whole test split;
+ *   paper  the paper's comparison: base, vanilla, single for each type, mixed and most-common;
+ *   full   paper, plus issue 14's variants: every type at once (listwise) and on-policy negatives.
+ */
+export const armSets = ["quick", "main", "paper", "full"] as const;
+export type ArmSet = (typeof armSets)[number];
+
+const strategiesOf: Record<ArmSet, string[]> = {
+  quick: ["mixed", "most-common"],
+  main: ["mixed"],
+  paper: [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"],
+  full: [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"],
+};
+
+export function armSpecs(set: ArmSet): ArmSpec[] {
   const losses: PreferenceLoss[] = ["kto", "dpo"];
   const seapo = (strategy: string, loss: PreferenceLoss): ArmSpec => ({
     name: `seapo-${strategy.replace("single:", "")}-${loss}`,
@@ -65,9 +78,8 @@ export function armSpecs(options: { quick: boolean; full?: boolean }): ArmSpec[]
   return [
     { name: "base", method: "base" },
     ...losses.map((loss): ArmSpec => ({ name: `vanilla-${loss}`, method: "vanilla", loss })),
-    ...strategies.flatMap((strategy) => losses.map((loss) => seapo(strategy, loss))),
-    // --full adds issue 14's two variants: every type at once (listwise), and negatives made on-policy.
-    ...(options.full ? [seapo("all", "multi"), ...losses.map((loss) => seapo("on-policy", loss))] : []),
+    ...strategiesOf[set].flatMap((strategy) => losses.map((loss) => seapo(strategy, loss))),
+    ...(set === "full" ? [seapo("all", "multi"), ...losses.map((loss) => seapo("on-policy", loss))] : []),
   ];
 }
 

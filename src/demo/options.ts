@@ -6,6 +6,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { OpenedModel } from "../llm/index.js";
+import { armSets, type ArmSet } from "./arms.js";
 import { shippedTuned, type TunedArms } from "./tuned.js";
 import type { WorldVersion } from "./world/index.js";
 
@@ -22,6 +23,8 @@ export interface DemoOptions {
   /** Which profile the defaults came from (results.json records it). */
   profile: DemoProfile;
   seeds: number[];
+  /** Which arms are trained (src/demo/arms.ts). */
+  arms: ArmSet;
   /** The world version the base model was built on (its recipe must agree). */
   world: WorldVersion;
   /** A base model folder built by `seapo demo build-base` (default: the shipped one of the world). */
@@ -69,6 +72,7 @@ const profiles: Record<DemoProfile, Omit<Defaults, "baseDir">> = {
     ...common,
     quick: true,
     profile: "quick",
+    arms: "quick",
     seeds: [1],
     world: 1,
     trainPerDimension: 24,
@@ -76,13 +80,15 @@ const profiles: Record<DemoProfile, Omit<Defaults, "baseDir">> = {
     heldOutGoldPerDimension: 8,
     analyzePerDimension: 12,
   },
+  // The headline comparison (base, vanilla, mixed) on world 2's whole test split, three seeds.
   default: {
     ...common,
     profile: "default",
+    arms: "main",
     seeds: [1, 2, 3],
-    world: 1,
+    world: 2,
     trainPerDimension: 48,
-    testPerDimension: 60,
+    testPerDimension: "all",
     heldOutGoldPerDimension: 16,
     analyzePerDimension: 30,
   },
@@ -90,6 +96,7 @@ const profiles: Record<DemoProfile, Omit<Defaults, "baseDir">> = {
   full: {
     ...common,
     profile: "full",
+    arms: "full",
     seeds: [1, 2, 3, 4, 5],
     world: 2,
     trainPerDimension: 48,
@@ -117,11 +124,20 @@ const help = (description: string, flag?: string) => (flag === undefined ? { des
 /** `seapo demo`'s own flags (the model options of `--injector llm` are the shared ones). */
 export const demoFlagsSchema = z.object({
   out: z.string().default("out/demo").meta(help("run directory", "--out <dir>")),
-  quick: z.boolean().default(false).meta(help("one seed and fewer arms (the CI run)")),
+  quick: z.boolean().default(false).meta(help("one seed, world 1, 24 items per dimension (the CI run)")),
   full: z
     .boolean()
     .default(false)
     .meta(help("the powered run: 5 seeds, world 2's whole test split (≥ 300 items per dimension), every arm")),
+  arms: z
+    .enum(armSets)
+    .optional()
+    .meta(
+      help(
+        "arms to train: quick, main (base, vanilla, mixed), paper (+ single ×3, most-common) or full (+ all, on-policy); default: the profile's",
+        "--arms <set>",
+      ),
+    ),
   seeds: z
     .array(z.coerce.number().int().min(0))
     .min(1)
@@ -130,7 +146,7 @@ export const demoFlagsSchema = z.object({
   world: z
     .enum(["1", "2"])
     .optional()
-    .meta(help("world version (src/demo/world/versions.ts; default 1, --full: 2)", "--world <version>")),
+    .meta(help("world version (src/demo/world/versions.ts; default 2, --quick: 1)", "--world <version>")),
   base: z
     .string()
     .default(SHIPPED_BASE_DIR)
@@ -190,6 +206,7 @@ export function demoOptionsFromFlags(
     ...defaults,
     out: flags.out,
     world,
+    arms: flags.arms ?? defaults.arms,
     baseDir: typed.has("base") ? flags.base : SHIPPED_BASE_DIRS[world],
     seeds: flags.seeds ?? defaults.seeds,
     steps: flags.steps ?? defaults.steps,

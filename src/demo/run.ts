@@ -45,7 +45,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResults> {
   log(`  base errors: ${JSON.stringify(analysis.counts)}; most common: ${mostCommon}`);
 
   // ---- 3. arms × seeds
-  const specs = armSpecs({ quick: options.quick, full: options.profile === "full" && !options.llmInjector });
+  // all and on-policy inject with the world's rules: an LLM injector runs the paper's arms instead.
+  const specs = armSpecs(options.arms === "full" && options.llmInjector ? "paper" : options.arms);
   const runs = new Map<string, SeedScore[]>(specs.map((s) => [s.name, []]));
   runs.set(
     "base",

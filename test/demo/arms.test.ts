@@ -27,11 +27,18 @@ const byId = new Map(items.map((i) => [i.id, i]));
 
 describe("demo arms", () => {
   it("pairs every trained arm with KTO and DPO, and the quick set is a subset", () => {
-    const full = armSpecs({ quick: false }).map((a) => a.name);
-    const quick = armSpecs({ quick: true }).map((a) => a.name);
+    const full = armSpecs("paper").map((a) => a.name);
+    const quick = armSpecs("quick").map((a) => a.name);
     expect(full).toHaveLength(1 + 2 + 5 * 2);
     expect(new Set(full).size).toBe(full.length);
     expect(quick.every((name) => full.includes(name))).toBe(true);
+    expect(armSpecs("main").map((a) => a.name)).toEqual([
+      "base",
+      "vanilla-kto",
+      "vanilla-dpo",
+      "seapo-mixed-kto",
+      "seapo-mixed-dpo",
+    ]);
     for (const name of full.filter((n) => n !== "base"))
       expect(name.endsWith("-kto") || name.endsWith("-dpo")).toBe(true);
   });
@@ -85,9 +92,9 @@ describe("demo arms", () => {
 
 describe("--full's extra arms", () => {
   it("adds all (listwise, multi_dpo) and on-policy (KTO and DPO), compared with vanilla-dpo and vanilla-kto", () => {
-    const names = armSpecs({ quick: false, full: true }).map((a) => a.name);
+    const names = armSpecs("full").map((a) => a.name);
     expect(names.slice(-3)).toEqual(["seapo-all-multi", "seapo-on-policy-kto", "seapo-on-policy-dpo"]);
-    const refs = comparisons(armSpecs({ quick: false, full: true }));
+    const refs = comparisons(armSpecs("full"));
     expect(refs.filter((r) => r.arm === "seapo-all-multi").map((r) => r.reference)).toEqual(["vanilla-dpo", "base"]);
   });
 

@@ -18,7 +18,7 @@ describe("seapo demo --quick", () => {
     expect(result.stdout).toContain(join(out, "report.html"));
 
     const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
-    expect(results.arms.map((a) => a.name)).toEqual(armSpecs({ quick: true }).map((a) => a.name));
+    expect(results.arms.map((a) => a.name)).toEqual(armSpecs("quick").map((a) => a.name));
     for (const arm of results.arms) {
       expect(Object.keys(arm.scores).sort()).toEqual([...dimensions].sort());
       for (const s of Object.values(arm.scores)) {
@@ -104,7 +104,7 @@ describe("seapo demo --quick", () => {
       expect(result.code, result.stderr.slice(-3000)).toBe(0);
       const results = demoResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
       expect(results.config.injector).toBe("scripted-injector");
-      expect(results.arms.map((a) => a.name)).toEqual(armSpecs({ quick: true }).map((a) => a.name));
+      expect(results.arms.map((a) => a.name)).toEqual(armSpecs("quick").map((a) => a.name));
       // mixed asks for every type per prompt (and keeps one); most-common's requests are a subset,
       // answered from the shared request cache: each (prompt, type) reaches the server once.
       expect(server.requests.length).toBe(20 * 3);

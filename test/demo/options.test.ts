@@ -14,22 +14,33 @@ import {
 const log = () => {};
 
 describe("seapo demo's run profiles", () => {
-  it("--full is five seeds on world 2's whole test split; the default three seeds on world 1; --quick one", () => {
+  it("--full is every arm over five seeds, the default the main arms over three, both on world 2's whole test split; --quick one seed on world 1", () => {
     const full = defaultDemoOptions("full");
-    expect([full.seeds, full.world, full.testPerDimension, full.baseDir]).toEqual([
+    expect([full.arms, full.seeds, full.world, full.testPerDimension, full.baseDir]).toEqual([
+      "full",
       [1, 2, 3, 4, 5],
       2,
       "all",
       `${SHIPPED_BASE_DIR}-v2`,
     ]);
     const standard = defaultDemoOptions(false);
-    expect([standard.seeds, standard.world, standard.testPerDimension, standard.baseDir]).toEqual([
+    expect([standard.arms, standard.seeds, standard.world, standard.testPerDimension, standard.baseDir]).toEqual([
+      "main",
       [1, 2, 3],
-      1,
-      60,
-      SHIPPED_BASE_DIR,
+      2,
+      "all",
+      `${SHIPPED_BASE_DIR}-v2`,
     ]);
-    expect(defaultDemoOptions(true)).toMatchObject({ quick: true, profile: "quick", seeds: [1], testPerDimension: 24 });
+    expect(defaultDemoOptions(true)).toMatchObject({
+      quick: true,
+      profile: "quick",
+      arms: "quick",
+      world: 1,
+      seeds: [1],
+      testPerDimension: 24,
+    });
+    const paper = demoOptionsFromFlags(demoFlagsSchema.parse({ arms: "paper" }), new Set(["arms"]), log);
+    expect([paper.arms, paper.seeds]).toEqual(["paper", [1, 2, 3]]);
   });
 
   it("takes typed flags over the profile, and the world's shipped base unless --base is typed", () => {

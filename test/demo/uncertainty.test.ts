@@ -7,7 +7,7 @@ import { demoResults } from "../report/fixtures.js";
 const dims = ["a", "b"];
 const items = Array.from({ length: 40 }, (_, i) => ({ dimension: dims[i % 2]! }));
 const row = (ones: (i: number) => boolean) => items.map((_, i) => (ones(i) ? "1" : "0")).join("");
-const quick = armSpecs({ quick: true });
+const quick = armSpecs("quick");
 // Mixed SeaPO is right on every item vanilla is right on, and on 10 more; base matches vanilla.
 const outcomes = quick.map((spec) => ({
   arm: spec.name,
