@@ -4,8 +4,15 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BASE_RECIPE_FILE, buildBaseModel, defaultBaseOptions, type BaseModelOptions } from "../../src/demo/base.js";
-import { SHIPPED_BASE_DIR } from "../../src/demo/options.js";
+import {
+  BASE_RECIPE_FILE,
+  baseOptionsFor,
+  buildBaseModel,
+  defaultBaseOptions,
+  type BaseModelOptions,
+} from "../../src/demo/base.js";
+import { SHIPPED_BASE_DIRS } from "../../src/demo/options.js";
+import { worldVersions } from "../../src/demo/world/index.js";
 import { loadHfModel } from "../../src/engine/io/index.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -41,15 +48,26 @@ describe("the demo's base model", () => {
     ).toContain("<|im_start|>assistant");
   }, 120_000);
 
-  it("`seapo demo build-base DIR` writes the model with its recipe and weights hash", async () => {
+  it("`seapo demo build-base DIR --world 2` writes world 2's model with its recipe and weights hash", async () => {
     const dir = join(await mkdtemp(join(tmpdir(), "seapo-base-cli-")), "base");
-    const result = await runCli(["demo", "build-base", dir, "--pretrain-steps", "2", "--sft-steps", "2"]);
+    // --world after the subcommand is build-base's, not `demo`'s (which also takes --world).
+    const result = await runCli([
+      "demo",
+      "build-base",
+      dir,
+      "--pretrain-steps",
+      "2",
+      "--sft-steps",
+      "2",
+      "--world",
+      "2",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const recipe = JSON.parse(readFileSync(join(dir, BASE_RECIPE_FILE), "utf8")) as {
       weightsSha256: string;
       options: BaseModelOptions;
     };
-    expect(recipe.options).toEqual({ ...defaultBaseOptions, pretrainSteps: 2, sftSteps: 2 });
+    expect(recipe.options).toEqual({ ...baseOptionsFor(2), pretrainSteps: 2, sftSteps: 2 });
     expect(
       createHash("sha256")
         .update(readFileSync(join(dir, "model.safetensors")))
@@ -58,17 +76,20 @@ describe("the demo's base model", () => {
     expect(result.stdout).toContain(recipe.weightsSha256);
   }, 120_000);
 
-  it("ships a checkpoint of at most 10 MB whose weights match its recorded recipe", () => {
-    const recipe = JSON.parse(readFileSync(join(SHIPPED_BASE_DIR, BASE_RECIPE_FILE), "utf8")) as {
-      weightsSha256: string;
-      options: BaseModelOptions;
-      command: string;
-    };
-    const weights = join(SHIPPED_BASE_DIR, "model.safetensors");
-    expect(existsSync(weights)).toBe(true);
-    expect(statSync(weights).size).toBeLessThanOrEqual(10 * 1024 * 1024);
-    expect(createHash("sha256").update(readFileSync(weights)).digest("hex")).toBe(recipe.weightsSha256);
-    expect(recipe.options).toEqual(defaultBaseOptions);
-    expect(recipe.command).toBe("seapo demo build-base");
-  });
+  for (const world of worldVersions) {
+    it(`ships world ${world}'s checkpoint, at most 10 MB, whose weights match its recorded recipe`, () => {
+      const dir = SHIPPED_BASE_DIRS[world];
+      const recipe = JSON.parse(readFileSync(join(dir, BASE_RECIPE_FILE), "utf8")) as {
+        weightsSha256: string;
+        options: BaseModelOptions;
+        command: string;
+      };
+      const weights = join(dir, "model.safetensors");
+      expect(existsSync(weights)).toBe(true);
+      expect(statSync(weights).size).toBeLessThanOrEqual(10 * 1024 * 1024);
+      expect(createHash("sha256").update(readFileSync(weights)).digest("hex")).toBe(recipe.weightsSha256);
+      expect(recipe.options).toEqual(baseOptionsFor(world));
+      expect(recipe.command).toBe("seapo demo build-base");
+    });
+  }
 });
