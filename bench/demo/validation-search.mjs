@@ -65,6 +65,34 @@ function draw(n) {
   return all.slice(0, n);
 }
 
+/**
+ * Writes the search so far: after every configuration, so a search stopped early is a smaller search
+ * (the draw's order is fixed, so its first k configurations are exactly a k-configuration search).
+ */
+function save() {
+  const done = rows.length;
+  const arms = Object.keys(rows[0].scores).filter((a) => a !== "base");
+  const chosen = Object.fromEntries(
+    arms.map((arm) => {
+      const best = rows.reduce((b, r) => (r.scores[arm] > b.scores[arm] ? r : b));
+      // KTO arms cannot take the SFT term: their row says so rather than carry a weight that does nothing.
+      const config = arm.endsWith("-kto") ? { ...best.config, sftWeight: 0 } : best.config;
+      return [arm, { config, validationAverage: best.scores[arm] }];
+    }),
+  );
+  const file = join(here, `validation-search-world${world}.json`);
+  const record = { profile, world, configs: done, perDimension, space: SPACE, base: rows[0].scores.base, rows, chosen };
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  const tunedFile = join(here, `../../assets/demo/tuned-world${world}.json`);
+  const tuned = {
+    world,
+    search: `bench/demo/validation-search.mjs ${done} --profile ${profile} --world ${world} --per-dimension ${perDimension} (bench/demo/validation-search-world${world}.json)`,
+    arms: Object.fromEntries(Object.entries(chosen).map(([arm, { config }]) => [arm, config])),
+  };
+  writeFileSync(tunedFile, `${JSON.stringify(tuned, null, 2)}\n`);
+  return { chosen, file, tunedFile };
+}
+
 const rows = [];
 for (const [i, config] of draw(configs).entries()) {
   const out = join(mkdtempSync(join(tmpdir(), "seapo-demo-search-")), "demo");
@@ -89,29 +117,10 @@ for (const [i, config] of draw(configs).entries()) {
   rows.push({ config, scores, seconds: (Date.now() - started) / 1000 });
   console.log(`config ${i + 1}/${configs} ${JSON.stringify(config)}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   for (const [arm, v] of Object.entries(scores)) console.log(`  ${arm} ${(100 * v).toFixed(1)}`);
+  save();
 }
 
-const arms = Object.keys(rows[0].scores).filter((a) => a !== "base");
-const chosen = Object.fromEntries(
-  arms.map((arm) => {
-    const best = rows.reduce((b, r) => (r.scores[arm] > b.scores[arm] ? r : b));
-    // KTO arms cannot take the SFT term: their row says so rather than carry a weight that does nothing.
-    const config = arm.endsWith("-kto") ? { ...best.config, sftWeight: 0 } : best.config;
-    return [arm, { config, validationAverage: best.scores[arm] }];
-  }),
-);
-const file = join(here, `validation-search-world${world}.json`);
-writeFileSync(
-  file,
-  `${JSON.stringify({ profile, world, configs, perDimension, space: SPACE, base: rows[0].scores.base, rows, chosen }, null, 2)}\n`,
-);
-const tunedFile = join(here, `../../assets/demo/tuned-world${world}.json`);
-const tuned = {
-  world,
-  search: `bench/demo/validation-search.mjs ${configs} --profile ${profile} --world ${world} --per-dimension ${perDimension} (bench/demo/validation-search-world${world}.json)`,
-  arms: Object.fromEntries(Object.entries(chosen).map(([arm, { config }]) => [arm, config])),
-};
-writeFileSync(tunedFile, `${JSON.stringify(tuned, null, 2)}\n`);
+const { chosen, file, tunedFile } = save();
 console.log(`\n| family | lr | β | steps | SFT weight | LoRA rank | validation average |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|`);
 for (const [arm, { config: c, validationAverage }] of Object.entries(chosen))
