@@ -60,7 +60,15 @@ describe.skipIf(!availability.ok)("llama.cpp's llama-server serving a seapo mode
     const reply = await fetch(`${server.baseURL}/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "tiny", prompt: "The sky is", echo: true, max_tokens: 1, logprobs: 1 }),
+      // Greedy: a sampled end-of-text token would end the reply with no token and no log-probs.
+      body: JSON.stringify({
+        model: "tiny",
+        prompt: "The sky is",
+        echo: true,
+        max_tokens: 1,
+        logprobs: 1,
+        temperature: 0,
+      }),
     });
     expect(reply.status).toBe(200);
     const body = (await reply.json()) as { choices: Array<{ text: string; logprobs: { content: unknown[] } }> };
