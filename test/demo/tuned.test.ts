@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ describe("per-arm hyperparameters from the validation search", () => {
     expect(() => readTunedFile(file)).toThrow("arms.vanilla-kto.lr");
   });
 
-  it.runIf(existsSync(tunedFilePath(2)))("uses world 2's frozen rows unless a hyperparameter is typed", () => {
+  it("uses world 2's frozen rows unless a hyperparameter is typed", () => {
     const frozen = readTunedFile(tunedFilePath(2)).arms;
     expect(Object.keys(frozen)).toContain("seapo-mixed-kto");
     expect(defaultDemoOptions("full").tuned).toEqual(frozen);
