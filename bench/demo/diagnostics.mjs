@@ -26,8 +26,12 @@ row("SeaPO mixed negatives", (s) => s.seapo);
 for (const type of ["correctness", "logic", "hallucination"]) row(`… ${type}`, (s) => s.seapoByType[type]);
 row("the base model's own wrong samples", (s) => s.sampledWrong);
 
-console.log("\nper arm: held-out gold log-prob after − before, and the curve's first and last logged steps (mean over seeds):");
-console.log("| arm | gold Δ | loss first → last | margin first → last | chosen log-p first → last | rejected log-p first → last |");
+console.log(
+  "\nper arm: held-out gold log-prob after − before, and the curve's first and last logged steps (mean over seeds):",
+);
+console.log(
+  "| arm | gold Δ | loss first → last | margin first → last | chosen log-p first → last | rejected log-p first → last |",
+);
 console.log("|---|---:|---|---|---|---|");
 for (const arm of r.arms.filter((a) => a.method !== "base")) {
   const gold = mean((arm.heldOutGold ?? []).map((g) => g.after - g.before));
