@@ -60,11 +60,13 @@ export interface ArmSpec {
 export const armSets = ["quick", "main", "paper", "full"] as const;
 export type ArmSet = (typeof armSets)[number];
 
+const paperStrategies = [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"];
+// full adds its variants after these (armSpecs), so its strategies are the paper's.
 const strategiesOf: Record<ArmSet, string[]> = {
   quick: ["mixed", "most-common"],
   main: ["mixed"],
-  paper: [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"],
-  full: [...worldErrorTypes.map((t) => `single:${t}`), "mixed", "most-common"],
+  paper: paperStrategies,
+  full: paperStrategies,
 };
 
 export function armSpecs(set: ArmSet): ArmSpec[] {
