@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), "../../dist/demo");
 const load = async (file) => import(pathToFileURL(join(dist, file)).href);
-const { defaultDemoOptions } = await load("options.js");
+const { defaultDemoOptions, SHIPPED_BASE_DIRS } = await load("options.js");
 const { loadDemoSetup } = await load("setup.js");
 const { evaluateOnWorld } = await load("evaluate.js");
 const { dimensions } = await load("world/index.js");
@@ -17,7 +17,13 @@ const args = process.argv.slice(2);
 const flag = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
 const version = Number(flag("--world", "1"));
 const defaults = defaultDemoOptions(version === 1 ? "default" : "full");
-const options = { ...defaults, world: version, baseDir: flag("--base", defaults.baseDir), out: "/tmp", log: () => {} };
+const options = {
+  ...defaults,
+  world: version,
+  baseDir: flag("--base", SHIPPED_BASE_DIRS[version]),
+  out: "/tmp",
+  log: () => {},
+};
 const setup = await loadDemoSetup(options);
 const items = dimensions.flatMap((d) => setup.pool("validation")[d]);
 

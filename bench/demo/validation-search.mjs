@@ -15,6 +15,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import * as prettier from "prettier";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { defaultDemoOptions, runDemo } = await import(pathToFileURL(join(here, "../../dist/demo/index.js")).href);
@@ -69,7 +70,13 @@ function draw(n) {
  * Writes the search so far: after every configuration, so a search stopped early is a smaller search
  * (the draw's order is fixed, so its first k configurations are exactly a k-configuration search).
  */
-function save() {
+/** Writes `value` as JSON the way the repository's Prettier check wants it. */
+async function writeJson(file, value) {
+  const options = { ...(await prettier.resolveConfig(file)), filepath: file };
+  writeFileSync(file, await prettier.format(JSON.stringify(value), options));
+}
+
+async function save() {
   const done = rows.length;
   const arms = Object.keys(rows[0].scores).filter((a) => a !== "base");
   const chosen = Object.fromEntries(
@@ -82,14 +89,14 @@ function save() {
   );
   const file = join(here, `validation-search-world${world}.json`);
   const record = { profile, world, configs: done, perDimension, space: SPACE, base: rows[0].scores.base, rows, chosen };
-  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  await writeJson(file, record);
   const tunedFile = join(here, `../../assets/demo/tuned-world${world}.json`);
   const tuned = {
     world,
     search: `bench/demo/validation-search.mjs ${done} --profile ${profile} --world ${world} --per-dimension ${perDimension} (bench/demo/validation-search-world${world}.json)`,
     arms: Object.fromEntries(Object.entries(chosen).map(([arm, { config }]) => [arm, config])),
   };
-  writeFileSync(tunedFile, `${JSON.stringify(tuned, null, 2)}\n`);
+  await writeJson(tunedFile, tuned);
   return { chosen, file, tunedFile };
 }
 
@@ -117,10 +124,10 @@ for (const [i, config] of draw(configs).entries()) {
   rows.push({ config, scores, seconds: (Date.now() - started) / 1000 });
   console.log(`config ${i + 1}/${configs} ${JSON.stringify(config)}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   for (const [arm, v] of Object.entries(scores)) console.log(`  ${arm} ${(100 * v).toFixed(1)}`);
-  save();
+  await save();
 }
 
-const { chosen, file, tunedFile } = save();
+const { chosen, file, tunedFile } = await save();
 console.log(`\n| family | lr | β | steps | SFT weight | LoRA rank | validation average |`);
 console.log(`|---|---:|---:|---:|---:|---:|---:|`);
 for (const [arm, { config: c, validationAverage }] of Object.entries(chosen))
