@@ -95,7 +95,7 @@ export const defaultBaseOptions: BaseModelOptions = {
 };
 
 /**
- * World 2's base recipe. The first world-2 base (the world-1 recipe) completed 9 of 150 held-out facts
+ * World 2's base recipe. The first world-2 base (the world-1 recipe) completed 13 of 192 held-out facts
  * in statement form after SFT and scored 12% on knowledge and 6% on truthfulness on validation, so it
  * pretrains longer and rehearses the corpus during SFT (docs/science.md, world and base versions).
  */
