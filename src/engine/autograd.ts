@@ -7,7 +7,9 @@
  * error naming it when a gradient has to flow through it.
  */
 import { backend } from "./backend.js";
+import { attentionProbsBackward } from "./fused-attention.js";
 import { frozenMatmulBackward } from "./frozen-matmul.js";
+import { loraLinearBackward } from "./fused-lora.js";
 import { lmHeadLogprobsBackward } from "./fused-lm-head.js";
 import * as ops from "./ops.js";
 import type { OpAttrs, OpName } from "./ops.js";
@@ -166,6 +168,8 @@ export const gradients: { [K in OpName]?: GradRule<K> } = {
   },
   lmHeadLogprobs: (g, ctx) => lmHeadLogprobsBackward(g, ctx.inputs, ctx.attrs),
   frozenMatmul: (g, ctx) => frozenMatmulBackward(g, ctx.inputs, ctx.attrs),
+  loraLinear: (g, ctx) => loraLinearBackward(g, ctx.inputs, ctx.attrs),
+  attentionProbs: (g, ctx) => attentionProbsBackward(g, ctx.inputs, ctx.out),
 };
 
 const none = (): Tensor[] => [];
@@ -210,6 +214,9 @@ const ruleReads: RuleReads = {
   logSoftmax: output,
   siluMul: inputsAt(0, 1),
   frozenMatmul: none, // reads only the upstream gradient and the bf16 weight
+  // x_a·Aᵀ is in attrs; the base's weight is frozen, so x itself is never read.
+  loraLinear: (_t, [, adapterInput, a, b]) => [...(a!.requiresGrad ? [adapterInput!] : []), a!, b!],
+  attentionProbs: (t, [q, k]) => [...(k!.requiresGrad ? [q!] : []), ...(q!.requiresGrad ? [k!] : []), t],
   // dHidden comes from the direction kept in attrs; dWeight recomputes each chunk's logits from both.
   lmHeadLogprobs: (_t, [hidden, weight]) => (weight!.requiresGrad ? [hidden!, weight!] : []),
 };

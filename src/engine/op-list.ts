@@ -7,6 +7,16 @@ import type { Bf16Matrix } from "./bf16-matrix.js";
 
 type NoAttrs = Record<string, never>;
 
+/** What loraLinear needs from its frozen base layer (nn/layers.ts's Linear, in whichever form it holds W). */
+export interface FrozenLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** out[rows, out] = x[rows, in]·Wᵀ + bias. */
+  forwardInto(x: Float32Array, rows: number, out: Float32Array): void;
+  /** dx[rows, in] = g[rows, out]·W. */
+  inputGradInto(g: Float32Array, rows: number, dx: Float32Array): void;
+}
+
 /** Elementwise unary ops. */
 interface UnaryAttrs {
   neg: NoAttrs;
@@ -58,6 +68,10 @@ export interface OpAttrs extends UnaryAttrs, BinaryAttrs, ReduceAttrs {
   lmHeadLogprobs: { targets: Int32Array; direction: Float32Array | null; chunkRows: number };
   // x·Wᵀ with W a frozen weight held as bf16 bits (frozen-matmul.ts); only x is an input
   frozenMatmul: { weight: Bf16Matrix };
+  // a frozen linear layer plus its LoRA adapter, one [N, out] output (fused-lora.ts); inputs x, x_a, A, B
+  loraLinear: { base: FrozenLinear; scaling: number; low: Float32Array };
+  // softmax(q·kᵀ + bias) per kv head, the scores normalised in place (fused-attention.ts); inputs q, k
+  attentionProbs: NoAttrs;
 }
 
 export type OpName = keyof OpAttrs;

@@ -1,6 +1,7 @@
 /**
  * Composites built from the primitives in `ops.ts`. None of them needs a gradient rule.
  */
+import { attentionProbs } from "../fused-attention.js";
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
 import type { Rng } from "../random.js";
@@ -105,9 +106,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor): Tensor
   const G = H / Hkv;
   // Grouping the G query heads of each kv head along the rows makes GQA a plain batched matmul.
   const qg = ops.mul(q, 1 / Math.sqrt(D)).reshape([B, Hkv, G * Tq, D]);
-  const scores = ops.matmul(qg, k, { transB: true }).reshape([B, Hkv, G, Tq, Tk]); // (B, Hkv, G, Tq, Tk)
-  const probs = ops.softmax(ops.add(scores, bias.reshape([B, 1, 1, Tq, Tk])));
-  const y = ops.matmul(probs.reshape([B, Hkv, G * Tq, Tk]), v).reshape([B, H, Tq, D]); // (B, H, Tq, D)
+  const probs = attentionProbs(qg, k, bias); // (B, Hkv, G·Tq, Tk)
+  const y = ops.matmul(probs, v).reshape([B, H, Tq, D]); // (B, H, Tq, D)
   // A query that sees no key at all (a left-pad position) would average every value with a gradient
   // that the rounded scores do not really have; output zeros there instead. Such rows never reach a
   // real token's output or loss.

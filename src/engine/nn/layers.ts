@@ -97,6 +97,18 @@ export class Linear implements LinearLike {
     for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j]! += bias[j]!;
   }
 
+  /** dx[rows, in] = g[rows, out]·W on raw buffers (the input's gradient, for a frozen layer's fused users). */
+  inputGradInto(g: Float32Array, rows: number, dx: Float32Array): void {
+    const options = { m: rows, n: this.inFeatures, k: this.outFeatures };
+    if (this.bf16) gemmFrozen(g, this.bf16, dx, options);
+    else backend().gemm(g, this.f32!.data, dx, options);
+  }
+
+  /** Whether no parameter of the layer takes a gradient (a bf16-held weight never does). */
+  get frozen(): boolean {
+    return !(this.f32?.requiresGrad ?? false) && !(this.bias?.requiresGrad ?? false);
+  }
+
   forward(x: Tensor): Tensor {
     if (x.dim(-1) !== this.inFeatures)
       throw new ShapeError("Linear", `input has ${x.dim(-1)} features, expected ${this.inFeatures}`, [

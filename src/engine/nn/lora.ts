@@ -4,7 +4,7 @@
  * The base layer is frozen; merge() folds the adapter into a plain Linear for export.
  * Parameter names follow PEFT: `${prefix}.lora_A.weight`, `${prefix}.lora_B.weight`.
  */
-import { backend } from "../backend.js";
+import { addLoraProduct, loraLinear } from "../fused-lora.js";
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
 import { markFrozenWeight, requestedFrozenArithmetic } from "../native/index.js";
@@ -102,13 +102,14 @@ export class LoRALinear implements LinearLike {
   }
 
   forward(x: Tensor): Tensor {
-    const y = this.base.forward(x); // (..., out)
-    if (!this.enabled) return y;
+    if (!this.enabled) return this.base.forward(x);
+    if (!this.base.frozen)
+      throw new Error("LoRALinear: the base layer must be frozen (LoRALinear.fromLinear freezes it)");
     const input = this.training ? dropout(x, this.dropoutP, this.rng) : x;
-    const rows = input.reshape([-1, this.inFeatures]);
-    const down = ops.matmul(rows, this.loraA, { transB: true }); // (N, r)
-    const up = ops.matmul(down, this.loraB, { transB: true }); // (N, out)
-    return ops.add(y, ops.mul(up, this.scaling).reshape(y.shape));
+    const rows = x.reshape([-1, this.inFeatures]);
+    const adapterInput = input === x ? rows : input.reshape([-1, this.inFeatures]);
+    const y = loraLinear(rows, adapterInput, this.loraA, this.loraB, this.base, this.scaling);
+    return y.reshape([...x.shape.slice(0, -1), this.outFeatures]);
   }
 
   /**
@@ -118,11 +119,8 @@ export class LoRALinear implements LinearLike {
   forwardInto(x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array): void {
     this.base.forwardInto(x, rows, out);
     if (!this.enabled) return;
-    const k = backend();
-    const low = scratch.subarray(0, rows * this.rank);
-    k.gemm(x, this.loraA.data, low, { m: rows, n: this.rank, k: this.inFeatures, transB: true });
-    const options = { m: rows, n: this.outFeatures, k: this.rank, transB: true, alpha: this.scaling, beta: 1 };
-    k.gemm(low, this.loraB.data, out, options);
+    const adapter = { a: this.loraA.data, b: this.loraB.data, rank: this.rank, scaling: this.scaling };
+    addLoraProduct(x, rows, adapter, out, scratch.subarray(0, rows * this.rank));
   }
 
   /** A plain Linear with W + (α/r)·B·A; the bias is carried over. */
