@@ -17,7 +17,7 @@ namespace seapo {
 namespace {
 
 // Bumped whenever the JS-visible surface changes, so the loader can reject a stale build.
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 std::vector<const KernelTable*> runnable;  // best first
 const KernelTable* active = nullptr;
@@ -285,6 +285,27 @@ Napi::Value SiluMulBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// elementwise(op, a, b, out): out = a op b with b repeated along a (b.length divides a.length).
+Napi::Value Elementwise(const Napi::CallbackInfo& info) {
+  const char* k = "elementwise";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 4);
+  if (!info[0].IsString()) typeError(env, k, "op must be \"add\", \"sub\", \"mul\" or \"div\"");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const int op = name == "add" ? 0 : name == "sub" ? 1 : name == "mul" ? 2 : name == "div" ? 3 : -1;
+  if (op < 0) rangeError(env, k, "op must be \"add\", \"sub\", \"mul\" or \"div\", got \"" + name + "\"");
+  Buf a = f32(info[1], k, "a"), b = f32(info[2], k, "b"), out = f32(info[3], k, "out");
+  const i64 n = static_cast<i64>(a.length), period = static_cast<i64>(b.length);
+  expectLength(env, k, out, n, "a.length");
+  if (n > 0 && (period == 0 || n % period != 0))
+    rangeError(env, k, "b has " + std::to_string(period) + " elements, which does not divide a's " + std::to_string(n));
+  // b may be out itself only when it is not repeated (each element is read before it is written).
+  if (period == n) checkOutputs(env, k, {out}, {a, b}, {});
+  else checkOutputs(env, k, {out}, {a}, {b});
+  if (n > 0) active->elementwise(op, a.data, b.data, out.data, n, period);
+  return env.Undefined();
+}
+
 template <bool Log>
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const char* k = Log ? "logSoftmax" : "softmax";
@@ -456,6 +477,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Function(env, exports, "logSoftmaxBackward", SoftmaxBackward<true>, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "rope", Rope<false>, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "ropeBackward", Rope<true>, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "elementwise", Elementwise, napi_enumerable),
   });
   return exports;
 }

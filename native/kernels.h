@@ -61,6 +61,8 @@ struct KernelTable {
   // y is the forward output (softmax or log-softmax); dx is overwritten.
   void (*softmaxBackward)(const float* grad, const float* y, float* dx, i64 rows, i64 cols, bool log);
   void (*rope)(const RopeArgs&);
+  // out[i] = a[i] op b[i % period] for op 0 add, 1 sub, 2 mul, 3 div; period divides n; out may be a or b.
+  void (*elementwise)(int op, const float* a, const float* b, float* out, i64 n, i64 period);
 };
 
 // Each returns nullptr when the variant was not compiled (non-x86 builds) or this CPU cannot run it.

@@ -735,6 +735,54 @@ static void rope(const RopeArgs& a) {
   });
 }
 
+// ---- elementwise binary ops with b repeated along a (same shape, a row, or a scalar) -----------------
+
+template <int Op>
+static SEAPO_INLINE V applyOp(V a, V b) {
+  if constexpr (Op == 0) return a + b;
+  else if constexpr (Op == 1) return a - b;
+  else if constexpr (Op == 2) return a * b;
+  else return a / b;
+}
+
+template <int Op>
+static SEAPO_INLINE float applyOp(float a, float b) {
+  if constexpr (Op == 0) return a + b;
+  else if constexpr (Op == 1) return a - b;
+  else if constexpr (Op == 2) return a * b;
+  else return a / b;
+}
+
+// out[i0, i1) of a op b where b[i % period]; each piece of b is walked in runs up to its end.
+template <int Op>
+static void elementwiseRange(const float* a, const float* b, float* out, i64 i0, i64 i1, i64 period) {
+  if (period == 1) {
+    const V bv = splat(b[0]);
+    i64 i = i0;
+    for (; i + VL <= i1; i += VL) storeu(out + i, applyOp<Op>(loadu(a + i), bv));
+    for (; i < i1; ++i) out[i] = applyOp<Op>(a[i], b[0]);
+    return;
+  }
+  for (i64 i = i0; i < i1;) {
+    const i64 j = i % period, run = imin(i1 - i, period - j);
+    i64 t = 0;
+    for (; t + VL <= run; t += VL) storeu(out + i + t, applyOp<Op>(loadu(a + i + t), loadu(b + j + t)));
+    for (; t < run; ++t) out[i + t] = applyOp<Op>(a[i + t], b[j + t]);
+    i += run;
+  }
+}
+
+static void elementwise(int op, const float* a, const float* b, float* out, i64 n, i64 period) {
+  forRange(n, [&](i64 i0, i64 i1) {
+    switch (op) {
+      case 0: elementwiseRange<0>(a, b, out, i0, i1, period); break;
+      case 1: elementwiseRange<1>(a, b, out, i0, i1, period); break;
+      case 2: elementwiseRange<2>(a, b, out, i0, i1, period); break;
+      default: elementwiseRange<3>(a, b, out, i0, i1, period); break;
+    }
+  });
+}
+
 #ifdef SEAPO_DPBF16
 constexpr bool kBf16Native = true;
 #else
@@ -743,4 +791,5 @@ constexpr bool kBf16Native = false;
 
 static const KernelTable kTable = {
     kName, kIsa, kBf16Native, &gemm, &rmsnorm, &rmsnormBackward, &siluMul, &siluMulBackward, &softmax, &softmaxBackward, &rope,
+    &elementwise,
 };

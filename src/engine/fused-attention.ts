@@ -55,8 +55,12 @@ export function attentionProbs(q: Tensor, k: Tensor, bias: Tensor): Tensor {
     ...{ m: rows, n: Tk, k: D, transB: true, batch: d.batch },
     ...{ strideA: rows * D, strideB: Tk * D, strideC: rows * Tk },
   });
-  const grouped = [B, Hkv, rows / Tq, Tq, Tk];
-  impl.binary("add", p, grouped, bias.data, [B, 1, 1, Tq, Tk], p, grouped);
+  // Per batch item, the bias repeats along the item's heads (the shape the native elementwise kernel takes).
+  const item = [Hkv * (rows / Tq), Tq * Tk];
+  for (let b = 0; b < B; b++) {
+    const scores = p.subarray(b * item[0]! * item[1]!, (b + 1) * item[0]! * item[1]!);
+    impl.binary("add", scores, item, bias.data.subarray(b * Tq * Tk, (b + 1) * Tq * Tk), [1, item[1]!], scores, item);
+  }
   impl.softmax(p, p, d.batch * rows, Tk);
   const tracked = isGradEnabled() && (q.requiresGrad || k.requiresGrad);
   return new Tensor(p, shape, tracked ? { node: { op: "attentionProbs", inputs: [q, k], attrs: {} } } : {});

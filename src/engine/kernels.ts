@@ -64,6 +64,9 @@ export interface RopeOptions {
 }
 
 type F32 = Float32Array;
+
+/** The binary ops the `elementwise` kernel runs. */
+export type ElementwiseOp = "add" | "sub" | "mul" | "div";
 type RowsFn = (x: F32, out: F32, rows: number, cols: number) => void;
 type RowsBackwardFn = (grad: F32, y: F32, dx: F32, rows: number, cols: number) => void;
 type RopeFn = (x: F32, cos: F32, sin: F32, out: F32, options: RopeOptions) => void;
@@ -96,6 +99,11 @@ const KERNEL_SIGNATURES = {
   rope: signature<RopeFn>(),
   /** The transpose of `rope` (rotation by −θ): maps the output gradient to the input gradient. Overwrites dx. */
   ropeBackward: signature<RopeFn>(),
+  /**
+   * out[i] = a[i] op b[i mod b.length], b.length dividing a.length: a same-shaped, row or scalar b.
+   * out may be a, or b when b is not repeated.
+   */
+  elementwise: signature<(op: ElementwiseOp, a: F32, b: F32, out: F32) => void>(),
 };
 
 export type KernelName = keyof typeof KERNEL_SIGNATURES;

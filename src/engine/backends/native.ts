@@ -1,16 +1,39 @@
 /**
  * The native backend: the TypeScript backend with every kernel of the contract (`KERNEL_NAMES`:
- * gemm and the fused kernels) replaced by the C++ addon's (`src/engine/native`). Elementwise, reduce
- * and movement hooks stay in TypeScript; moving one over means adding it to the contract in `kernels.ts`.
+ * gemm and the fused kernels) replaced by the C++ addon's (`src/engine/native`), and binary ops on the
+ * common shapes routed to its `elementwise` kernel. Unary, reduce and movement hooks stay in TypeScript;
+ * moving one over means adding it to the contract in `kernels.ts`.
  */
 import type { Backend } from "../backend-interface.js";
-import { pickKernels } from "../kernels.js";
+import { pickKernels, type ElementwiseOp } from "../kernels.js";
 import { frozenAwareGemm, loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
 import { tsBackend } from "./ts.js";
 
+const ELEMENTWISE_OPS = new Set<string>(["add", "sub", "mul", "div"]);
+
+/** Whether b, right-aligned to out's shape, is out's trailing axes after leading 1s: it repeats along out. */
+function repeatsAlong(bShape: readonly number[], outShape: readonly number[]): boolean {
+  let i = 0;
+  while (i < bShape.length && bShape[i] === 1) i++;
+  for (; i < bShape.length; i++) if (bShape[i] !== outShape[i]) return false;
+  return true;
+}
+
 function nativeBackend(k: NativeKernels): Backend {
-  // gemm multiplies frozen weights from bf16 copies when SEAPO_GEMM_BF16=1 asks (native/frozen.ts).
-  return { ...tsBackend, name: "native", ...pickKernels(k), gemm: frozenAwareGemm(k) };
+  const kernels = pickKernels(k);
+  return {
+    ...tsBackend,
+    name: "native",
+    ...kernels,
+    // gemm multiplies frozen weights from bf16 copies when SEAPO_GEMM_BF16=1 asks (native/frozen.ts).
+    gemm: frozenAwareGemm(k),
+    // The common shapes (same shape, a bias row, a scalar) go to the vectorised kernel; the rest stays in TS.
+    binary(op, a, aShape, b, bShape, out, outShape) {
+      if (ELEMENTWISE_OPS.has(op) && a.length === out.length && b.length > 0 && repeatsAlong(bShape, outShape))
+        kernels.elementwise(op as ElementwiseOp, a, b, out);
+      else tsBackend.binary(op, a, aShape, b, bShape, out, outShape);
+    },
+  };
 }
 
 let cached: Backend | null | undefined;

@@ -4,7 +4,7 @@
  * also accepts Float64Arrays, so a test can take finite differences in double precision. Sums over a
  * row accumulate in float64 locals.
  */
-import type { Kernels, RopeOptions } from "../kernels.js";
+import type { ElementwiseOp, Kernels, RopeOptions } from "../kernels.js";
 import { tsGemm } from "./ts-gemm.js";
 
 /** Float32Array for real use; Float64Array for finite-difference checks. */
@@ -184,6 +184,23 @@ function siluMulBackward(grad: Floats, gate: Floats, up: Floats, dGate: Floats, 
   }
 }
 
+const ELEMENTWISE: Record<ElementwiseOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+};
+
+function elementwise(op: ElementwiseOp, a: Floats, b: Floats, out: Floats): void {
+  const f = ELEMENTWISE[op];
+  if (f === undefined) throw new RangeError(`elementwise: op must be "add", "sub", "mul" or "div", got "${op}"`);
+  expectLength("elementwise", "out", out, a.length, "a.length");
+  if (a.length > 0 && (b.length === 0 || a.length % b.length !== 0))
+    throw new RangeError(`elementwise: b has ${b.length} elements, which does not divide a's ${a.length}`);
+  const period = b.length;
+  for (let i = 0; i < a.length; i++) out[i] = f(a[i]!, b[i % period]!);
+}
+
 /** The kernels, one per name of the contract (`KERNEL_NAMES`). */
 export const tsKernels = {
   gemm: tsGemm,
@@ -199,4 +216,5 @@ export const tsKernels = {
     applyRope("rope", x, cos, sin, out, options, false),
   ropeBackward: (grad: Floats, cos: Floats, sin: Floats, dx: Floats, options: RopeOptions) =>
     applyRope("ropeBackward", grad, cos, sin, dx, options, true),
+  elementwise,
 } satisfies Kernels;

@@ -25,7 +25,7 @@ export {
 } from "./frozen.js";
 
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** Every function the addon must export: the contract's kernels, the variant switch and the bf16 GEMM. */
 export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [...KERNEL_NAMES, "useVariant", "gemmBf16"];

@@ -24,6 +24,9 @@ const badLengths: [string, (k: Kernels) => void, RegExp][] = [
   ["logSoftmaxBackward", (k) => k.logSoftmaxBackward(f(1), f(6), f(6), 2, 3), /^logSoftmaxBackward: grad has 1 elements/],
   ["rope", (k) => k.rope(f(24), f(6), f(5), f(24), { batch: 1, seq: 3, heads: 2, half: 2, tableWidth: "full", tableBatched: false }), /^rope: cos has 6 elements, expected .* = 12/],
   ["ropeBackward", (k) => k.ropeBackward(f(24), f(6), f(6), f(23), { batch: 1, seq: 3, heads: 2, half: 2 }), /^ropeBackward: dx has 23 elements/],
+  ["elementwise", (k) => k.elementwise("add", f(6), f(6), f(5)), /^elementwise: out has 5 elements, expected a.length = 6/],
+  ["elementwise (period)", (k) => k.elementwise("mul", f(6), f(4), f(6)), /^elementwise: b has 4 elements, which does not divide a's 6/],
+  ["elementwise (op)", (k) => k.elementwise("pow" as "add", f(2), f(1), f(2)), /^elementwise: op must be "add", "sub", "mul" or "div", got "pow"/],
 ];
 
 describe("ts kernel argument checks", () => {

@@ -96,6 +96,22 @@ describe.skipIf(native === undefined)("native fused kernels", () => {
         }
       });
 
+      // IEEE add, sub, mul and div round the same in C++ floats and in JS doubles stored to float32.
+      it("elementwise ops with b the same shape, a row or a scalar: the reference's bits, in place too", () => {
+        const b = normals(rng, n, 2).map((v) => (v === 0 ? 1 : v));
+        for (const op of ["add", "sub", "mul", "div"] as const)
+          for (const operand of [b, b.subarray(0, cols), b.subarray(0, 1)]) {
+            const out = new Float32Array(n);
+            const expected = new Float32Array(n);
+            k.elementwise(op, x, operand, out);
+            ref.elementwise(op, x, operand, expected);
+            expect(out, `${op} with ${operand.length} values`).toEqual(expected);
+            const inPlace = x.slice();
+            k.elementwise(op, inPlace, operand, inPlace);
+            expect(inPlace).toEqual(expected);
+          }
+      });
+
       it("siluMul and its backward", () => {
         const up = normals(rng, n);
         const out = new Float32Array(n);
