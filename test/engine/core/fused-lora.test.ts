@@ -14,6 +14,7 @@ import * as ops from "../../../src/engine/ops.js";
 import { configurePool, poolSettings, poolStats, recycling } from "../../../src/engine/pool.js";
 import { Rng } from "../../../src/engine/random.js";
 import { Tensor, uniform } from "../../../src/engine/tensor.js";
+import { relativeError } from "../native/helpers.js";
 
 const initial = poolSettings();
 afterEach(() => configurePool(initial));
@@ -66,16 +67,6 @@ function run(layer: (l: Leaves, adapterInput: Tensor) => Tensor, dropped: boolea
   ops.sum(ops.mul(y, uniform(y.shape, new Rng(7), -1, 1))).backward();
   return { y: y.data.slice(), dx: l.x.grad!.data, da: l.a.grad!.data, db: l.b.grad!.data };
 }
-
-const relativeError = (got: Float32Array, want: Float32Array): number => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 const backends: [string, () => Backend | undefined][] = [
   ["ts", () => tsBackend],

@@ -82,3 +82,14 @@ export function finiteDifference(
   }
   return grad;
 }
+
+/** ‖got − want‖ / ‖want‖ (Euclidean norms). */
+export function relativeError(got: Float32Array, want: Float32Array): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < want.length; i++) {
+    diff += (got[i]! - want[i]!) ** 2;
+    norm += want[i]! ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}

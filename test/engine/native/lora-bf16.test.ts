@@ -23,7 +23,7 @@ import {
 } from "../../../src/engine/native/index.js";
 import { Rng } from "../../../src/engine/random.js";
 import { randn, type Tensor } from "../../../src/engine/tensor.js";
-import { native } from "./helpers.js";
+import { native, relativeError as relative } from "./helpers.js";
 
 const config: ModelConfig = {
   architecture: "llama",
@@ -91,16 +91,6 @@ function step(mode: FrozenArithmetic, lora: boolean, backend: Backend = loadNati
     const grads = Float32Array.from(params.flatMap((p) => Array.from(p.grad!.data)));
     return { logits: logits.data.slice(), loss: loss.item(), grads };
   });
-}
-
-function relative(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff += (a[i]! - b[i]!) ** 2;
-    norm += b[i]! ** 2;
-  }
-  return Math.sqrt(diff / norm);
 }
 
 describe.skipIf(native === undefined)("bf16 products for frozen weights", () => {
