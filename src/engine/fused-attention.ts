@@ -56,10 +56,12 @@ export function attentionProbs(q: Tensor, k: Tensor, bias: Tensor): Tensor {
     ...{ strideA: rows * D, strideB: Tk * D, strideC: rows * Tk },
   });
   // Per batch item, the bias repeats along the item's heads (the shape the native elementwise kernel takes).
-  const item = [Hkv * (rows / Tq), Tq * Tk];
+  const [plane, perItem] = [Tq * Tk, Hkv * rows * Tk];
+  const shape2d = [perItem / plane, plane];
   for (let b = 0; b < B; b++) {
-    const scores = p.subarray(b * item[0]! * item[1]!, (b + 1) * item[0]! * item[1]!);
-    impl.binary("add", scores, item, bias.data.subarray(b * Tq * Tk, (b + 1) * Tq * Tk), [1, item[1]!], scores, item);
+    const scores = p.subarray(b * perItem, (b + 1) * perItem);
+    const itemBias = bias.data.subarray(b * plane, (b + 1) * plane);
+    impl.binary("add", scores, shape2d, itemBias, [1, plane], scores, shape2d);
   }
   impl.softmax(p, p, d.batch * rows, Tk);
   const tracked = isGradEnabled() && (q.requiresGrad || k.requiresGrad);

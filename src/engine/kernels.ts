@@ -65,8 +65,10 @@ export interface RopeOptions {
 
 type F32 = Float32Array;
 
-/** The binary ops the `elementwise` kernel runs. */
-export type ElementwiseOp = "add" | "sub" | "mul" | "div";
+/** The binary ops the `elementwise` kernel runs (the addon maps each name to its own code). */
+export const ELEMENTWISE_OPS = ["add", "sub", "mul", "div"] as const;
+export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
+
 type RowsFn = (x: F32, out: F32, rows: number, cols: number) => void;
 type RowsBackwardFn = (grad: F32, y: F32, dx: F32, rows: number, cols: number) => void;
 type RopeFn = (x: F32, cos: F32, sin: F32, out: F32, options: RopeOptions) => void;

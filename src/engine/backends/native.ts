@@ -5,11 +5,9 @@
  * moving one over means adding it to the contract in `kernels.ts`.
  */
 import type { Backend } from "../backend-interface.js";
-import { pickKernels, type ElementwiseOp } from "../kernels.js";
+import { ELEMENTWISE_OPS, pickKernels, type ElementwiseOp } from "../kernels.js";
 import { frozenAwareGemm, loadNativeKernels, nativeLoadError, type NativeKernels } from "../native/index.js";
 import { tsBackend } from "./ts.js";
-
-const ELEMENTWISE_OPS = new Set<string>(["add", "sub", "mul", "div"]);
 
 /** Whether b, right-aligned to out's shape, is out's trailing axes after leading 1s: it repeats along out. */
 function repeatsAlong(bShape: readonly number[], outShape: readonly number[]): boolean {
@@ -18,6 +16,8 @@ function repeatsAlong(bShape: readonly number[], outShape: readonly number[]): b
   for (; i < bShape.length; i++) if (bShape[i] !== outShape[i]) return false;
   return true;
 }
+
+const isElementwise = (op: string): op is ElementwiseOp => (ELEMENTWISE_OPS as readonly string[]).includes(op);
 
 function nativeBackend(k: NativeKernels): Backend {
   const kernels = pickKernels(k);
@@ -29,8 +29,8 @@ function nativeBackend(k: NativeKernels): Backend {
     gemm: frozenAwareGemm(k),
     // The common shapes (same shape, a bias row, a scalar) go to the vectorised kernel; the rest stays in TS.
     binary(op, a, aShape, b, bShape, out, outShape) {
-      if (ELEMENTWISE_OPS.has(op) && a.length === out.length && b.length > 0 && repeatsAlong(bShape, outShape))
-        kernels.elementwise(op as ElementwiseOp, a, b, out);
+      if (isElementwise(op) && a.length === out.length && b.length > 0 && repeatsAlong(bShape, outShape))
+        kernels.elementwise(op, a, b, out);
       else tsBackend.binary(op, a, aShape, b, bShape, out, outShape);
     },
   };

@@ -4,7 +4,7 @@
  * also accepts Float64Arrays, so a test can take finite differences in double precision. Sums over a
  * row accumulate in float64 locals.
  */
-import type { ElementwiseOp, Kernels, RopeOptions } from "../kernels.js";
+import { ELEMENTWISE_OPS, type ElementwiseOp, type Kernels, type RopeOptions } from "../kernels.js";
 import { tsGemm } from "./ts-gemm.js";
 
 /** Float32Array for real use; Float64Array for finite-difference checks. */
@@ -193,7 +193,10 @@ const ELEMENTWISE: Record<ElementwiseOp, (a: number, b: number) => number> = {
 
 function elementwise(op: ElementwiseOp, a: Floats, b: Floats, out: Floats): void {
   const f = ELEMENTWISE[op];
-  if (f === undefined) throw new RangeError(`elementwise: op must be "add", "sub", "mul" or "div", got "${op}"`);
+  if (f === undefined) {
+    const names = ELEMENTWISE_OPS.map((name) => `"${name}"`);
+    throw new RangeError(`elementwise: op must be ${names.slice(0, -1).join(", ")} or ${names.at(-1)}, got "${op}"`);
+  }
   expectLength("elementwise", "out", out, a.length, "a.length");
   if (a.length > 0 && (b.length === 0 || a.length % b.length !== 0))
     throw new RangeError(`elementwise: b has ${b.length} elements, which does not divide a's ${a.length}`);
