@@ -17,7 +17,7 @@ namespace seapo {
 namespace {
 
 // Bumped whenever the JS-visible surface changes, so the loader can reject a stale build.
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 std::vector<const KernelTable*> runnable;  // best first
 const KernelTable* active = nullptr;
@@ -213,6 +213,64 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) {
   }
   g.a = a.data;
   g.b16 = b.data;
+  g.c = c.data;
+  active->gemm(g);
+  return env.Undefined();
+}
+
+// ---- Packed weights ----------------------------------------------------------------------------
+// packWeight returns a Float32Array whose first kPackedHeader floats record the layout it was packed
+// for (the variant's nr, kc, nc, then n and k); the panels follow, 64-byte aligned, as the kernels need.
+
+constexpr i64 kPackedHeader = 16;  // 64 bytes
+
+i64 layoutValue(i64 i, i64 n, i64 k) {
+  const i64 values[5] = {active->nr, active->kc, active->nc, n, k};
+  return i < 5 ? values[i] : 0;
+}
+
+// packWeight(w, rows, cols): W [rows, cols] (f32, or bf16 bits in a Uint16Array) packed as op(B) = Wᵀ.
+Napi::Value PackWeight(const Napi::CallbackInfo& info) {
+  const char* k = "packWeight";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 3);
+  const i64 rows = size(info[1], k, "rows"), cols = size(info[2], k, "cols");
+  const i64 elements = mul(env, k, rows, cols);
+  const bool bits = info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_uint16_array;
+  const Buf16 w16 = bits ? u16(info[0], k, "w") : Buf16{"w", nullptr, 0};
+  const Buf w = bits ? Buf{"w", nullptr, w16.length} : f32(info[0], k, "w");
+  expectLength(env, k, w, elements, "rows·cols");
+  const i64 length = kPackedHeader + active->packedLength(rows, cols);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, static_cast<std::size_t>(4 * length + 64));
+  const std::size_t skip = (64 - reinterpret_cast<std::uintptr_t>(buffer.Data()) % 64) % 64;
+  Napi::Float32Array packed = Napi::Float32Array::New(env, static_cast<std::size_t>(length), buffer, skip);
+  float* header = packed.Data();
+  for (i64 i = 0; i < kPackedHeader; ++i) header[i] = static_cast<float>(layoutValue(i, rows, cols));
+  if (elements > 0) active->packWeight(w.data, w16.data, rows, cols, header + kPackedHeader);
+  return packed;
+}
+
+// gemmPacked(a, packed, c, options): c = alpha·op(A)·Wᵀ + beta·c with W from packWeight (batch 1).
+Napi::Value GemmPacked(const Napi::CallbackInfo& info) {
+  const char* k = "gemmPacked";
+  Napi::Env env = info.Env();
+  expectArgs(info, k, 4);
+  Buf a = f32(info[0], k, "a"), packed = f32(info[1], k, "packed"), c = f32(info[2], k, "c");
+  GemmArgs g = gemmOptions(info, k);
+  if (g.batch != 1 || g.transB) rangeError(env, k, "a packed weight takes batch 1 and no transB (Wᵀ is implied)");
+  if (reinterpret_cast<std::uintptr_t>(packed.data) % 64 != 0 || packed.length < kPackedHeader)
+    rangeError(env, k, "packed must be an array packWeight returned (64-byte aligned, with its header)");
+  for (i64 i = 0; i < 5; ++i) {
+    if (packed.data[i] != static_cast<float>(layoutValue(i, g.n, g.k)))
+      rangeError(env, k, "packed was made for another variant or shape (n " + std::to_string(g.n) + ", k " +
+                             std::to_string(g.k) + ", variant " + active->name + "): pack it again");
+  }
+  expectLength(env, k, packed, kPackedHeader + active->packedLength(g.n, g.k), "the packed length of n·k");
+  checkOperand(env, k, a, 1, 0, g.m * g.k, "strideA", "m·k");
+  checkOperand(env, k, c, 1, 0, g.m * g.n, "strideC", "m·n");
+  if (g.m * g.n > 0) checkOutputs(env, k, {c}, {}, {a, packed});
+  g.a = a.data;
+  g.bPacked = packed.data + kPackedHeader;
   g.c = c.data;
   active->gemm(g);
   return env.Undefined();
@@ -467,6 +525,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Function(env, exports, "useVariant", UseVariant, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "gemm", Gemm, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "gemmBf16", GemmBf16, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "packWeight", PackWeight, napi_enumerable),
+      Napi::PropertyDescriptor::Function(env, exports, "gemmPacked", GemmPacked, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "rmsnorm", Rmsnorm, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "rmsnormBackward", RmsnormBackward, napi_enumerable),
       Napi::PropertyDescriptor::Function(env, exports, "siluMul", SiluMul, napi_enumerable),

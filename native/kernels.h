@@ -24,6 +24,8 @@ struct GemmArgs {
   const float* b;
   const std::uint16_t* b16;
   bool bf16Dot;
+  // Set instead of b: op(B) = Wᵀ packed by packWeight for this variant (batch 1; transB is implied).
+  const float* bPacked;
   float* c;
   i64 m, n, k;
   bool transA, transB;
@@ -63,6 +65,11 @@ struct KernelTable {
   void (*rope)(const RopeArgs&);
   // out[i] = a[i] op b[i % period] for op 0 add, 1 sub, 2 mul, 3 div; period divides n; out may be a or b.
   void (*elementwise)(int op, const float* a, const float* b, float* out, i64 n, i64 period);
+  // The GEMM's layout (micro-panel width and cache blocks), which a packed weight is tied to.
+  i64 nr, kc, nc;
+  // Floats a packed W [n, k] takes, and the packing: op(B) = Wᵀ, from f32 w or bf16 bits w16 (w16 when set).
+  i64 (*packedLength)(i64 n, i64 k);
+  void (*packWeight)(const float* w, const std::uint16_t* w16, i64 n, i64 k, float* dst);
 };
 
 // Each returns nullptr when the variant was not compiled (non-x86 builds) or this CPU cannot run it.

@@ -453,11 +453,17 @@ static void gemmOneParallel(const GemmArgs& g, Matrices<typename P::BS> x, int t
   }
 }
 
+// Products smaller than this run on the calling thread: splitting them costs more than it saves.
+constexpr double kSerialBelowFlops = 2.0 * 48 * 48 * 48;
+
+static double flopsOf(const GemmArgs& g) {
+  return 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+}
+
 template <class P>
 static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
   const int threads = poolThreads();
-  const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
-  const double serialBelow = 2.0 * 48 * 48 * 48;
+  const double flops = flopsOf(g), serialBelow = kSerialBelowFlops;
   if (threads == 1 || flops * static_cast<double>(g.batch) < serialBelow) {
     for (i64 i = 0; i < g.batch; ++i) gemmOne<P>(g, batchItem(g, b, i));
     return;
@@ -477,6 +483,61 @@ static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
   }
 }
 
+// ---- packed weights -------------------------------------------------------------------------
+// A weight W [n, k] multiplied as x·Wᵀ many times with few rows of x (a decode step) is packed once:
+// op(B) = Wᵀ in packB's panel layout, block (jc, pc) after block, column blocks outermost. Its products
+// then skip packing and read each panel contiguously; the panels and the micro-kernel are gemm's, so
+// the results are gemm's bit for bit.
+
+static i64 packedLength(i64 n, i64 k) { return (n / NC) * NC * k + (n % NC == 0 ? 0 : panelsOf(n % NC) * NR * k); }
+
+// Where block (jc, pc) starts: each full column block before jc holds NC·k floats.
+static SEAPO_INLINE i64 packedOffset(i64 k, i64 jc, i64 pc, i64 nc) { return jc * k + pc * panelsOf(nc) * NR; }
+
+template <class T>
+static void packWeightAs(const T* w, i64 n, i64 k, float* dst) {
+  const i64 columnBlocks = (n + NC - 1) / NC, depthBlocks = (k + KC - 1) / KC;
+  parallelFor(static_cast<int>(columnBlocks * depthBlocks), [&](int t) {
+    const i64 jc = (t / depthBlocks) * NC, pc = (t % depthBlocks) * KC;
+    const i64 nc = imin(NC, n - jc);
+    packB<T>(w, true, k, pc, imin(KC, k - pc), jc, nc, 0, panelsOf(nc), dst + packedOffset(k, jc, pc, nc));
+  });
+}
+
+// w16 (bf16 bits, widened exactly) when set, else w.
+static void packWeight(const float* w, const std::uint16_t* w16, i64 n, i64 k, float* dst) {
+  if (w16 != nullptr) packWeightAs(w16, n, k, dst);
+  else packWeightAs(w, n, k, dst);
+}
+
+// Rows [ic, ic+mc) × panels [gp0, gp1) of C (counted over all n columns) from the packed weight.
+static void packedRange(const GemmArgs& g, i64 ic, i64 mc, i64 gp0, i64 gp1) {
+  float* aPack = scratchA();
+  const i64 lda = g.transA ? g.m : g.k;
+  for (i64 jc = gp0 * NR / NC * NC; jc < g.n && jc < gp1 * NR; jc += NC) {
+    const i64 nc = imin(NC, g.n - jc), first = jc / NR;
+    const i64 jp0 = gp0 > first ? gp0 - first : 0, jp1 = imin(gp1 - first, panelsOf(nc));
+    for (i64 pc = 0; pc < g.k; pc += KC) {
+      const i64 kc = imin(KC, g.k - pc);
+      packA(g.a, g.transA, lda, ic, mc, pc, kc, aPack);
+      macroKernel<PathF32>(mc, nc, kc, aPack, g.bPacked + packedOffset(g.k, jc, pc, nc), g.c + ic * g.n + jc, g.n,
+                           g.alpha, pc == 0 ? g.beta : 1.f, jp0, jp1);
+    }
+  }
+}
+
+// One barrier per product: tasks are (row block, panel range) pairs over the whole of C.
+static void gemmPacked(const GemmArgs& g) {
+  const i64 panels = panelsOf(g.n), rowBlocks = (g.m + MC - 1) / MC;
+  const int threads = poolThreads();
+  const bool serial = threads == 1 || flopsOf(g) < kSerialBelowFlops;
+  const i64 split = serial ? 1 : imin(panels, (4 * threads + rowBlocks - 1) / rowBlocks);
+  parallelFor(static_cast<int>(rowBlocks * split), [&](int t) {
+    const i64 ic = (t / split) * MC, part = t % split;
+    packedRange(g, ic, imin(MC, g.m - ic), panels * part / split, panels * (part + 1) / split);
+  });
+}
+
 static void gemm(const GemmArgs& g) {
   if (g.m == 0 || g.n == 0 || g.batch == 0) return;
   if (g.k == 0 || g.alpha == 0.f) {  // no product: C = beta·C (beta == 0 clears, ignoring NaN in C)
@@ -486,7 +547,8 @@ static void gemm(const GemmArgs& g) {
     }
     return;
   }
-  if (g.b16 == nullptr) gemmPath<PathF32>(g, g.b);
+  if (g.bPacked != nullptr) gemmPacked(g);
+  else if (g.b16 == nullptr) gemmPath<PathF32>(g, g.b);
   else if (g.bf16Dot) gemmPath<PathPairs>(g, g.b16);
   else gemmPath<PathWiden>(g, g.b16);
 }
@@ -791,5 +853,5 @@ constexpr bool kBf16Native = false;
 
 static const KernelTable kTable = {
     kName, kIsa, kBf16Native, &gemm, &rmsnorm, &rmsnormBackward, &siluMul, &siluMulBackward, &softmax, &softmaxBackward, &rope,
-    &elementwise,
+    &elementwise, NR, KC, NC, &packedLength, &packWeight,
 };

@@ -11,6 +11,7 @@
 import { backend } from "../backend.js";
 import { Linear, type LinearLike } from "../nn/layers.js";
 import { LoRALinear } from "../nn/lora.js";
+import { WeightPacks } from "../packed-weights.js";
 import type { KVCache, LlamaModel } from "./llama.js";
 import { ropeAngles } from "./llama.js";
 
@@ -36,10 +37,16 @@ export function decodeSupported(model: LlamaModel): boolean {
   return linearsOf(model).every(supportedLinear);
 }
 
+/** The fast path's buffers and packed weights, for linearInto. */
+interface LinearWork {
+  low: Float32Array;
+  packs: WeightPacks;
+}
+
 /** out[rows, outFeatures] = the layer applied to x[rows, inFeatures] (decodeSupported vouched for its kind). */
-function linearInto(layer: LinearLike, x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array) {
-  if (layer instanceof LoRALinear) layer.forwardInto(x, rows, out, scratch);
-  else (layer as Linear).forwardInto(x, rows, out);
+function linearInto(layer: LinearLike, x: Float32Array, rows: number, out: Float32Array, work: LinearWork) {
+  if (layer instanceof LoRALinear) layer.forwardInto(x, rows, out, work.low, work.packs);
+  else (layer as Linear).forwardInto(x, rows, out, work.packs);
 }
 
 export class DecodeSession {
@@ -48,6 +55,8 @@ export class DecodeSession {
   /** Cache positions in use (the same for every row: padding is masked, not skipped). */
   private length: number;
   private readonly buffers: Buffers;
+  /** The weights, packed at their first product of the session: the steps skip repacking them. */
+  private readonly packs = new WeightPacks();
   /** Each row's next position id (a copy: the session advances it). */
   private readonly positions: Float64Array;
 
@@ -103,26 +112,27 @@ export class DecodeSession {
 
   private layer(i: number, cos: Float32Array, sin: Float32Array): void {
     const k = backend();
-    const { x, h, q, qr, k: key, kr, v, y, o, gate, up, low } = this.buffers;
+    const { x, h, q, qr, k: key, kr, v, y, o, gate, up } = this.buffers;
+    const work = { low: this.buffers.low, packs: this.packs };
     const layer = this.model.layers[i]!;
     const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D } = this.model.config;
     const B = this.batch;
     const attn = layer.self_attn;
     k.rmsnorm(x, layer.input_layernorm.weight.data, h, B, C, layer.input_layernorm.eps);
-    linearInto(attn.q_proj, h, B, q, low);
-    linearInto(attn.k_proj, h, B, key, low);
-    linearInto(attn.v_proj, h, B, v, low);
+    linearInto(attn.q_proj, h, B, q, work);
+    linearInto(attn.k_proj, h, B, key, work);
+    linearInto(attn.v_proj, h, B, v, work);
     k.rope(q, cos, sin, qr, { batch: B, seq: 1, heads: H, half: D / 2 });
     k.rope(key, cos, sin, kr, { batch: B, seq: 1, heads: Hkv, half: D / 2 });
     this.append(i, kr, v);
     this.attend(i, qr, y);
-    linearInto(attn.o_proj, y, B, o, low);
+    linearInto(attn.o_proj, y, B, o, work);
     for (let j = 0; j < B * C; j++) x[j]! += o[j]!;
     k.rmsnorm(x, layer.post_attention_layernorm.weight.data, h, B, C, layer.post_attention_layernorm.eps);
-    linearInto(layer.mlp.gate_proj, h, B, gate, low);
-    linearInto(layer.mlp.up_proj, h, B, up, low);
+    linearInto(layer.mlp.gate_proj, h, B, gate, work);
+    linearInto(layer.mlp.up_proj, h, B, up, work);
     k.siluMul(gate, up, gate);
-    linearInto(layer.mlp.down_proj, gate, B, o, low);
+    linearInto(layer.mlp.down_proj, gate, B, o, work);
     for (let j = 0; j < B * C; j++) x[j]! += o[j]!;
   }
 
@@ -167,7 +177,7 @@ export class DecodeSession {
     const { x, h, logits } = this.buffers;
     k.rmsnorm(x, this.model.norm.weight.data, h, this.batch, C, this.model.norm.eps);
     const weight = this.model.lm_head?.weight.data ?? this.model.embed_tokens.weight.data;
-    k.gemm(h, weight, logits, { m: this.batch, n: V, k: C, transB: true });
+    this.packs.multiply(h, weight, logits, { m: this.batch, n: V, k: C });
     return logits;
   }
 }

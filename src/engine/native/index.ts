@@ -12,7 +12,7 @@ import { KERNEL_NAMES } from "../kernels.js";
 import { requestedFrozenArithmetic } from "./frozen.js";
 import type { NativeKernels } from "./types.js";
 
-export type { GemmBf16Options, GemmOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
+export type { GemmBf16Options, GemmOptions, GemmPackedOptions, Isa, KernelVariant, Kernels, NativeKernels, RopeOptions } from "./types.js";
 export { KERNEL_VARIANTS } from "./types.js";
 export {
   frozenAwareGemm,
@@ -25,10 +25,16 @@ export {
 } from "./frozen.js";
 
 /** Must equal `kAbiVersion` in native/addon.cc; a different value means the build is stale. */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
-/** Every function the addon must export: the contract's kernels, the variant switch and the bf16 GEMM. */
-export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [...KERNEL_NAMES, "useVariant", "gemmBf16"];
+/** Every function the addon must export: the contract's kernels, the variant switch, the bf16 and packed GEMMs. */
+export const KERNEL_FUNCTIONS: readonly (keyof NativeKernels)[] = [
+  ...KERNEL_NAMES,
+  "useVariant",
+  "gemmBf16",
+  "packWeight",
+  "gemmPacked",
+];
 
 export type NativeLoadResult = { kernels: NativeKernels; error?: undefined } | { kernels?: undefined; error: string };
 

@@ -27,6 +27,9 @@ export interface GemmBf16Options extends GemmOptions {
   bf16Dot?: boolean;
 }
 
+/** gemmPacked's options: one product, B the packed weight's Wᵀ. */
+export type GemmPackedOptions = Omit<GemmOptions, "transB" | "batch" | "strideA" | "strideB" | "strideC">;
+
 export interface NativeKernels extends Kernels {
   /** Threads the kernels use, the caller included: SEAPO_THREADS, else the core count. */
   readonly threads: number;
@@ -42,4 +45,14 @@ export interface NativeKernels extends Kernels {
   useVariant(name: KernelVariant): void;
   /** gemm with B as bf16 bit patterns (the upper 16 bits of each f32), accumulating in f32. */
   gemmBf16(a: Float32Array, b: Uint16Array, c: Float32Array, options: GemmBf16Options): void;
+  /**
+   * W [rows, cols] (f32, or bf16 bits widened exactly) packed once into the active variant's GEMM panels
+   * as op(B) = Wᵀ: a header naming the layout, then the panels. As many floats as W, plus padding.
+   */
+  packWeight(w: Float32Array | Uint16Array, rows: number, cols: number): Float32Array;
+  /**
+   * c = alpha·op(a)·Wᵀ + beta·c with W from packWeight (n = rows, k = cols): gemm's result with transB to
+   * the bit, without packing W per call. A packing of another variant or shape is refused.
+   */
+  gemmPacked(a: Float32Array, packed: Float32Array, c: Float32Array, options: GemmPackedOptions): void;
 }

@@ -6,6 +6,7 @@ import { backend } from "../backend.js";
 import { Bf16Matrix } from "../bf16-matrix.js";
 import { frozenMatmul, gemmFrozen } from "../frozen-matmul.js";
 import * as ops from "../ops.js";
+import type { WeightPacks } from "../packed-weights.js";
 import { ShapeError } from "../ops.js";
 import type { Rng } from "../random.js";
 import { randn, Tensor, zeros } from "../tensor.js";
@@ -86,11 +87,15 @@ export class Linear implements LinearLike {
     return this.bf16?.rows ?? this.f32!.shape[0]!;
   }
 
-  /** out[rows, out] = x[rows, in]·Wᵀ + bias on raw buffers, from whichever form W is held in (no tape). */
-  forwardInto(x: Float32Array, rows: number, out: Float32Array): void {
+  /**
+   * out[rows, out] = x[rows, in]·Wᵀ + bias on raw buffers, from whichever form W is held in (no tape);
+   * an f32 W is multiplied through `packs` when given (decode steps: the same bits, packed once).
+   */
+  forwardInto(x: Float32Array, rows: number, out: Float32Array, packs?: WeightPacks): void {
     const n = this.outFeatures;
     const options = { m: rows, n, k: this.inFeatures, transB: true };
     if (this.bf16) gemmFrozen(x, this.bf16, out, options);
+    else if (packs) packs.multiply(x, this.f32!.data, out, options);
     else backend().gemm(x, this.f32!.data, out, options);
     if (this.bias === null) return;
     const bias = this.bias.data;

@@ -8,6 +8,7 @@ import { addLoraProduct, loraLinear } from "../fused-lora.js";
 import * as ops from "../ops.js";
 import { ShapeError } from "../ops.js";
 import { markFrozenWeight, requestedFrozenArithmetic } from "../native/index.js";
+import type { WeightPacks } from "../packed-weights.js";
 import { Rng } from "../random.js";
 import { noGrad, Tensor, uniform, zeros } from "../tensor.js";
 import { dropout } from "./functional.js";
@@ -114,10 +115,10 @@ export class LoRALinear implements LinearLike {
 
   /**
    * forward on raw buffers, without the tape or dropout (inference): the base's product plus
-   * (α/r)·(x·Aᵀ)·Bᵀ; `scratch` holds at least rows × rank values.
+   * (α/r)·(x·Aᵀ)·Bᵀ; `scratch` holds at least rows × rank values; `packs` as for Linear.forwardInto.
    */
-  forwardInto(x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array): void {
-    this.base.forwardInto(x, rows, out);
+  forwardInto(x: Float32Array, rows: number, out: Float32Array, scratch: Float32Array, packs?: WeightPacks): void {
+    this.base.forwardInto(x, rows, out, packs);
     if (!this.enabled) return;
     const adapter = { a: this.loraA.data, b: this.loraB.data, rank: this.rank, scaling: this.scaling };
     addLoraProduct(x, rows, adapter, out, scratch.subarray(0, rows * this.rank));

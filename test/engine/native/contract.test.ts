@@ -24,7 +24,7 @@ describe("the kernel contract", () => {
       "ropeBackward",
       "elementwise",
     ]);
-    expect(KERNEL_FUNCTIONS).toEqual([...KERNEL_NAMES, "useVariant", "gemmBf16"]);
+    expect(KERNEL_FUNCTIONS).toEqual([...KERNEL_NAMES, "useVariant", "gemmBf16", "packWeight", "gemmPacked"]);
   });
 
   it("the ts backend's kernel hooks are the ts kernels", () => {
