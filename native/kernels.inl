@@ -105,6 +105,11 @@ static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const floa
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = V{};
+  // C's rows are far apart in a wide matrix; fetch them while the sums run, not at the store.
+  for (i64 i = 0; i < mr; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + nr - 1, 1);
+  }
 
   for (i64 p = 0; p < kc; ++p, a += MR, b += NR) {
     V bv[NV];
@@ -362,12 +367,11 @@ template <class P>
 static void macroKernel(i64 mc, i64 nc, i64 kc, const typename P::E* aPack, const typename P::E* bPack, float* c,
                         i64 ldc, float alpha, float beta, i64 jp0, i64 jp1) {
   const i64 depth = P::depth(kc);
-  for (i64 ir = 0; ir < mc; ir += MR) {
-    const i64 mr = imin(MR, mc - ir);
-    for (i64 jp = jp0; jp < jp1; ++jp) {
-      const i64 jr = jp * NR;
-      P::tile(depth, aPack + ir * depth, bPack + jr * depth, c + ir * ldc + jr, ldc, mr, imin(NR, nc - jr), alpha,
-              beta);
+  for (i64 jp = jp0; jp < jp1; ++jp) {
+    const i64 jr = jp * NR;
+    for (i64 ir = 0; ir < mc; ir += MR) {
+      P::tile(depth, aPack + ir * depth, bPack + jr * depth, c + ir * ldc + jr, ldc, imin(MR, mc - ir),
+              imin(NR, nc - jr), alpha, beta);
     }
   }
 }

@@ -11,7 +11,7 @@
 namespace seapo {
 namespace avx2 {
 constexpr int VL = 8, MR = 6, NV = 2;
-constexpr i64 KC = 256, MC = 96, NC = 384;
+constexpr i64 KC = 256, MC = 96, NC = 1536;
 constexpr const char* kName = "avx2";
 constexpr const char* kIsa = "avx2";
 #include "kernels.inl"
