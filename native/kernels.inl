@@ -125,17 +125,64 @@ static SEAPO_INLINE void microTile(i64 kc, const float* __restrict a, const floa
   storeTile(acc, c, ldc, mr, nr, alpha, beta);
 }
 
+// ---- 8×8 transposes for packing (the avx2 variant: VL == 8) --------------------------------------
+// Packing a matrix whose rows run along k (A as stored, or B transposed) writes one value per row at
+// each k. Eight rows of eight values transposed in registers write whole vectors instead.
+
+typedef float V8 __attribute__((vector_size(32)));
+typedef float V8U __attribute__((vector_size(32), aligned(4), may_alias));
+typedef int VI8 __attribute__((vector_size(32)));
+
+// r[i][q] → r[q][i].
+static SEAPO_INLINE void transpose8(V8 (&r)[8]) {
+  V8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shuffle(r[i], r[i + 1], VI8{0, 8, 1, 9, 4, 12, 5, 13});
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], VI8{2, 10, 3, 11, 6, 14, 7, 15});
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; ++j) {
+      u[i + 2 * j] = __builtin_shuffle(t[i + j], t[i + j + 2], VI8{0, 1, 8, 9, 4, 5, 12, 13});
+      u[i + 2 * j + 1] = __builtin_shuffle(t[i + j], t[i + j + 2], VI8{2, 3, 10, 11, 6, 7, 14, 15});
+    }
+  for (int q = 0; q < 4; ++q) {
+    r[q] = __builtin_shuffle(u[q], u[q + 4], VI8{0, 1, 2, 3, 8, 9, 10, 11});
+    r[q + 4] = __builtin_shuffle(u[q], u[q + 4], VI8{4, 5, 6, 7, 12, 13, 14, 15});
+  }
+}
+
+// Values [p, p+8) of `rows` rows starting at src (row stride ld; missing rows are zeros), transposed.
+static SEAPO_INLINE void loadTransposed8(const float* src, i64 ld, i64 rows, i64 p, V8 (&r)[8]) {
+  for (int i = 0; i < 8; ++i) r[i] = i < rows ? *reinterpret_cast<const V8U*>(src + i * ld + p) : V8{};
+  transpose8(r);
+}
+
+// The first multiple of 8 values of `rows` (≤ MR) rows into an MR-row micro-panel, zeros below the rows;
+// returns how many values per row it packed. Each 8-value store spills two values into the next k's
+// slots, which the next store overwrites; the last store of a block writes MR values only.
+static SEAPO_INLINE i64 packRows8(const float* src, i64 ld, i64 rows, i64 kc, float* __restrict dst) {
+  const i64 whole = kc / 8 * 8;
+  for (i64 p = 0; p < whole; p += 8) {
+    V8 r[8];
+    loadTransposed8(src, ld, rows, p, r);
+    for (int q = 0; q < 7; ++q) *reinterpret_cast<V8U*>(dst + (p + q) * MR) = r[q];
+    for (int i = 0; i < MR; ++i) dst[(p + 7) * MR + i] = r[7][i];
+  }
+  return whole;
+}
+
 // Rows [i0, i0+mc) × columns [p0, p0+kc) of op(A) into MR-row micro-panels.
 static void packA(const float* A, bool trans, i64 lda, i64 i0, i64 mc, i64 p0, i64 kc, float* __restrict dst) {
   for (i64 ir = 0; ir < mc; ir += MR, dst += MR * kc) {
     const i64 mr = imin(MR, mc - ir);
     if (!trans) {  // op(A)[i][p] = A[i·lda + p]: walk each row
-      for (i64 i = 0; i < mr; ++i) {
-        const float* src = A + (i0 + ir + i) * lda + p0;
-        for (i64 p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
-      }
+      const float* src = A + (i0 + ir) * lda + p0;
+      i64 done = 0;
+      if constexpr (VL == 8 && MR <= 8) done = packRows8(src, lda, mr, kc, dst);
+      for (i64 i = 0; i < mr; ++i)
+        for (i64 p = done; p < kc; ++p) dst[p * MR + i] = src[i * lda + p];
       for (i64 i = mr; i < MR; ++i)
-        for (i64 p = 0; p < kc; ++p) dst[p * MR + i] = 0.f;
+        for (i64 p = done; p < kc; ++p) dst[p * MR + i] = 0.f;
     } else {  // op(A)[i][p] = A[p·lda + i]: MR contiguous values per p
       for (i64 p = 0; p < kc; ++p) {
         const float* src = A + (p0 + p) * lda + i0 + ir;
@@ -154,6 +201,19 @@ static SEAPO_INLINE float widen(std::uint16_t h) {
   float f;
   __builtin_memcpy(&f, &bits, 4);
   return f;
+}
+
+// A whole NR-wide micro-panel of op(B) = Bᵀ from NR rows of B (row stride ld), the first multiple of 8
+// values of each; returns how many it packed.
+static SEAPO_INLINE i64 packColumns8(const float* src, i64 ld, i64 kc, float* __restrict dst) {
+  const i64 whole = kc / 8 * 8;
+  for (i64 p = 0; p < whole; p += 8)
+    for (i64 g = 0; g < NR; g += 8) {
+      V8 r[8];
+      loadTransposed8(src + g * ld, ld, 8, p, r);
+      for (int q = 0; q < 8; ++q) *reinterpret_cast<V8U*>(dst + (p + q) * NR + g) = r[q];
+    }
+  return whole;
 }
 
 // Rows [p0, p0+kc) × micro-panels [jp0, jp1) of the column block starting at j0 (width nc) of op(B).
@@ -178,9 +238,13 @@ static void packB(const T* B, bool trans, i64 ldb, i64 p0, i64 kc, i64 j0, i64 n
         }
       }
     } else {  // op(B)[p][j] = B[j·ldb + p]: walk each row of B
+      i64 done = 0;
+      if constexpr (VL == 8 && sizeof(T) == 4) {
+        if (nr == NR) done = packColumns8(reinterpret_cast<const float*>(B) + (j0 + jr) * ldb + p0, ldb, kc, dst);
+      }
       for (i64 j = 0; j < nr; ++j) {
         const T* src = B + (j0 + jr + j) * ldb + p0;
-        for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = widen(src[p]);
+        for (i64 p = done; p < kc; ++p) dst[p * NR + j] = widen(src[p]);
       }
       for (i64 j = nr; j < NR; ++j)
         for (i64 p = 0; p < kc; ++p) dst[p * NR + j] = 0.f;
