@@ -426,17 +426,26 @@ struct PathPairs {
 
 static SEAPO_INLINE i64 panelsOf(i64 nc) { return (nc + NR - 1) / NR; }
 
+// Which operand stays in L1 while the other streams past it. A B block too big for L2 (avx2's wide
+// column blocks) keeps each B micro-panel in L1 across all of A's row panels, which L2 holds; a smaller
+// one is streamed from L2 past each A micro-panel in L1.
+constexpr bool kBPanelInL1 = KC * NC * 4 > (512 << 10);
+
 // C block rows [0, mc) × micro-panels [jp0, jp1): each A micro-panel (L1) meets every B micro-panel.
 template <class P>
 static void macroKernel(i64 mc, i64 nc, i64 kc, const typename P::E* aPack, const typename P::E* bPack, float* c,
                         i64 ldc, float alpha, float beta, i64 jp0, i64 jp1) {
   const i64 depth = P::depth(kc);
-  for (i64 jp = jp0; jp < jp1; ++jp) {
-    const i64 jr = jp * NR;
-    for (i64 ir = 0; ir < mc; ir += MR) {
-      P::tile(depth, aPack + ir * depth, bPack + jr * depth, c + ir * ldc + jr, ldc, imin(MR, mc - ir),
-              imin(NR, nc - jr), alpha, beta);
-    }
+  if constexpr (kBPanelInL1) {
+    for (i64 jp = jp0; jp < jp1; ++jp)
+      for (i64 ir = 0; ir < mc; ir += MR)
+        P::tile(depth, aPack + ir * depth, bPack + jp * NR * depth, c + ir * ldc + jp * NR, ldc, imin(MR, mc - ir),
+                imin(NR, nc - jp * NR), alpha, beta);
+  } else {
+    for (i64 ir = 0; ir < mc; ir += MR)
+      for (i64 jp = jp0; jp < jp1; ++jp)
+        P::tile(depth, aPack + ir * depth, bPack + jp * NR * depth, c + ir * ldc + jp * NR, ldc, imin(MR, mc - ir),
+                imin(NR, nc - jp * NR), alpha, beta);
   }
 }
 
