@@ -431,21 +431,21 @@ static SEAPO_INLINE i64 panelsOf(i64 nc) { return (nc + NR - 1) / NR; }
 // one is streamed from L2 past each A micro-panel in L1.
 constexpr bool kBPanelInL1 = KC * NC * 4 > (512 << 10);
 
-// C block rows [0, mc) × micro-panels [jp0, jp1): each A micro-panel (L1) meets every B micro-panel.
+// C block rows [0, mc) × micro-panels [jp0, jp1): every A micro-panel meets every B micro-panel.
 template <class P>
 static void macroKernel(i64 mc, i64 nc, i64 kc, const typename P::E* aPack, const typename P::E* bPack, float* c,
                         i64 ldc, float alpha, float beta, i64 jp0, i64 jp1) {
   const i64 depth = P::depth(kc);
+  auto tile = [&](i64 ir, i64 jr) {
+    P::tile(depth, aPack + ir * depth, bPack + jr * depth, c + ir * ldc + jr, ldc, imin(MR, mc - ir), imin(NR, nc - jr),
+            alpha, beta);
+  };
   if constexpr (kBPanelInL1) {
     for (i64 jp = jp0; jp < jp1; ++jp)
-      for (i64 ir = 0; ir < mc; ir += MR)
-        P::tile(depth, aPack + ir * depth, bPack + jp * NR * depth, c + ir * ldc + jp * NR, ldc, imin(MR, mc - ir),
-                imin(NR, nc - jp * NR), alpha, beta);
+      for (i64 ir = 0; ir < mc; ir += MR) tile(ir, jp * NR);
   } else {
     for (i64 ir = 0; ir < mc; ir += MR)
-      for (i64 jp = jp0; jp < jp1; ++jp)
-        P::tile(depth, aPack + ir * depth, bPack + jp * NR * depth, c + ir * ldc + jp * NR, ldc, imin(MR, mc - ir),
-                imin(NR, nc - jp * NR), alpha, beta);
+      for (i64 jp = jp0; jp < jp1; ++jp) tile(ir, jp * NR);
   }
 }
 
@@ -540,13 +540,13 @@ static double flopsOf(const GemmArgs& g) {
 template <class P>
 static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
   const int threads = poolThreads();
-  const double flops = flopsOf(g), serialBelow = kSerialBelowFlops;
-  if (threads == 1 || flops * static_cast<double>(g.batch) < serialBelow) {
+  const double flops = flopsOf(g);
+  if (threads == 1 || flops * static_cast<double>(g.batch) < kSerialBelowFlops) {
     for (i64 i = 0; i < g.batch; ++i) gemmOne<P>(g, batchItem(g, b, i));
     return;
   }
   // Many matrices: one per task, no synchronisation inside. Few large ones: split each.
-  const bool byBatch = g.batch > 1 && (g.batch % threads == 0 || g.batch >= 4 * threads || flops < 8 * serialBelow);
+  const bool byBatch = g.batch > 1 && (g.batch % threads == 0 || g.batch >= 4 * threads || flops < 8 * kSerialBelowFlops);
   if (byBatch) {
     const int tasks = static_cast<int>(imin(g.batch, 8 * threads));
     parallelFor(tasks, [&](int t) {
@@ -555,7 +555,7 @@ static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
     return;
   }
   for (i64 i = 0; i < g.batch; ++i) {
-    if (flops < serialBelow) gemmOne<P>(g, batchItem(g, b, i));
+    if (flops < kSerialBelowFlops) gemmOne<P>(g, batchItem(g, b, i));
     else gemmOneParallel<P>(g, batchItem(g, b, i), threads);
   }
 }
@@ -566,7 +566,7 @@ static void gemmPath(const GemmArgs& g, const typename P::BS* b) {
 // then skip packing and read each panel contiguously; the panels and the micro-kernel are gemm's, so
 // the results are gemm's bit for bit.
 
-static i64 packedLength(i64 n, i64 k) { return (n / NC) * NC * k + (n % NC == 0 ? 0 : panelsOf(n % NC) * NR * k); }
+static i64 packedLength(i64 n, i64 k) { return ((n / NC) * NC + panelsOf(n % NC) * NR) * k; }
 
 // Where block (jc, pc) starts: each full column block before jc holds NC·k floats.
 static SEAPO_INLINE i64 packedOffset(i64 k, i64 jc, i64 pc, i64 nc) { return jc * k + pc * panelsOf(nc) * NR; }

@@ -4,6 +4,7 @@
 import { tsBackend } from "./backends/ts.js";
 import { loadNativeBackend, nativeBackendError } from "./backends/native.js";
 import type { Backend } from "./backend-interface.js";
+import { loadNativeKernels, type NativeKernels } from "./native/index.js";
 
 export type { Backend, BinaryOp, GemmParams, ReduceOp, UnaryOp } from "./backend-interface.js";
 
@@ -50,4 +51,9 @@ export function withBackend<T>(which: Backend, fn: () => T): T {
   } finally {
     current = previous;
   }
+}
+
+/** The native kernels when the backend in use is native (for products the backend hooks lack), else undefined. */
+export function activeNativeKernels(): NativeKernels | undefined {
+  return backend().name === "native" ? loadNativeKernels() : undefined;
 }

@@ -7,10 +7,9 @@
  * widening into one scratch buffer per product and calling the backend's f32 gemm. Either way the
  * results equal those of the same values held in f32, to the last bit.
  */
-import { backend } from "./backend.js";
+import { activeNativeKernels, backend } from "./backend.js";
 import type { Bf16Matrix } from "./bf16-matrix.js";
 import type { GemmOptions } from "./kernels.js";
-import { loadNativeKernels } from "./native/index.js";
 import { allocate } from "./pool.js";
 import { ShapeError } from "./ops.js";
 import { isGradEnabled, Tensor } from "./tensor-core.js";
@@ -20,11 +19,10 @@ let scratch = new Float32Array(0);
 
 /** c = op(a)·op(w) as gemm computes it, with B the widened weight. */
 export function gemmFrozen(a: Float32Array, w: Bf16Matrix, c: Float32Array, options: GemmOptions): void {
-  const impl = backend();
-  const kernels = impl.name === "native" ? loadNativeKernels() : undefined;
+  const kernels = activeNativeKernels();
   if (kernels) return kernels.gemmBf16(a, w.bits, c, options);
   if (scratch.length < w.bits.length) scratch = new Float32Array(w.bits.length);
-  impl.gemm(a, w.widen(scratch.subarray(0, w.bits.length)), c, options);
+  backend().gemm(a, w.widen(scratch.subarray(0, w.bits.length)), c, options);
 }
 
 /** x [N, cols] · wᵀ → [N, rows] (a Linear's forward); differentiable with respect to x only. */

@@ -7,9 +7,8 @@
  * packing afterwards: gemm's results to the bit, for a second copy of the weights while it lives.
  * A weight must not be written while a WeightPacks that packed it is in use (nothing refreshes it).
  */
-import { backend } from "./backend.js";
+import { activeNativeKernels, backend } from "./backend.js";
 import type { GemmOptions } from "./kernels.js";
-import { loadNativeKernels } from "./native/index.js";
 
 interface Pack {
   /** The variant whose layout the packing has (tests switch variants within a process). */
@@ -22,7 +21,7 @@ export class WeightPacks {
 
   /** out[m, n] = x[m, k]·Wᵀ for W [n, k] (a Linear's weight): gemm with transB, packed on the native backend. */
   multiply(x: Float32Array, weight: Float32Array, out: Float32Array, { m, n, k }: Pick<GemmOptions, "m" | "n" | "k">) {
-    const kernels = backend().name === "native" ? loadNativeKernels() : undefined;
+    const kernels = activeNativeKernels();
     if (kernels === undefined) return backend().gemm(x, weight, out, { m, n, k, transB: true });
     let pack = this.packs.get(weight);
     if (pack?.variant !== kernels.variant) {

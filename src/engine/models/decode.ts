@@ -55,8 +55,8 @@ export class DecodeSession {
   /** Cache positions in use (the same for every row: padding is masked, not skipped). */
   private length: number;
   private readonly buffers: Buffers;
-  /** The weights, packed at their first product of the session: the steps skip repacking them. */
-  private readonly packs = new WeightPacks();
+  /** linearInto's scratch and the weights, packed at their first product of the session. */
+  private readonly work: LinearWork;
   /** Each row's next position id (a copy: the session advances it). */
   private readonly positions: Float64Array;
 
@@ -80,6 +80,7 @@ export class DecodeSession {
     this.values = cache.layers.map((layer) => this.widen(layer.v!.data, capacity));
     const maxRank = Math.max(1, ...linearsOf(model).map((l) => (l instanceof LoRALinear ? l.rank : 0)));
     this.buffers = allocate(batch, { C, H, Hkv, D, I, V: model.config.vocabSize, capacity, maxRank });
+    this.work = { low: this.buffers.low, packs: new WeightPacks() };
   }
 
   /** [B, Hkv, T, D] → [B, Hkv, capacity, D] with the first T positions filled. */
@@ -113,7 +114,7 @@ export class DecodeSession {
   private layer(i: number, cos: Float32Array, sin: Float32Array): void {
     const k = backend();
     const { x, h, q, qr, k: key, kr, v, y, o, gate, up } = this.buffers;
-    const work = { low: this.buffers.low, packs: this.packs };
+    const work = this.work;
     const layer = this.model.layers[i]!;
     const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D } = this.model.config;
     const B = this.batch;
@@ -177,7 +178,7 @@ export class DecodeSession {
     const { x, h, logits } = this.buffers;
     k.rmsnorm(x, this.model.norm.weight.data, h, this.batch, C, this.model.norm.eps);
     const weight = this.model.lm_head?.weight.data ?? this.model.embed_tokens.weight.data;
-    this.packs.multiply(h, weight, logits, { m: this.batch, n: V, k: C });
+    this.work.packs.multiply(h, weight, logits, { m: this.batch, n: V, k: C });
     return logits;
   }
 }
